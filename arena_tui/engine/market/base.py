@@ -1,0 +1,166 @@
+"""Market value types and the ``MarketSource`` protocol shared by recorded and live markets.
+
+Times are integer milliseconds since the Unix epoch, UTC. Prices are in the quote currency (USD/USDT),
+volumes in the base coin. Candle ``ts`` is the candle's open time; a candle is *closed* at
+``ts + timeframe_ms``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping, Protocol, runtime_checkable
+
+import numpy as np
+
+from arena_tui.engine.errors import ConfigError
+
+COINS: tuple[str, ...] = ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE")
+"""The six coins Alpha Arena Season 1 traded, in its display order."""
+
+TIMEFRAME_MS: dict[str, int] = {
+    "1m": 60_000,
+    "3m": 180_000,
+    "5m": 300_000,
+    "15m": 900_000,
+    "1h": 3_600_000,
+    "4h": 14_400_000,
+    "1d": 86_400_000,
+}
+"""Milliseconds per candle for every timeframe name the engine understands."""
+
+
+def timeframe_ms(timeframe: str) -> int:
+    """Length of one candle of ``timeframe`` in ms; raises ``ConfigError`` for unknown names."""
+    try:
+        return TIMEFRAME_MS[timeframe]
+    except KeyError:
+        allowed = ", ".join(TIMEFRAME_MS)
+        raise ConfigError(f"unknown timeframe '{timeframe}': use one of {allowed}.") from None
+
+
+def check_coins(coins: tuple[str, ...] | list[str], available: tuple[str, ...] = COINS) -> tuple[str, ...]:
+    """Upper-case and validate coin names; raises ``ConfigError`` naming the unknown coin."""
+    out = []
+    for coin in coins:
+        c = str(coin).upper()
+        if c not in available:
+            raise ConfigError(f"unknown coin '{coin}': choose from {', '.join(available)}.")
+        out.append(c)
+    if not out:
+        raise ConfigError(f"no coins configured: choose at least one of {', '.join(available)}.")
+    return tuple(out)
+
+
+@dataclass(frozen=True, eq=False)
+class Candles:
+    """OHLCV candles of one coin and timeframe, oldest first.
+
+    ``ts`` is an int64 array of open times (ms); ``open``/``high``/``low``/``close``/``volume`` are
+    contiguous float64 arrays of the same length.
+    """
+
+    timeframe: str
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+    @property
+    def close_ts(self) -> np.ndarray:
+        """int64 array of close times (ms): ``ts + timeframe_ms``."""
+        return self.ts + timeframe_ms(self.timeframe)
+
+    def slice(self, start: int, stop: int) -> "Candles":
+        """Rows ``start:stop`` as views (no copy)."""
+        return Candles(
+            self.timeframe,
+            self.ts[start:stop],
+            self.open[start:stop],
+            self.high[start:stop],
+            self.low[start:stop],
+            self.close[start:stop],
+            self.volume[start:stop],
+        )
+
+
+@dataclass(frozen=True, eq=False)
+class FundingHistory:
+    """Funding rates of one coin: ``ts`` int64 ms of each funding time, ``rate`` float64 fraction
+    per funding interval (1e-4 = 0.01 %); positive means longs pay shorts."""
+
+    ts: np.ndarray
+    rate: np.ndarray
+    interval_ms: int
+
+    def __len__(self) -> int:
+        return int(self.ts.shape[0])
+
+
+@dataclass(frozen=True, eq=False)
+class CoinSnapshot:
+    """Everything known about one coin at the snapshot's clock, with no look-ahead.
+
+    ``candles`` maps timeframe -> candles whose close time is at or before the clock (at most the
+    source's lookback). ``funding`` holds funding times at or before the clock. ``open_interest`` is in
+    the base coin, or ``None`` when the source has no figure ("unavailable", never invented).
+    """
+
+    coin: str
+    candles: Mapping[str, Candles]
+    funding: FundingHistory
+    open_interest: float | None = None
+
+    @property
+    def price(self) -> float:
+        """Last close of the finest timeframe (the mark price the engine uses), USD."""
+        finest = min(self.candles, key=timeframe_ms)
+        c = self.candles[finest].close
+        return float(c[-1]) if len(c) else float("nan")
+
+    @property
+    def funding_rate(self) -> float | None:
+        """Latest funding rate at or before the clock (fraction per interval), or ``None``."""
+        return float(self.funding.rate[-1]) if len(self.funding) else None
+
+
+@dataclass(frozen=True, eq=False)
+class MarketSnapshot:
+    """The market at one moment: ``time`` (ms, the clock) and one ``CoinSnapshot`` per coin."""
+
+    time: int
+    coins: Mapping[str, CoinSnapshot]
+    source: str
+    timeframes: tuple[str, ...] = field(default=())
+
+    def prices(self) -> dict[str, float]:
+        """coin -> mark price (USD)."""
+        return {c: s.price for c, s in self.coins.items()}
+
+
+@runtime_checkable
+class MarketSource(Protocol):
+    """Where market data comes from: the bundled recording or a live exchange.
+
+    ``snapshot()`` returns the market at the current clock; ``advance()`` moves the clock on by one
+    cycle interval (recorded) or waits for wall time to pass (live sources treat it as a no-op).
+    """
+
+    name: str
+    coins: tuple[str, ...]
+    timeframes: tuple[str, ...]
+
+    @property
+    def now(self) -> int:
+        """The clock, ms since the epoch (UTC)."""
+        ...
+
+    async def snapshot(self) -> MarketSnapshot: ...
+
+    async def advance(self) -> None: ...
+
+    async def close(self) -> None: ...
