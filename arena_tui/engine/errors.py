@@ -24,3 +24,7 @@ class MarketError(ArenaError):
 
 class MarketExhausted(MarketError):
     """The recorded market's clock has run past the end of the bundled data."""
+
+
+class JournalError(ArenaError):
+    """A session journal cannot be read (missing, empty, or a corrupt line in the middle)."""

@@ -1,0 +1,451 @@
+"""Typed configuration, resolved once: defaults < TOML file < environment < CLI flags.
+
+The TOML file is ``--config PATH``, else ``arena.toml`` in the working directory, else
+``<user config dir>/arena-tui/arena.toml``. Read with ``tomllib``; ``write_starter_config`` writes a
+commented starter with every section. A bad value raises ``ConfigError`` with one sentence naming
+the file and key and what is allowed. API keys are never part of the config: agents name the
+environment variable that holds theirs (``api_key_env``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping, get_args, get_origin, get_type_hints
+
+import platformdirs
+
+from arena_tui.engine.errors import ConfigError
+from arena_tui.engine.market.base import COINS, TIMEFRAME_MS
+
+APP_NAME = "arena-tui"
+BASELINE_STRATEGIES = ("trend_follower", "rsi_mean_reversion", "btc_buy_and_hold", "always_flat")
+AGENT_KINDS = ("openai", "anthropic", "openai-compatible", "baseline", "recorded")
+
+
+@dataclass(frozen=True)
+class MarketConfig:
+    """``source``: recorded (bundled real market) or live (ccxt exchange). Times are ISO-8601 UTC."""
+
+    source: str = "recorded"
+    exchange: str = "hyperliquid"
+    coins: tuple[str, ...] = COINS
+    intraday_timeframe: str = "5m"
+    context_timeframe: str = "4h"
+    start: str = "2025-10-17T00:00:00Z"
+    cycle_interval: str = ""  # "" = 5m recorded (finest bundled timeframe), 3m live (as Alpha Arena)
+    speed: float = 2.0  # recorded mode: wall seconds between cycles in the TUI (0 = as fast as possible)
+
+    @property
+    def interval(self) -> str:
+        return self.cycle_interval or ("5m" if self.source == "recorded" else "3m")
+
+
+@dataclass(frozen=True)
+class FeesConfig:
+    """Fees in basis points of notional (Hyperliquid base tier), slippage against the trader."""
+
+    taker_fee_bp: float = 4.5
+    maker_fee_bp: float = 1.5
+    slippage_bp: float = 1.0
+
+
+@dataclass(frozen=True)
+class RiskConfig:
+    """Bounds the risk rules enforce on every decision."""
+
+    min_leverage: float = 1.0
+    max_leverage: float = 20.0
+    min_notional: float = 10.0
+    max_open_positions: int = 6
+    max_margin_usage: float = 0.95
+    daily_loss_limit_pct: float = 0.0  # 0 = off
+
+
+@dataclass(frozen=True)
+class ArenaConfig:
+    """Session-wide settings. ``halt_after_failures``: consecutive failed cycles before an agent is
+    halted (0 = never); ``halt_drawdown_pct``: drawdown from peak that halts an agent (0 = never)."""
+
+    name: str = "demo"
+    starting_cash: float = 10_000.0
+    agent_timeout_s: float = 90.0
+    halt_after_failures: int = 5
+    halt_drawdown_pct: float = 0.0
+    sessions_dir: str = "sessions"
+    system_prompt: str = ""  # path to a template; "" = the bundled Alpha Arena-style one
+    user_prompt: str = ""
+
+
+@dataclass(frozen=True)
+class UIConfig:
+    theme: str = "arena-dark"
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """One agent. ``kind``: openai | anthropic | openai-compatible | baseline | recorded.
+    LLM kinds use model/base_url/api_key_env/...; baselines use ``strategy``; recorded uses ``path``."""
+
+    name: str
+    kind: str
+    model: str = ""
+    base_url: str = ""
+    api_key_env: str = ""
+    temperature: float = 0.7
+    max_tokens: int = 4096
+    timeout_s: float = 90.0
+    retries: int = 2
+    price_input_per_mtok: float = 0.0
+    price_output_per_mtok: float = 0.0
+    budget_tokens_per_day: int = 0
+    budget_usd_per_day: float = 0.0
+    thinking_budget: int = 0
+    strategy: str = ""
+    path: str = ""
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole resolved configuration. ``source`` names the TOML file used, if any."""
+
+    market: MarketConfig = field(default_factory=MarketConfig)
+    fees: FeesConfig = field(default_factory=FeesConfig)
+    risk: RiskConfig = field(default_factory=RiskConfig)
+    arena: ArenaConfig = field(default_factory=ArenaConfig)
+    ui: UIConfig = field(default_factory=UIConfig)
+    agents: tuple[AgentConfig, ...] = ()
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict for the journal header. Holds no secrets: only env var *names*."""
+        d = dataclasses.asdict(self)
+        d["agents"] = [
+            {k: v for k, v in a.items() if v not in ("", 0, 0.0) or k in ("name", "kind")} for a in d["agents"]
+        ]
+        return d
+
+    @property
+    def offline_demo(self) -> bool:
+        return self.market.source == "recorded" and all(a.kind == "baseline" for a in self.agents)
+
+
+SECTIONS: dict[str, type] = {
+    "market": MarketConfig,
+    "fees": FeesConfig,
+    "risk": RiskConfig,
+    "arena": ArenaConfig,
+    "ui": UIConfig,
+}
+
+SECRET_KEYS = ("api_key", "apikey", "secret", "token", "password")
+
+
+def default_baselines() -> tuple[AgentConfig, ...]:
+    """The four rule-based baselines of the offline demo."""
+    names = {
+        "trend_follower": "Trend (rule-based)",
+        "rsi_mean_reversion": "RSI revert (rule-based)",
+        "btc_buy_and_hold": "BTC hold (rule-based)",
+        "always_flat": "Flat (rule-based)",
+    }
+    return tuple(AgentConfig(name=names[s], kind="baseline", strategy=s) for s in BASELINE_STRATEGIES)
+
+
+def env_agents(environ: Mapping[str, str]) -> tuple[AgentConfig, ...]:
+    """LLM agents added by keys or a local endpoint in the environment when no config names agents:
+    OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY, and ARENA_LOCAL_BASE_URL (+ ARENA_LOCAL_MODEL)
+    for Ollama / vLLM / llama.cpp."""
+    out = []
+    if environ.get("OPENAI_API_KEY"):
+        out.append(AgentConfig(name="GPT", kind="openai", model=environ.get("ARENA_OPENAI_MODEL", "gpt-5"), api_key_env="OPENAI_API_KEY"))
+    if environ.get("ANTHROPIC_API_KEY"):
+        out.append(
+            AgentConfig(name="Claude", kind="anthropic", model=environ.get("ARENA_ANTHROPIC_MODEL", "claude-sonnet-4-5"), api_key_env="ANTHROPIC_API_KEY")
+        )
+    if environ.get("DEEPSEEK_API_KEY"):
+        out.append(
+            AgentConfig(
+                name="DeepSeek", kind="openai-compatible", model="deepseek-chat", base_url="https://api.deepseek.com", api_key_env="DEEPSEEK_API_KEY"
+            )
+        )
+    if environ.get("ARENA_LOCAL_BASE_URL"):
+        out.append(
+            AgentConfig(
+                name="Local", kind="openai-compatible", model=environ.get("ARENA_LOCAL_MODEL", "qwen3:8b"), base_url=environ["ARENA_LOCAL_BASE_URL"]
+            )
+        )
+    return tuple(out)
+
+
+def user_config_dir() -> Path:
+    return Path(platformdirs.user_config_dir(APP_NAME))
+
+
+def find_config_file(explicit: str | None, cwd: Path | None = None) -> Path | None:
+    """``explicit`` (must exist), else ./arena.toml, else the user config dir's arena.toml, else None."""
+    if explicit:
+        p = Path(explicit).expanduser()
+        if not p.is_file():
+            raise ConfigError(f"config file {p} does not exist; create it with `arena-tui --init-config {p}`.")
+        return p
+    for p in ((cwd or Path.cwd()) / "arena.toml", user_config_dir() / "arena.toml"):
+        if p.is_file():
+            return p
+    return None
+
+
+def _coerce(value: Any, typ: Any, where: str) -> Any:
+    origin = get_origin(typ)
+    if typ is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{where} must be a number (got {value!r}).")
+        return float(value)
+    if typ is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{where} must be a whole number (got {value!r}).")
+        return value
+    if typ is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} must be a string (got {value!r}).")
+        return value
+    if typ is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{where} must be true or false (got {value!r}).")
+        return value
+    if origin is tuple:
+        (inner, *_rest) = get_args(typ)
+        if isinstance(value, str):
+            value = [v.strip() for v in value.split(",") if v.strip()]
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{where} must be a list (got {value!r}).")
+        return tuple(_coerce(v, inner, where) for v in value)
+    return value
+
+
+def _build(cls: type, data: Mapping[str, Any], where: str, base: Any = None) -> Any:
+    hints = get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    kwargs = dataclasses.asdict(base) if base is not None else {}
+    for key, value in data.items():
+        if key.lower() in SECRET_KEYS:
+            raise ConfigError(
+                f"{where}.{key}: secrets do not belong in the config file; put the key in an environment variable and name it with api_key_env."
+            )
+        if key not in names:
+            raise ConfigError(f"{where}: unknown key '{key}'; allowed keys are {', '.join(names)}.")
+        kwargs[key] = _coerce(value, hints[key], f"{where}.{key}")
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        missing = str(exc).split("argument")[-1].strip(": ")
+        raise ConfigError(f"{where} is missing {missing}.") from None
+
+
+def _validate(cfg: Config, where: str) -> None:
+    m = cfg.market
+    if m.source not in ("recorded", "live"):
+        raise ConfigError(f"{where} market.source must be 'recorded' or 'live' (got '{m.source}').")
+    for c in m.coins:
+        if c.upper() not in COINS:
+            raise ConfigError(f"{where} market.coins: unknown coin '{c}'; choose from {', '.join(COINS)}.")
+    for key in ("intraday_timeframe", "context_timeframe"):
+        tf = getattr(m, key)
+        if tf not in TIMEFRAME_MS:
+            raise ConfigError(f"{where} market.{key}: unknown timeframe '{tf}'; use one of {', '.join(TIMEFRAME_MS)}.")
+    if m.cycle_interval and m.cycle_interval not in TIMEFRAME_MS:
+        raise ConfigError(f"{where} market.cycle_interval: '{m.cycle_interval}' is not a timeframe; use one of {', '.join(TIMEFRAME_MS)}.")
+    if m.speed < 0:
+        raise ConfigError(f"{where} market.speed must be 0 or more seconds per cycle (got {m.speed}).")
+    r = cfg.risk
+    if not 1 <= r.min_leverage <= r.max_leverage <= 100:
+        raise ConfigError(f"{where} risk: leverage bounds must satisfy 1 <= min_leverage <= max_leverage <= 100.")
+    if not 0 < r.max_margin_usage <= 1:
+        raise ConfigError(f"{where} risk.max_margin_usage must be in (0, 1] (got {r.max_margin_usage}).")
+    if cfg.arena.starting_cash <= 0:
+        raise ConfigError(f"{where} arena.starting_cash must be positive (got {cfg.arena.starting_cash}).")
+    seen = set()
+    for i, a in enumerate(cfg.agents):
+        loc = f"{where} agents[{i}] ('{a.name}')"
+        if a.kind not in AGENT_KINDS:
+            raise ConfigError(f"{loc}: kind '{a.kind}' is not one of {', '.join(AGENT_KINDS)}.")
+        if a.name in seen:
+            raise ConfigError(f"{loc}: the name is used twice; give every agent its own name.")
+        seen.add(a.name)
+        if a.kind == "baseline" and a.strategy not in BASELINE_STRATEGIES:
+            raise ConfigError(f"{loc}: strategy '{a.strategy}' is not one of {', '.join(BASELINE_STRATEGIES)}.")
+        if a.kind in ("openai", "anthropic", "openai-compatible") and not a.model:
+            raise ConfigError(f"{loc}: set model (for example 'gpt-5' or 'claude-sonnet-4-5').")
+        if a.kind == "openai-compatible" and not a.base_url:
+            raise ConfigError(f"{loc}: set base_url (for example 'http://127.0.0.1:11434/v1' for Ollama).")
+        if a.kind == "recorded" and not a.path:
+            raise ConfigError(f"{loc}: set path to a JSONL file of recorded responses.")
+
+
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "ARENA_SOURCE": ("market", "source"),
+    "ARENA_EXCHANGE": ("market", "exchange"),
+    "ARENA_COINS": ("market", "coins"),
+    "ARENA_START": ("market", "start"),
+    "ARENA_CYCLE_INTERVAL": ("market", "cycle_interval"),
+    "ARENA_SPEED": ("market", "speed"),
+    "ARENA_THEME": ("ui", "theme"),
+    "ARENA_SESSIONS_DIR": ("arena", "sessions_dir"),
+}
+
+
+def load_config(
+    path: str | None = None,
+    *,
+    environ: Mapping[str, str] | None = None,
+    overrides: Mapping[str, Mapping[str, Any]] | None = None,
+    cwd: Path | None = None,
+) -> Config:
+    """Resolve the configuration: defaults < TOML file < environment (ARENA_*) < ``overrides``
+    (CLI flags as ``{"market": {"start": ...}}``). Raises ``ConfigError`` naming file and key."""
+    environ = os.environ if environ is None else environ
+    file = find_config_file(path, cwd)
+    where = str(file) if file else "config"
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = tomllib.loads(file.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{file} is not valid TOML ({exc}); fix that line or regenerate it with --init-config.") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ConfigError(f"{file} cannot be read ({exc}).") from None
+    unknown = set(data) - set(SECTIONS) - {"agents"}
+    if unknown:
+        raise ConfigError(f"{where}: unknown section '{sorted(unknown)[0]}'; allowed are {', '.join([*SECTIONS, 'agents'])}.")
+    sections: dict[str, Any] = {}
+    for name, cls in SECTIONS.items():
+        raw = data.get(name, {})
+        if not isinstance(raw, dict):
+            raise ConfigError(f"{where}: [{name}] must be a table.")
+        sec = _build(cls, raw, f"{where} {name}")
+        env_vals = {key: environ[var] for var, (s, key) in ENV_OVERRIDES.items() if s == name and var in environ}
+        hints = get_type_hints(cls)
+        env_conv = {}
+        for key, val in env_vals.items():
+            if hints[key] is float:
+                try:
+                    val = float(val)
+                except ValueError:
+                    raise ConfigError(f"environment variable for {name}.{key} must be a number (got {val!r}).") from None
+            env_conv[key] = val
+        if env_conv:
+            sec = _build(cls, env_conv, f"environment {name}", base=sec)
+        if overrides and overrides.get(name):
+            sec = _build(cls, dict(overrides[name]), f"command line {name}", base=sec)
+        sections[name] = sec
+    raw_agents = data.get("agents", [])
+    if not isinstance(raw_agents, list):
+        raise ConfigError(f"{where}: agents must be an array of tables ([[agents]]).")
+    agents = tuple(_build(AgentConfig, a, f"{where} agents[{i}]") for i, a in enumerate(raw_agents) if isinstance(a, dict))
+    if not agents:
+        agents = default_baselines() + env_agents(environ)
+    market = sections["market"]
+    market = dataclasses.replace(market, coins=tuple(c.upper() for c in market.coins))
+    cfg = Config(market=market, fees=sections["fees"], risk=sections["risk"], arena=sections["arena"], ui=sections["ui"], agents=agents, source=str(file or ""))
+    _validate(cfg, where)
+    return cfg
+
+
+STARTER = '''# arena-tui configuration. Precedence: defaults < this file < environment (ARENA_*) < command-line flags.
+# API keys never go in this file: each LLM agent names the environment variable holding its key.
+
+[market]
+source = "recorded"            # "recorded": the bundled real market (Binance perps, Aug-Nov 2025); "live": an exchange via ccxt
+exchange = "hyperliquid"       # live only: "hyperliquid" or "binanceusdm"
+coins = ["BTC", "ETH", "SOL", "BNB", "XRP", "DOGE"]
+intraday_timeframe = "5m"      # the intraday series in the prompt (the bundled data's finest is 5m)
+context_timeframe = "4h"       # the longer-term context
+start = "2025-10-17T00:00:00Z" # recorded only: where the simulated clock starts (Alpha Arena Season 1 began Oct 17)
+cycle_interval = ""            # "" = 5m recorded, 3m live (as Alpha Arena)
+speed = 2.0                    # recorded only: wall seconds between cycles on screen (0 = as fast as possible)
+
+[fees]
+taker_fee_bp = 4.5             # Hyperliquid base tier
+maker_fee_bp = 1.5
+slippage_bp = 1.0              # fills move this much against the trader
+
+[risk]
+min_leverage = 1.0
+max_leverage = 20.0
+min_notional = 10.0            # USD
+max_open_positions = 6
+max_margin_usage = 0.95        # share of account value that may be posted as margin
+daily_loss_limit_pct = 0.0     # 0 = no daily-loss circuit breaker
+
+[arena]
+name = "my-session"
+starting_cash = 10000.0
+agent_timeout_s = 90.0
+halt_after_failures = 5        # halt an agent after this many failed cycles in a row (0 = never)
+halt_drawdown_pct = 0.0        # halt an agent whose drawdown from peak passes this (0 = never)
+sessions_dir = "sessions"
+system_prompt = ""             # path to your own system prompt template ("" = bundled)
+user_prompt = ""               # path to your own user prompt template ("" = bundled)
+
+[ui]
+theme = "arena-dark"           # or "arena-light", or a theme file in the config directory's themes/
+
+# --- agents: remove the ones you do not want -------------------------------------------------
+
+[[agents]]
+name = "GPT-5"
+kind = "openai"
+model = "gpt-5"
+api_key_env = "OPENAI_API_KEY"
+price_input_per_mtok = 1.25
+price_output_per_mtok = 10.0
+budget_usd_per_day = 5.0
+
+[[agents]]
+name = "Claude Sonnet 4.5"
+kind = "anthropic"
+model = "claude-sonnet-4-5"
+api_key_env = "ANTHROPIC_API_KEY"
+thinking_budget = 2048
+price_input_per_mtok = 3.0
+price_output_per_mtok = 15.0
+
+[[agents]]
+name = "Qwen3 (local, Ollama)"
+kind = "openai-compatible"
+model = "qwen3:8b"
+base_url = "http://127.0.0.1:11434/v1"   # Ollama; vLLM: http://127.0.0.1:8000/v1, llama.cpp: http://127.0.0.1:8080/v1
+
+[[agents]]
+name = "Trend (rule-based)"
+kind = "baseline"
+strategy = "trend_follower"
+
+[[agents]]
+name = "RSI revert (rule-based)"
+kind = "baseline"
+strategy = "rsi_mean_reversion"
+
+[[agents]]
+name = "BTC hold (rule-based)"
+kind = "baseline"
+strategy = "btc_buy_and_hold"
+
+[[agents]]
+name = "Flat (rule-based)"
+kind = "baseline"
+strategy = "always_flat"
+'''
+
+
+def write_starter_config(path: str | os.PathLike[str]) -> Path:
+    """Write the commented starter config to ``path``; refuses to overwrite (``ConfigError``)."""
+    p = Path(path)
+    if p.exists():
+        raise ConfigError(f"{p} already exists; remove it or pass another path to --init-config.")
+    p.parent.mkdir(parents=True, exist_ok=True)
+    p.write_text(STARTER, encoding="utf-8")
+    return p

@@ -1,0 +1,65 @@
+"""The ``Session`` protocol: what the screen drives. Live arenas and journal replays both implement it.
+
+The screen calls ``run(sink)`` once (in a worker) and renders every event passed to ``sink``; it sends
+only commands: ``cycle_now()``, ``pause()``, ``resume()`` and ``stop()`` (plus the replay controls of
+``ReplayControls`` when ``mode == "replay"``).
+"""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable, Protocol, runtime_checkable
+
+from arena_tui.engine.events import Event
+
+EventSink = Callable[[Event], Awaitable[None] | None]
+
+
+@runtime_checkable
+class Session(Protocol):
+    """A running source of events.
+
+    ``mode``: "live" (exchange), "recorded" (bundled market on a simulated clock) or "replay".
+    ``name``: the session name shown in the header. ``paused``: True while paused.
+    ``next_cycle_in()``: seconds until the next scheduled cycle, or None (paused / as fast as possible).
+    """
+
+    mode: str
+    name: str
+
+    @property
+    def paused(self) -> bool: ...
+
+    def next_cycle_in(self) -> float | None: ...
+
+    async def run(self, sink: EventSink) -> None:
+        """Run until stopped, the cycles are done or the data ends; every event goes to ``sink``."""
+        ...
+
+    def cycle_now(self) -> None:
+        """Start a cycle now (coalesced with a running one: never two at once)."""
+        ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None:
+        """Finish the running cycle's journal writes and end ``run``."""
+        ...
+
+
+@runtime_checkable
+class ReplayControls(Protocol):
+    """Extra controls of a replay session: move between recorded cycles and set the pace."""
+
+    cycle: int
+    total_cycles: int
+    speed: float
+
+    def step(self, delta: int) -> None:
+        """Jump ``delta`` cycles forward (+1) or back (-1); the session re-emits from a reset."""
+        ...
+
+    def seek(self, cycle: int) -> None: ...
+
+    def set_speed(self, speed: float) -> None: ...
