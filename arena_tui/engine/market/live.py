@@ -1,0 +1,436 @@
+"""``LiveMarket``: candles, funding and open interest from a live exchange through ccxt.async_support.
+
+Supported exchanges (``EXCHANGES``): ``hyperliquid`` (USDC perps, ``BTC/USDC:USDC``, hourly funding)
+and ``binanceusdm`` (USDT-margined perps, ``BTC/USDT:USDT``, 8-hourly funding).
+
+One ``snapshot()`` fetches, all at once with ``asyncio.gather``: OHLCV for every coin and timeframe
+(the last ``lookback[timeframe]`` *closed* candles: the candle still open at the clock is dropped, so
+every candle closes at or before the snapshot time), the current funding rate and the open interest
+(base coin). Each request has a timeout and is retried with exponential backoff on network errors,
+timeouts, rate limits and HTTP 5xx; when the exchange stays down, or answers with something that is
+not the expected reply, ``snapshot()`` raises ``MarketError`` whose ``str()`` is one sentence. No ccxt
+exception or traceback leaves this module.
+
+ccxt is imported on first use (in a worker thread, about 0.5 s), never at module import, so the
+app's first frame does not pay for it. Markets are loaded once per ``LiveMarket`` (ccxt caches them).
+``base_url`` points the real ccxt client at another host (a proxy, or the local test server in
+``tests/fakes/exchange_server.py``) by overriding the exchange's ``urls['api']`` entries through
+ccxt's constructor config.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import importlib
+import math
+import re
+import time
+from dataclasses import dataclass, field
+from types import ModuleType
+from typing import Any, Awaitable, Callable, Mapping
+
+import numpy as np
+
+from arena_tui.engine.errors import ConfigError, MarketError
+from arena_tui.engine.market.base import (
+    COINS,
+    Candles,
+    CoinSnapshot,
+    FundingHistory,
+    MarketSnapshot,
+    check_coins,
+    timeframe_ms,
+)
+
+DEFAULT_TIMEFRAMES: tuple[str, ...] = ("5m", "4h")
+DEFAULT_LOOKBACK: dict[str, int] = {"5m": 500, "1h": 200, "4h": 100}
+MAX_LOOKBACK = 1000
+"""Most candles one request may return on every supported exchange (Binance caps klines at 1000)."""
+
+HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class ExchangeSpec:
+    """How arena-tui talks to one ccxt exchange.
+
+    ``settle``: quote and settlement currency of its perps (symbol ``COIN/settle:settle``).
+    ``funding_interval_ms``: funding period when the reply does not state one. ``api_paths``: ccxt
+    ``urls['api']`` key -> path under a ``base_url`` override. ``options``: ccxt options (limit
+    ``load_markets`` to perps). ``bulk_funding``: one ``fetch_funding_rates``/``fetch_open_interests``
+    request serves every coin (Hyperliquid answers both from one ``metaAndAssetCtxs`` call), instead
+    of one ``fetch_funding_rate``/``fetch_open_interest`` per coin.
+    """
+
+    id: str
+    settle: str
+    funding_interval_ms: int
+    api_paths: Mapping[str, str]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    bulk_funding: bool = False
+
+    def symbol(self, coin: str) -> str:
+        """ccxt unified symbol of ``coin``'s perpetual, e.g. ``BTC/USDC:USDC``."""
+        return f"{coin}/{self.settle}:{self.settle}"
+
+    def api_urls(self, base_url: str) -> dict[str, str]:
+        """ccxt ``urls['api']`` entries that send every request this market makes to ``base_url``."""
+        root = base_url.rstrip("/")
+        return {key: root + path for key, path in self.api_paths.items()}
+
+
+EXCHANGES: dict[str, ExchangeSpec] = {
+    "hyperliquid": ExchangeSpec(
+        id="hyperliquid",
+        settle="USDC",
+        funding_interval_ms=HOUR_MS,
+        api_paths={"public": "", "private": ""},
+        # perps only: skips the spot list and up to ten HIP-3 dex lists on load_markets
+        options={"fetchMarkets": {"types": ["swap"]}},
+        bulk_funding=True,
+    ),
+    "binanceusdm": ExchangeSpec(
+        id="binanceusdm",
+        settle="USDT",
+        funding_interval_ms=8 * HOUR_MS,
+        api_paths={
+            "fapiPublic": "/fapi/v1",
+            "fapiPublicV2": "/fapi/v2",
+            "fapiPublicV3": "/fapi/v3",
+            "fapiPrivate": "/fapi/v1",
+            "fapiPrivateV2": "/fapi/v2",
+            "fapiPrivateV3": "/fapi/v3",
+            "fapiData": "/futures/data",
+        },
+        options={"fetchMarkets": {"types": ["linear"]}},
+    ),
+}
+"""Exchange id -> its ``ExchangeSpec``."""
+
+
+def _wall_clock_ms() -> int:
+    return int(time.time() * 1000)
+
+
+def _short(exc: BaseException, limit: int = 160) -> str:
+    text = " ".join(str(exc).split())
+    text = text or type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+_HTTP_STATUS = re.compile(r"\b(?:GET|POST|PUT|DELETE) \S+ (\d{3})\b")
+
+
+class LiveMarket:
+    """A ``MarketSource`` reading a live exchange through ccxt.async_support.
+
+    Parameters: ``exchange_id`` (``"hyperliquid"`` default, or ``"binanceusdm"``), ``coins`` (subset of
+    ``COINS``), ``timeframes`` (default 5m and 4h), ``lookback`` (closed candles kept per timeframe,
+    1..1000; default 5m 500, 1h 200, 4h 100, others 500), ``request_timeout`` (seconds per HTTP
+    request), ``tries`` (attempts per request), ``backoff`` (seconds before the first retry, doubled
+    each time), ``rate_limit`` (ccxt's client-side rate limiter, ``enableRateLimit``), ``base_url``
+    (replace the exchange's REST host, e.g. ``http://127.0.0.1:8080``), ``clock`` (returns epoch ms;
+    wall clock by default).
+
+    The clock ``now`` is wall time; ``advance()`` is a no-op (the world moves on by itself).
+    Raises ``ConfigError`` for an unknown exchange id, coin or timeframe, or a bad lookback/timing
+    value; ``snapshot()`` raises ``MarketError`` when the exchange is down or answers nonsense.
+    """
+
+    def __init__(
+        self,
+        exchange_id: str = "hyperliquid",
+        *,
+        coins: tuple[str, ...] | list[str] = COINS,
+        timeframes: tuple[str, ...] | list[str] = DEFAULT_TIMEFRAMES,
+        lookback: Mapping[str, int] | None = None,
+        request_timeout: float = 10.0,
+        tries: int = 3,
+        backoff: float = 0.5,
+        rate_limit: bool = True,
+        base_url: str | None = None,
+        clock: Callable[[], int] | None = None,
+    ) -> None:
+        key = str(exchange_id).strip().lower()
+        if key not in EXCHANGES:
+            raise ConfigError(f"unknown exchange '{exchange_id}': use one of {', '.join(EXCHANGES)}.")
+        self.spec = EXCHANGES[key]
+        self.coins = check_coins(list(coins))
+        tfs = list(dict.fromkeys(timeframes))
+        if not tfs:
+            raise ConfigError("no timeframes configured: use for example 5m and 4h.")
+        for tf in tfs:
+            timeframe_ms(tf)
+        self.timeframes = tuple(sorted(tfs, key=timeframe_ms))
+        merged = {**DEFAULT_LOOKBACK, **dict(lookback or {})}
+        self.lookback = {tf: merged.get(tf, 500) for tf in self.timeframes}
+        for tf, n in self.lookback.items():
+            if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= MAX_LOOKBACK:
+                raise ConfigError(f"lookback for {tf} is {n!r}: use a whole number of candles from 1 to {MAX_LOOKBACK}.")
+        if not (isinstance(tries, int) and tries >= 1):
+            raise ConfigError(f"tries is {tries!r}: use a whole number of attempts of at least 1.")
+        if not (request_timeout > 0 and backoff >= 0):
+            raise ConfigError("request timeout must be positive and backoff not negative, in seconds.")
+        self.request_timeout = float(request_timeout)
+        self.tries = tries
+        self.backoff = float(backoff)
+        self.rate_limit = bool(rate_limit)
+        self.base_url = base_url
+        self.name = f"live:{self.spec.id}"
+        self._clock = clock or _wall_clock_ms
+        self._ccxt: ModuleType | None = None
+        self._errors: ModuleType | None = None
+        self._exchange: Any = None
+        self._markets_lock = asyncio.Lock()
+        self._markets_loaded = False
+
+    @property
+    def now(self) -> int:
+        """The clock (ms since the epoch, UTC): wall time unless a ``clock`` was given."""
+        return int(self._clock())
+
+    async def advance(self) -> None:
+        """Live markets move by themselves: nothing to do."""
+        return None
+
+    async def close(self) -> None:
+        """Close the ccxt client and its HTTP session (safe to call more than once)."""
+        exchange, self._exchange = self._exchange, None
+        self._markets_loaded = False
+        if exchange is not None:
+            try:
+                await exchange.close()
+            except Exception:  # a failing close must not mask the caller's own error
+                pass
+
+    async def snapshot(self) -> MarketSnapshot:
+        """The market at ``now``: for each coin the last closed candles per timeframe, one funding
+        entry and the open interest in the base coin (``None`` when the exchange publishes none).
+
+        The funding entry is the exchange's current rate (fraction per interval; Hyperliquid's
+        predicted rate for this hour, Binance's ``lastFundingRate``) stamped at the latest funding
+        time at or before ``now``, with the interval the reply states or the exchange's default
+        (1 h Hyperliquid, 8 h Binance).
+
+        Raises ``MarketError`` (one sentence) when the exchange does not answer after ``tries``
+        attempts per request, rejects a request, or sends a malformed reply.
+        """
+        exchange = await self._client()
+        await self._load_markets(exchange)
+        t = self.now
+        jobs: list[Awaitable[Any]] = [self._candles(exchange, c, tf, t) for c in self.coins for tf in self.timeframes]
+        n_candles = len(jobs)
+        if self.spec.bulk_funding:
+            jobs.append(self._funding_bulk(exchange, t))
+            jobs.append(self._open_interest_bulk(exchange))
+        else:
+            jobs.extend(self._funding_one(exchange, c, t) for c in self.coins)
+            jobs.extend(self._open_interest_one(exchange, c) for c in self.coins)
+        results = await asyncio.gather(*jobs, return_exceptions=True)
+        for r in results:
+            if isinstance(r, BaseException):
+                if isinstance(r, (MarketError, asyncio.CancelledError)):
+                    raise r
+                raise MarketError(
+                    f"{self.spec.id} sent a reply arena-tui could not read ({_short(r)}); "
+                    "switch to the bundled market and report this."
+                ) from None
+        candles = iter(results[:n_candles])
+        per_coin: dict[str, dict[str, Candles]] = {c: {tf: next(candles) for tf in self.timeframes} for c in self.coins}
+        if self.spec.bulk_funding:
+            funding: dict[str, FundingHistory] = results[n_candles]
+            oi: dict[str, float | None] = results[n_candles + 1]
+        else:
+            k = len(self.coins)
+            funding = dict(zip(self.coins, results[n_candles : n_candles + k]))
+            oi = dict(zip(self.coins, results[n_candles + k :]))
+        coins = {c: CoinSnapshot(c, per_coin[c], funding[c], open_interest=oi[c]) for c in self.coins}
+        return MarketSnapshot(t, coins, self.name, self.timeframes)
+
+    # ----- ccxt client --------------------------------------------------------------------------
+
+    async def _client(self) -> Any:
+        if self._exchange is not None:
+            return self._exchange
+        if self._ccxt is None:
+            try:
+                # ~0.5 s of imports: keep them off the event loop
+                self._ccxt = await asyncio.to_thread(importlib.import_module, "ccxt.async_support")
+                self._errors = importlib.import_module("ccxt.base.errors")
+            except ImportError:
+                raise MarketError(
+                    "the ccxt package is missing, so live markets cannot run; install it (pip install ccxt) "
+                    "or use the bundled market."
+                ) from None
+        config: dict[str, Any] = {
+            "enableRateLimit": self.rate_limit,
+            "timeout": max(1, int(self.request_timeout * 1000)),
+            "options": copy.deepcopy(dict(self.spec.options)),
+        }
+        if self.base_url:
+            config["urls"] = {"api": self.spec.api_urls(self.base_url)}
+        self._exchange = getattr(self._ccxt, self.spec.id)(config)
+        return self._exchange
+
+    async def _load_markets(self, exchange: Any) -> None:
+        async with self._markets_lock:
+            if self._markets_loaded:
+                return
+            markets = await self._call("the market list", exchange.load_markets)
+            if not isinstance(markets, dict) or not markets:
+                raise MarketError(
+                    f"{self.spec.id} sent an empty or malformed market list; check the exchange status "
+                    "or switch to the bundled market."
+                )
+            missing = [self.spec.symbol(c) for c in self.coins if self.spec.symbol(c) not in markets]
+            if missing:
+                raise MarketError(
+                    f"{self.spec.id} lists no market {', '.join(missing)}; remove those coins or switch "
+                    "to the bundled market."
+                )
+            self._markets_loaded = True
+
+    async def _call(self, what: str, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
+        """Run one ccxt request with retries; translate every failure into ``MarketError``."""
+        errors = self._errors
+        assert errors is not None
+        reason = "no reply"
+        for attempt in range(self.tries):
+            try:
+                return await fn(*args, **kwargs)
+            except errors.RequestTimeout:
+                reason = f"no reply within {self.request_timeout:g} s"
+            except errors.RateLimitExceeded as exc:
+                reason = self._status(exc, "rate limited")
+            except errors.NetworkError as exc:  # ExchangeNotAvailable (5xx, refused connection), DDoS...
+                reason = self._status(exc, "connection failed")
+            except errors.BaseError as exc:
+                raise MarketError(
+                    f"{self.spec.id} rejected the request for {what} ({_short(exc)}); check the exchange "
+                    "status or switch to the bundled market."
+                ) from None
+            except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+                raise
+            except Exception as exc:  # ccxt choking on a reply of the wrong shape
+                raise MarketError(
+                    f"{self.spec.id} sent a malformed reply for {what} ({_short(exc)}); check your network "
+                    "or switch to the bundled market."
+                ) from None
+            if attempt + 1 < self.tries and self.backoff > 0:
+                await asyncio.sleep(self.backoff * 2**attempt)
+        tries = "try" if self.tries == 1 else "tries"
+        raise MarketError(
+            f"{self.spec.id} did not answer after {self.tries} {tries} ({reason}) while fetching {what}; "
+            "check your network or switch to the bundled market."
+        )
+
+    @staticmethod
+    def _status(exc: BaseException, fallback: str) -> str:
+        m = _HTTP_STATUS.search(str(exc))
+        return f"HTTP {m.group(1)}" if m else fallback
+
+    def _malformed(self, what: str, detail: str) -> MarketError:
+        return MarketError(
+            f"{self.spec.id} sent a malformed reply for {what} ({detail}); check your network or switch "
+            "to the bundled market."
+        )
+
+    # ----- requests -------------------------------------------------------------------------------
+
+    async def _candles(self, exchange: Any, coin: str, tf: str, t: int) -> Candles:
+        """The last ``lookback[tf]`` candles of ``coin`` that closed at or before ``t``."""
+        what = f"{coin} {tf} candles"
+        step = timeframe_ms(tf)
+        n = self.lookback[tf]
+        last_closed_open = (t // step) * step - step
+        since = last_closed_open - (n - 1) * step
+        rows = await self._call(
+            what, exchange.fetch_ohlcv, self.spec.symbol(coin), tf, since, n + 1, {"until": t}
+        )
+        if not isinstance(rows, list):
+            raise self._malformed(what, f"got {type(rows).__name__}, not a list of candles")
+        try:
+            arr = np.array(rows, dtype=np.float64)
+        except (TypeError, ValueError):
+            raise self._malformed(what, "candles are not rows of numbers") from None
+        if arr.size == 0:
+            arr = arr.reshape(0, 6)
+        if arr.ndim != 2 or arr.shape[1] < 6 or not np.all(np.isfinite(arr[:, :6])):
+            raise self._malformed(what, "candles are not rows of six numbers")
+        ts = arr[:, 0].astype(np.int64)
+        keep = (ts + step <= t) & (ts >= since)  # closed by the clock: no look-ahead
+        arr, ts = arr[keep], ts[keep]
+        if len(ts) and np.any(np.diff(ts) <= 0):
+            order = np.unique(ts, return_index=True)[1]
+            arr, ts = arr[order], ts[order]
+        arr, ts = arr[-n:], ts[-n:]
+        if len(ts) == 0:
+            raise self._malformed(what, "no closed candle in the reply")
+        return Candles(
+            tf,
+            np.ascontiguousarray(ts),
+            np.ascontiguousarray(arr[:, 1]),
+            np.ascontiguousarray(arr[:, 2]),
+            np.ascontiguousarray(arr[:, 3]),
+            np.ascontiguousarray(arr[:, 4]),
+            np.ascontiguousarray(arr[:, 5]),
+        )
+
+    def _funding_entry(self, what: str, rate: Any, t: int) -> FundingHistory:
+        if not isinstance(rate, dict):
+            raise self._malformed(what, "no funding rate")
+        value = rate.get("fundingRate")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            raise self._malformed(what, "no funding rate")
+        interval = self._interval_ms(rate.get("interval"))
+        # Stamped at the latest funding time at or before ``t`` (both exchanges settle on epoch-aligned
+        # hours: Hyperliquid every hour, Binance at 00/08/16 UTC), not at the fetch time: a ledger that
+        # settles the funding times falling between two cycles then pays it once per interval.
+        settled = (t // interval) * interval
+        return FundingHistory(
+            np.array([settled], dtype=np.int64),
+            np.array([float(value)], dtype=np.float64),
+            interval,
+        )
+
+    def _interval_ms(self, interval: Any) -> int:
+        if isinstance(interval, str) and interval.endswith("h") and interval[:-1].isdigit() and int(interval[:-1]) > 0:
+            return int(interval[:-1]) * HOUR_MS
+        return self.spec.funding_interval_ms
+
+    async def _funding_bulk(self, exchange: Any, t: int) -> dict[str, FundingHistory]:
+        symbols = [self.spec.symbol(c) for c in self.coins]
+        rates = await self._call("funding rates", exchange.fetch_funding_rates, symbols)
+        if not isinstance(rates, dict):
+            raise self._malformed("funding rates", "not a table of rates")
+        return {c: self._funding_entry(f"the funding rate of {c}", rates.get(self.spec.symbol(c)), t) for c in self.coins}
+
+    async def _funding_one(self, exchange: Any, coin: str, t: int) -> FundingHistory:
+        what = f"the funding rate of {coin}"
+        rate = await self._call(what, exchange.fetch_funding_rate, self.spec.symbol(coin))
+        return self._funding_entry(what, rate, t)
+
+    def _oi_amount(self, what: str, oi: Any) -> float:
+        amount = oi.get("openInterestAmount") if isinstance(oi, dict) else None
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount < 0:
+            raise self._malformed(what, "no open interest figure")
+        return float(amount)
+
+    async def _open_interest_bulk(self, exchange: Any) -> dict[str, float | None]:
+        if not exchange.has.get("fetchOpenInterests"):
+            return {c: None for c in self.coins}
+        symbols = [self.spec.symbol(c) for c in self.coins]
+        table = await self._call("open interest", exchange.fetch_open_interests, symbols)
+        if not isinstance(table, dict):
+            raise self._malformed("open interest", "not a table of figures")
+        return {c: self._oi_amount(f"the open interest of {c}", table.get(self.spec.symbol(c))) for c in self.coins}
+
+    async def _open_interest_one(self, exchange: Any, coin: str) -> float | None:
+        if not exchange.has.get("fetchOpenInterest"):
+            return None
+        what = f"the open interest of {coin}"
+        return self._oi_amount(what, await self._call(what, exchange.fetch_open_interest, self.spec.symbol(coin)))
+
+
+__all__ = ["DEFAULT_LOOKBACK", "DEFAULT_TIMEFRAMES", "EXCHANGES", "ExchangeSpec", "LiveMarket", "MAX_LOOKBACK"]

@@ -1,0 +1,420 @@
+"""A real HTTP exchange on 127.0.0.1 that speaks Hyperliquid's and Binance USD-M's own wire formats.
+
+``FakeExchangeServer`` is an ``aiohttp.web`` server started inside the test's event loop. It serves
+the bundled real candles (``arena_tui.engine.data.bundled_dataset()``, Binance USD-M) as they were
+known at a chosen ``now`` (ms since the epoch, UTC): closed candles as recorded, and the candle
+still open at ``now`` as a partial candle built from the 5m candles closed so far (a real exchange
+returns it too, so the client must drop it).
+
+Wire formats (request and reply shapes as ccxt sends and parses them; see ccxt's
+``ts/src/test/static/{request,response}/hyperliquid.json`` and ``binance.json``):
+
+- Hyperliquid: ``POST /info`` with a JSON body ``{"type": ...}``. Served types: ``spotMeta`` and
+  ``metaAndAssetCtxs`` (what ccxt's ``load_markets`` asks for with ``fetchMarkets.types = ["swap"]``;
+  ``metaAndAssetCtxs`` is also funding and open interest), ``spotMetaAndAssetCtxs``, ``perpDexs``,
+  and ``candleSnapshot`` (``{"req": {"coin", "interval", "startTime", "endTime"}}``, candles whose
+  open time is in ``[startTime, endTime]``, at most the latest 5000). Unknown types get HTTP 422,
+  as the real endpoint does for a body it cannot deserialize.
+- Binance USD-M: ``GET /fapi/v1/exchangeInfo``, ``/fapi/v1/klines`` (``symbol, interval,
+  startTime, endTime, limit``; default 500, max 1500), ``/fapi/v1/premiumIndex`` and
+  ``/fapi/v1/openInterest``; an unknown symbol gets HTTP 400 ``{"code": -1121, "msg": "Invalid symbol."}``.
+
+Where the recording has no figure the replies say so honestly: funding on the Hyperliquid side is
+the recorded Binance 8-hour rate at or before ``now`` divided by 8 (Hyperliquid pays hourly), open
+interest is the real Hyperliquid figure per coin recorded in an Alpha Arena Season 1 prompt on
+2025-10-28 06:14 UTC (served by both formats), and fields the recording lacks (trade counts, taker
+volumes) are ``0``.
+
+Fault injection: ``add_fault(Fault(...))`` makes the next N matching requests answer with an HTTP
+status, after a delay, or with a malformed body. ``requests`` records every request's kind.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from aiohttp import web
+
+from arena_tui.engine.data import Dataset, bundled_dataset
+from arena_tui.engine.market.base import Candles, timeframe_ms
+
+OPEN_INTEREST: dict[str, float] = {
+    "BTC": 30012.47,
+    "ETH": 516723.52,
+    "SOL": 3820766.44,
+    "BNB": 74807.95,
+    "XRP": 53840198.0,
+    "DOGE": 585741930.0,
+}
+"""Real Hyperliquid open interest (base coin) from an Alpha Arena prompt, 2025-10-28 06:14 UTC."""
+
+# Real Hyperliquid universe properties of the six coins (szDecimals, maxLeverage).
+_HL_UNIVERSE: dict[str, tuple[int, int]] = {
+    "BTC": (5, 40),
+    "ETH": (4, 25),
+    "SOL": (2, 20),
+    "BNB": (3, 10),
+    "XRP": (0, 20),
+    "DOGE": (0, 10),
+}
+# Real Binance USD-M precisions of the six contracts (pricePrecision, quantityPrecision, tickSize, stepSize).
+_BN_PRECISION: dict[str, tuple[int, int, str, str]] = {
+    "BTC": (2, 3, "0.10", "0.001"),
+    "ETH": (2, 3, "0.01", "0.001"),
+    "SOL": (4, 0, "0.0100", "1"),
+    "BNB": (3, 2, "0.010", "0.01"),
+    "XRP": (4, 1, "0.0001", "0.1"),
+    "DOGE": (6, 0, "0.000010", "1"),
+}
+
+
+def num(x: float) -> str:
+    """A float as the exchanges write numbers: positional decimal text that parses back exactly."""
+    return np.format_float_positional(float(x), trim="-")
+
+
+@dataclass
+class Fault:
+    """A misbehaviour for the next ``times`` requests whose kind is ``match`` (``None``: any request).
+
+    ``status``: answer with this HTTP status (body ``body`` or a short text). ``delay``: seconds to
+    wait before answering. ``body``/``content_type``: send this raw body instead of the real reply
+    (a malformed reply when ``status`` is ``None``). ``times=-1`` means every matching request.
+    Request kinds: Hyperliquid body types (``candleSnapshot``, ``metaAndAssetCtxs``, ``spotMeta``...)
+    and Binance endpoint names (``exchangeInfo``, ``klines``, ``premiumIndex``, ``openInterest``).
+    """
+
+    status: int | None = None
+    delay: float = 0.0
+    body: str | None = None
+    content_type: str = "application/json"
+    times: int = 1
+    match: str | None = None
+
+
+@dataclass
+class FakeExchangeServer:
+    """The fake exchange. ``now`` (ms) is the server's clock and may be moved between requests."""
+
+    now: int
+    dataset: Dataset = field(default_factory=bundled_dataset, repr=False)
+    faults: list[Fault] = field(default_factory=list)
+    requests: list[str] = field(default_factory=list, repr=False)
+    base_url: str = ""
+    _runner: web.AppRunner | None = field(default=None, repr=False)
+
+    async def start(self) -> str:
+        """Listen on an ephemeral port of 127.0.0.1; returns the base URL (``http://127.0.0.1:PORT``)."""
+        app = web.Application()
+        app.router.add_post("/info", self._hyperliquid)
+        app.router.add_get("/fapi/v1/{endpoint}", self._binance)
+        self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}"
+        return self.base_url
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> "FakeExchangeServer":
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.stop()
+
+    def add_fault(self, fault: Fault) -> None:
+        self.faults.append(fault)
+
+    def count(self, kind: str) -> int:
+        """How many requests of ``kind`` the server has received."""
+        return sum(1 for k in self.requests if k == kind)
+
+    # ----- data as known at ``now`` -----------------------------------------------------------
+
+    def candles_at(self, coin: str, timeframe: str) -> list[tuple[int, float, float, float, float, float]]:
+        """``(open time, o, h, l, c, v)`` of every candle opened at or before ``now``, the last one
+        partial when it is still open."""
+        if timeframe not in self.dataset.timeframes:
+            return []
+        c = self.dataset.candles[coin][timeframe]
+        tf = timeframe_ms(timeframe)
+        closed = int(np.searchsorted(c.close_ts, self.now, side="right"))
+        rows = [
+            (int(c.ts[i]), float(c.open[i]), float(c.high[i]), float(c.low[i]), float(c.close[i]), float(c.volume[i]))
+            for i in range(closed)
+        ]
+        open_ts = (self.now // tf) * tf
+        if not rows or rows[-1][0] < open_ts:
+            partial = self._partial(coin, open_ts)
+            if partial is not None:
+                rows.append(partial)
+        return rows
+
+    def _partial(self, coin: str, open_ts: int) -> tuple[int, float, float, float, float, float] | None:
+        fine: Candles = self.dataset.candles[coin]["5m"]
+        a = int(np.searchsorted(fine.ts, open_ts, side="left"))
+        b = int(np.searchsorted(fine.close_ts, self.now, side="right"))
+        if a >= len(fine) or int(fine.ts[a]) != open_ts:
+            return None
+        if b <= a:  # nothing traded into a closed 5m candle yet: the open is all that is known
+            o = float(fine.open[a])
+            return (open_ts, o, o, o, o, 0.0)
+        return (
+            open_ts,
+            float(fine.open[a]),
+            float(fine.high[a:b].max()),
+            float(fine.low[a:b].min()),
+            float(fine.close[b - 1]),
+            float(fine.volume[a:b].sum()),
+        )
+
+    def mark_price(self, coin: str) -> float:
+        """Latest known price at ``now``: the close of the last 5m candle (partial or closed)."""
+        return self.candles_at(coin, "5m")[-1][4]
+
+    def funding_8h(self, coin: str) -> tuple[int, float]:
+        """The recorded Binance funding ``(time ms, rate per 8 h)`` at or before ``now``."""
+        f = self.dataset.funding[coin]
+        i = int(np.searchsorted(f.ts, self.now, side="right")) - 1
+        return int(f.ts[i]), float(f.rate[i])
+
+    def hourly_funding(self, coin: str) -> float:
+        """The Hyperliquid-style hourly funding rate served for ``coin`` (recorded 8-hour rate / 8)."""
+        return self.funding_8h(coin)[1] / 8.0
+
+    def _day_stats(self, coin: str) -> tuple[float, float, float]:
+        """(price 24 h ago, base volume over 24 h, notional volume over 24 h) from closed 5m candles."""
+        fine = self.dataset.candles[coin]["5m"]
+        b = int(np.searchsorted(fine.close_ts, self.now, side="right"))
+        a = max(0, b - 288)
+        base = float(fine.volume[a:b].sum())
+        notional = float((fine.volume[a:b] * fine.close[a:b]).sum())
+        return float(fine.open[a]), base, notional
+
+    # ----- request handling -------------------------------------------------------------------
+
+    async def _apply_fault(self, kind: str) -> web.Response | None:
+        for fault in self.faults:
+            if fault.times == 0 or (fault.match is not None and fault.match != kind):
+                continue
+            if fault.times > 0:
+                fault.times -= 1
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
+            if fault.status is not None:
+                text = fault.body if fault.body is not None else f"{fault.status} fault injected"
+                return web.Response(status=fault.status, text=text, content_type="text/plain")
+            if fault.body is not None:
+                return web.Response(status=200, text=fault.body, content_type=fault.content_type)
+            return None
+        return None
+
+    async def _hyperliquid(self, request: web.Request) -> web.Response:
+        try:
+            payload: Any = await request.json()
+            kind = str(payload["type"])
+        except (ValueError, KeyError, TypeError):
+            self.requests.append("invalid")
+            return web.Response(status=422, text="Failed to deserialize the JSON body into the target type")
+        self.requests.append(kind)
+        faulted = await self._apply_fault(kind)
+        if faulted is not None:
+            return faulted
+        if kind == "spotMeta":
+            return web.json_response(self._hl_spot_meta())
+        if kind == "spotMetaAndAssetCtxs":
+            return web.json_response([self._hl_spot_meta(), []])
+        if kind == "perpDexs":
+            return web.json_response([None])
+        if kind in ("meta", "metaAndAssetCtxs"):
+            meta = self._hl_meta()
+            if kind == "meta":
+                return web.json_response(meta)
+            return web.json_response([meta, [self._hl_asset_ctx(c) for c in self.dataset.coins]])
+        if kind == "candleSnapshot":
+            return web.json_response(self._hl_candles(payload.get("req") or {}))
+        return web.Response(status=422, text="Failed to deserialize the JSON body into the target type")
+
+    def _hl_spot_meta(self) -> dict[str, Any]:
+        usdc = {
+            "name": "USDC",
+            "szDecimals": 8,
+            "weiDecimals": 8,
+            "index": 0,
+            "tokenId": "0x6d1e7cde53ba9467b783cb7c530ce054",
+            "isCanonical": True,
+            "evmContract": None,
+            "fullName": None,
+        }
+        return {"tokens": [usdc], "universe": []}
+
+    def _hl_meta(self) -> dict[str, Any]:
+        universe = []
+        for coin in self.dataset.coins:
+            sz, lev = _HL_UNIVERSE.get(coin, (2, 10))
+            universe.append({"szDecimals": sz, "name": coin, "maxLeverage": lev, "marginTableId": lev})
+        return {"universe": universe, "marginTables": [], "collateralToken": 0}
+
+    def _hl_asset_ctx(self, coin: str) -> dict[str, Any]:
+        mark = self.mark_price(coin)
+        prev, base_vol, notional = self._day_stats(coin)
+        return {
+            "funding": num(self.hourly_funding(coin)),
+            "openInterest": num(OPEN_INTEREST[coin]),
+            "prevDayPx": num(prev),
+            "dayNtlVlm": num(notional),
+            "premium": "0.0",
+            "oraclePx": num(mark),
+            "markPx": num(mark),
+            "midPx": num(mark),
+            "impactPxs": [num(mark), num(mark)],
+            "dayBaseVlm": num(base_vol),
+        }
+
+    def _hl_candles(self, req: dict[str, Any]) -> list[dict[str, Any]]:
+        coin = str(req.get("coin", ""))
+        interval = str(req.get("interval", ""))
+        if coin not in self.dataset.coins or interval not in self.dataset.timeframes:
+            return []
+        start = int(req.get("startTime", 0))
+        end = int(req.get("endTime", self.now))
+        rows = [r for r in self.candles_at(coin, interval) if start <= r[0] <= end][-5000:]
+        tf = timeframe_ms(interval)
+        return [
+            {
+                "t": t,
+                "T": t + tf - 1,
+                "s": coin,
+                "i": interval,
+                "o": num(o),
+                "c": num(c),
+                "h": num(h),
+                "l": num(lo),
+                "v": num(v),
+                "n": 0,
+            }
+            for t, o, h, lo, c, v in rows
+        ]
+
+    async def _binance(self, request: web.Request) -> web.Response:
+        endpoint = request.match_info["endpoint"]
+        self.requests.append(endpoint)
+        faulted = await self._apply_fault(endpoint)
+        if faulted is not None:
+            return faulted
+        q = request.query
+        if endpoint == "exchangeInfo":
+            return web.json_response(self._bn_exchange_info())
+        coin = self._bn_coin(q.get("symbol", ""))
+        if coin is None:
+            return web.json_response({"code": -1121, "msg": "Invalid symbol."}, status=400)
+        if endpoint == "klines":
+            return web.json_response(self._bn_klines(coin, q))
+        if endpoint == "premiumIndex":
+            mark = self.mark_price(coin)
+            _, rate = self.funding_8h(coin)
+            eight_h = 8 * 3_600_000
+            return web.json_response(
+                {
+                    "symbol": f"{coin}USDT",
+                    "markPrice": num(mark),
+                    "indexPrice": num(mark),
+                    "estimatedSettlePrice": num(mark),
+                    "lastFundingRate": num(rate),
+                    "interestRate": "0.00010000",
+                    "nextFundingTime": (self.now // eight_h + 1) * eight_h,
+                    "time": self.now,
+                }
+            )
+        if endpoint == "openInterest":
+            return web.json_response(
+                {"openInterest": num(OPEN_INTEREST[coin]), "symbol": f"{coin}USDT", "time": self.now}
+            )
+        return web.json_response({"code": -5000, "msg": "Path /fapi/v1/" + endpoint + ", Method GET is invalid"}, status=404)
+
+    def _bn_coin(self, symbol: str) -> str | None:
+        for coin in self.dataset.coins:
+            if symbol == f"{coin}USDT":
+                return coin
+        return None
+
+    def _bn_exchange_info(self) -> dict[str, Any]:
+        symbols = []
+        for coin in self.dataset.coins:
+            pp, qp, tick, step = _BN_PRECISION.get(coin, (4, 2, "0.0001", "0.01"))
+            symbols.append(
+                {
+                    "symbol": f"{coin}USDT",
+                    "pair": f"{coin}USDT",
+                    "contractType": "PERPETUAL",
+                    "deliveryDate": 4133404800000,
+                    "onboardDate": 1569398400000,
+                    "status": "TRADING",
+                    "maintMarginPercent": "2.5000",
+                    "requiredMarginPercent": "5.0000",
+                    "baseAsset": coin,
+                    "quoteAsset": "USDT",
+                    "marginAsset": "USDT",
+                    "pricePrecision": pp,
+                    "quantityPrecision": qp,
+                    "baseAssetPrecision": 8,
+                    "quotePrecision": 8,
+                    "underlyingType": "COIN",
+                    "underlyingSubType": [],
+                    "triggerProtect": "0.0500",
+                    "liquidationFee": "0.012500",
+                    "marketTakeBound": "0.05",
+                    "maxMoveOrderLimit": 10000,
+                    "filters": [
+                        {"minPrice": tick, "maxPrice": "4529764", "filterType": "PRICE_FILTER", "tickSize": tick},
+                        {"stepSize": step, "filterType": "LOT_SIZE", "maxQty": "1000", "minQty": step},
+                        {"stepSize": step, "filterType": "MARKET_LOT_SIZE", "maxQty": "120", "minQty": step},
+                        {"limit": 200, "filterType": "MAX_NUM_ORDERS"},
+                        {"limit": 10, "filterType": "MAX_NUM_ALGO_ORDERS"},
+                        {"notional": "100", "filterType": "MIN_NOTIONAL"},
+                        {"multiplierDown": "0.9500", "multiplierUp": "1.0500", "multiplierDecimal": "4", "filterType": "PERCENT_PRICE"},
+                    ],
+                    "orderTypes": ["LIMIT", "MARKET", "STOP", "STOP_MARKET", "TAKE_PROFIT", "TAKE_PROFIT_MARKET", "TRAILING_STOP_MARKET"],
+                    "timeInForce": ["GTC", "IOC", "FOK", "GTX", "GTD"],
+                }
+            )
+        return {
+            "timezone": "UTC",
+            "serverTime": self.now,
+            "futuresType": "U_MARGINED",
+            "rateLimits": [
+                {"rateLimitType": "REQUEST_WEIGHT", "interval": "MINUTE", "intervalNum": 1, "limit": 2400},
+                {"rateLimitType": "ORDERS", "interval": "MINUTE", "intervalNum": 1, "limit": 1200},
+            ],
+            "exchangeFilters": [],
+            "assets": [{"asset": "USDT", "marginAvailable": True, "autoAssetExchange": "-10000"}],
+            "symbols": symbols,
+        }
+
+    def _bn_klines(self, coin: str, q: Any) -> list[list[Any]]:
+        interval = q.get("interval", "")
+        if interval not in self.dataset.timeframes:
+            return []
+        limit = min(int(q.get("limit", 500)), 1500)
+        start = q.get("startTime")
+        end = int(q.get("endTime", self.now))
+        rows = [r for r in self.candles_at(coin, interval) if r[0] <= end]
+        if start is not None:
+            rows = [r for r in rows if r[0] >= int(start)][:limit]
+        else:
+            rows = rows[-limit:]
+        tf = timeframe_ms(interval)
+        # quote volume, trade count and taker volumes are not in the recording: "0"
+        return [[t, num(o), num(h), num(lo), num(c), num(v), t + tf - 1, "0", 0, "0", "0", "0"] for t, o, h, lo, c, v in rows]
+
+
+__all__ = ["FakeExchangeServer", "Fault", "OPEN_INTEREST", "num"]
