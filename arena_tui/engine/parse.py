@@ -1,0 +1,780 @@
+"""Model text -> per-coin ``Decision``s, or a ``ParseError`` with a one-sentence reason.
+
+What models really write, and what this module accepts (all measured on real answers: the 239 Alpha
+Arena Season 1 records and a glm-4.6 bot log, see ``tests/test_parse.py``):
+
+* flat per-coin JSON, ``{"BTC": {"signal": "hold", "quantity": 0.12, ...}, "ETH": {...}}``;
+* the ``trade_signal_args`` wrapper, ``{"BTC": {"trade_signal_args": {...}}}``;
+* a list of decisions, each with a ``"coin"`` key (or each a one-coin dict), and decisions nested
+  under a key such as ``{"decisions": [...]}``;
+* markdown fences, reasoning before or after the JSON (the *last* JSON object that holds decisions
+  wins; one-coin objects written one after another are merged), ``<think>...</think>`` blocks;
+* Python-repr dicts (single quotes, ``True``/``False``/``None``) read with ``ast.literal_eval``
+  (never ``eval``), and lenient JSON (``true``/``null`` next to single quotes, trailing commas,
+  ``//`` comments, bare JavaScript-style keys);
+* signals ``buy_to_enter | sell_to_enter | hold | close`` and their synonyms, case-insensitive:
+  BUY/LONG/GO_LONG..., SELL/SHORT..., HOLD/WAIT/NO_ACTION..., CLOSE/CLOSE_POSITION/EXIT...,
+  and ``ENTRY``/``ENTER``/``OPEN`` with ``"side": "long" | "short"`` (the glm-4.6 bot's form);
+* numbers as numbers or strings: ``"$1,234.5"``, ``"10x"``, ``"75%"``, ``"0.5 BTC"``, ``"1.2k"``;
+* the plain-text form ``Signal: BUY / Stop Loss: $x / Take Profit: $y`` with optional
+  ``Coin:``/``Quantity:``/``Leverage:``/``Confidence:`` lines (markdown bullets and bold allowed).
+
+When an answer holds several JSON objects (drafts, examples, the final answer) the last one that
+holds decisions wins. When the answer ends inside an unclosed JSON object it was cut off (length
+limit): that is a ``ParseError`` even if a complete object came earlier, with the complete coin
+entries before the cut in ``ParseError.partial``. A coin whose entry cannot be read (unknown signal,
+no signal) is left out and named in ``ParseResult.skipped``; the other coins still count.
+
+Values are kept as the model gave them: ``confidence`` 0.75 or 75 (``risk.validate`` reads > 1 as a
+percentage), quantities and prices unchecked. Numbers that are not finite (NaN, inf, 1e999), booleans
+and unreadable strings become ``None``. Coins the caller does not trade are ignored (listed in
+``ParseResult.skipped``).
+
+Whatever the input, the only exception raised is ``ParseError``.
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any, Mapping, Sequence
+
+from arena_tui.engine.decisions import Decision
+from arena_tui.engine.market.base import COINS
+
+__all__ = [
+    "MAX_ANSWER_CHARS",
+    "ParseError",
+    "ParseResult",
+    "parse_decisions",
+    "parse_response",
+    "parse_signal",
+]
+
+MAX_ANSWER_CHARS = 1_000_000
+"""Longest answer (characters) the parser reads; longer ones raise ``ParseError``."""
+
+_MAX_LOAD_ATTEMPTS = 256  # bracket spans tried as JSON / Python literals per answer
+_MAX_CANDIDATE_DEPTH = 12  # brackets nested deeper than this are never tried on their own
+_MAX_WALK_DEPTH = 8  # nesting levels searched for decisions inside a parsed object
+
+
+class ParseError(ValueError):
+    """The model's answer held no usable decision.
+
+    ``reason`` is one sentence without a trailing period, e.g. ``"the answer was empty"``;
+    ``str(error)`` is the same sentence. ``partial`` holds the complete per-coin decisions found
+    before the cut when an answer was cut off mid-JSON (often empty); the engine may show them but
+    should treat the cycle as failed.
+    """
+
+    def __init__(self, reason: str, partial: Mapping[str, Decision] | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.partial: dict[str, Decision] = dict(partial or {})
+
+
+@dataclass(frozen=True)
+class ParseResult:
+    """What ``parse_response`` recognised.
+
+    ``decisions`` maps upper-case coin -> ``Decision`` (only coins passed in ``coins``, never empty);
+    ``form`` is ``"json"``, ``"json-lenient"``, ``"python-literal"`` or ``"plain-text"``;
+    ``fenced`` says the decisions sat inside a markdown code fence; ``in_prose`` that other text
+    surrounded them; ``skipped`` lists, one sentence each, entries that were ignored (unknown coin,
+    unrecognised signal).
+    """
+
+    decisions: dict[str, Decision]
+    form: str
+    fenced: bool = False
+    in_prose: bool = False
+    skipped: tuple[str, ...] = field(default_factory=tuple)
+
+
+def parse_decisions(text: str, coins: Sequence[str] = COINS) -> dict[str, Decision]:
+    """Parse a model's answer into ``{coin: Decision}`` (coins upper-case, only those in ``coins``).
+
+    Raises ``ParseError`` (and nothing else) with a one-sentence ``reason`` when no decision for a
+    known coin can be read: empty answer, answer cut off mid-JSON, no JSON or plain-text signal,
+    only unknown coins or unrecognised signals. See the module docstring for the accepted forms.
+    """
+    return parse_response(text, coins).decisions
+
+
+def parse_response(text: str, coins: Sequence[str] = COINS) -> ParseResult:
+    """Like ``parse_decisions`` but returns a ``ParseResult`` saying which form was recognised."""
+    try:
+        return _parse(text, coins)
+    except ParseError:
+        raise
+    except Exception as exc:  # a bug here must not crash a cycle; say what happened instead
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ParseError(f"the parser failed on this answer ({detail})") from exc
+
+
+# ---------------------------------------------------------------------------------------------
+# signals, numbers, coins
+
+
+_BUY = {
+    "buy_to_enter", "buy", "long", "go_long", "enter_long", "open_long", "buy_to_open", "long_entry",
+    "entry_long", "buy_long", "strong_buy", "buy_entry", "long_position", "buy_to_enter_long",
+}
+_SELL = {
+    "sell_to_enter", "sell", "short", "go_short", "enter_short", "open_short", "sell_to_open",
+    "short_entry", "entry_short", "sell_short", "strong_sell", "sell_entry", "short_position",
+    "sell_to_enter_short",
+}
+_HOLD = {
+    "hold", "wait", "no_action", "none", "no_trade", "stay", "keep", "hold_position", "maintain",
+    "do_nothing", "neutral", "hold_long", "hold_short", "no_change", "pass", "skip", "flat_hold",
+}
+_CLOSE = {
+    "close", "close_position", "exit", "exit_position", "close_long", "close_short", "sell_to_close",
+    "buy_to_close", "flatten", "close_all", "exit_long", "exit_short", "close_trade",
+}
+_ENTRY = {"entry", "enter", "open", "open_position", "enter_position", "new_position", "open_trade", "enter_trade"}
+_LONG_SIDE = {"long", "buy", "bull", "bullish", "up"}
+_SHORT_SIDE = {"short", "sell", "bear", "bearish", "down"}
+
+
+def _signal_word(value: str) -> str:
+    return re.sub(r"[^a-z]+", "_", value.lower()).strip("_")
+
+
+def parse_signal(value: object, side: object = None) -> str | None:
+    """Map a model's signal word to ``buy_to_enter | sell_to_enter | hold | close``, else ``None``.
+
+    Case-insensitive; spaces and hyphens count as underscores. ``"entry"``/``"enter"``/``"open"``
+    need ``side`` (``"long"``/``"buy"`` or ``"short"``/``"sell"``); a ``side`` never overrides an
+    explicit direction.
+    """
+    if not isinstance(value, str) or len(value) > 64:
+        return None
+    word = _signal_word(value)
+    if word in _BUY:
+        return "buy_to_enter"
+    if word in _SELL:
+        return "sell_to_enter"
+    if word in _HOLD:
+        return "hold"
+    if word in _CLOSE:
+        return "close"
+    if word in _ENTRY and isinstance(side, str) and len(side) <= 64:
+        s = _signal_word(side)
+        if s in _LONG_SIDE:
+            return "buy_to_enter"
+        if s in _SHORT_SIDE:
+            return "sell_to_enter"
+    return None
+
+
+_NUM_BODY = r"(?:\d{1,3}(?:,\d{3})+(?:\.\d*)?|\d+(?:\.\d*)?|\.\d+)(?:[eE][-+]?\d{1,5})?"
+_NUM_STRICT = re.compile(  # matched against a whitespace-collapsed, stripped string
+    r"(?:(?:~|≈|approx\.?|about) ?)?(?P<sign>[-+−]?) ?\$? ?(?P<num>" + _NUM_BODY + r")"
+    r" ?(?P<k>[kK](?![a-zA-Z]))? ?(?:x|×|%|usd[tc]?|dollars?|[a-zA-Z]{2,5})?"
+)
+_NUM_FIRST = re.compile(
+    r"(?P<sign>[-+−]?)\s*\$?\s*(?P<num>" + _NUM_BODY + r")(?:\s*(?P<k>[kK])(?![a-zA-Z]))?"
+)
+
+
+def _num_from_match(m: re.Match[str]) -> float | None:
+    try:
+        x = float(m.group("num").replace(",", ""))
+    except (ValueError, OverflowError):
+        return None
+    if m.group("k"):
+        x *= 1000.0
+    if m.group("sign") in ("-", "−"):
+        x = -x
+    return x if math.isfinite(x) else None
+
+
+def _number(value: object) -> float | None:
+    """A finite float from a JSON/Python number or a decorated numeric string, else ``None``."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, (int, float)):
+        try:
+            x = float(value)
+        except (OverflowError, ValueError):
+            return None
+        return x if math.isfinite(x) else None
+    if isinstance(value, str) and len(value) <= 200:
+        m = _NUM_STRICT.fullmatch(re.sub(r"\s+", " ", value.strip()))
+        if m:
+            return _num_from_match(m)
+    return None
+
+
+def _first_number(value: str) -> float | None:
+    """The first number in a plain-text value such as ``"$105,000 (2% below entry)"``."""
+    m = _NUM_FIRST.search(value[:300])
+    return _num_from_match(m) if m else None
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return str(value)
+    return None
+
+
+_COIN_KEY = re.compile(r"\$?([A-Z0-9]{1,12}?)(?:[-_/: ]?(?:USDT|USDC|USD|PERP))*")
+
+
+def _coin_of(key: object) -> str | None:
+    """``"btc"``, ``"BTC-USD"``, ``"BTCUSDT"``, ``"BTC/USDT:USDT"`` -> ``"BTC"``; ``None`` if not coin-like."""
+    if not isinstance(key, str) or not 1 <= len(key) <= 30:
+        return None
+    m = _COIN_KEY.fullmatch(key.strip().upper())
+    return m.group(1) if m else None
+
+
+# ---------------------------------------------------------------------------------------------
+# parsed objects -> decisions
+
+_FIELD_ALIASES: dict[str, tuple[str, ...]] = {
+    "signal": ("signal", "action", "decision", "trade_signal", "signal_type"),
+    "side": ("side", "direction", "position_side"),
+    "coin": ("coin", "symbol", "asset", "ticker"),
+    "quantity": ("quantity", "qty", "size", "amount", "position_size"),
+    "leverage": ("leverage", "lev"),
+    "profit_target": ("profit_target", "take_profit", "tp", "target", "target_price", "take_profit_price"),
+    "stop_loss": ("stop_loss", "sl", "stop", "stop_price", "stop_loss_price"),
+    "invalidation_condition": ("invalidation_condition", "invalidation"),
+    "confidence": ("confidence",),
+    "risk_usd": ("risk_usd", "risk", "risk_amount"),
+    "justification": ("justification", "reason", "reasoning", "rationale", "explanation"),
+}
+_WRAPPERS = ("trade_signal_args", "args", "arguments", "params", "parameters")
+_NOT_COINS = {
+    alias for aliases in _FIELD_ALIASES.values() for alias in aliases
+} | set(_WRAPPERS) | {
+    "decisions", "trades", "trade", "actions", "signals", "orders", "order", "positions", "position",
+    "result", "results", "response", "output", "answer", "data", "coins", "portfolio", "plan",
+}
+_NUMERIC = ("quantity", "leverage", "profit_target", "stop_loss", "confidence", "risk_usd")
+
+
+def _norm_key(key: object) -> str | None:
+    if not isinstance(key, str) or len(key) > 60:
+        return None
+    return re.sub(r"[^a-z0-9]+", "_", key.strip().lower()).strip("_")
+
+
+def _fields(d: Mapping[Any, Any]) -> dict[str, Any]:
+    """Normalised field name -> value, with a ``trade_signal_args``-style wrapper merged in."""
+    flat: dict[str, Any] = {}
+    inner: dict[Any, Any] | None = None
+    for k, v in d.items():
+        nk = _norm_key(k)
+        if nk is None:
+            continue
+        if nk in _WRAPPERS and isinstance(v, dict):
+            inner = v
+        else:
+            flat.setdefault(nk, v)
+    if inner is not None:
+        for k, v in inner.items():
+            nk = _norm_key(k)
+            if nk is not None:
+                flat[nk] = v
+    out: dict[str, Any] = {}
+    for name, aliases in _FIELD_ALIASES.items():
+        for alias in aliases:
+            if alias in flat:
+                out[name] = flat[alias]
+                break
+    return out
+
+
+def _looks_like_decision(d: Mapping[Any, Any]) -> bool:
+    f = _fields(d)
+    return "signal" in f
+
+
+class _Walk:
+    """Collects decisions from one parsed object (dict / list / scalar)."""
+
+    def __init__(self, known: tuple[str, ...]) -> None:
+        self.known = known
+        self.decisions: dict[str, Decision] = {}
+        self.skipped: list[str] = []
+        self.unknown_coins: list[str] = []
+        self.bad_signals: list[str] = []
+        self.coinless = 0
+
+    def emit(self, d: Decision) -> None:
+        self.decisions[d.coin] = d
+
+    def decision(self, coin: str, value: object) -> None:
+        if isinstance(value, str):
+            sig = parse_signal(value)
+            if sig is None:
+                self._bad(coin, value)
+            else:
+                self.emit(Decision(coin=coin, signal=sig))  # type: ignore[arg-type]
+            return
+        if not isinstance(value, dict):
+            if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], dict):
+                self.decision(coin, value[0])
+            return
+        f = _fields(value)
+        raw = f.get("signal")
+        if raw is None:
+            self._skip(f"{coin}: the entry had no signal")
+            return
+        sig = parse_signal(raw, f.get("side"))
+        if sig is None:
+            entry = isinstance(raw, str) and _signal_word(raw[:64]) in _ENTRY
+            self._bad(coin, raw, " with no long/short side" if entry else "")
+            return
+        nums = {name: _number(f.get(name)) for name in _NUMERIC}
+        self.emit(
+            Decision(
+                coin=coin,
+                signal=sig,  # type: ignore[arg-type]
+                invalidation_condition=_text(f.get("invalidation_condition")),
+                justification=_text(f.get("justification")),
+                **nums,
+            )
+        )
+
+    def _bad(self, coin: str, raw: object, why: str = "") -> None:
+        shown = repr(raw)[:40] + why
+        if len(self.bad_signals) < 50:
+            self.bad_signals.append(f"{coin}: {shown}")
+        self._skip(f"{coin}: unrecognised signal {shown}")
+
+    def walk(self, obj: object, depth: int = 0, key_coin: str | None = None) -> None:
+        """Collect decisions from ``obj``; ``key_coin`` is the coin-like key it sat under, if any."""
+        if depth > _MAX_WALK_DEPTH:
+            return
+        if isinstance(obj, dict):
+            if _looks_like_decision(obj):
+                raw_coin = _fields(obj).get("coin")
+                coin = _coin_of(raw_coin) if raw_coin is not None else key_coin
+                if coin in self.known:
+                    self.decision(coin, obj)
+                elif coin is None and len(self.known) == 1:
+                    self.decision(self.known[0], obj)
+                elif coin is None and raw_coin is None:
+                    self.coinless += 1
+                    self._skip("a decision named no coin")
+                else:
+                    name = str(raw_coin if raw_coin is not None else coin)[:20]
+                    self.unknown_coins.append(name)
+                    self._skip(f"{name}: not one of the coins traded")
+                return
+            for k, v in obj.items():
+                coin = _coin_of(k)
+                if coin in self.known:
+                    self.decision(coin, v)
+                elif isinstance(v, (dict, list, tuple)):
+                    hint = None if coin is None or coin.lower() in _NOT_COINS else coin
+                    self.walk(v, depth + 1, hint)
+        elif isinstance(obj, (list, tuple)):
+            for item in obj:
+                if isinstance(item, (dict, list, tuple)):
+                    self.walk(item, depth + 1)
+
+    def _skip(self, note: str) -> None:
+        if len(self.skipped) < 50:
+            self.skipped.append(note)
+
+
+# ---------------------------------------------------------------------------------------------
+# finding JSON / Python literals in text
+
+_QUOTE_OR_BRACKET = re.compile(r"[{}\[\]\"']")
+_DQ_END = re.compile(r'(?:[^"\\]|\\.)*"', re.S)
+_SQ_END = re.compile(r"(?:[^'\\\n]|\\.)*'")
+_CLOSER = {"{": "}", "[": "]"}
+
+
+@dataclass
+class _Scan:
+    pairs: dict[int, int]  # opening bracket position -> closing position
+    depth: dict[int, int]  # opening bracket position -> nesting depth (0 = outermost)
+    unclosed: list[int]  # brackets still open at the end of the text, outermost first
+
+
+def _scan(text: str) -> _Scan:
+    """One linear pass matching brackets; quotes delimit strings only inside brackets.
+
+    A single quote opens a string only where a Python literal could start one (after ``{ [ , :``),
+    so apostrophes in prose do not swallow text. A closer that matches none of the four innermost
+    openers is ignored; openers it skips over are dropped as unmatched.
+    """
+    pairs: dict[int, int] = {}
+    depth: dict[int, int] = {}
+    stack: list[int] = []
+    i = 0
+    n = len(text)
+    while i < n:
+        m = _QUOTE_OR_BRACKET.search(text, i)
+        if m is None:
+            break
+        j = m.start()
+        c = text[j]
+        if c == '"':
+            if not stack:
+                i = j + 1
+                continue
+            e = _DQ_END.match(text, j + 1)
+            if e is None:  # the text ends inside a string
+                break
+            i = e.end()
+        elif c == "'":
+            if not stack or not _can_start_value(text, j):
+                i = j + 1
+                continue
+            e = _SQ_END.match(text, j + 1)
+            i = e.end() if e else j + 1
+        elif c in "{[":
+            depth[j] = len(stack)
+            stack.append(j)
+            i = j + 1
+        else:
+            want = "{" if c == "}" else "["
+            for k in range(len(stack) - 1, max(len(stack) - 5, -1), -1):
+                if text[stack[k]] == want:
+                    del stack[k + 1 :]
+                    pairs[stack.pop()] = j
+                    break
+            i = j + 1
+    return _Scan(pairs, depth, stack)
+
+
+def _can_start_value(text: str, j: int) -> bool:
+    k = j - 1
+    while k >= 0 and j - k < 200 and text[k] in " \t\r\n":
+        k -= 1
+    return k < 0 or text[k] in "{[,:("
+
+
+def _json_like_opener(text: str, j: int) -> bool:
+    """``{`` followed by a quote, ``}`` or a bare ``key:``, or ``[`` followed by ``{``: where a decision
+    object may start (or, at the very end of the text, where one was cut off)."""
+    k = j + 1
+    n = len(text)
+    while k < n and k - j < 200 and text[k] in " \t\r\n":
+        k += 1
+    if k >= n:
+        return True  # the text ends right after the bracket: a cut-off start
+    if text[j] == "{":
+        return text[k] in "\"'}" or _BARE_KEY.match(text, k) is not None
+    return text[k] == "{"
+
+
+_BARE_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,40}[ \t]*:")
+_LENIENT = re.compile(
+    r"""("(?:[^"\\]|\\.)*"|'(?:[^'\\\n]|\\.)*')|//[^\n]*"""
+    r"""|(?<=[{,])(\s*)([A-Za-z_][A-Za-z0-9_]{0,40})(?=[ \t]*:)"""
+    r"""|\b(true|false|null|undefined|NaN|Infinity)\b""",
+    re.S,
+)
+_LENIENT_WORDS = {"true": "True", "false": "False", "null": "None", "undefined": "None", "NaN": "None", "Infinity": "1e999"}
+
+
+def _lenient_to_python(s: str) -> str:
+    def repl(m: re.Match[str]) -> str:
+        if m.group(1) is not None:
+            return m.group(1)
+        if m.group(3) is not None:  # a bare object key, JavaScript style
+            return f"{m.group(2)}'{m.group(3)}'"
+        if m.group(4) is not None:
+            return _LENIENT_WORDS[m.group(4)]
+        return " "
+
+    return _LENIENT.sub(repl, s)
+
+
+def _load(s: str) -> tuple[Any, str] | None:
+    """Read ``s`` as JSON, a Python literal, or lenient JSON; ``None`` if none works."""
+    try:
+        return json.loads(s, strict=False, parse_int=float), "json"
+    except Exception:  # ValueError, RecursionError on deep nesting, huge ints
+        pass
+    try:
+        return ast.literal_eval(s), "python-literal"
+    except Exception:  # SyntaxError, ValueError, MemoryError, RecursionError ...
+        pass
+    fixed = _lenient_to_python(s)
+    if fixed != s:
+        try:
+            return ast.literal_eval(fixed), "json-lenient"
+        except Exception:
+            pass
+    return None
+
+
+@dataclass
+class _Candidate:
+    start: int
+    end: int  # index of the closing bracket
+    form: str
+    walk: _Walk
+
+
+_FENCE = re.compile(r"```[^\n`]*\n?(.*?)(?:```|\Z)", re.S)
+
+
+def _fence_spans(text: str) -> list[tuple[int, int]]:
+    return [(m.start(1), m.end(1)) for m in _FENCE.finditer(text)]
+
+
+def _candidates(text: str, scan: _Scan, known: tuple[str, ...], limit_end: int) -> tuple[list[_Candidate], int]:
+    """Parse every outermost readable bracket span before ``limit_end``; returns (candidates, failed loads)."""
+    out: list[_Candidate] = []
+    covered = -1
+    attempts = 0
+    failed = 0
+    budget = 4 * len(text) + 20_000  # characters handed to the loaders: nested failures stay linear
+    for start in sorted(scan.pairs):
+        if start <= covered or start >= limit_end or scan.depth[start] > _MAX_CANDIDATE_DEPTH:
+            continue
+        if not _json_like_opener(text, start):
+            continue
+        end = scan.pairs[start]
+        attempts += 1
+        budget -= end + 1 - start
+        if attempts > _MAX_LOAD_ATTEMPTS or budget < 0:
+            break
+        loaded = _load(text[start : end + 1])
+        if loaded is None:
+            failed += 1
+            continue
+        obj, form = loaded
+        covered = end
+        w = _Walk(known)
+        w.walk(obj)
+        out.append(_Candidate(start, end, form, w))
+    return out, failed
+
+
+def _salvage(text: str, scan: _Scan, first_unclosed: int, known: tuple[str, ...]) -> dict[str, Decision]:
+    """Complete per-coin entries of an object cut off mid-way: cut after the last complete child of
+    the outermost open level that has one, close the open brackets, and parse that."""
+    chain = [p for p in scan.unclosed if p >= first_unclosed]
+    for level, opener in enumerate(chain):
+        child_depth = scan.depth[opener] + 1
+        stop = chain[level + 1] if level + 1 < len(chain) else len(text)
+        last_close = -1
+        for s, e in scan.pairs.items():
+            if s > opener and e < stop and scan.depth.get(s) == child_depth and e > last_close:
+                last_close = e
+        if last_close < 0:
+            continue
+        closers = "".join(_CLOSER[text[p]] for p in reversed(chain[: level + 1]))
+        loaded = _load(text[chain[0] : last_close + 1] + closers)
+        if loaded is None:
+            continue
+        w = _Walk(known)
+        w.walk(loaded[0])
+        if w.decisions:
+            return w.decisions
+    return {}
+
+
+# ---------------------------------------------------------------------------------------------
+# plain text: "Signal: BUY / Stop Loss: $x / Take Profit: $y"
+
+_LINE_DECORATION = " \t>*-•#|_`"
+_LINE_NUMBERING = re.compile(r"\d{1,3}[.)] ?")
+_LINE_FIELD = re.compile(r"(?P<key>[A-Za-z][A-Za-z ()/_\-]{0,30}?)[\s*_`]*[:=：](?P<val>.*)")
+_LINE_COIN_HEADER = re.compile(r"(?P<coin>[A-Za-z]{2,6})(?:[-/ ]?(?:USDT|USDC|USD|PERP))?")
+_TEXT_KEYS: dict[str, str] = {
+    "coin": "coin", "symbol": "coin", "asset": "coin", "ticker": "coin", "pair": "coin",
+    "signal": "signal", "action": "signal", "decision": "signal", "trade signal": "signal",
+    "side": "side", "direction": "side",
+    "quantity": "quantity", "qty": "quantity", "size": "quantity", "position size": "quantity", "amount": "quantity",
+    "leverage": "leverage",
+    "take profit": "profit_target", "profit target": "profit_target", "tp": "profit_target",
+    "target": "profit_target", "target price": "profit_target",
+    "stop loss": "stop_loss", "sl": "stop_loss", "stop": "stop_loss", "stop price": "stop_loss",
+    "invalidation": "invalidation_condition", "invalidation condition": "invalidation_condition",
+    "confidence": "confidence",
+    "risk": "risk_usd", "risk usd": "risk_usd", "risk amount": "risk_usd",
+    "justification": "justification", "reason": "justification", "rationale": "justification",
+    "reasoning": "justification",
+}
+
+
+def _text_signal(val: str, side: object = None) -> str | None:
+    words = re.findall(r"[A-Za-z_]+", val)[:3]
+    for n in (3, 2, 1):
+        if len(words) >= n:
+            sig = parse_signal("_".join(words[:n]), side)
+            if sig is not None:
+                return sig
+    return None
+
+
+def _plain_text(text: str, known: tuple[str, ...]) -> tuple[dict[str, Decision], list[str], bool]:
+    """Decisions from ``Key: value`` lines; returns (decisions, skipped notes, saw a signal line)."""
+    blocks: list[dict[str, str]] = []
+    cur: dict[str, str] | None = None
+    for line in text.splitlines():
+        if len(line) > 2000:
+            continue
+        line = line.strip(_LINE_DECORATION)
+        n = _LINE_NUMBERING.match(line)
+        if n:
+            line = line[n.end() :].lstrip(_LINE_DECORATION)
+        h = _LINE_COIN_HEADER.fullmatch(line.rstrip(_LINE_DECORATION + ":"))
+        if h and h.group("coin").upper() in known:
+            cur = {"coin": h.group("coin").upper()}
+            blocks.append(cur)
+            continue
+        m = _LINE_FIELD.match(line)
+        if not m:
+            continue
+        key = re.sub(r"[^a-z]+", " ", m.group("key").lower()).strip()
+        name = _TEXT_KEYS.get(key)
+        if name is None:
+            continue
+        val = m.group("val").strip(_LINE_DECORATION)
+        if cur is None or (name == "coin" and "coin" in cur) or (name == "signal" and "signal" in cur):
+            cur = {}
+            blocks.append(cur)
+        cur.setdefault(name, val)
+    decisions: dict[str, Decision] = {}
+    skipped: list[str] = []
+    signal_blocks = [b for b in blocks if "signal" in b]
+    for b in signal_blocks:
+        sig = _text_signal(b["signal"], b.get("side"))
+        if sig is None:
+            skipped.append(f"unrecognised plain-text signal {b['signal'][:40]!r}")
+            continue
+        coin: str | None = None
+        if "coin" in b:
+            coin = _coin_of(re.sub(r"[*_`\s].*$", "", b["coin"].strip("*_` ")))
+            if coin not in known:
+                skipped.append(f"{b['coin'][:20]}: not one of the coins traded")
+                continue
+        elif len(signal_blocks) == 1:
+            named = {c for c in known if re.search(rf"(?<![A-Za-z0-9]){re.escape(c)}(?![A-Za-z0-9])", text)}
+            if len(named) == 1:
+                coin = named.pop()
+            elif len(known) == 1:
+                coin = known[0]
+        if coin is None:
+            skipped.append("a plain-text signal named no coin")
+            continue
+        nums = {
+            name: (_first_number(b[name]) if name in b else None)
+            for name in _NUMERIC
+        }
+        decisions[coin] = Decision(
+            coin=coin,
+            signal=sig,  # type: ignore[arg-type]
+            invalidation_condition=b.get("invalidation_condition"),
+            justification=b.get("justification"),
+            **nums,
+        )
+    return decisions, skipped, bool(signal_blocks)
+
+
+# ---------------------------------------------------------------------------------------------
+# the whole answer
+
+_THINK_OPEN = re.compile(r"^\s*<(think|thinking|reasoning)>", re.I)
+_THINK_CLOSE = re.compile(r"</(?:think|thinking|reasoning)>", re.I)
+
+
+def _plural(n: int, word: str) -> str:
+    return f"{n} {word}" + ("" if n == 1 else "s")
+
+
+def _parse(text: str, coins: Sequence[str]) -> ParseResult:
+    if not isinstance(text, str):
+        raise ParseError(f"the answer was not text but {type(text).__name__}")
+    known = tuple(dict.fromkeys(str(c).upper() for c in coins))
+    if len(text) > MAX_ANSWER_CHARS:
+        raise ParseError(f"the answer was {len(text):,} characters long, more than the {MAX_ANSWER_CHARS:,} the parser reads")
+    body = text
+    closes = list(_THINK_CLOSE.finditer(body))
+    if closes:
+        body = body[closes[-1].end() :]
+        if not body.strip():
+            raise ParseError("the answer held only reasoning (<think>...</think>) and nothing after it")
+    elif _THINK_OPEN.match(body):
+        raise ParseError("the answer was cut off inside its reasoning (<think> never closed)")
+    if not body.strip():
+        raise ParseError("the answer was empty")
+
+    # A whole answer that is one JSON string holding JSON ("{\"BTC\": ...}"): unwrap once.
+    stripped = body.strip()
+    if len(stripped) >= 2 and stripped[0] == stripped[-1] == '"':
+        try:
+            inner = json.loads(stripped)
+        except Exception:
+            inner = None
+        if isinstance(inner, str) and inner.strip()[:1] in ("{", "["):
+            body = inner
+
+    scan = _scan(body)
+    first_unclosed = next((p for p in scan.unclosed if _json_like_opener(body, p)), len(body))
+    cands, failed = _candidates(body, scan, known, first_unclosed)
+
+    if first_unclosed < len(body):
+        partial = _salvage(body, scan, first_unclosed, known)
+        detail = f"; complete entries for {', '.join(partial)} came before the cut" if partial else ""
+        raise ParseError(f"the answer was cut off mid-JSON (no closing brace){detail}", partial)
+
+    with_decisions = [c for c in cands if c.walk.decisions]
+    if with_decisions:
+        chosen = [with_decisions[-1]]
+        # one-coin objects written one after another ("BTC: {...} ETH: {...}") are merged
+        if len(chosen[0].walk.decisions) == 1:
+            seen = set(chosen[0].walk.decisions)
+            for c in reversed(with_decisions[:-1]):
+                if len(c.walk.decisions) != 1 or set(c.walk.decisions) & seen:
+                    break
+                seen |= set(c.walk.decisions)
+                chosen.insert(0, c)
+        decisions: dict[str, Decision] = {}
+        skipped: list[str] = []
+        for c in chosen:
+            decisions.update(c.walk.decisions)
+            skipped.extend(c.walk.skipped)
+        fences = _fence_spans(body)
+        first, last = chosen[0], chosen[-1]
+        fenced = any(a <= first.start and last.end < b for a, b in fences)
+        outside = body[: first.start] + body[last.end + 1 :]
+        in_prose = bool(re.sub(r"```[^\n`]*|\s", "", outside))
+        return ParseResult(decisions, last.form, fenced, in_prose, tuple(skipped[:50]))
+
+    text_decisions, text_skipped, saw_signal = _plain_text(body, known)
+    if text_decisions:
+        return ParseResult(text_decisions, "plain-text", False, True, tuple(text_skipped[:50]))
+
+    unknown = [u for c in cands for u in c.walk.unknown_coins]
+    bad = [b for c in cands for b in c.walk.bad_signals]
+    if unknown and not bad:
+        names = list(dict.fromkeys(unknown))
+        shown = ", ".join(names[:6]) + (f" and {len(names) - 6} more" if len(names) > 6 else "")
+        raise ParseError(
+            f"no decision for any known coin was found (the answer named {shown}; known coins are {', '.join(known)})"
+        )
+    if bad:
+        raise ParseError(f"no decision for any known coin was found (unrecognised signal for {'; '.join(bad[:3])})")
+    if any(c.walk.coinless for c in cands):
+        raise ParseError("no decision for any known coin was found (the decision in the answer named no coin)")
+    if cands:
+        raise ParseError("no decision for any known coin was found (the JSON in the answer held no per-coin signals)")
+    if saw_signal:
+        raise ParseError(f"no decision for any known coin was found ({text_skipped[0] if text_skipped else 'plain-text signal unreadable'})")
+    if failed:
+        raise ParseError(f"the answer's JSON could not be read ({_plural(failed, 'bracketed span')} neither valid JSON nor a Python literal)")
+    if body.count("```") % 2 == 1:
+        raise ParseError("the answer was cut off inside a code fence with no JSON in it")
+    raise ParseError("no JSON object or plain-text signal was found in the answer")
