@@ -25,7 +25,7 @@ from arena_tui.engine.market.base import (
 
 DEFAULT_START = "2025-10-17T00:00:00Z"
 DEFAULT_TIMEFRAMES: tuple[str, ...] = ("5m", "4h")
-DEFAULT_LOOKBACK: dict[str, int] = {"5m": 500, "1h": 200, "4h": 100}
+DEFAULT_LOOKBACK: dict[str, int] = {"5m": 500, "1h": 300, "4h": 300}
 
 
 def parse_time(value: str | int | float | datetime) -> int:
