@@ -252,7 +252,7 @@ def test_user_templates_replace_the_bundled_ones(tmp_path):
     tpl = PromptTemplates.load(sys_t, user_t, coin_t)
     r = render(templates=tpl)
     assert r.system == "Trade BTC, ETH, SOL, BNB, XRP, DOGE with up to 20x. Costs $0."
-    assert r.user.startswith("t=2025-10-28 06:15:00 UTC n=42\nBTC 113754.7 113219.069\n\n---\n\nETH ")
+    assert r.user.startswith("t=2025-10-28 06:15:00 UTC n=42\nBTC 113754.7 113219.342\n\n---\n\nETH ")
     assert "cash=9400.00 pos=\n{\"symbol\": \"ETH\"" in r.user
     # only the user template replaced: the others stay bundled; "" means bundled too
     only_user = PromptTemplates.load("", str(user_t))
