@@ -64,6 +64,9 @@ class Trade:
     net_pnl: float
     exit_reason: ExitReason
     confidence: float | None = None
+    exit_reference_price: float | None = None
+    """The price the exit was asked at before slippage (the agent's mark, the stop/target level,
+    the liquidation price or a gapped candle open); ``Ledger.close`` at it rebuilds the same trade."""
 
     @property
     def side_name(self) -> str:
@@ -90,3 +93,54 @@ class AccountSnapshot:
     @property
     def return_pct(self) -> float:
         return (self.account_value / self.starting_cash - 1.0) * 100.0 if self.starting_cash else 0.0
+
+
+FillAction = Literal["open", "close"]
+Liquidity = Literal["taker", "maker"]
+
+
+@dataclass(frozen=True)
+class Fill:
+    """One execution against the paper venue, made by ``ledger.Ledger`` on every open and close.
+
+    ``side`` is the *position's* side (+1 long, -1 short), so a long's closing fill is a sell;
+    ``quantity`` is in the base coin (positive); ``reference_price`` is the price asked for (the
+    cycle's mark, a stop/target level, the liquidation price or a candle open) and ``price`` the fill
+    price after slippage against the trader (USD). ``notional = quantity x price``; ``fee`` (USD,
+    positive = paid) is ``notional x fee bp / 10,000`` at the ``liquidity`` rate (taker unless asked);
+    ``margin`` is the isolated margin posted (open) or released (close); ``time`` is ms since the epoch.
+    ``reason`` is ``"agent"`` for opens and the ``ExitReason`` for closes.
+    """
+
+    coin: str
+    side: int
+    quantity: float
+    price: float
+    reference_price: float
+    notional: float
+    fee: float
+    leverage: float
+    margin: float
+    time: int
+    action: FillAction
+    reason: ExitReason
+    liquidity: Liquidity = "taker"
+
+
+@dataclass(frozen=True)
+class FundingPayment:
+    """A funding settlement on one open position at one funding time.
+
+    ``amount = side x quantity x mark_price x rate`` in USD, positive = paid by the account (a long
+    pays a positive ``rate``, a short receives it). ``rate`` is the fraction per funding interval
+    (1e-4 = 0.01 %); ``mark_price`` is the close of the finest candle at or just before ``time`` (ms).
+    Isolated margin: the amount is taken from (or added to) the position's margin, not from cash.
+    """
+
+    coin: str
+    time: int
+    rate: float
+    mark_price: float
+    amount: float
+    side: int = 0
+    quantity: float = 0.0

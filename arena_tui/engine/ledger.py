@@ -1,0 +1,623 @@
+"""Paper perpetual-futures accounts: fills, fees, isolated margin, funding, liquidation, SL/TP exits.
+
+One ``Ledger`` per agent. Conventions (``/work/shared/ARCHITECTURE.md``, "Ledger conventions"), all
+money in USD, quantities in the base coin (positive, with ``side`` +1 long / -1 short), times in ms
+since the epoch (UTC):
+
+- open: fill price = reference price moved against the trader by ``slippage_bp`` (a buy fills higher,
+  a sell lower); ``notional = quantity x fill price``; ``margin = notional / leverage``;
+  ``fee = notional x taker_fee_bp / 10,000``; ``cash -= margin + fee``.
+- mark: ``unrealized PnL = side x quantity x (mark - entry)``;
+  ``account value = cash + sum(margin + unrealized PnL)``.
+- close: ``realized PnL = side x quantity x (exit - entry)``; fee on the exit notional;
+  ``cash += margin + realized PnL - fee``. Isolated margin: a position never loses more than its
+  margin; on a gap past the liquidation price the venue (its insurance fund) absorbs the rest, so the
+  exit fee and then the realized PnL are cut until ``margin + PnL - fee == 0``.
+- funding: at each funding time ``payment = side x quantity x mark x rate`` (a long pays a positive
+  rate), taken from the position's isolated margin (which moves its liquidation price).
+- liquidation when ``margin + unrealized PnL <= quantity x mark x maintenance_margin_rate``, i.e. at
+  ``liquidation price = (entry - side x margin / quantity) / (1 - side x maintenance_margin_rate)``
+  (0.0 when that is <= 0: a 1x long cannot be liquidated).
+- ``settle`` walks the finest candles between cycles: stop-loss, take-profit and liquidation fire on a
+  candle's high/low, filled at the level, or at the candle's open when the open is already through it;
+  when one candle touches both an adverse level and the target, the adverse level (stop or liquidation)
+  wins. All exits between cycles are taker fills with slippage.
+
+Defaults follow Hyperliquid: taker 4.5 bp, maker 1.5 bp. ``maintenance_margin_rate`` defaults to
+0.025: Hyperliquid sets maintenance margin to half the initial margin at the coin's maximum leverage,
+and 0.5 / 20 (the arena's default maximum leverage) = 0.025. Leverage must stay below
+``1 / maintenance_margin_rate`` (40x by default) or a position would open already liquidated.
+
+Arithmetic is plain IEEE-754 float64 in a fixed order, so the same inputs give the same ledger bit for bit.
+Misuse (opening a coin that has a position, closing one that has none, non-positive or non-finite
+quantity/price/leverage, not enough cash) raises ``ValueError``; ``risk.validate`` keeps model input
+from reaching these.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+
+from arena_tui.engine.account import (
+    AccountSnapshot,
+    ExitReason,
+    Fill,
+    FundingPayment,
+    Liquidity,
+    Position,
+    Trade,
+)
+from arena_tui.engine.market.base import Candles, FundingHistory, timeframe_ms
+
+DEFAULT_STARTING_CASH = 10_000.0
+DEFAULT_TAKER_FEE_BP = 4.5
+DEFAULT_MAKER_FEE_BP = 1.5
+DEFAULT_MAINTENANCE_MARGIN_RATE = 0.025
+"""0.5 / 20: Hyperliquid's "half the initial margin at maximum leverage" for a 20x maximum."""
+
+BP = 10_000.0
+
+
+# ---------------------------------------------------------------------------------------------
+# Arithmetic shared with ``risk.validate``: the risk layer calls these so that its cash check and
+# the ledger's agree to the last bit.
+
+
+def fill_price(reference_price: float, trade_side: int, slippage_bp: float) -> float:
+    """The fill price of a trade at ``reference_price`` (USD) after slippage against the trader.
+
+    ``trade_side`` is the direction of the trade itself: +1 buy (fills higher), -1 sell (fills lower).
+    """
+    return reference_price * (1.0 + trade_side * (slippage_bp / BP))
+
+
+def entry_cost(quantity: float, price: float, leverage: float, fee_bp: float) -> tuple[float, float, float]:
+    """``(notional, margin, fee)`` in USD of opening ``quantity`` at fill ``price`` with ``leverage``."""
+    notional = quantity * price
+    margin = notional / leverage
+    fee = notional * (fee_bp / BP)
+    return notional, margin, fee
+
+
+def exit_amounts(
+    side: int, quantity: float, entry_price: float, margin: float, price: float, fee_bp: float
+) -> tuple[float, float, float, float]:
+    """``(notional, realized_pnl, fee, cash_returned)`` in USD of closing a position at fill ``price``.
+
+    ``cash_returned = margin + realized_pnl - fee``, never below zero: a gap past the liquidation
+    price first waives the fee, then caps the loss at the margin (isolated margin).
+    """
+    notional = quantity * price
+    pnl = side * quantity * (price - entry_price)
+    fee = notional * (fee_bp / BP)
+    available = margin + pnl
+    if available <= 0.0:
+        pnl = -margin
+        fee = 0.0
+        return notional, pnl, fee, 0.0
+    if available < fee:
+        fee = available
+        return notional, pnl, fee, 0.0
+    return notional, pnl, fee, available - fee
+
+
+def liquidation_price(side: int, entry_price: float, quantity: float, margin: float, maintenance_margin_rate: float) -> float:
+    """Price (USD) at which ``margin + unrealized PnL == quantity x price x maintenance_margin_rate``.
+
+    ``(entry - side x margin / quantity) / (1 - side x mmr)``; 0.0 when that is <= 0 (never liquidated).
+    """
+    p = (entry_price - side * (margin / quantity)) / (1.0 - side * maintenance_margin_rate)
+    return p if p > 0.0 else 0.0
+
+
+def _finite(x: Any) -> bool:
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
+
+
+@dataclass
+class _Exit:
+    """One exit found by ``settle`` before it is applied to cash (internal)."""
+
+    coin: str
+    time: int
+    reference_price: float
+    reason: ExitReason
+
+
+class Ledger:
+    """One agent's paper perps account (isolated margin, one position per coin, long or short).
+
+    Attributes: ``cash`` (free collateral, USD), ``positions`` (coin -> ``Position``), ``trades``
+    (closed ``Trade``s, oldest first), ``fills`` (every ``Fill``), ``funding_payments``,
+    ``fees_paid``, ``funding_paid`` and ``realized_pnl`` (running USD totals, gross of fees).
+
+    Parameters: ``starting_cash`` (USD), ``taker_fee_bp`` / ``maker_fee_bp`` (basis points of notional),
+    ``slippage_bp`` (basis points against the trader on every taker fill), ``maintenance_margin_rate``
+    (fraction of notional; default 0.025, see the module docstring). Raises ``ValueError`` for
+    negative or non-finite parameters.
+    """
+
+    def __init__(
+        self,
+        starting_cash: float = DEFAULT_STARTING_CASH,
+        *,
+        taker_fee_bp: float = DEFAULT_TAKER_FEE_BP,
+        maker_fee_bp: float = DEFAULT_MAKER_FEE_BP,
+        slippage_bp: float = 0.0,
+        maintenance_margin_rate: float = DEFAULT_MAINTENANCE_MARGIN_RATE,
+    ) -> None:
+        for name, value in (
+            ("starting_cash", starting_cash),
+            ("taker_fee_bp", taker_fee_bp),
+            ("maker_fee_bp", maker_fee_bp),
+            ("slippage_bp", slippage_bp),
+            ("maintenance_margin_rate", maintenance_margin_rate),
+        ):
+            if not _finite(value) or value < 0:
+                raise ValueError(f"ledger {name} must be a finite number >= 0, got {value!r}.")
+        if maintenance_margin_rate >= 1.0:
+            raise ValueError(f"maintenance_margin_rate must be below 1, got {maintenance_margin_rate!r}.")
+        self.starting_cash = float(starting_cash)
+        self.taker_fee_bp = float(taker_fee_bp)
+        self.maker_fee_bp = float(maker_fee_bp)
+        self.slippage_bp = float(slippage_bp)
+        self.maintenance_margin_rate = float(maintenance_margin_rate)
+        self.cash = float(starting_cash)
+        self.positions: dict[str, Position] = {}
+        self.trades: list[Trade] = []
+        self.fills: list[Fill] = []
+        self.funding_payments: list[FundingPayment] = []
+        self.fees_paid = 0.0
+        self.funding_paid = 0.0
+        self.realized_pnl = 0.0
+        # per coin: close time of the last candle settled / last funding time paid, so that settling
+        # overlapping windows twice never double-counts.
+        self._candles_done: dict[str, int] = {}
+        self._funding_done: dict[str, int] = {}
+
+    # -- reading ---------------------------------------------------------------------------------
+
+    @property
+    def account_value(self) -> float:
+        """``cash + sum(margin + unrealized PnL)`` over open positions, USD."""
+        value = self.cash
+        for p in self.positions.values():
+            value += p.margin + p.unrealized_pnl
+        return value
+
+    @property
+    def unrealized_pnl(self) -> float:
+        """Sum of the open positions' unrealized PnL at their last mark, USD."""
+        total = 0.0
+        for p in self.positions.values():
+            total += p.unrealized_pnl
+        return total
+
+    def snapshot(self) -> AccountSnapshot:
+        """The account now, as an immutable ``AccountSnapshot``."""
+        return AccountSnapshot(
+            starting_cash=self.starting_cash,
+            cash=self.cash,
+            account_value=self.account_value,
+            positions=tuple(self.positions.values()),
+            realized_pnl=self.realized_pnl,
+            unrealized_pnl=self.unrealized_pnl,
+            fees_paid=self.fees_paid,
+            funding_paid=self.funding_paid,
+        )
+
+    def fee_bp(self, liquidity: Liquidity = "taker") -> float:
+        """The fee rate in basis points for ``"taker"`` or ``"maker"`` fills."""
+        return self.maker_fee_bp if liquidity == "maker" else self.taker_fee_bp
+
+    # -- trading ---------------------------------------------------------------------------------
+
+    def open(
+        self,
+        coin: str,
+        side: int,
+        quantity: float,
+        price: float,
+        leverage: float,
+        *,
+        time: int,
+        stop_loss: float | None = None,
+        profit_target: float | None = None,
+        invalidation_condition: str | None = None,
+        confidence: float | None = None,
+        risk_usd: float | None = None,
+        liquidity: Liquidity = "taker",
+    ) -> Fill:
+        """Open a ``side`` (+1 long, -1 short) position of ``quantity`` coins at reference ``price`` (USD).
+
+        Taker by default: filled at ``price`` moved against the trader by the slippage, paying the
+        taker fee; ``liquidity="maker"`` fills exactly at ``price`` paying the maker fee.
+        Returns the ``Fill``. Raises ``ValueError`` when the coin already has a position, when
+        ``side`` is not +/-1, when quantity, price or leverage is not a positive finite number, when
+        ``leverage x maintenance_margin_rate >= 1``, or when ``margin + fee`` exceeds ``cash``.
+        """
+        if coin in self.positions:
+            raise ValueError(f"{coin} already has an open position; close it before opening another.")
+        if side not in (1, -1):
+            raise ValueError(f"side must be +1 (long) or -1 (short), got {side!r}.")
+        for name, value in (("quantity", quantity), ("price", price), ("leverage", leverage)):
+            if not _finite(value) or value <= 0:
+                raise ValueError(f"{coin}: {name} must be a positive finite number, got {value!r}.")
+        for name, value in (("stop_loss", stop_loss), ("profit_target", profit_target)):
+            if value is not None and not _finite(value):
+                raise ValueError(f"{coin}: {name} must be a finite number or None, got {value!r}.")
+        if leverage * self.maintenance_margin_rate >= 1.0:
+            raise ValueError(
+                f"{coin}: leverage {leverage}x with maintenance margin rate {self.maintenance_margin_rate} "
+                "would open at or past the liquidation price."
+            )
+        side = int(side)
+        quantity, price, leverage = float(quantity), float(price), float(leverage)
+        maker = liquidity == "maker"
+        fill = price if maker else fill_price(price, side, self.slippage_bp)
+        notional, margin, fee = entry_cost(quantity, fill, leverage, self.fee_bp(liquidity))
+        cost = margin + fee
+        if cost > self.cash:
+            raise ValueError(
+                f"{coin}: margin + fee ${cost:,.2f} exceeds free cash ${self.cash:,.2f}."
+            )
+        self.cash = self.cash - cost
+        self.fees_paid += fee
+        time = int(time)
+        mmr = self.maintenance_margin_rate
+        self.positions[coin] = Position(
+            coin=coin,
+            side=side,
+            quantity=quantity,
+            entry_price=fill,
+            leverage=leverage,
+            margin=margin,
+            entry_time=time,
+            entry_fee=fee,
+            liquidation_price=liquidation_price(side, fill, quantity, margin, mmr),
+            mark_price=price,
+            unrealized_pnl=side * quantity * (price - fill),
+            stop_loss=None if stop_loss is None else float(stop_loss),
+            profit_target=None if profit_target is None else float(profit_target),
+            invalidation_condition=invalidation_condition,
+            confidence=confidence,
+            risk_usd=risk_usd,
+            funding_paid=0.0,
+        )
+        self._candles_done[coin] = time
+        self._funding_done[coin] = time
+        result = Fill(
+            coin=coin,
+            side=side,
+            quantity=quantity,
+            price=fill,
+            reference_price=price,
+            notional=notional,
+            fee=fee,
+            leverage=leverage,
+            margin=margin,
+            time=time,
+            action="open",
+            reason="agent",
+            liquidity="maker" if maker else "taker",
+        )
+        self.fills.append(result)
+        return result
+
+    def close(
+        self,
+        coin: str,
+        price: float,
+        *,
+        time: int,
+        reason: ExitReason = "agent",
+        liquidity: Liquidity = "taker",
+    ) -> Trade:
+        """Close the whole position in ``coin`` at reference ``price`` (USD); returns the ``Trade``.
+
+        Taker by default (slippage against the trader, taker fee); ``liquidity="maker"`` fills at
+        ``price`` with the maker fee. Raises ``ValueError`` when there is no position or ``price`` is
+        not a positive finite number.
+        """
+        if coin not in self.positions:
+            raise ValueError(f"{coin} has no open position to close.")
+        if not _finite(price) or price <= 0:
+            raise ValueError(f"{coin}: close price must be a positive finite number, got {price!r}.")
+        return self._close(coin, float(price), int(time), reason, liquidity)
+
+    def close_all(self, prices: Mapping[str, float], *, time: int, reason: ExitReason = "session_end") -> list[Trade]:
+        """Close every open position at ``prices[coin]`` (or its last mark when missing); returns the trades."""
+        out = []
+        for coin in list(self.positions):
+            p = prices.get(coin)
+            if not _finite(p) or p <= 0:
+                p = self.positions[coin].mark_price
+            out.append(self._close(coin, float(p), int(time), reason, "taker"))
+        return out
+
+    def execute(self, order: Any, *, time: int) -> Fill | Trade:
+        """Execute a ``risk.Order`` at its ``reference_price``: ``open`` -> ``Fill``, ``close`` -> ``Trade``.
+
+        Execute a ``RiskResult``'s orders in the order given (closes come first) so that the cash the
+        risk check counted on is there. Raises ``ValueError`` as ``open``/``close`` do.
+        """
+        if order.action == "close":
+            return self.close(order.coin, order.reference_price, time=time, reason="agent")
+        return self.open(
+            order.coin,
+            order.side,
+            order.quantity,
+            order.reference_price,
+            order.leverage,
+            time=time,
+            stop_loss=order.stop_loss,
+            profit_target=order.profit_target,
+            invalidation_condition=order.invalidation_condition,
+            confidence=order.confidence,
+            risk_usd=order.risk_usd,
+        )
+
+    def _close(self, coin: str, price: float, time: int, reason: ExitReason, liquidity: Liquidity) -> Trade:
+        pos = self.positions.pop(coin)
+        maker = liquidity == "maker"
+        fill = price if maker else fill_price(price, -pos.side, self.slippage_bp)
+        notional, pnl, fee, returned = exit_amounts(
+            pos.side, pos.quantity, pos.entry_price, pos.margin, fill, self.fee_bp(liquidity)
+        )
+        self.cash = self.cash + returned
+        self.fees_paid += fee
+        self.realized_pnl += pnl
+        self.fills.append(
+            Fill(
+                coin=coin,
+                side=pos.side,
+                quantity=pos.quantity,
+                price=fill,
+                reference_price=price,
+                notional=notional,
+                fee=fee,
+                leverage=pos.leverage,
+                margin=pos.margin,
+                time=time,
+                action="close",
+                reason=reason,
+                liquidity="maker" if maker else "taker",
+            )
+        )
+        trade = Trade(
+            coin=coin,
+            side=pos.side,
+            quantity=pos.quantity,
+            leverage=pos.leverage,
+            entry_time=pos.entry_time,
+            exit_time=time,
+            entry_price=pos.entry_price,
+            exit_price=fill,
+            entry_fee=pos.entry_fee,
+            exit_fee=fee,
+            funding_paid=pos.funding_paid,
+            realized_pnl=pnl,
+            net_pnl=pnl - pos.entry_fee - fee - pos.funding_paid,
+            exit_reason=reason,
+            confidence=pos.confidence,
+            exit_reference_price=price,
+        )
+        self.trades.append(trade)
+        return trade
+
+    # -- marking and settling --------------------------------------------------------------------
+
+    def apply_funding(self, coin: str, time: int, rate: float, mark_price: float) -> FundingPayment:
+        """Pay one funding settlement on the open position in ``coin``, exactly as ``settle`` does.
+
+        ``amount = side x quantity x mark_price x rate`` comes out of the position's margin (its
+        liquidation price moves). For rebuilding a ledger from a journal's ``FundingPaid`` events: it
+        never liquidates (the journal holds that as its own close). Raises ``ValueError`` when the
+        coin has no position or ``rate`` / ``mark_price`` is not finite.
+        """
+        pos = self.positions.get(coin)
+        if pos is None:
+            raise ValueError(f"{coin} has no open position to pay funding on.")
+        if not _finite(rate) or not _finite(mark_price):
+            raise ValueError(f"{coin}: funding rate and mark price must be finite, got {rate!r} and {mark_price!r}.")
+        time, rate, mark_price = int(time), float(rate), float(mark_price)
+        amount = pos.side * pos.quantity * mark_price * rate
+        margin = pos.margin - amount
+        self.positions[coin] = _replace(
+            pos,
+            margin=margin,
+            funding_paid=pos.funding_paid + amount,
+            liquidation_price=liquidation_price(pos.side, pos.entry_price, pos.quantity, margin, self.maintenance_margin_rate),
+        )
+        self._funding_done[coin] = max(self._funding_done.get(coin, time), time)
+        payment = FundingPayment(coin, time, rate, mark_price, amount, pos.side, pos.quantity)
+        self.funding_paid += amount
+        self.funding_payments.append(payment)
+        return payment
+
+    def mark(self, prices: Mapping[str, float]) -> None:
+        """Revalue open positions at ``prices`` (coin -> mark price, USD).
+
+        Coins missing from ``prices`` or with a non-positive / non-finite price keep their last mark.
+        Marking never triggers exits; ``settle`` does (on the candles between cycles).
+        """
+        for coin, pos in list(self.positions.items()):
+            p = prices.get(coin)
+            if not _finite(p) or p <= 0:
+                continue
+            p = float(p)
+            self.positions[coin] = _replace(pos, mark_price=p, unrealized_pnl=pos.side * pos.quantity * (p - pos.entry_price))
+
+    def settle(
+        self,
+        candles: Mapping[str, Candles],
+        funding: Mapping[str, FundingHistory] | None = None,
+    ) -> list[Trade | FundingPayment]:
+        """Walk the candles and funding times since the last cycle; returns what happened, in time order.
+
+        ``candles`` maps coin -> the finest-timeframe candles between cycles (oldest first);
+        ``funding`` maps coin -> funding times in the same window. For each open position, only
+        candles that open at or after its entry time and close after the last settled candle are
+        walked, and only funding times after its entry time and after the last one paid, so settling
+        an overlapping window twice changes nothing. Per candle: a stop-loss, take-profit or
+        liquidation level inside the candle's high/low closes the position at the level, or at the
+        candle's open when the open is already through it; when one candle touches both, the adverse
+        level wins (stop-loss, or liquidation when it lies before the stop). A funding time pays
+        ``side x quantity x mark x rate`` out of the position's margin, ``mark`` being the close of the
+        candle closing at or just before it (the position's last mark when none was given); the
+        position is then liquidated at that mark if its equity is at or below maintenance margin.
+        Funding times after the last candle use the last close. Exits are timed at the close time of
+        their candle (ms); the returned list holds ``Trade``s and ``FundingPayment``s ordered by time,
+        ties in position order. Open positions end marked at their last candle's close.
+        """
+        funding = funding or {}
+        ops: list[tuple[int, int, object]] = []  # (time, seq, op); seq keeps the walk order on ties
+        seq = 0
+        for coin in list(self.positions):
+            pos = self.positions[coin]
+            for op in self._walk(pos, candles.get(coin), funding.get(coin)):
+                ops.append((op[0], seq, op[1]))
+                seq += 1
+        ops.sort(key=lambda e: (e[0], e[1]))
+        out: list[Trade | FundingPayment] = []
+        for _, _, op in ops:
+            if isinstance(op, FundingPayment):
+                self.funding_paid += op.amount
+                self.funding_payments.append(op)
+                out.append(op)
+            else:
+                assert isinstance(op, _Exit)
+                out.append(self._close(op.coin, op.reference_price, op.time, op.reason, "taker"))
+        return out
+
+    def _walk(
+        self, pos: Position, candles: Candles | None, funding: FundingHistory | None
+    ) -> list[tuple[int, object]]:
+        """Walk one position through its candles and funding times; updates ``self.positions[coin]``
+        (margin, funding, liquidation price, mark) and returns ``(time, FundingPayment | _Exit)`` in
+        order. Cash is untouched here: exits are applied by ``settle`` in global time order."""
+        coin = pos.coin
+        side = pos.side
+        qty = pos.quantity
+        entry = pos.entry_price
+        margin = pos.margin
+        funding_paid = pos.funding_paid
+        mmr = self.maintenance_margin_rate
+        liq = pos.liquidation_price
+        stop = pos.stop_loss
+        target = pos.profit_target
+        mark = pos.mark_price
+        done_candles = self._candles_done.get(coin, pos.entry_time)
+        done_funding = self._funding_done.get(coin, pos.entry_time)
+        events: list[tuple[int, object]] = []
+
+        # funding times to pay, oldest first
+        f_ts: list[int] = []
+        f_rate: list[float] = []
+        if funding is not None and len(funding):
+            a = int(funding.ts.searchsorted(max(done_funding, pos.entry_time), side="right"))
+            f_ts = funding.ts[a:].tolist()
+            f_rate = funding.rate[a:].tolist()
+        fi = 0
+        nf = len(f_ts)
+
+        def pay(t: int, rate: float, at: float) -> bool:
+            """Pay funding at ``t``; True when that liquidates the position."""
+            nonlocal margin, funding_paid, liq, done_funding
+            amount = side * qty * at * rate
+            margin = margin - amount
+            funding_paid += amount
+            done_funding = t
+            liq = liquidation_price(side, entry, qty, margin, mmr)
+            events.append((t, FundingPayment(coin, t, rate, at, amount, side, qty)))
+            if margin + side * qty * (at - entry) <= qty * at * mmr:
+                events.append((t, _Exit(coin, t, at, "liquidation")))
+                return True
+            return False
+
+        closed = False
+        if candles is not None and len(candles):
+            tf = timeframe_ms(candles.timeframe)
+            ts_arr = candles.ts
+            start = max(
+                int(ts_arr.searchsorted(pos.entry_time, side="left")),
+                int(ts_arr.searchsorted(done_candles - tf, side="right")),
+            )
+            ts_l = ts_arr[start:].tolist()
+            op_l = candles.open[start:].tolist()
+            hi_l = candles.high[start:].tolist()
+            lo_l = candles.low[start:].tolist()
+            cl_l = candles.close[start:].tolist()
+            for i in range(len(ts_l)):
+                t_open = ts_l[i]
+                t_close = t_open + tf
+                while fi < nf and f_ts[fi] <= t_open:
+                    closed = pay(f_ts[fi], f_rate[fi], mark)
+                    fi += 1
+                    if closed:
+                        break
+                if closed:
+                    break
+                o, h, lo = op_l[i], hi_l[i], lo_l[i]
+                done_candles = t_close
+                # the first adverse level met on the way against the position
+                adverse, why = liq, "liquidation"
+                if stop is not None and side * (stop - liq) > 0:
+                    adverse, why = stop, "stop_loss"
+                ref = None
+                if side > 0:
+                    if o <= adverse:  # gapped through at the open
+                        ref, why = o, ("liquidation" if o <= liq else why)
+                    elif target is not None and o >= target:
+                        ref, why = o, "take_profit"
+                    elif lo <= adverse:
+                        ref = adverse
+                    elif target is not None and h >= target:
+                        ref, why = target, "take_profit"
+                else:
+                    if o >= adverse:
+                        ref, why = o, ("liquidation" if o >= liq else why)
+                    elif target is not None and o <= target:
+                        ref, why = o, "take_profit"
+                    elif h >= adverse:
+                        ref = adverse
+                    elif target is not None and lo <= target:
+                        ref, why = target, "take_profit"
+                if ref is not None:
+                    events.append((t_close, _Exit(coin, t_close, ref, why)))  # type: ignore[arg-type]
+                    closed = True
+                    break
+                mark = cl_l[i]
+        if not closed:
+            while fi < nf:
+                closed = pay(f_ts[fi], f_rate[fi], mark)
+                fi += 1
+                if closed:
+                    break
+        self._candles_done[coin] = done_candles
+        self._funding_done[coin] = done_funding
+        # the position as it stands before any exit is applied (``_close`` reads margin and funding)
+        self.positions[coin] = _replace(
+            pos,
+            margin=margin,
+            funding_paid=funding_paid,
+            liquidation_price=liq,
+            mark_price=mark,
+            unrealized_pnl=side * qty * (mark - entry),
+        )
+        return events
+
+
+def _replace(pos: Position, **changes: Any) -> Position:
+    """``dataclasses.replace(pos, **changes)`` for the ledger's hot path (mark and settle run per
+    position per cycle): copies the instance dict into a new ``Position`` without re-running the
+    frozen ``__init__`` (which sets each field through ``object.__setattr__``). ``Position`` has no
+    ``__post_init__`` or slots, so the result is the same object ``replace`` would build."""
+    new = object.__new__(Position)
+    d = new.__dict__
+    d.update(pos.__dict__)
+    d.update(changes)
+    return new

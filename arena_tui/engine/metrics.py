@@ -1,0 +1,289 @@
+"""Performance metrics of a paper account: Alpha Arena's leaderboard and "advanced analytics" figures.
+
+Record the account once per cycle with ``EquityTracker.record(time, snapshot)``, then
+``compute_metrics(tracker, ledger.trades)`` (or ``tracker.metrics(trades)``) gives a frozen ``Metrics``.
+``buy_and_hold(prices, starting_cash)`` is the benchmark row (BTC bought at the window's first price
+and held).
+
+Sharpe ratio. Per-cycle simple returns ``r_i = V_i / V_{i-1} - 1`` of the recorded account values,
+risk-free rate 0, ``sharpe_per_cycle = mean(r) / std(r)`` (sample standard deviation, ddof=1),
+un-annualised. ``sharpe_annualised = sharpe_per_cycle x sqrt(cycles per year)`` where
+cycles per year = 365 days / the median interval between recorded cycles (crypto trades every day;
+a 5-minute cycle gives 105,120 cycles a year, a factor of ~324). Both are ``None`` with fewer than
+two returns or zero variance.
+
+Alpha Arena's published Sharpe values (final: Qwen3 Max 0.273, DeepSeek V3.1 0.359) are not
+annualised: an annualised figure over ~2-3-minute cycles would be hundreds of times larger. Nor are
+they per-invocation Sharpe ratios: from the account values in the real prompts of 2025-10-28, the
+per-invocation return of DeepSeek V3.1 had a standard deviation of ~0.26 % against a season-average
+return of ~0.023 % per invocation (a per-invocation Sharpe near 0.09, while its prompts showed 0.47).
+They move by 0.001 from one invocation to the next, so they are recomputed every cycle, but over a
+coarser return series; we cannot tell which from the data we hold. Compare with them only loosely.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Sequence
+
+import numpy as np
+
+from arena_tui.engine.account import AccountSnapshot, Trade
+
+YEAR_MS = 365 * 86_400_000
+"""Milliseconds in a (365-day) year, for annualising per-cycle figures."""
+
+
+@dataclass(frozen=True)
+class Metrics:
+    """One account's performance (USD unless named ``_pct``; ``None`` where undefined).
+
+    ``account_value``, ``return_pct`` (vs ``starting_cash``), ``total_pnl`` (account value -
+    starting cash: realized - fees - funding + unrealized), ``realized_pnl`` (gross, closed trades),
+    ``unrealized_pnl``, ``fees_paid``, ``funding_paid`` (positive = paid);
+    ``trade_count`` closed trades, ``wins``/``losses`` by net PnL (after fees and funding; a trade at
+    exactly 0 is neither), ``win_rate_pct``, ``biggest_win``/``biggest_loss`` (best/worst net PnL of one
+    trade); ``sharpe_per_cycle`` and ``sharpe_annualised`` (see the module docstring),
+    ``cycles_per_year``; ``max_drawdown_pct`` / ``max_drawdown_usd`` (largest peak-to-trough fall of the
+    recorded account value); ``avg_holding_minutes`` / ``median_holding_minutes`` (closed trades);
+    ``avg_leverage`` / ``avg_confidence`` over entries (closed trades and open positions);
+    ``time_long_pct`` / ``time_short_pct`` / ``time_flat_pct``: share of recorded time with a net long,
+    net short or no exposure (net notional = sum of side x quantity x mark), summing to 100;
+    ``cycles`` the number of recorded cycles.
+    """
+
+    starting_cash: float
+    account_value: float
+    return_pct: float
+    total_pnl: float
+    realized_pnl: float
+    unrealized_pnl: float
+    fees_paid: float
+    funding_paid: float
+    trade_count: int
+    wins: int
+    losses: int
+    win_rate_pct: float | None
+    biggest_win: float | None
+    biggest_loss: float | None
+    sharpe_per_cycle: float | None
+    sharpe_annualised: float | None
+    cycles_per_year: float | None
+    max_drawdown_pct: float
+    max_drawdown_usd: float
+    avg_holding_minutes: float | None
+    median_holding_minutes: float | None
+    avg_leverage: float | None
+    avg_confidence: float | None
+    time_long_pct: float | None
+    time_short_pct: float | None
+    time_flat_pct: float | None
+    cycles: int
+
+
+@dataclass(frozen=True)
+class BuyAndHold:
+    """The buy-and-hold benchmark: all of ``starting_cash`` into the coin at ``entry_price`` and held.
+
+    ``quantity`` coins bought (after the optional entry fee), ``exit_price`` the last price,
+    ``account_value`` the value at it (after the optional exit fee), ``return_pct``,
+    ``max_drawdown_pct`` and ``sharpe_per_cycle`` over the price series (as ``Metrics``), ``fees_paid``.
+    """
+
+    starting_cash: float
+    entry_price: float
+    exit_price: float
+    quantity: float
+    account_value: float
+    return_pct: float
+    max_drawdown_pct: float
+    sharpe_per_cycle: float | None
+    fees_paid: float
+
+
+def sharpe_ratio(values: Sequence[float] | np.ndarray) -> float | None:
+    """Un-annualised Sharpe ratio of the simple returns of ``values`` (risk-free 0, ddof=1).
+
+    ``values`` are account values (USD) at successive cycles; steps from a value <= 0 are skipped.
+    ``None`` with fewer than two returns or zero variance.
+    """
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape[0] < 3:
+        return None
+    prev = v[:-1]
+    ok = prev > 0
+    r = v[1:][ok] / prev[ok] - 1.0
+    if r.shape[0] < 2:
+        return None
+    sd = float(np.std(r, ddof=1))
+    if not sd > 0.0 or not math.isfinite(sd):
+        return None
+    return float(np.mean(r)) / sd
+
+
+def max_drawdown(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
+    """``(max_drawdown_pct, max_drawdown_usd)`` of a value series: the largest fall from a running peak,
+    in percent of that peak and in USD (both 0.0 for an empty or never-falling series)."""
+    v = np.asarray(values, dtype=np.float64)
+    if v.shape[0] == 0:
+        return 0.0, 0.0
+    peak = np.maximum.accumulate(v)
+    fall = peak - v
+    usd = float(fall.max())
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pct = np.where(peak > 0, fall / peak, 0.0)
+    return float(pct.max()) * 100.0, usd
+
+
+class EquityTracker:
+    """Records one agent's account once per cycle: ``record(time_ms, AccountSnapshot)``.
+
+    Keeps times (ms), account values (USD) and net exposure (-1 short, 0 flat, +1 long) per record
+    and the latest snapshot; ``metrics(trades)`` summarises them, ``summary(trades)`` as a plain dict.
+    Records must come in time order (a record at the same time as the last one replaces it).
+    ``starting_cash`` (USD) is optional and only informative: the figures use the snapshots' own.
+    """
+
+    def __init__(self, starting_cash: float | None = None) -> None:
+        self.starting_cash = starting_cash
+        self.times: list[int] = []
+        self.values: list[float] = []
+        self.exposure: list[int] = []
+        self.last: AccountSnapshot | None = None
+
+    def __len__(self) -> int:
+        return len(self.times)
+
+    def record(self, time: int, account: AccountSnapshot) -> None:
+        """Add the account as it stands at ``time`` (ms). Raises ``ValueError`` if time goes back."""
+        time = int(time)
+        net = 0.0
+        for p in account.positions:
+            net += p.side * p.quantity * p.mark_price
+        exposure = 1 if net > 0 else (-1 if net < 0 else 0)
+        if self.times and time <= self.times[-1]:
+            if time < self.times[-1]:
+                raise ValueError(f"equity record at {time} ms is before the last one at {self.times[-1]} ms.")
+            self.values[-1] = account.account_value
+            self.exposure[-1] = exposure
+        else:
+            self.times.append(time)
+            self.values.append(account.account_value)
+            self.exposure.append(exposure)
+        self.last = account
+
+    def metrics(self, trades: Sequence[Trade], account: AccountSnapshot | None = None) -> "Metrics":
+        """``compute_metrics(self, trades, account)``."""
+        return compute_metrics(self, trades, account)
+
+    def summary(self, trades: Sequence[Trade], account: AccountSnapshot | None = None) -> dict[str, float | int | None]:
+        """``metrics(trades, account)`` as a JSON-ready dict (the ``Metrics`` field names), plus the
+        short leaderboard keys ``win_rate`` (= ``win_rate_pct``) and ``sharpe`` (= ``sharpe_annualised``)."""
+        d: dict[str, float | int | None] = dict(self.metrics(trades, account).__dict__)
+        d["win_rate"] = d["win_rate_pct"]
+        d["sharpe"] = d["sharpe_annualised"]
+        return d
+
+
+def compute_metrics(equity: EquityTracker, trades: Sequence[Trade], account: AccountSnapshot | None = None) -> Metrics:
+    """All the leaderboard figures from the recorded cycles and the closed ``trades`` (oldest first).
+
+    ``account`` (default: the last recorded snapshot) gives the current figures (value, PnL, fees,
+    funding, open positions); the Sharpe ratio, drawdown and time shares use the recorded series.
+    Raises ``ValueError`` when nothing has been recorded and no ``account`` is given.
+    """
+    last = account if account is not None else equity.last
+    if last is None:
+        raise ValueError("no account recorded yet: call EquityTracker.record(time, snapshot) first.")
+    values = np.asarray(equity.values, dtype=np.float64)
+    times = np.asarray(equity.times, dtype=np.int64)
+
+    net = [t.net_pnl for t in trades]
+    wins = sum(1 for x in net if x > 0)
+    losses = sum(1 for x in net if x < 0)
+    holding = np.asarray([t.holding_ms for t in trades], dtype=np.float64) / 60_000.0
+
+    leverages = [t.leverage for t in trades] + [p.leverage for p in last.positions]
+    confidences = [c for c in [t.confidence for t in trades] + [p.confidence for p in last.positions] if c is not None]
+
+    sharpe = sharpe_ratio(values)
+    cycles_per_year = None
+    if times.shape[0] >= 2:
+        step = float(np.median(np.diff(times)))
+        if step > 0:
+            cycles_per_year = YEAR_MS / step
+    sharpe_ann = sharpe * math.sqrt(cycles_per_year) if sharpe is not None and cycles_per_year else None
+
+    dd_pct, dd_usd = max_drawdown(values)
+
+    long_pct = short_pct = flat_pct = None
+    if times.shape[0] >= 2:
+        dt = np.diff(times).astype(np.float64)
+        total = float(dt.sum())
+        if total > 0:
+            ex = np.asarray(equity.exposure[:-1], dtype=np.int64)
+            long_pct = float(dt[ex > 0].sum()) / total * 100.0
+            short_pct = float(dt[ex < 0].sum()) / total * 100.0
+            flat_pct = float(dt[ex == 0].sum()) / total * 100.0
+
+    return Metrics(
+        starting_cash=last.starting_cash,
+        account_value=last.account_value,
+        return_pct=last.return_pct,
+        total_pnl=last.account_value - last.starting_cash,
+        realized_pnl=last.realized_pnl,
+        unrealized_pnl=last.unrealized_pnl,
+        fees_paid=last.fees_paid,
+        funding_paid=last.funding_paid,
+        trade_count=len(trades),
+        wins=wins,
+        losses=losses,
+        win_rate_pct=wins / len(trades) * 100.0 if trades else None,
+        biggest_win=max(net) if net else None,
+        biggest_loss=min(net) if net else None,
+        sharpe_per_cycle=sharpe,
+        sharpe_annualised=sharpe_ann,
+        cycles_per_year=cycles_per_year,
+        max_drawdown_pct=dd_pct,
+        max_drawdown_usd=dd_usd,
+        avg_holding_minutes=float(holding.mean()) if holding.shape[0] else None,
+        median_holding_minutes=float(np.median(holding)) if holding.shape[0] else None,
+        avg_leverage=float(np.mean(leverages)) if leverages else None,
+        avg_confidence=float(np.mean(confidences)) if confidences else None,
+        time_long_pct=long_pct,
+        time_short_pct=short_pct,
+        time_flat_pct=flat_pct,
+        cycles=len(equity),
+    )
+
+
+def buy_and_hold(prices: Sequence[float] | np.ndarray, starting_cash: float = 10_000.0, *, taker_fee_bp: float = 0.0) -> BuyAndHold:
+    """Buy ``starting_cash`` worth of the coin at ``prices[0]`` and hold it to ``prices[-1]`` (USD).
+
+    ``prices`` are the coin's prices at each cycle of the window (e.g. BTC's 5-minute closes), so
+    the drawdown and Sharpe are comparable with the agents'. ``taker_fee_bp`` (default 0, as Alpha
+    Arena's benchmark) is charged on the entry and on the final exit. Raises ``ValueError`` for an
+    empty series or a non-positive first price.
+    """
+    p = np.asarray(prices, dtype=np.float64)
+    if p.shape[0] == 0 or not p[0] > 0:
+        raise ValueError("buy-and-hold needs at least one price and a positive first price.")
+    rate = taker_fee_bp / 10_000.0
+    qty = starting_cash / (p[0] * (1.0 + rate))
+    entry_fee = qty * p[0] * rate
+    values = qty * p
+    exit_fee = float(values[-1]) * rate
+    final = float(values[-1]) - exit_fee
+    dd_pct, _ = max_drawdown(values)
+    return BuyAndHold(
+        starting_cash=float(starting_cash),
+        entry_price=float(p[0]),
+        exit_price=float(p[-1]),
+        quantity=float(qty),
+        account_value=final,
+        return_pct=(final / starting_cash - 1.0) * 100.0 if starting_cash else 0.0,
+        max_drawdown_pct=dd_pct,
+        sharpe_per_cycle=sharpe_ratio(values),
+        fees_paid=float(entry_fee) + exit_fee,
+    )

@@ -1,0 +1,479 @@
+"""Risk rules: a model's per-coin decisions + its account + prices -> accepted orders and rejections.
+
+``validate`` never raises, whatever the decisions hold (NaN, negative, None, strings, huge numbers):
+every decision it refuses comes back as a ``Rejection`` with a rule id from ``RULES`` and a sentence
+with the numbers. ``hold`` decisions produce neither. All bounds come from ``RiskLimits`` (config).
+
+Rules are checked in the order of ``RULES``; a decision is refused by the first rule it breaks.
+Closes are checked before entries (whatever their order in the mapping) and come first in
+``RiskResult.orders``: execute the orders in that order, at each order's ``reference_price``, on a
+ledger with the same fee and slippage, and the ledger's cash check will pass (the risk layer uses the
+ledger's own arithmetic, ``ledger.entry_cost`` / ``ledger.exit_amounts``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any, Literal, Mapping
+
+from arena_tui.engine.account import AccountSnapshot, Position
+from arena_tui.engine.decisions import Decision
+from arena_tui.engine.ledger import entry_cost, exit_amounts, fill_price
+
+OrderAction = Literal["open", "close"]
+
+RULES: dict[str, str] = {
+    "unknown_coin": "The coin must be one the market trades, with a valid price this cycle.",
+    "unknown_signal": "The signal must be one of buy_to_enter, sell_to_enter, hold or close.",
+    "one_position_per_coin": "One decision and one position per coin: a second decision for the same coin in one answer is refused.",
+    "close_without_position": "A close needs an open position in that coin.",
+    "entry_only_when_flat": "Entries are accepted only when the coin has no open position (no adding to a position).",
+    "hold_or_close_when_open": "With a position open the only valid signals are hold and close (no reversing in one step).",
+    "daily_loss_limit": "No new entries once the account has lost the configured share of its value since the start of the UTC day.",
+    "positive_quantity": "An entry needs a positive, finite quantity in coins.",
+    "leverage_bounds": "Leverage must be a number within the configured bounds.",
+    "confidence_range": "Confidence must be within 0-1 (0-100 is read as a percentage).",
+    "stop_loss_required": "An entry needs a stop-loss price.",
+    "stop_loss_side": "The stop-loss must be below the entry price for a long and above it for a short.",
+    "profit_target_required": "An entry needs a profit-target price.",
+    "profit_target_side": "The profit target must be above the entry price for a long and below it for a short.",
+    "min_notional": "An entry's notional (quantity x price) must be at least the configured minimum.",
+    "max_open_positions": "The number of open positions may not exceed the configured maximum.",
+    "margin_within_cash": "Margin plus the entry fee must fit in the free cash left after earlier orders of the same cycle.",
+    "max_margin_usage": "Margin in use may not exceed the configured share of account value.",
+}
+"""Rule id -> what the rule requires, in the order ``validate`` checks them."""
+
+
+@dataclass(frozen=True)
+class RiskLimits:
+    """The bounds ``validate`` enforces (from config).
+
+    ``min_leverage``/``max_leverage`` (multiples), ``min_notional`` (USD), ``max_open_positions``,
+    ``max_margin_usage`` (fraction of account value that margin may use, 0-1),
+    ``daily_loss_limit_pct`` (percent loss since the UTC day's start that stops new entries; ``None``
+    turns the breaker off), ``require_stop_loss`` / ``require_profit_target`` (on entries).
+    Keep ``max_leverage`` below ``1 / ledger.maintenance_margin_rate`` (40x by default).
+    """
+
+    min_leverage: float = 1.0
+    max_leverage: float = 20.0
+    min_notional: float = 10.0
+    max_open_positions: int = 6
+    max_margin_usage: float = 0.95
+    daily_loss_limit_pct: float | None = None
+    require_stop_loss: bool = True
+    require_profit_target: bool = True
+
+
+@dataclass(frozen=True)
+class Order:
+    """An accepted order, ready for ``Ledger.execute``.
+
+    ``action`` ``"open"`` or ``"close"``; ``side`` +1 long / -1 short (a close carries the position's
+    side); ``quantity`` coins (a close carries the whole position); ``leverage`` multiple;
+    ``stop_loss``/``profit_target`` USD prices (``None`` on closes); ``confidence`` 0-1 or ``None``;
+    ``risk_usd`` = quantity x |reference price - stop| recomputed here, beside ``risk_usd_claimed``
+    (the model's own figure, ``None`` when absent or not a finite number); ``reference_price`` the
+    mark price the order is to be filled at (before slippage); ``notional``/``margin``/``fee`` the
+    expected USD amounts at the fill price (for a close, the margin released and the exit fee).
+    """
+
+    coin: str
+    action: OrderAction
+    side: int
+    quantity: float
+    leverage: float
+    reference_price: float
+    stop_loss: float | None = None
+    profit_target: float | None = None
+    confidence: float | None = None
+    risk_usd: float | None = None
+    risk_usd_claimed: float | None = None
+    invalidation_condition: str | None = None
+    justification: str | None = None
+    notional: float = 0.0
+    margin: float = 0.0
+    fee: float = 0.0
+
+
+@dataclass(frozen=True)
+class Rejection:
+    """A refused decision: ``coin``, ``rule`` (a key of ``RULES``), ``reason`` (one sentence with the
+    numbers, for people and for the model's next prompt) and the ``decision`` as given."""
+
+    coin: str
+    rule: str
+    reason: str
+    decision: Any
+
+
+@dataclass(frozen=True)
+class RiskResult:
+    """``orders`` to execute in this order (closes first), and ``rejections`` in decision order."""
+
+    orders: tuple[Order, ...]
+    rejections: tuple[Rejection, ...]
+
+
+# ---------------------------------------------------------------------------------------------
+
+
+def _number(value: Any) -> float | None:
+    """Model input -> float; ``None`` stays ``None``; anything unreadable becomes NaN (never raises)."""
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return math.nan
+    try:
+        return float(value)
+    except Exception:
+        try:
+            return float(str(value).strip().replace(",", "").replace("$", ""))
+        except Exception:
+            return math.nan
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    try:
+        return str(value)
+    except Exception:
+        return None
+
+
+def _show(value: Any) -> str:
+    """A number as a person reads it (``0.18872``, ``112,000``); anything else as a short repr."""
+    if isinstance(value, float) and math.isfinite(value):
+        if value != 0 and abs(value) < 1:
+            return f"{value:.6g}"
+        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    try:
+        text = repr(value)
+    except Exception:
+        text = "<unprintable>"
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _usd(value: float) -> str:
+    """USD with cents (``$1,234.56``); absurd amounts in short scientific form (``$1e+305``)."""
+    return f"${value:,.2f}" if abs(value) < 1e12 else f"${value:.3g}"
+
+
+def _signal(value: Any) -> str | None:
+    try:
+        s = str(value).strip().lower()
+    except Exception:
+        return None
+    if s == "close_position":
+        return "close"
+    return s if s in ("buy_to_enter", "sell_to_enter", "hold", "close") else None
+
+
+def validate(
+    decisions: Mapping[str, Decision],
+    account: AccountSnapshot,
+    prices: Mapping[str, float],
+    limits: RiskLimits = RiskLimits(),
+    *,
+    taker_fee_bp: float = 4.5,
+    slippage_bp: float = 0.0,
+    day_start_value: float | None = None,
+) -> RiskResult:
+    """Turn one model answer into orders and rejections; never raises for any decision content.
+
+    ``decisions`` maps coin -> ``Decision`` (coins are upper-cased; the key names the coin);
+    ``account`` is the agent's account now; ``prices`` coin -> mark price (USD) that entries and closes
+    will be filled at before slippage; ``taker_fee_bp``/``slippage_bp`` must match the ledger's;
+    ``day_start_value`` is the account value at the start of the UTC day (USD) for the daily-loss
+    breaker (off when ``None`` or when ``limits.daily_loss_limit_pct`` is ``None``).
+    Cash, open-position count and margin usage carry over from order to order within the call:
+    accepted closes release their margin + PnL - fee first, then each accepted entry uses
+    margin + fee.
+    """
+    orders_close: list[Order] = []
+    orders_open: list[Order] = []
+    rejections: list[tuple[int, Rejection]] = []
+
+    def reject(index: int, rejection: Rejection) -> None:
+        rejections.append((index, rejection))
+
+    held: dict[str, Position] = {p.coin.upper(): p for p in account.positions}
+    seen: set[str] = set()
+    entries: list[tuple[int, str, Any, str]] = []
+
+    try:
+        items = list(decisions.items())
+    except Exception:
+        items = []
+
+    # pass 1: coin, signal, duplicates, closes
+    free_cash = float(account.cash)
+    open_count = len(held)
+    margin_used = 0.0
+    for p in held.values():
+        margin_used += p.margin
+    for index, (key, decision) in enumerate(items):
+        coin = (_text(key) or "?").strip().upper()
+        raw_signal = getattr(decision, "signal", None)
+        price = _number(prices.get(coin)) if coin in prices else None
+        if price is None or not math.isfinite(price) or price <= 0:
+            known = ", ".join(prices) or "none"
+            reject(
+                index,
+                Rejection(coin, "unknown_coin", f"{coin} is not traded in this market or has no valid price now (coins: {known}).", decision)
+            )
+            continue
+        signal = _signal(raw_signal)
+        if signal is None:
+            reject(
+                index,
+                Rejection(coin, "unknown_signal", f"{coin}: signal {_show(raw_signal)} is not one of buy_to_enter, sell_to_enter, hold, close.", decision)
+            )
+            continue
+        if coin in seen:
+            reject(
+                index,
+                Rejection(coin, "one_position_per_coin", f"{coin} has more than one decision in this answer; only the first is used.", decision)
+            )
+            continue
+        seen.add(coin)
+        if signal == "hold":
+            continue
+        if signal == "close":
+            pos = held.get(coin)
+            if pos is None:
+                reject(
+                    index,
+                    Rejection(coin, "close_without_position", f"{coin}: there is no open position to close.", decision)
+                )
+                continue
+            fill = fill_price(price, -pos.side, slippage_bp)
+            notional, _pnl, fee, returned = exit_amounts(pos.side, pos.quantity, pos.entry_price, pos.margin, fill, taker_fee_bp)
+            free_cash = free_cash + returned
+            open_count -= 1
+            margin_used -= pos.margin
+            conf = _number(getattr(decision, "confidence", None))
+            if conf is not None and math.isfinite(conf) and 1.0 < conf <= 100.0:
+                conf = conf / 100.0
+            if conf is not None and not (math.isfinite(conf) and 0.0 <= conf <= 1.0):
+                conf = None
+            orders_close.append(
+                Order(
+                    coin=pos.coin,
+                    action="close",
+                    side=pos.side,
+                    quantity=pos.quantity,
+                    leverage=pos.leverage,
+                    reference_price=price,
+                    confidence=conf,
+                    justification=_text(getattr(decision, "justification", None)),
+                    notional=notional,
+                    margin=pos.margin,
+                    fee=fee,
+                )
+            )
+            continue
+        entries.append((index, coin, decision, signal))
+
+    # pass 2: entries, in decision order, against what is left
+    account_value = float(account.account_value)
+    breaker = limits.daily_loss_limit_pct
+    for index, coin, decision, signal in entries:
+        side = 1 if signal == "buy_to_enter" else -1
+        side_name = "long" if side > 0 else "short"
+        price = float(_number(prices.get(coin)))  # checked in pass 1
+        pos = held.get(coin)
+        if pos is not None:
+            if pos.side == side:
+                reject(
+                    index,
+                    Rejection(
+                        coin,
+                        "entry_only_when_flat",
+                        f"{coin} already has an open {pos.side_name} of {_show(pos.quantity)} coins; entries are accepted only when flat, so hold or close it.",
+                        decision,
+                    )
+                )
+            else:
+                reject(
+                    index,
+                    Rejection(
+                        coin,
+                        "hold_or_close_when_open",
+                        f"{coin} has an open {pos.side_name}; with a position open only hold or close are valid, so close it before going {side_name}.",
+                        decision,
+                    )
+                )
+            continue
+        if breaker is not None and day_start_value is not None and day_start_value > 0:
+            floor = day_start_value * (1.0 - breaker / 100.0)
+            if account_value <= floor:
+                loss_pct = (1.0 - account_value / day_start_value) * 100.0
+                reject(
+                    index,
+                    Rejection(
+                        coin,
+                        "daily_loss_limit",
+                        f"{coin}: the account is down {loss_pct:.2f}% today ({_usd(day_start_value)} -> {_usd(account_value)}), at or past the {breaker:g}% daily loss limit, so no new entries until tomorrow (UTC).",
+                        decision,
+                    )
+                )
+                continue
+        qty = _number(getattr(decision, "quantity", None))
+        if qty is None or not math.isfinite(qty) or qty <= 0:
+            reject(
+                index,
+                Rejection(coin, "positive_quantity", f"{coin}: quantity {_show(getattr(decision, 'quantity', None))} is not a positive number of coins.", decision)
+            )
+            continue
+        lev = _number(getattr(decision, "leverage", None))
+        if lev is None or not math.isfinite(lev) or not limits.min_leverage <= lev <= limits.max_leverage:
+            reject(
+                index,
+                Rejection(
+                    coin,
+                    "leverage_bounds",
+                    f"{coin}: leverage {_show(getattr(decision, 'leverage', None))} is outside the allowed {limits.min_leverage:g}-{limits.max_leverage:g}x.",
+                    decision,
+                )
+            )
+            continue
+        conf = _number(getattr(decision, "confidence", None))
+        if conf is not None and math.isfinite(conf) and 1.0 < conf <= 100.0:
+            conf = conf / 100.0
+        if conf is not None and not (math.isfinite(conf) and 0.0 <= conf <= 1.0):
+            reject(
+                index,
+                Rejection(coin, "confidence_range", f"{coin}: confidence {_show(getattr(decision, 'confidence', None))} is not within 0-1 (or 0-100 %).", decision)
+            )
+            continue
+        stop = _number(getattr(decision, "stop_loss", None))
+        if stop is not None and (not math.isfinite(stop) or stop <= 0):
+            reject(
+                index,
+                Rejection(coin, "stop_loss_required", f"{coin}: stop-loss {_show(getattr(decision, 'stop_loss', None))} is not a positive price.", decision)
+            )
+            continue
+        if stop is None and limits.require_stop_loss:
+            reject(index, Rejection(coin, "stop_loss_required", f"{coin}: the {side_name} entry has no stop-loss price.", decision))
+            continue
+        if stop is not None and side * (price - stop) <= 0:
+            where = "below" if side > 0 else "above"
+            reject(
+                index,
+                Rejection(
+                    coin,
+                    "stop_loss_side",
+                    f"{coin}: a {side_name}'s stop-loss must be {where} the entry price {_show(price)}, but it is {_show(stop)}.",
+                    decision,
+                )
+            )
+            continue
+        target = _number(getattr(decision, "profit_target", None))
+        if target is not None and (not math.isfinite(target) or target <= 0):
+            reject(
+                index,
+                Rejection(coin, "profit_target_required", f"{coin}: profit target {_show(getattr(decision, 'profit_target', None))} is not a positive price.", decision)
+            )
+            continue
+        if target is None and limits.require_profit_target:
+            reject(index, Rejection(coin, "profit_target_required", f"{coin}: the {side_name} entry has no profit-target price.", decision))
+            continue
+        if target is not None and side * (target - price) <= 0:
+            where = "above" if side > 0 else "below"
+            reject(
+                index,
+                Rejection(
+                    coin,
+                    "profit_target_side",
+                    f"{coin}: a {side_name}'s profit target must be {where} the entry price {_show(price)}, but it is {_show(target)}.",
+                    decision,
+                )
+            )
+            continue
+        notional_ref = qty * price
+        if notional_ref < limits.min_notional:
+            reject(
+                index,
+                Rejection(
+                    coin,
+                    "min_notional",
+                    f"{coin}: {_show(qty)} coins at {_show(price)} is {_usd(notional_ref)} of notional, below the {_usd(limits.min_notional)} minimum.",
+                    decision,
+                )
+            )
+            continue
+        if open_count + 1 > limits.max_open_positions:
+            reject(
+                index,
+                Rejection(
+                    coin,
+                    "max_open_positions",
+                    f"{coin}: {open_count} positions are already open (or accepted) and at most {limits.max_open_positions} are allowed.",
+                    decision,
+                )
+            )
+            continue
+        fill = fill_price(price, side, slippage_bp)
+        notional, margin, fee = entry_cost(qty, fill, lev, taker_fee_bp)
+        if not (math.isfinite(margin) and math.isfinite(fee)):
+            reject(
+                index,
+                Rejection(coin, "margin_within_cash", f"{coin}: {_show(qty)} coins is too large to price.", decision)
+            )
+            continue
+        cost = margin + fee
+        if cost > free_cash:
+            reject(
+                index,
+                Rejection(
+                    coin,
+                    "margin_within_cash",
+                    f"{coin}: margin {_usd(margin)} + fee {_usd(fee)} = {_usd(cost)} exceeds the {_usd(free_cash)} of free cash left this cycle.",
+                    decision,
+                )
+            )
+            continue
+        allowed = limits.max_margin_usage * account_value
+        if margin_used + margin > allowed:
+            reject(
+                index,
+                Rejection(
+                    coin,
+                    "max_margin_usage",
+                    f"{coin}: margin {_usd(margin)} would bring margin in use to {_usd(margin_used + margin)}, above {limits.max_margin_usage:.0%} of the {_usd(account_value)} account value ({_usd(allowed)}).",
+                    decision,
+                )
+            )
+            continue
+        free_cash = free_cash - cost
+        open_count += 1
+        margin_used += margin
+        claimed = _number(getattr(decision, "risk_usd", None))
+        if claimed is not None and not math.isfinite(claimed):
+            claimed = None
+        orders_open.append(
+            Order(
+                coin=coin,
+                action="open",
+                side=side,
+                quantity=qty,
+                leverage=lev,
+                reference_price=price,
+                stop_loss=stop,
+                profit_target=target,
+                confidence=conf,
+                risk_usd=None if stop is None else qty * abs(price - stop),
+                risk_usd_claimed=claimed,
+                invalidation_condition=_text(getattr(decision, "invalidation_condition", None)),
+                justification=_text(getattr(decision, "justification", None)),
+                notional=notional,
+                margin=margin,
+                fee=fee,
+            )
+        )
+    rejections.sort(key=lambda item: item[0])
+    return RiskResult(tuple(orders_close + orders_open), tuple(r for _, r in rejections))
