@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from arena_tui import __version__
 from arena_tui.engine.errors import ArenaError
@@ -18,21 +19,55 @@ def build_parser() -> argparse.ArgumentParser:
         prog="arena-tui",
         description=(
             "Watch LLMs and rule-based baselines paper-trade crypto perpetual futures side by side. "
-            "With no keys and no network it runs the bundled real market (Alpha Arena Season 1, Oct-Nov 2025)."
+            "With no config and no keys it runs the bundled real market (Alpha Arena Season 1, from 2025-10-17) "
+            "with the rule-based baselines."
         ),
     )
     p.add_argument("--version", action="version", version=f"arena-tui {__version__}")
-    p.add_argument("--headless", action="store_true", help="run without a screen and print a summary")
-    p.add_argument("--cycles", type=int, default=None, metavar="N", help="stop after N cycles")
-    p.add_argument("--start", default=None, metavar="ISO", help="recorded market start time (default 2025-10-17T00:00:00Z)")
-    p.add_argument("--coins", default=None, metavar="LIST", help="comma-separated coins (default BTC,ETH,SOL,BNB,XRP,DOGE)")
+    p.add_argument("--config", metavar="PATH", help="TOML config file (default: ./arena.toml, then the user config dir)")
+    p.add_argument("--init-config", nargs="?", const="arena.toml", metavar="PATH", help="write a commented starter config and exit")
+    p.add_argument("--replay", metavar="FILE", help="replay a recorded session journal (sessions/*.jsonl)")
+    p.add_argument("--resume", metavar="FILE", help="continue a stopped or crashed session, appending to its journal")
+    p.add_argument("--headless", action="store_true", help="no screen: progress bar and a final leaderboard")
+    p.add_argument("--cycles", type=int, metavar="N", help="stop after N cycles")
+    p.add_argument("--start", metavar="ISO", help="recorded market start, e.g. 2025-10-20T00:00:00Z")
+    p.add_argument("--coins", metavar="LIST", help="comma-separated coins, e.g. BTC,ETH")
+    p.add_argument("--source", choices=("recorded", "live"), help="bundled recorded market or a live exchange")
+    p.add_argument("--exchange", metavar="ID", help="live exchange id (hyperliquid, binanceusdm)")
+    p.add_argument("--speed", type=float, metavar="SECONDS", help="recorded: wall seconds between cycles (0 = flat out)")
+    p.add_argument("--name", metavar="NAME", help="session name (journal file name suffix)")
+    p.add_argument("--journal", metavar="PATH", help="journal file (default sessions/<UTC time>-<name>.jsonl)")
+    p.add_argument("--theme", metavar="NAME", help="colour theme (arena-dark, arena-light, or a user theme)")
     return p
+
+
+def overrides_from(args: argparse.Namespace) -> dict:
+    market = {k: v for k, v in {
+        "start": args.start,
+        "coins": args.coins,
+        "source": args.source,
+        "exchange": args.exchange,
+        "speed": args.speed,
+    }.items() if v is not None}
+    arena = {"name": args.name} if args.name else {}
+    ui = {"theme": args.theme} if args.theme else {}
+    return {"market": market, "arena": arena, "ui": ui}
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return asyncio.run(_run(args))
+        if args.init_config:
+            from arena_tui.config import write_starter_config
+
+            path = write_starter_config(args.init_config)
+            print(f"wrote {path}: edit it, then run arena-tui (keys go in environment variables, not the file)")
+            return 0
+        if args.cycles is not None and args.cycles < 1:
+            raise_config("--cycles must be at least 1")
+        if args.replay:
+            return run_replay(args)
+        return asyncio.run(run_session(args)) if args.headless else run_tui(args)
     except ArenaError as exc:
         print(f"arena-tui: {exc}", file=sys.stderr)
         return 2
@@ -40,7 +75,71 @@ def main(argv: list[str] | None = None) -> int:
         return 130
 
 
-async def _run(args: argparse.Namespace) -> int:
-    from arena_tui.headless import run_market_walk
+def raise_config(msg: str) -> None:
+    from arena_tui.engine.errors import ConfigError
 
-    return await run_market_walk(args)
+    raise ConfigError(msg + ".")
+
+
+def make_session(args: argparse.Namespace, *, headless: bool):
+    from arena_tui.config import load_config
+    from arena_tui.engine.factory import build_agents, build_market
+    from arena_tui.engine.scheduler import ArenaSession
+
+    resume_state = None
+    config = load_config(args.config, overrides=overrides_from(args))
+    journal_path = args.journal
+    if args.resume:
+        from arena_tui.engine.journal import read_journal
+        from arena_tui.engine.verify import ResumeState
+        import dataclasses
+
+        contents = read_journal(args.resume)
+        resume_state = ResumeState.from_journal(contents)
+        hdr = contents.header
+        cfg_json = hdr.config or {}
+        market = dict(cfg_json.get("market", {}))
+        market["coins"] = list(hdr.coins)
+        config = load_config(args.config, overrides={"market": {k: v for k, v in market.items() if k in ("source", "exchange", "coins", "intraday_timeframe", "context_timeframe", "cycle_interval")}, "arena": {"name": hdr.session}})
+        journal_path = args.resume
+    market = build_market(config)
+    if resume_state is not None and hasattr(market, "seek"):
+        market.seek(resume_state.clock)
+    agents = build_agents(config)
+    pace = 0.0 if headless else None
+    return ArenaSession(config, market, agents, journal_path=journal_path, max_cycles=args.cycles, pace=pace, resume_state=resume_state), config
+
+
+async def run_session(args: argparse.Namespace) -> int:
+    from arena_tui.headless import run_headless
+
+    session, _config = make_session(args, headless=True)
+    total = args.cycles
+    if total is None and hasattr(session.market, "cycles_left"):
+        total = session.market.cycles_left() + 1
+    return await run_headless(session, total=total)
+
+
+def run_replay(args: argparse.Namespace) -> int:
+    if args.headless:
+        from arena_tui.headless import replay_headless
+
+        return replay_headless(args.replay)
+    from arena_tui.engine.journal import read_journal
+    from arena_tui.engine.replay import ReplaySession
+    from arena_tui.tui.app import make_app
+
+    contents = read_journal(args.replay)
+    session = ReplaySession(contents)
+    app = make_app(session, theme=args.theme)
+    app.run()
+    return 0
+
+
+def run_tui(args: argparse.Namespace) -> int:
+    from arena_tui.tui.app import make_app
+
+    session, config = make_session(args, headless=False)
+    app = make_app(session, theme=args.theme or config.ui.theme)
+    app.run()
+    return 0

@@ -95,8 +95,8 @@ class AgentConfig:
     model: str = ""
     base_url: str = ""
     api_key_env: str = ""
-    temperature: float = 0.7
-    max_tokens: int = 4096
+    temperature: float | None = None  # None = the provider's default (reasoning models refuse others)
+    max_tokens: int = 8192
     timeout_s: float = 90.0
     retries: int = 2
     price_input_per_mtok: float = 0.0
@@ -104,6 +104,7 @@ class AgentConfig:
     budget_tokens_per_day: int = 0
     budget_usd_per_day: float = 0.0
     thinking_budget: int = 0
+    reasoning_effort: str = ""
     strategy: str = ""
     path: str = ""
 
@@ -124,7 +125,7 @@ class Config:
         """A JSON-ready dict for the journal header. Holds no secrets: only env var *names*."""
         d = dataclasses.asdict(self)
         d["agents"] = [
-            {k: v for k, v in a.items() if v not in ("", 0, 0.0) or k in ("name", "kind")} for a in d["agents"]
+            {k: v for k, v in a.items() if v not in ("", 0, 0.0, None) or k in ("name", "kind")} for a in d["agents"]
         ]
         return d
 
@@ -161,10 +162,10 @@ def env_agents(environ: Mapping[str, str]) -> tuple[AgentConfig, ...]:
     for Ollama / vLLM / llama.cpp."""
     out = []
     if environ.get("OPENAI_API_KEY"):
-        out.append(AgentConfig(name="GPT", kind="openai", model=environ.get("ARENA_OPENAI_MODEL", "gpt-5"), api_key_env="OPENAI_API_KEY"))
+        out.append(AgentConfig(name="GPT", kind="openai", model=environ.get("ARENA_OPENAI_MODEL", "gpt-5.5"), api_key_env="OPENAI_API_KEY"))
     if environ.get("ANTHROPIC_API_KEY"):
         out.append(
-            AgentConfig(name="Claude", kind="anthropic", model=environ.get("ARENA_ANTHROPIC_MODEL", "claude-sonnet-4-5"), api_key_env="ANTHROPIC_API_KEY")
+            AgentConfig(name="Claude", kind="anthropic", model=environ.get("ARENA_ANTHROPIC_MODEL", "claude-sonnet-4-6"), api_key_env="ANTHROPIC_API_KEY")
         )
     if environ.get("DEEPSEEK_API_KEY"):
         out.append(
@@ -200,6 +201,10 @@ def find_config_file(explicit: str | None, cwd: Path | None = None) -> Path | No
 
 def _coerce(value: Any, typ: Any, where: str) -> Any:
     origin = get_origin(typ)
+    args = get_args(typ)
+    if args and type(None) in args and origin is not tuple:
+        inner = [a for a in args if a is not type(None)]
+        return None if value is None else _coerce(value, inner[0], where)
     if typ is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where} must be a number (got {value!r}).")
@@ -396,18 +401,18 @@ theme = "arena-dark"           # or "arena-light", or a theme file in the config
 # --- agents: remove the ones you do not want -------------------------------------------------
 
 [[agents]]
-name = "GPT-5"
+name = "GPT-5.5"
 kind = "openai"
-model = "gpt-5"
+model = "gpt-5.5"
 api_key_env = "OPENAI_API_KEY"
 price_input_per_mtok = 1.25
 price_output_per_mtok = 10.0
 budget_usd_per_day = 5.0
 
 [[agents]]
-name = "Claude Sonnet 4.5"
+name = "Claude Sonnet 4.6"
 kind = "anthropic"
-model = "claude-sonnet-4-5"
+model = "claude-sonnet-4-6"
 api_key_env = "ANTHROPIC_API_KEY"
 thinking_budget = 2048
 price_input_per_mtok = 3.0

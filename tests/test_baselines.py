@@ -268,3 +268,21 @@ async def test_bad_input_is_a_failure_not_an_exception():
     reply = await make_baseline("trend_follower", "trend").decide(broken, lambda k, t: None)
     assert not reply.ok and reply.failure.kind == "error" and "trend_follower" in reply.failure.reason
     assert math.isfinite(reply.latency_s)
+
+
+async def test_handed_over_decisions_equal_the_parsed_answer():
+    """The arena skips parsing a baseline's text and uses its decisions: they must be the same."""
+    from arena_tui.engine.agents.base import AgentRequest
+    from arena_tui.engine.agents.baselines import STRATEGIES, make_baseline
+    from arena_tui.engine.ledger import Ledger
+    from arena_tui.engine.market.recorded import RecordedMarket
+    from arena_tui.engine.parse import parse_decisions
+
+    market = RecordedMarket(start="2025-10-21T08:00:00Z")
+    snap = await market.snapshot()
+    account = Ledger().snapshot()
+    for strategy in STRATEGIES:
+        agent = make_baseline(strategy, strategy)
+        reply = await agent.decide(AgentRequest(1, snap.time, "", "", snap, account), lambda k, t: None)
+        assert reply.decisions is not None
+        assert {d.coin: d for d in reply.decisions} == parse_decisions(reply.text)

@@ -170,3 +170,22 @@ def test_buy_and_hold_btc_over_season_1():
         buy_and_hold([], 10_000.0)
     with pytest.raises(ValueError):
         buy_and_hold(np.array([0.0, 1.0]), 10_000.0)
+
+
+def test_running_metrics_agree_with_compute_metrics():
+    """The O(1)-per-cycle figures the arena streams equal the full recomputation."""
+    import numpy as np
+
+    from arena_tui.engine.metrics import RunningMetrics, max_drawdown, sharpe_ratio
+
+    rng = np.random.default_rng(3)
+    values = 10_000 * np.cumprod(1 + rng.normal(0, 0.004, 800))
+    rm = RunningMetrics(cycles_per_year=105_120)
+    for v in values:
+        fig = rm.update(float(v), ())
+    assert fig["sharpe_per_cycle"] == pytest.approx(sharpe_ratio(values), rel=1e-9)
+    assert fig["sharpe"] == pytest.approx(sharpe_ratio(values) * 105_120 ** 0.5, rel=1e-9)
+    dd_pct, dd_usd = max_drawdown(values)
+    assert fig["max_drawdown_pct"] == pytest.approx(dd_pct, rel=1e-12)
+    assert fig["max_drawdown_usd"] == pytest.approx(dd_usd, rel=1e-12)
+    assert fig["win_rate"] is None and fig["trades"] == 0

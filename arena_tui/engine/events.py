@@ -34,19 +34,8 @@ class Event:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: ``{"type": <class name>, <fields>...}``."""
         out: dict[str, Any] = {"type": self.type_name}
-        for f in dataclasses.fields(self):
-            out[f.name] = _plain(getattr(self, f.name))
+        out.update(self.__dict__)  # tuples serialise as JSON arrays; nested values are plain already
         return out
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, tuple):
-        return [_plain(v) for v in value]
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    return value
 
 
 class EventDecodeError(ValueError):

@@ -287,3 +287,72 @@ def buy_and_hold(prices: Sequence[float] | np.ndarray, starting_cash: float = 10
         sharpe_per_cycle=sharpe_ratio(values),
         fees_paid=float(entry_fee) + exit_fee,
     )
+
+
+class RunningMetrics:
+    """The leaderboard figures updated in O(1) per cycle, for long sessions (thousands of cycles).
+
+    Same definitions as ``compute_metrics``: Sharpe ratio over per-cycle simple returns (Welford's
+    running mean and sample variance, ddof=1, un-annualised, and annualised by
+    ``sqrt(cycles_per_year)``), maximum drawdown from the running peak (percent and USD), and win rate
+    by net PnL over closed trades. ``update(account_value, trades)`` takes the value after the cycle
+    (USD) and the ledger's closed-trade list (only its new tail is read) and returns a small dict:
+    ``sharpe``, ``sharpe_per_cycle``, ``max_drawdown_pct``, ``max_drawdown_usd``, ``win_rate``
+    (percent or None), ``trades``.
+    """
+
+    def __init__(self, cycles_per_year: float | None = None) -> None:
+        self.cycles_per_year = cycles_per_year
+        self.n = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+        self.prev: float | None = None
+        self.peak = -math.inf
+        self.dd_pct = 0.0
+        self.dd_usd = 0.0
+        self.seen_trades = 0
+        self.wins = 0
+
+    def update(self, account_value: float, trades: Sequence[Trade]) -> dict[str, float | int | None]:
+        v = float(account_value)
+        if self.prev is not None and self.prev > 0:
+            r = v / self.prev - 1.0
+            self.n += 1
+            delta = r - self.mean
+            self.mean += delta / self.n
+            self.m2 += delta * (r - self.mean)
+        self.prev = v
+        if v > self.peak:
+            self.peak = v
+        fall = self.peak - v
+        if fall > self.dd_usd:
+            self.dd_usd = fall
+        if self.peak > 0 and fall / self.peak * 100.0 > self.dd_pct:
+            self.dd_pct = fall / self.peak * 100.0
+        for t in trades[self.seen_trades :]:
+            if t.net_pnl > 0:
+                self.wins += 1
+        self.seen_trades = len(trades)
+        return self.figures()
+
+    def sharpe_per_cycle(self) -> float | None:
+        if self.n < 2:
+            return None
+        var = self.m2 / (self.n - 1)
+        if not var > 0.0:
+            return None
+        sd = math.sqrt(var)
+        if sd < 1e-12 * max(1.0, abs(self.mean)):
+            return None
+        return self.mean / sd
+
+    def figures(self) -> dict[str, float | int | None]:
+        s = self.sharpe_per_cycle()
+        return {
+            "sharpe": s * math.sqrt(self.cycles_per_year) if s is not None and self.cycles_per_year else None,
+            "sharpe_per_cycle": s,
+            "max_drawdown_pct": self.dd_pct,
+            "max_drawdown_usd": self.dd_usd,
+            "win_rate": self.wins / self.seen_trades * 100.0 if self.seen_trades else None,
+            "trades": self.seen_trades,
+        }

@@ -36,6 +36,7 @@ Whatever the input, the only exception raised is ``ParseError``.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import math
 import re
@@ -263,10 +264,18 @@ _NOT_COINS = {
 _NUMERIC = ("quantity", "leverage", "profit_target", "stop_loss", "confidence", "risk_usd")
 
 
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+
+
 def _norm_key(key: object) -> str | None:
     if not isinstance(key, str) or len(key) > 60:
         return None
-    return re.sub(r"[^a-z0-9]+", "_", key.strip().lower()).strip("_")
+    return _norm_key_cached(key)
+
+
+@functools.lru_cache(maxsize=4096)
+def _norm_key_cached(key: str) -> str:
+    return _NON_ALNUM.sub("_", key.strip().lower()).strip("_")
 
 
 def _fields(d: Mapping[Any, Any]) -> dict[str, Any]:
@@ -720,6 +729,22 @@ def _parse(text: str, coins: Sequence[str]) -> ParseResult:
             inner = None
         if isinstance(inner, str) and inner.strip()[:1] in ("{", "["):
             body = inner
+
+    # Fast path: the whole answer is one strict JSON object (what the baselines and most models send).
+    stripped = body.strip()
+    if stripped[:1] == "{" and stripped[-1:] == "}":
+        try:
+            obj = json.loads(stripped)
+        except (ValueError, RecursionError):
+            obj = None
+        if isinstance(obj, dict):
+            w = _Walk(known)
+            try:
+                w.walk(obj)
+            except RecursionError:
+                w = _Walk(known)
+            if w.decisions:
+                return ParseResult(dict(w.decisions), "json", False, False, tuple(w.skipped[:50]))
 
     scan = _scan(body)
     first_unclosed = next((p for p in scan.unclosed if _json_like_opener(body, p)), len(body))

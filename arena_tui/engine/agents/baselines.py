@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from arena_tui.engine.account import AccountSnapshot, Position
+from arena_tui.engine.decisions import Decision
 from arena_tui.engine.agents.base import (
     Agent,
     AgentFailure,
@@ -307,7 +308,10 @@ class RuleBasedAgent:
                 features = compute_features(request.market)
             plans = self._plans(request, features)
             lines = [p.rationale.strip() + "\n" for p in plans]
-            answer = json.dumps({p.coin: p.decision for p in plans}, indent=2)
+            # one coin a line: readable in the pane, compact in the journal
+            answer = "{\n" + ",\n".join(
+                f"  {json.dumps(p.coin)}: {json.dumps(p.decision, separators=(', ', ': '))}" for p in plans
+            ) + "\n}"
         except Exception as exc:  # a baseline bug must not crash a cycle
             return AgentReply(
                 latency_s=time.perf_counter() - t0,
@@ -322,6 +326,7 @@ class RuleBasedAgent:
             on_delta("answer", chunk)
         return AgentReply(
             text=answer,
+            decisions=tuple(Decision(**p.decision) for p in plans),
             reasoning="".join(lines),
             usage=Usage(),
             ttft_s=ttft,

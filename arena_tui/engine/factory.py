@@ -1,0 +1,62 @@
+"""Build the market source and the agents a ``Config`` describes (SDKs and ccxt imported lazily)."""
+
+from __future__ import annotations
+
+from arena_tui.config import AgentConfig, Config
+from arena_tui.engine.agents.base import Agent
+from arena_tui.engine.errors import ConfigError
+from arena_tui.engine.market.base import MarketSource
+
+
+def build_market(config: Config) -> MarketSource:
+    """RecordedMarket over the bundled data, or LiveMarket (ccxt) for ``market.source = "live"``."""
+    m = config.market
+    timeframes = tuple(dict.fromkeys((m.intraday_timeframe, m.context_timeframe)))
+    if m.source == "live":
+        from arena_tui.engine.market.live import LiveMarket
+
+        return LiveMarket(exchange_id=m.exchange, coins=m.coins, timeframes=timeframes)
+    from arena_tui.engine.market.recorded import RecordedMarket
+
+    return RecordedMarket(coins=m.coins, timeframes=timeframes, start=m.start, interval=m.interval)
+
+
+def build_agent(a: AgentConfig, config: Config) -> Agent:
+    """One agent from its config entry; raises ``ConfigError`` for an unusable entry."""
+    if a.kind == "baseline":
+        from arena_tui.engine.agents.baselines import make_baseline
+
+        return make_baseline(a.strategy, a.name)
+    if a.kind == "recorded":
+        from arena_tui.engine.agents.recorded import RecordedAgent
+
+        return RecordedAgent.from_path(a.path, name=a.name, model=a.model or None)
+    from arena_tui.engine.agents.llm import LLMAgent, LLMAgentConfig
+
+    provider = a.kind
+    return LLMAgent(
+        LLMAgentConfig(
+            name=a.name,
+            provider=provider,
+            model=a.model,
+            base_url=a.base_url or None,
+            api_key_env=a.api_key_env or None,
+            temperature=a.temperature,
+            max_tokens=a.max_tokens,
+            timeout_s=min(a.timeout_s, config.arena.agent_timeout_s),
+            retries=a.retries,
+            price_input_per_mtok=a.price_input_per_mtok,
+            price_output_per_mtok=a.price_output_per_mtok,
+            budget_tokens_per_day=a.budget_tokens_per_day or None,
+            budget_usd_per_day=a.budget_usd_per_day or None,
+            thinking=a.thinking_budget or None,
+            reasoning_effort=a.reasoning_effort or None,
+        )
+    )
+
+
+def build_agents(config: Config) -> list[Agent]:
+    agents = [build_agent(a, config) for a in config.agents]
+    if not agents:
+        raise ConfigError("no agents configured: add [[agents]] entries to arena.toml or remove it to run the baselines.")
+    return agents

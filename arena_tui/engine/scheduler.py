@@ -1,0 +1,272 @@
+"""``ArenaSession``: the live/recorded ``Session`` the screen and the headless runner drive.
+
+It owns the arena, the journal and the schedule: a cycle every ``speed`` wall seconds on the recorded
+market (0 = as fast as possible) or every cycle interval live; ``cycle_now()`` triggers one at once
+(a trigger during a cycle is coalesced into the next and reported); ``pause()``/``resume()``;
+``stop()`` ends after the running cycle with the journal fsynced.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import os
+import time as _time
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Sequence
+
+from arena_tui import __version__
+from arena_tui.config import Config
+from arena_tui.engine import events as ev
+from arena_tui.engine.agents.base import Agent
+from arena_tui.engine.arena import Arena, session_file_name
+from arena_tui.engine.errors import MarketExhausted
+from arena_tui.engine.journal import JournalWriter
+from arena_tui.engine.market.base import MarketSource
+from arena_tui.engine.session import EventSink
+
+OFFLINE_HINT = (
+    "Offline demo: bundled real market (Binance perps, from 2025-10-17) with rule-based baselines. "
+    "For LLM agents set OPENAI_API_KEY, ANTHROPIC_API_KEY or DEEPSEEK_API_KEY, or ARENA_LOCAL_BASE_URL "
+    "for a local Ollama/vLLM/llama.cpp endpoint (or write arena.toml with `arena-tui --init-config`)."
+)
+
+
+class ArenaSession:
+    """A running paper session. ``journal_path`` None -> ``<sessions_dir>/<UTC timestamp>-<name>.jsonl``;
+    ``journal=False`` writes none. ``max_cycles`` stops after that many cycles (None = until the data
+    ends or ``stop()``). ``pace`` overrides the wall seconds between cycles (0 = no waiting)."""
+
+    def __init__(
+        self,
+        config: Config,
+        market: MarketSource,
+        agents: Sequence[Agent],
+        *,
+        journal_path: str | os.PathLike[str] | None = None,
+        journal: bool = True,
+        max_cycles: int | None = None,
+        pace: float | None = None,
+        resume_state=None,
+        templates=None,
+    ) -> None:
+        self.config = config
+        self.market = market
+        self.agents = list(agents)
+        self.mode = "live" if config.market.source == "live" else "recorded"
+        self.name = config.arena.name
+        self.max_cycles = max_cycles
+        if pace is None:
+            pace = config.market.speed if self.mode == "recorded" else market_interval_s(market)
+        self.pace = float(pace)
+        self._sink: EventSink | None = None
+        self._paused = False
+        self._stop = False
+        self._trigger = asyncio.Event() if _has_loop() else None
+        self._manual_pending = False
+        self._running_cycle = False
+        self._next_at: float | None = None
+        self._resume_state = resume_state
+        if templates is None and any(getattr(a, "kind", "") != "rule-based" for a in agents):
+            from arena_tui.engine.prompt import PromptTemplates
+
+            templates = PromptTemplates.load(config.arena.system_prompt or None, config.arena.user_prompt or None)
+        self.templates = templates
+        self.journal_path: Path | None = None
+        if journal:
+            self.journal_path = Path(journal_path) if journal_path else Path(config.arena.sessions_dir) / session_file_name(self.name)
+        self._writer: JournalWriter | None = None
+        self.arena: Arena | None = None
+        self.cycles_run = 0
+
+    # -- Session protocol ----------------------------------------------------------------------
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    def next_cycle_in(self) -> float | None:
+        if self._paused or self._next_at is None:
+            return None
+        return max(0.0, self._next_at - _time.monotonic())
+
+    def cycle_now(self) -> None:
+        """Ask for a cycle now. During a cycle the request is coalesced (one more cycle after it)."""
+        self._manual_pending = True
+        if self._running_cycle and self.arena is not None:
+            self._emit(ev.TriggerCoalesced(self.arena.cycle, self.market.now, "manual"))
+        self._wake()
+
+    def pause(self) -> None:
+        if not self._paused:
+            self._paused = True
+            self._emit(ev.SessionPaused(self.arena.cycle if self.arena else 0, self.market.now, "user"))
+
+    def resume(self) -> None:
+        if self._paused:
+            self._paused = False
+            self._emit(ev.SessionResumed(self.arena.cycle if self.arena else 0, self.market.now, "user"))
+            self._wake()
+
+    def stop(self) -> None:
+        self._stop = True
+        self._wake()
+
+    # -- running -------------------------------------------------------------------------------
+
+    def _wake(self) -> None:
+        if self._trigger is not None:
+            self._trigger.set()
+
+    def _emit(self, event: ev.Event) -> None:
+        if self._writer is not None and not isinstance(event, ev.ReasoningDelta):
+            self._writer.write(event)
+        if self._sink is not None:
+            r = self._sink(event)
+            if inspect.isawaitable(r):
+                asyncio.ensure_future(r)
+
+    def header(self) -> ev.SessionStarted:
+        return ev.SessionStarted(
+            0,
+            self.market.now,
+            self.name,
+            self.mode,
+            self.market.name,
+            tuple(self.market.coins),
+            tuple({"name": a.name, "kind": a.kind, "model": getattr(a, "model", "")} for a in self.agents),
+            self.config.arena.starting_cash,
+            market_interval_ms(self.market),
+            self.config.to_json(),
+            app_version=__version__,
+            started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
+
+    async def run(self, sink: EventSink) -> None:
+        """Run until ``stop()``, ``max_cycles`` or the end of the recorded data."""
+        self._sink = sink
+        if self._trigger is None:
+            self._trigger = asyncio.Event()
+
+        def ui_emit(e: ev.Event) -> None:
+            r = sink(e)
+            if inspect.isawaitable(r):
+                asyncio.ensure_future(r)
+
+        def journal_emit(e: ev.Event) -> None:
+            if self._writer is not None:
+                self._writer.write(e)
+
+        header = self.header()
+        resumed = self._resume_state is not None
+        if self.journal_path is not None:
+            self._writer = JournalWriter(self.journal_path, None if resumed else header)
+        self.arena = Arena(
+            self.config,
+            self.market,
+            self.agents,
+            ui_emit,
+            journal_emit=journal_emit if self._writer else None,
+            templates=self.templates,
+        )
+        if resumed:
+            self._resume_state.apply(self.arena)
+            ui_emit(self._resume_state.header)
+            self._emit(ev.SessionResumed(self.arena.cycle, self.market.now, self._resume_state.note))
+        else:
+            ui_emit(header)
+        if self.config.offline_demo:
+            self._emit(ev.Notice(0, self.market.now, "info", OFFLINE_HINT))
+        await self._warm_up_agents()
+        end_reason = "stopped by the user"
+        first = not resumed
+        try:
+            while not self._stop:
+                if self.max_cycles is not None and self.cycles_run >= self.max_cycles:
+                    end_reason = f"ran the {self.max_cycles} cycles asked for"
+                    break
+                if not first:
+                    await self._wait_for_next()
+                    if self._stop:
+                        break
+                    try:
+                        await self.market.advance()
+                    except MarketExhausted as exc:
+                        end_reason = str(exc)
+                        break
+                first = False
+                trigger = "manual" if self._manual_pending else ("headless" if self.pace == 0 else "timer")
+                self._manual_pending = False
+                self._running_cycle = True
+                try:
+                    await self.arena.run_cycle(trigger)
+                finally:
+                    self._running_cycle = False
+                self.cycles_run += 1
+                if self._writer is not None:
+                    self._writer.sync()
+        finally:
+            self._emit(ev.SessionEnded(self.arena.cycle, self.market.now, end_reason, self.arena.cycle))
+            if self._writer is not None:
+                self._writer.close()
+            await self.market.close()
+            for a in self.agents:
+                closer = getattr(a, "aclose", None)
+                if closer is not None:
+                    try:
+                        await closer()
+                    except Exception:  # closing an SDK client must not hide the session's end
+                        pass
+
+    async def _warm_up_agents(self) -> None:
+        """Import SDKs and build clients before the first cycle (off the deadline of cycle 1)."""
+        warm = [a.warm_up() for a in self.agents if hasattr(a, "warm_up")]
+        if warm:
+            results = await asyncio.gather(*warm, return_exceptions=True)
+            for a, r in zip([a for a in self.agents if hasattr(a, "warm_up")], results):
+                if isinstance(r, Exception):
+                    self._emit(ev.Notice(0, self.market.now, "warning", f"{a.name}: could not prepare its client ({r}); it will retry each cycle."))
+
+    async def _wait_for_next(self) -> None:
+        """Wait for the pace, a manual trigger, resume or stop."""
+        assert self._trigger is not None
+        while not self._stop:
+            if self._manual_pending and not self._paused:
+                self._next_at = None
+                return
+            if self._paused:
+                self._next_at = None
+                self._trigger.clear()
+                await self._trigger.wait()
+                continue
+            if self.pace <= 0:
+                await asyncio.sleep(0)
+                return
+            if self._next_at is None:
+                self._next_at = _time.monotonic() + self.pace
+            delay = self._next_at - _time.monotonic()
+            if delay <= 0:
+                self._next_at = None
+                return
+            self._trigger.clear()
+            try:
+                await asyncio.wait_for(self._trigger.wait(), delay)
+            except TimeoutError:
+                pass
+
+
+def market_interval_ms(market: MarketSource) -> int:
+    return int(getattr(market, "interval_ms", 180_000))
+
+
+def market_interval_s(market: MarketSource) -> float:
+    return market_interval_ms(market) / 1000.0
+
+
+def _has_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+        return True
+    except RuntimeError:
+        return False
