@@ -79,6 +79,8 @@ def make_ledger(config: Config | dict) -> Ledger:
 
 
 def position_rows(snap: AccountSnapshot) -> tuple[dict, ...]:
+    """Open positions for ``AccountUpdated``: what the positions table shows (money rounded to 1e-6 USD;
+    ``mark_price`` exact, since replay marks to it)."""
     return tuple(
         {
             "coin": p.coin,
@@ -86,13 +88,11 @@ def position_rows(snap: AccountSnapshot) -> tuple[dict, ...]:
             "quantity": p.quantity,
             "entry_price": p.entry_price,
             "mark_price": p.mark_price,
-            "unrealized_pnl": p.unrealized_pnl,
+            "unrealized_pnl": round(p.unrealized_pnl, 6),
             "leverage": p.leverage,
-            "margin": p.margin,
-            "liquidation_price": p.liquidation_price,
+            "liquidation_price": round(p.liquidation_price, 6),
             "stop_loss": p.stop_loss,
             "profit_target": p.profit_target,
-            "entry_time": p.entry_time,
         }
         for p in snap.positions
     )
@@ -363,7 +363,7 @@ class Arena:
         s.consecutive_failures = 0
         self.emit(
             ev.DecisionParsed(
-                cyc, now, name, tuple({k: v for k, v in d.__dict__.items() if v is not None} for d in decisions.values())
+                cyc, now, name, tuple(_decision_row(d) for d in decisions.values())
             )
         )
         prices = snap.prices()
@@ -436,15 +436,15 @@ class Arena:
                 self.cycle,
                 now,
                 s.agent.name,
-                snap.cash,
-                snap.account_value,
-                snap.realized_pnl,
-                snap.unrealized_pnl,
-                snap.fees_paid,
-                snap.funding_paid,
-                snap.return_pct,
+                round(snap.cash, 6),
+                round(snap.account_value, 6),
+                round(snap.realized_pnl, 6),
+                round(snap.unrealized_pnl, 6),
+                round(snap.fees_paid, 6),
+                round(snap.funding_paid, 6),
+                round(snap.return_pct, 6),
                 position_rows(snap),
-                m,
+                {k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()},
             )
         )
 
@@ -501,14 +501,28 @@ class Arena:
                     "halted": False,
                 }
             )
+        for r in rows:
+            for k, v in r.items():
+                if isinstance(v, float):
+                    r[k] = round(v, 6)
         rows.sort(key=lambda r: -r["account_value"] if r["account_value"] == r["account_value"] else math.inf)
         for i, r in enumerate(rows, start=1):
             r["rank"] = i
         return tuple(rows)
 
 
+_DECISION_KEYS = ("coin", "signal", "quantity", "leverage", "profit_target", "stop_loss", "confidence", "risk_usd")
+
+
+def _decision_row(d) -> dict:
+    """A parsed decision for the journal: its numbers (the justification and invalidation condition
+    are in the streamed answer text already)."""
+    return {k: getattr(d, k) for k in _DECISION_KEYS if getattr(d, k) is not None}
+
+
 def _num(x: float) -> float | None:
-    return None if x is None or x != x else float(x)
+    """An indicator value for display: None for NaN, else 7 significant digits."""
+    return None if x is None or x != x else float(f"{x:.7g}")
 
 
 def _failure(kind: str, reason: str):

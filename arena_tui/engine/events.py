@@ -50,15 +50,25 @@ def from_json(obj: Mapping[str, Any]) -> Event:
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
         raise EventDecodeError(f"unknown event type {name!r}")
-    names = {f.name for f in dataclasses.fields(cls)}
     kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k != "type"}
-    unexpected = set(kwargs) - names
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    if len(kwargs) == len(names) and all(n in kwargs for n in names):
+        # fast path (every journal line written by this version): no per-field __init__ checks
+        event = object.__new__(cls)
+        event.__dict__.update((n, kwargs[n]) for n in names)
+        return event
+    unexpected = set(kwargs) - set(names)
     if unexpected:
         raise EventDecodeError(f"{name} has unexpected fields {sorted(unexpected)}")
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise EventDecodeError(f"{name}: {exc}") from None
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
 # --- session --------------------------------------------------------------------------------------

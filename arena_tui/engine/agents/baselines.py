@@ -141,33 +141,14 @@ def _margin_budget(account: AccountSnapshot) -> float:
 
 
 def _hold_open(p: Position, reason: str) -> dict[str, Any]:
-    return {
-        "coin": p.coin,
-        "signal": "hold",
-        "quantity": p.quantity,
-        "leverage": p.leverage,
-        "profit_target": p.profit_target,
-        "stop_loss": p.stop_loss,
-        "invalidation_condition": p.invalidation_condition or "",
-        "confidence": p.confidence if p.confidence is not None else 0.5,
-        "risk_usd": p.risk_usd,
-        "justification": reason,
-    }
+    """Keep an open position: the signal and why (its exit plan stands as entered and is in the
+    prompt's position list already)."""
+    return {"coin": p.coin, "signal": "hold", "justification": reason}
 
 
 def _hold_flat(coin: str, reason: str) -> dict[str, Any]:
-    return {
-        "coin": coin,
-        "signal": "hold",
-        "quantity": 0,
-        "leverage": None,
-        "profit_target": None,
-        "stop_loss": None,
-        "invalidation_condition": "",
-        "confidence": 0.5,
-        "risk_usd": 0,
-        "justification": reason,
-    }
+    """Flat and staying flat: just the signal and why (no exit plan to restate)."""
+    return {"coin": coin, "signal": "hold", "justification": reason}
 
 
 def _close(p: Position, reason: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ volumes in the base coin. Candle ``ts`` is the candle's open time; a candle is *
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Mapping, Protocol, runtime_checkable
 
 import numpy as np
@@ -115,7 +116,7 @@ class CoinSnapshot:
     funding: FundingHistory
     open_interest: float | None = None
 
-    @property
+    @cached_property
     def price(self) -> float:
         """Last close of the finest timeframe (the mark price the engine uses), USD."""
         finest = min(self.candles, key=timeframe_ms)
@@ -138,7 +139,11 @@ class MarketSnapshot:
     timeframes: tuple[str, ...] = field(default=())
 
     def prices(self) -> dict[str, float]:
-        """coin -> mark price (USD)."""
+        """coin -> mark price (USD) (a new dict each call)."""
+        return dict(self._prices)
+
+    @cached_property
+    def _prices(self) -> dict[str, float]:
         return {c: s.price for c, s in self.coins.items()}
 
 

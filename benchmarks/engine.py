@@ -1,0 +1,156 @@
+"""Engine benchmarks: concurrency, per-cycle overhead, a whole-season headless run, replay.
+
+Run from the repository root:  python benchmarks/engine.py  [--quick]
+
+Prints, each as a figure with its bar:
+  1. concurrency: 6 LLM agents streaming from the local fake server (127.0.0.1) with 2.0 s to the
+     first token each: cycle wall time / slowest agent latency (bar <= 1.05);
+  2. engine overhead: median time per cycle with 6 rule-based agents x 6 coins, pacing and journal
+     fsync excluded (bar <= 2 ms);
+  3. headless run: the demo baselines over Alpha Arena Season 1 (2025-10-17 -> 2025-11-03, 4,896
+     five-minute cycles) as a user runs it (`arena-tui --headless`): wall time (bar <= 10 s) and
+     journal size;
+  4. replay: reading and verifying that journal (bar <= 2 s).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import dataclasses
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from arena_tui.config import AgentConfig, load_config  # noqa: E402
+from arena_tui.engine import events as ev  # noqa: E402
+from arena_tui.engine.factory import build_agent, build_agents, build_market  # noqa: E402
+from arena_tui.engine.scheduler import ArenaSession  # noqa: E402
+
+SEASON_CYCLES = 4_896  # 17 days of 5-minute cycles from 2025-10-17 00:00 UTC
+
+
+def line(name: str, value: str, bar: str, ok: bool | None) -> None:
+    verdict = "" if ok is None else ("PASS" if ok else "FAIL")
+    print(f"  {name:<46} {value:>22}   bar {bar:<10} {verdict}")
+
+
+async def bench_concurrency(tmp: Path) -> None:
+    from tests.fakes.llm_server import FakeLLMServerThread
+
+    os.environ["ARENA_BENCH_KEY"] = "sk-bench"
+    cfg = load_config(None, environ={}, cwd=tmp, overrides={"market": {"start": "2025-10-28T06:15:00Z"}})
+    with FakeLLMServerThread() as srv:
+        agents = [
+            build_agent(
+                AgentConfig(
+                    name=f"LLM {i + 1}",
+                    kind="openai-compatible" if i % 2 == 0 else "anthropic",
+                    model=f"normal:ttft=2.0,model_id={m}",
+                    base_url=srv.openai_base_url if i % 2 == 0 else srv.anthropic_base_url,
+                    api_key_env="ARENA_BENCH_KEY",
+                    retries=0,
+                    timeout_s=30,
+                ),
+                cfg,
+            )
+            for i, m in enumerate(["qwen3-max", "deepseek-chat-v3.1", "claude-sonnet-4-5", "gpt-5", "grok-4", "gemini-2.5-pro"])
+        ]
+        session = ArenaSession(cfg, build_market(cfg), agents, journal=False, max_cycles=3, pace=0)
+        walls: dict[int, float] = {}
+        slowest: dict[int, float] = {}
+        starts: dict[int, float] = {}
+
+        def sink(e: ev.Event) -> None:
+            if isinstance(e, ev.CycleStarted):
+                starts[e.cycle] = time.perf_counter()
+            elif isinstance(e, ev.AgentReplied):
+                slowest[e.cycle] = max(slowest.get(e.cycle, 0.0), e.latency_s)
+            elif isinstance(e, ev.CycleCompleted):
+                walls[e.cycle] = time.perf_counter() - starts[e.cycle]
+
+        await session.run(sink)
+    print("1. concurrency: 6 LLM agents (3 OpenAI-compatible, 3 Anthropic SDK), 2.0 s to first token each")
+    for c in sorted(walls):
+        ratio = walls[c] / slowest[c] if slowest.get(c) else float("nan")
+        line(f"cycle {c}: wall {walls[c]:.3f} s / slowest agent {slowest.get(c, 0):.3f} s", f"{ratio:.3f}x", "<= 1.05", ratio <= 1.05)
+    seq = sum(6 * [2.0])
+    print(f"  (sequential calls would take >= {seq:.0f} s per cycle)")
+
+
+async def bench_overhead(tmp: Path, cycles: int) -> None:
+    cfg = load_config(None, environ={}, cwd=tmp, overrides={"market": {"start": "2025-10-17T00:00:00Z"}})
+    six = list(cfg.agents) + [
+        AgentConfig(name="Trend 2 (rule-based)", kind="baseline", strategy="trend_follower"),
+        AgentConfig(name="RSI 2 (rule-based)", kind="baseline", strategy="rsi_mean_reversion"),
+    ]
+    cfg = dataclasses.replace(cfg, agents=tuple(six))
+    path = tmp / "overhead.jsonl"
+    session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal_path=path, max_cycles=cycles, pace=0)
+    durations: list[float] = []
+    await session.run(lambda e: durations.append(e.duration_ms) if isinstance(e, ev.CycleCompleted) else None)
+    warm = durations[1:]
+    med = statistics.median(warm)
+    p95 = sorted(warm)[int(0.95 * len(warm))]
+    print(f"2. engine overhead: 6 rule-based agents x 6 coins, {cycles} cycles (first cycle, {durations[0]:.0f} ms with JIT load, excluded)")
+    line("median time per cycle", f"{med:.3f} ms", "<= 2 ms", med <= 2.0)
+    line("p95 time per cycle", f"{p95:.3f} ms", "", None)
+
+
+def bench_headless_and_replay(tmp: Path, cycles: int) -> None:
+    journal = tmp / "season.jsonl"
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "ARENA_LOCAL_BASE_URL")}
+    cmd = [sys.executable, "-m", "arena_tui", "--headless", "--cycles", str(cycles), "--journal", str(journal)]
+    t0 = time.perf_counter()
+    out = subprocess.run(cmd, cwd=tmp, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    if out.returncode != 0:
+        print(out.stdout, out.stderr)
+        raise SystemExit("headless run failed")
+    size = journal.stat().st_size / 1e6
+    print(f"3. headless run: demo baselines, {cycles} five-minute cycles from 2025-10-17 (`arena-tui --headless --cycles {cycles}`)")
+    line("wall time (process start to exit)", f"{wall:.2f} s", "<= 10 s", wall <= 10.0)
+    line("journal size", f"{size:.1f} MB", "", None)
+    line("journal size per cycle", f"{size * 1e3 / cycles:.1f} kB", "", None)
+
+    from arena_tui.engine.journal import read_journal
+    from arena_tui.engine.verify import rebuild
+
+    t0 = time.perf_counter()
+    contents = read_journal(journal)
+    t1 = time.perf_counter()
+    result = rebuild(contents)
+    t2 = time.perf_counter()
+    print("4. replay: read and verify that journal")
+    line(f"read {len(contents.events):,} events", f"{t1 - t0:.2f} s", "", None)
+    line(f"rebuild + verify {result.checks:,} account values", f"{t2 - t1:.2f} s", "", None)
+    line("total (in process)", f"{t2 - t0:.2f} s", "<= 2 s", (t2 - t0) <= 2.0 and result.first_mismatch is None)
+    t0 = time.perf_counter()
+    rep = subprocess.run([sys.executable, "-m", "arena_tui", "--replay", str(journal), "--headless"], cwd=tmp, env=env, capture_output=True, text=True)
+    wall = time.perf_counter() - t0
+    verified = [l for l in rep.stdout.splitlines() if l.startswith("verified")]
+    line("`arena-tui --replay FILE --headless` wall", f"{wall:.2f} s", "", None)
+    print(f"  {verified[0] if verified else 'NOT VERIFIED: ' + rep.stdout[-300:]}")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--quick", action="store_true", help="fewer cycles (a smoke run)")
+    args = ap.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        asyncio.run(bench_concurrency(tmp))
+        asyncio.run(bench_overhead(tmp, 200 if args.quick else 1000))
+        bench_headless_and_replay(tmp, 300 if args.quick else SEASON_CYCLES)
+
+
+if __name__ == "__main__":
+    main()
