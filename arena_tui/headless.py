@@ -12,6 +12,13 @@ from rich.table import Table
 from arena_tui.engine import events as ev
 
 
+def _console() -> Console:
+    """A console; when output is not a terminal (a pipe, a file, CI) the tables get 120 columns
+    instead of rich's 80 so that agent names and figures are not folded."""
+    c = Console()
+    return c if c.is_terminal else Console(width=120)
+
+
 def leaderboard_table(rows: Sequence[dict], title: str) -> Table:
     """The leaderboard as a rich Table (rank, agent, account value, return, PnL, fees, win rate,
     Sharpe, max drawdown, trades)."""
@@ -39,7 +46,7 @@ def leaderboard_table(rows: Sequence[dict], title: str) -> Table:
             f"[{style}]{r['return_pct']:+.2f}%[/]" if style else f"{r['return_pct']:+.2f}%",
             f"{r['pnl']:+,.2f}",
             f"{r['fees']:,.2f}",
-            "-" if wr is None else f"{wr * 100:.0f}%",
+            "-" if wr is None else f"{wr:.0f}%",
             "-" if sh is None else f"{sh:.3f}",
             "-" if dd is None else f"{dd:.2f}%",
             str(r.get("trades", 0)),
@@ -49,7 +56,7 @@ def leaderboard_table(rows: Sequence[dict], title: str) -> Table:
 
 async def run_headless(session, *, total: int | None, console: Console | None = None) -> int:
     """Run ``session`` (an ArenaSession) to the end with a progress bar; print the leaderboard."""
-    console = console or Console()
+    console = console or _console()
     last: dict = {"rows": (), "time": None, "ended": ""}
     failures: list[str] = []
     with Progress(
@@ -94,7 +101,7 @@ def replay_headless(path: str | Path, console: Console | None = None) -> int:
     from arena_tui.engine.journal import read_journal
     from arena_tui.engine.verify import rebuild
 
-    console = console or Console()
+    console = console or _console()
     contents = read_journal(path)
     for w in contents.warnings:
         console.print(f"[yellow]warning: {w}[/]")

@@ -121,6 +121,8 @@ class BenchmarkState:
     starting_cash: float
     entry_price: float | None = None
     values: list[float] = field(default_factory=list)
+    running: RunningMetrics = field(default_factory=RunningMetrics)
+    figures: dict = field(default_factory=dict)
 
     def value(self, btc_price: float) -> float:
         if self.entry_price is None:
@@ -161,7 +163,7 @@ class Arena:
             a.name: AgentState(a, make_ledger(config), EquityTracker(config.arena.starting_cash), RunningMetrics(YEAR_MS / interval))
             for a in agents
         }
-        self.benchmark = BenchmarkState(config.arena.starting_cash)
+        self.benchmark = BenchmarkState(config.arena.starting_cash, running=RunningMetrics(YEAR_MS / interval))
         self._coalescer = DeltaCoalescer(self._journal_only) if journal_emit else None
         self.first_prices: dict[str, float] | None = None
 
@@ -208,7 +210,10 @@ class Arena:
             s.ledger.mark(prices)
             self._account_event(s, now)
             self._check_halt(s, now)
-        self.benchmark.values.append(self.benchmark.value(prices.get("BTC", float("nan"))) if "BTC" in prices else float("nan"))
+        if "BTC" in prices:
+            value = self.benchmark.value(prices["BTC"])
+            self.benchmark.values.append(value)
+            self.benchmark.figures = self.benchmark.running.update(value, ())
         self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.leaderboard()))
         self.last_settled = now
 
@@ -495,8 +500,8 @@ class Arena:
                     "pnl": v - cash,
                     "fees": 0.0,
                     "win_rate": None,
-                    "sharpe": None,
-                    "max_drawdown_pct": None,
+                    "sharpe": self.benchmark.figures.get("sharpe"),
+                    "max_drawdown_pct": self.benchmark.figures.get("max_drawdown_pct"),
                     "trades": 0,
                     "halted": False,
                 }
