@@ -129,9 +129,11 @@ def run_replay(args: argparse.Namespace) -> int:
     from arena_tui.engine.replay import ReplaySession
     from arena_tui.tui.app import make_app
 
+    from arena_tui.config import user_config_dir
+
     contents = read_journal(args.replay)
-    session = ReplaySession(contents)
-    app = make_app(session, theme=args.theme)
+    session = ReplaySession(contents, speed=args.speed if args.speed else 1.0)
+    app = make_app(session, theme=args.theme, config_dir=user_config_dir())
     app.run()
     return 0
 
@@ -139,7 +141,9 @@ def run_replay(args: argparse.Namespace) -> int:
 def run_tui(args: argparse.Namespace) -> int:
     from arena_tui.tui.app import make_app
 
+    from arena_tui.config import user_config_dir
+
     session, config = make_session(args, headless=False)
-    app = make_app(session, theme=args.theme or config.ui.theme)
+    app = make_app(session, theme=args.theme or config.ui.theme, config_dir=user_config_dir())
     app.run()
     return 0

@@ -1,0 +1,360 @@
+"""The arena-tui Textual app: one bridge from a ``Session``'s events to the console screen, and the
+keys that send the session its commands.
+
+``make_app(session, ...)`` is the one way to build it (the CLI and the tests both use it). The app
+runs ``session.run(sink)`` in one worker; the sink only queues events, and the same worker drains the
+queue in order and renders each event on the ``ConsoleScreen`` (reasoning deltas of one agent that
+arrive together are joined first). Widgets never call the session: the app sends it ``cycle_now``,
+``pause``, ``resume`` and ``stop`` (and in a replay ``step``, ``seek`` and ``set_speed``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import gc
+import time
+from collections import deque
+from pathlib import Path
+from typing import Callable, ClassVar, Iterable
+
+from textual import work
+from textual.app import App
+from textual.binding import Binding, BindingType
+from textual.reactive import var
+
+from arena_tui.engine import events as ev
+from arena_tui.engine.errors import ArenaError
+from arena_tui.engine.session import ReplayControls, Session
+from arena_tui.tui.commands import ArenaCommands
+from arena_tui.tui.screens.console import ConsoleScreen
+from arena_tui.tui.screens.help import HelpScreen
+from arena_tui.tui.themes import APP_VARIABLES, DEFAULT_THEME, ThemeLoad, load_themes, resolve_theme_name
+from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES, AgentPane
+
+QUIT_TIMEOUT_S = 10.0
+"""How long ``q`` waits for the session to finish its journal writes before quitting anyway."""
+
+RENDER_SLICE = 400
+"""Events rendered before the bridge yields to the event loop (a replay seek sends thousands)."""
+
+REPLAY_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
+"""The speeds ``+`` and ``-`` step through in a replay."""
+
+
+class ArenaApp(App[None]):
+    """The console. Build it with ``make_app``.
+
+    ``session``: the event source (live, recorded or replay). ``themes``: the loaded theme files and
+    their notices. ``theme_name``: the theme asked for (config or ``--theme``); an unknown one falls
+    back to ``arena-dark`` with a notice. ``clock``: the wall clock in seconds since the epoch
+    (inject a constant for snapshots).
+    """
+
+    CSS_PATH = "app.tcss"
+    TITLE = "arena-tui"
+    COMMANDS = App.COMMANDS | {ArenaCommands}
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-ctrl"),
+    ]
+
+    paused: var[bool] = var(False, toggle_class="-paused")
+    """True while the session is paused (from its events, and at once when a key pauses it)."""
+    ended: var[bool] = var(False, toggle_class="-ended")
+    """True once the session has ended (or failed); a replay jump back clears it."""
+
+    def __init__(
+        self,
+        session: Session,
+        *,
+        themes: ThemeLoad,
+        theme_name: str | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.clock = clock
+        self.is_replay = session.mode == "replay" and isinstance(session, ReplayControls)
+        self._live_ui = False
+        self.set_reactive(ArenaApp.paused, session.paused)
+        self._stopping = False
+        self._queue: deque[ev.Event] = deque()
+        self._wake = asyncio.Event()
+        self._idle = asyncio.Event()
+        self._skip_text_below = 0
+        self.console_screen = ConsoleScreen(session.mode)
+        self._theme_notices: list[str] = list(themes.notices)
+        for theme in themes.themes:
+            self.register_theme(theme)
+        name, notice = resolve_theme_name(theme_name, self.available_themes, DEFAULT_THEME)
+        if notice:
+            self._theme_notices.append(notice)
+        self.theme = name
+
+    # -- set-up -----------------------------------------------------------------------------------
+
+    def get_default_screen(self) -> ConsoleScreen:
+        return self.console_screen
+
+    def get_css_variables(self) -> dict[str, str]:
+        """Textual's variables plus the app's own (``APP_VARIABLES``), each falling back to a Textual
+        variable when the theme does not set it."""
+        variables = super().get_css_variables()
+        for name, fallback in APP_VARIABLES.items():
+            variables.setdefault(name, variables[fallback])
+        self.theme_variables = variables
+        return variables
+
+    def on_ready(self) -> None:
+        """After the first frame: show theme notices, start the clock and the session."""
+        self._live_ui = True
+        # Everything built so far (modules, widgets) lives for the whole run: keep it out of the
+        # garbage collector's full passes, which otherwise stall the screen for 30-60 ms at a time.
+        gc.freeze()
+        for notice in self._theme_notices:
+            self.console_screen.status.show("warning", notice)
+            self.notify(notice, title="Theme", severity="warning", timeout=8)
+        self._tick()
+        self.set_interval(0.5, self._tick, name="header clock")
+        self._bridge()
+
+    def on_unmount(self) -> None:
+        gc.unfreeze()  # hand what ``on_ready`` froze back to the collector (tests run many apps)
+
+    def _tick(self) -> None:
+        header = self.console_screen.header
+        header.wall_time = self.clock()
+        header.countdown = None if self.ended else self.session.next_cycle_in()
+        if self.is_replay:
+            header.total_cycles = self.session.total_cycles
+            header.speed = self.session.speed
+
+    # -- the bridge -------------------------------------------------------------------------------
+
+    def sink(self, event: ev.Event) -> None:
+        """The ``EventSink`` handed to ``session.run``: queue the event (never blocks, never awaits)."""
+        self._queue.append(event)
+        self._wake.set()
+
+    @work(name="session bridge", group="session", exclusive=True)
+    async def _bridge(self) -> None:
+        """Run the session and render its events in order until it ends."""
+        run = asyncio.ensure_future(self.session.run(self.sink))
+        try:
+            while True:
+                if not self._queue:
+                    if run.done():
+                        break
+                    self._idle.set()
+                    self._wake.clear()
+                    waiter = asyncio.ensure_future(self._wake.wait())
+                    await asyncio.wait({run, waiter}, return_when=asyncio.FIRST_COMPLETED)
+                    waiter.cancel()
+                    continue
+                self._idle.clear()
+                batch, self._queue = self._queue, deque()
+                try:
+                    await self.render_events(batch)
+                except Exception:
+                    if self.is_running:
+                        raise
+                    break  # the app is shutting down under us: its widgets are going
+            if run.done():
+                run.result()
+        except ArenaError as exc:
+            self.ended = True
+            self.console_screen.status.show("error", str(exc))
+        finally:
+            if not run.done():
+                run.cancel()
+            self._idle.set()
+        if self._stopping:
+            self.exit()
+
+    async def events_rendered(self) -> None:
+        """Wait until every event the session has sent so far is on screen (tests, benchmarks)."""
+        while True:
+            await self._idle.wait()
+            await asyncio.sleep(0)
+            if self._idle.is_set() and not self._queue:
+                return
+
+    async def render_events(self, events: Iterable[ev.Event]) -> None:
+        """Render ``events`` in order; consecutive reasoning deltas of an agent are joined first."""
+        pending: dict[tuple[str, str, int], ev.ReasoningDelta] = {}
+        done = 0
+        for event in events:
+            if not self.is_running:
+                return
+            if isinstance(event, ev.ReasoningDelta):
+                if event.cycle < self._skip_text_below:
+                    continue
+                key = (event.agent, event.kind, event.cycle)
+                joined = pending.get(key)
+                pending[key] = event if joined is None else ev.ReasoningDelta(
+                    joined.cycle, joined.time, joined.agent, joined.kind, joined.text + event.text, joined.offset_ms
+                )
+                continue
+            if pending:
+                await self._flush_text(pending)
+            await self._apply(event)
+            done += 1
+            if done % RENDER_SLICE == 0:
+                await asyncio.sleep(0)
+        if pending:
+            await self._flush_text(pending)
+
+    async def _flush_text(self, pending: dict[tuple[str, str, int], ev.ReasoningDelta]) -> None:
+        deltas = list(pending.values())
+        pending.clear()
+        for delta in deltas:
+            await self.console_screen.apply(delta)
+
+    async def _apply(self, event: ev.Event) -> None:
+        """App-level state (run state, notices), then the screen."""
+        if isinstance(event, ev.SessionStarted):
+            self._show_run_state()
+        elif isinstance(event, ev.SessionPaused):
+            self.paused = True
+        elif isinstance(event, ev.SessionResumed):
+            self.paused = False
+        elif isinstance(event, ev.SessionEnded):
+            self.ended = True
+        elif isinstance(event, ev.StateReset):
+            self.ended = False
+            self._skip_text_below = event.target_cycle - HISTORY_CYCLES + 1
+        elif isinstance(event, ev.Notice):
+            self.console_screen.status.show(event.level, event.text)
+            if event.level in ("warning", "error"):
+                self.notify(event.text, severity="error" if event.level == "error" else "warning", timeout=10)
+        elif isinstance(event, ev.TriggerCoalesced):
+            self.notify("A cycle is running; your cycle will start right after it.", title="Cycle now", timeout=4)
+        await self.console_screen.apply(event)
+
+    # -- run state --------------------------------------------------------------------------------
+
+    def watch_paused(self) -> None:
+        self._show_run_state()
+
+    def watch_ended(self) -> None:
+        self._show_run_state()
+
+    def _show_run_state(self) -> None:
+        if self._live_ui:
+            self.console_screen.header.state = "ended" if self.ended else ("paused" if self.paused else "running")
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Swap Pause/Resume (Play in a replay); replay keys only in a replay; no cycle after the end."""
+        if action == "pause":
+            return not self.paused and not self.ended
+        if action == "resume":
+            return self.paused and not self.ended and not self.is_replay
+        if action == "play":
+            return self.paused and self.is_replay
+        if action in ("step", "speed", "seek_first", "seek_last"):
+            return self.is_replay
+        if action == "cycle_now":
+            return None if self.ended or self.paused else True
+        return True
+
+    # -- actions ----------------------------------------------------------------------------------
+
+    def action_cycle_now(self) -> None:
+        """Start a cycle now."""
+        self.session.cycle_now()
+
+    def action_pause(self) -> None:
+        """Pause: no new cycle starts (a running one finishes)."""
+        self.session.pause()
+        self.paused = True
+
+    def action_resume(self) -> None:
+        """Resume the session."""
+        self.session.resume()
+        self.paused = False
+
+    def action_play(self) -> None:
+        """Resume a paused replay."""
+        self.action_resume()
+
+    def action_step(self, delta: int) -> None:
+        """Replay: move ``delta`` cycles (-1 previous, +1 next)."""
+        self.session.step(delta)
+
+    def action_seek_first(self) -> None:
+        """Replay: back to the start."""
+        self.session.seek(0)
+
+    def action_seek_last(self) -> None:
+        """Replay: jump to the last recorded cycle."""
+        self.session.seek(self.session.total_cycles)
+
+    def action_speed(self, factor: float) -> None:
+        """Replay: the next speed up (factor > 1) or down (factor < 1) in ``REPLAY_SPEEDS``."""
+        current = self.session.speed
+        if factor > 1:
+            speed = next((s for s in REPLAY_SPEEDS if s > current + 1e-9), REPLAY_SPEEDS[-1])
+        else:
+            speed = next((s for s in reversed(REPLAY_SPEEDS) if s < current - 1e-9), REPLAY_SPEEDS[0])
+        self.session.set_speed(speed)
+        self.console_screen.header.speed = speed
+
+    def action_next_agent(self, step: int) -> None:
+        """Focus the next (``step`` = 1) or previous (-1) agent pane."""
+        panes = list(self.console_screen.panes.values())
+        if not panes:
+            return
+        focused = self.console_screen.focused
+        index = panes.index(focused) if isinstance(focused, AgentPane) and focused in panes else -step
+        self.console_screen.select_pane(panes[(index + step) % len(panes)])
+
+    def action_focus_agent(self, index: int) -> None:
+        """Focus agent pane ``index`` (1-9)."""
+        pane = self.console_screen.pane_at(index)
+        if pane is not None:
+            self.console_screen.select_pane(pane)
+
+    def action_zoom(self) -> None:
+        """Maximize the focused agent pane, or restore it."""
+        if self.console_screen.maximized is not None:
+            self.console_screen.minimize()
+        elif isinstance(self.console_screen.focused, AgentPane):
+            self.console_screen.maximize(self.console_screen.focused)
+
+    def action_help(self) -> None:
+        """Show the keys and what each pane shows."""
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    async def action_quit(self) -> None:
+        """Stop the session (it finishes its journal writes), then exit; ``q`` again exits at once."""
+        if self._stopping:
+            self.exit()
+            return
+        self._stopping = True
+        self.console_screen.status.show("info", "Stopping: finishing this cycle's journal writes…")
+        self.session.stop()
+        self.set_timer(QUIT_TIMEOUT_S, self.exit, name="quit timeout")
+
+
+def make_app(
+    session: Session,
+    *,
+    theme: str | None = None,
+    config_dir: str | Path | None = None,
+    clock: Callable[[], float] | None = None,
+    shipped_themes: Path | None = None,
+) -> ArenaApp:
+    """The console app for ``session``.
+
+    ``theme``: a theme name (``arena-dark``, ``arena-light`` or ``light``, a user theme's name, or any
+    Textual theme); unknown names fall back to ``arena-dark`` with a notice. ``config_dir``: where
+    user themes are read from (``<config_dir>/themes/*.toml``); None reads none. ``clock``: wall clock,
+    seconds since the epoch (default ``time.time``). ``shipped_themes``: another directory of shipped
+    themes (tests). Themes are loaded here, once; broken files become notices on screen.
+    """
+    themes = load_themes(Path(config_dir) if config_dir is not None else None, shipped_dir=shipped_themes)
+    return ArenaApp(session, themes=themes, theme_name=theme, clock=clock or time.time)

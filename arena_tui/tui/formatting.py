@@ -1,0 +1,160 @@
+"""How numbers read on screen: fixed-width text for prices, money, percentages and sparklines.
+
+Every function returns a plain ``str`` (the widgets decide the colour from the theme) and renders
+``None`` or NaN as an en dash, so a missing figure never shows as ``nan``. Prices and money are USD.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timezone
+from typing import Sequence
+
+MISSING = "–"
+SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def _missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def price(value: float | None) -> str:
+    """A price with as many decimals as its size needs: ``106,512.3``, ``3,901.45``, ``2.4113``,
+    ``0.18432``."""
+    if _missing(value):
+        return MISSING
+    a = abs(value)
+    if a >= 10_000:
+        return f"{value:,.1f}"
+    if a >= 100:
+        return f"{value:,.2f}"
+    if a >= 1:
+        return f"{value:,.4f}"
+    return f"{value:,.5f}"
+
+
+def money(value: float | None, *, sign: bool = False) -> str:
+    """USD with cents: ``$10,012.55``; ``sign=True`` gives ``+$12.55`` / ``-$3.10``."""
+    if _missing(value):
+        return MISSING
+    if sign:
+        return f"{'+' if value >= 0 else '-'}${abs(value):,.2f}"
+    return f"${value:,.2f}" if value >= 0 else f"-${abs(value):,.2f}"
+
+
+def percent(value: float | None, *, decimals: int = 2, sign: bool = True) -> str:
+    """A figure already in percent: ``+1.23%``."""
+    if _missing(value):
+        return MISSING
+    return f"{value:+.{decimals}f}%" if sign else f"{value:.{decimals}f}%"
+
+
+def rate(value: float | None) -> str:
+    """A funding rate given as a fraction, shown in percent with 4 decimals: ``+0.0100%``."""
+    if _missing(value):
+        return MISSING
+    return f"{value * 100:+.4f}%"
+
+
+def compact(value: float | None) -> str:
+    """Large counts (open interest, in the base coin) as ``585.7M`` / ``30.0K``."""
+    if _missing(value):
+        return MISSING
+    a = abs(value)
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "K")):
+        if a >= size:
+            return f"{value / size:,.1f}{suffix}"
+    return f"{value:,.0f}"
+
+
+def number(value: float | None, decimals: int = 2) -> str:
+    """A plain figure (RSI, Sharpe ratio): ``54.21``."""
+    if _missing(value):
+        return MISSING
+    return f"{value:,.{decimals}f}"
+
+
+def ratio(value: float | None) -> str:
+    """A ratio (Sharpe) in at most 6 cells: ``1.23``, ``-12.3``, ``-234``, ``1.2e+05``."""
+    if _missing(value):
+        return MISSING
+    a = abs(value)
+    if a < 10:
+        return f"{value:.2f}"
+    if a < 100:
+        return f"{value:.1f}"
+    if a < 100_000:
+        return f"{value:.0f}"
+    return f"{value:.0e}"
+
+
+def quantity(value: float | None) -> str:
+    """A position size in the base coin with up to 4 significant decimals: ``0.05``, ``12,500``."""
+    if _missing(value):
+        return MISSING
+    a = abs(value)
+    if a >= 1000:
+        return f"{value:,.0f}"
+    if a >= 1:
+        return f"{value:,.3f}".rstrip("0").rstrip(".")
+    return f"{value:.6f}".rstrip("0").rstrip(".")
+
+
+def leverage(value: float | None) -> str:
+    """``10x``, ``2.5x``."""
+    if _missing(value):
+        return MISSING
+    return f"{value:g}x"
+
+
+def side(value: int) -> str:
+    """+1 -> ``long``, -1 -> ``short``."""
+    return "long" if value > 0 else "short"
+
+
+def sim_time(ms: int | None) -> str:
+    """Simulated clock, ms since the epoch -> ``2025-10-17 04:05 UTC``."""
+    if ms is None or ms <= 0:
+        return MISSING
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def short_time(ms: int) -> str:
+    """``10-17 04:05`` (UTC), for cycle rules in the reasoning panes."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%m-%d %H:%M")
+
+
+def wall_time(epoch_s: float) -> str:
+    """Wall clock, seconds since the epoch -> ``12:00:03 UTC``."""
+    return datetime.fromtimestamp(epoch_s, tz=timezone.utc).strftime("%H:%M:%S UTC")
+
+
+def countdown(seconds: float | None) -> str:
+    """Seconds until the next cycle -> ``2:05`` (``–`` when none is scheduled)."""
+    if seconds is None:
+        return MISSING
+    s = max(0, math.ceil(seconds))
+    return f"{s // 60}:{s % 60:02d}"
+
+
+def sparkline(values: Sequence[float], width: int) -> str:
+    """The last ``width`` values as block characters scaled between their min and max
+    (a flat series is a row of mid blocks); shorter series are right-aligned with spaces."""
+    vals = [v for v in values[-width:] if not _missing(v)]
+    if not vals:
+        return " " * width
+    lo, hi = min(vals), max(vals)
+    if hi - lo < 1e-12:
+        line = SPARK_BLOCKS[3] * len(vals)
+    else:
+        top = len(SPARK_BLOCKS) - 1
+        line = "".join(SPARK_BLOCKS[round((v - lo) / (hi - lo) * top)] for v in vals)
+    return line.rjust(width)
+
+
+def agent_label(name: str, kind: str | None) -> str:
+    """The name shown for an agent: a rule-based agent is labelled ``(rule-based)`` wherever it
+    appears (unless its name already says so)."""
+    if kind == "rule-based" and "rule-based" not in name:
+        return f"{name} (rule-based)"
+    return name

@@ -1,0 +1,1 @@
+"""The console screen (layout and event rendering) and the help screen."""

@@ -1,0 +1,265 @@
+"""The console screen: header, status line, market, one reasoning pane per agent, positions,
+leaderboard and footer, and the one place where engine events become widget updates."""
+
+from __future__ import annotations
+
+from typing import Awaitable, Callable, ClassVar
+
+from textual import events
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Grid, Vertical
+from textual.screen import Screen
+from textual.widgets import Footer
+
+from arena_tui.engine import events as ev
+from arena_tui.tui import formatting as fmt
+from arena_tui.tui.widgets.header import SessionHeader
+from arena_tui.tui.widgets.leaderboard import Leaderboard
+from arena_tui.tui.widgets.market import MarketTable
+from arena_tui.tui.widgets.positions import PositionsTable
+from arena_tui.tui.widgets.reasoning import AgentPane
+from arena_tui.tui.widgets.status import StatusLine
+
+Handler = Callable[[ev.Event], Awaitable[None]]
+
+_EXIT_REASONS = {
+    "agent": "closed by the agent",
+    "stop_loss": "stop-loss hit",
+    "take_profit": "take-profit hit",
+    "liquidation": "LIQUIDATED",
+    "session_end": "session end",
+}
+
+
+class ConsoleScreen(Screen):
+    """The main screen. ``apply(event)`` renders one engine event; nothing else changes the widgets'
+    content. ``panes`` maps agent name -> ``AgentPane`` in the session's agent order."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("c", "app.cycle_now", "Cycle now", tooltip="Start a cycle now (if one is running, right after it)", id="cycle-now"),
+        Binding("p,space", "app.pause", "Pause", tooltip="Pause: no new cycle starts until you resume", id="pause"),
+        Binding("p,space", "app.resume", "Resume", tooltip="Resume the session's cycles", id="resume"),
+        Binding("p,space", "app.play", "Play", tooltip="Play the replay from here", id="replay-play"),
+        Binding("left", "app.step(-1)", "Prev", key_display="←", tooltip="Replay: the previous recorded cycle", id="replay-previous"),
+        Binding("right", "app.step(1)", "Next", key_display="→", tooltip="Replay: the next recorded cycle", id="replay-next"),
+        Binding("minus", "app.speed(0.5)", "Slower", key_display="-", tooltip="Replay: half the speed", id="replay-slower"),
+        Binding("plus,equals_sign", "app.speed(2)", "Faster", key_display="+", tooltip="Replay: twice the speed", id="replay-faster"),
+        Binding("home", "app.seek_first", "First", show=False, tooltip="Replay: back to the start", id="replay-first"),
+        Binding("end", "app.seek_last", "Last", show=False, tooltip="Replay: the last recorded cycle", id="replay-last"),
+        Binding("tab", "app.next_agent(1)", "Agent", tooltip="Focus the next agent's pane", id="next-agent"),
+        Binding("shift+tab", "app.next_agent(-1)", "Previous agent", show=False, tooltip="Focus the previous agent's pane", id="previous-agent"),
+        *(
+            Binding(str(n), f"app.focus_agent({n})", f"Agent {n}", show=False, tooltip=f"Focus agent {n}'s pane", id=f"agent-{n}")
+            for n in range(1, 10)
+        ),
+        Binding("z", "app.zoom", "Zoom", tooltip="Maximize the focused agent's pane (z again to restore)", id="zoom"),
+        Binding("question_mark,f1", "app.help", "Help", key_display="?", tooltip="Keys and what each pane shows", id="help"),
+        Binding("t", "app.change_theme", "Theme", tooltip="Pick a colour theme", id="theme"),
+        Binding("q", "app.quit", "Quit", tooltip="Stop the session (the journal is flushed) and quit", id="quit"),
+    ]
+
+    def __init__(self, mode: str) -> None:
+        super().__init__(id="console")
+        self.mode = mode
+        self.panes: dict[str, AgentPane] = {}
+        self.agent_kinds: dict[str, str] = {}
+        self.cycle = 0
+        self.ended = False
+        self._handlers: dict[type[ev.Event], Handler] = {
+            ev.SessionStarted: self._ev_session_started,
+            ev.SessionEnded: self._ev_session_ended,
+            ev.StateReset: self._ev_state_reset,
+            ev.CycleStarted: self._ev_cycle_started,
+            ev.CycleCompleted: self._ev_cycle_completed,
+            ev.MarketUpdated: self._ev_market_updated,
+            ev.MarketFailed: self._ev_market_failed,
+            ev.AgentStarted: self._ev_agent_started,
+            ev.ReasoningDelta: self._ev_reasoning,
+            ev.AgentReplied: self._ev_agent_replied,
+            ev.AgentFailed: self._ev_agent_failed,
+            ev.AgentHalted: self._ev_agent_halted,
+            ev.DecisionParsed: self._ev_decisions,
+            ev.DecisionRejected: self._ev_rejected,
+            ev.OrderFilled: self._ev_filled,
+            ev.PositionClosed: self._ev_closed,
+            ev.FundingPaid: self._ev_funding,
+            ev.AccountUpdated: self._ev_account,
+        }
+
+    def compose(self) -> ComposeResult:
+        yield SessionHeader(id="header")
+        yield StatusLine(id="status")
+        with Vertical(id="body"):
+            yield MarketTable(id="market")
+            yield Grid(id="agents")
+            yield PositionsTable(id="positions")
+            yield Leaderboard(id="leaderboard")
+        yield Footer(id="footer")
+
+    def on_mount(self) -> None:
+        self.header.mode = self.mode
+        self.query_one("#market").border_title = "Market"
+        self.query_one("#positions").border_title = "Positions"
+        self.query_one("#leaderboard").border_title = "Leaderboard"
+        self.query_one("#leaderboard").border_subtitle = "vs BTC buy & hold"
+        self.query_one("#positions", PositionsTable).border_subtitle = "no open positions"
+
+    # -- widgets ----------------------------------------------------------------------------------
+
+    @property
+    def header(self) -> SessionHeader:
+        return self.query_one(SessionHeader)
+
+    @property
+    def status(self) -> StatusLine:
+        return self.query_one(StatusLine)
+
+    @property
+    def market(self) -> MarketTable:
+        return self.query_one(MarketTable)
+
+    @property
+    def positions(self) -> PositionsTable:
+        return self.query_one(PositionsTable)
+
+    @property
+    def leaderboard(self) -> Leaderboard:
+        return self.query_one(Leaderboard)
+
+    def pane_at(self, index: int) -> AgentPane | None:
+        """The agent pane numbered ``index`` (1-based), if any."""
+        panes = list(self.panes.values())
+        return panes[index - 1] if 1 <= index <= len(panes) else None
+
+    def select_pane(self, pane: AgentPane) -> None:
+        """Mark ``pane`` as the selected agent (the one shown when the screen is short) and focus it."""
+        for other in self.panes.values():
+            other.set_class(other is pane, "-selected")
+        pane.focus()
+
+    def on_descendant_focus(self, event: events.DescendantFocus) -> None:
+        if isinstance(event.widget, AgentPane):
+            for other in self.panes.values():
+                other.set_class(other is event.widget, "-selected")
+
+    # -- events -----------------------------------------------------------------------------------
+
+    async def apply(self, event: ev.Event) -> None:
+        """Render one engine event."""
+        if event.time > 0 and not isinstance(event, ev.StateReset):
+            self.header.sim_time = event.time
+        handler = self._handlers.get(type(event))
+        if handler is not None:
+            await handler(event)
+
+    async def _ev_session_started(self, e: ev.SessionStarted) -> None:
+        header = self.header
+        header.session_name = e.session
+        header.source = e.source
+        agents = [(str(a.get("name")), str(a.get("kind", "")), str(a.get("model", "") or "")) for a in e.agents]
+        self.agent_kinds = {name: kind for name, kind, _ in agents}
+        if list(self.panes) != [name for name, _, _ in agents]:
+            grid = self.query_one("#agents", Grid)
+            await grid.remove_children()
+            self.panes = {name: AgentPane(name, kind, model, i) for i, (name, kind, model) in enumerate(agents, start=1)}
+            for n in range(1, 10):
+                grid.set_class(len(self.panes) == n, f"-n{n}")
+            grid.set_class(len(self.panes) > 9, "-many")
+            await grid.mount_all(self.panes.values())
+            first = next(iter(self.panes.values()), None)
+            if first is not None and self.app.screen is self:
+                self.select_pane(first)
+        self.positions.set_agents((name, kind) for name, kind, _ in agents)
+        self.leaderboard.set_agents(((name, kind) for name, kind, _ in agents), e.starting_cash)
+
+    async def _ev_session_ended(self, e: ev.SessionEnded) -> None:
+        self.ended = True
+        self.header.state = "ended"
+        self.status.show("info", f"Session ended: {e.reason} ({e.cycles} cycles).")
+
+    async def _ev_state_reset(self, e: ev.StateReset) -> None:
+        self.ended = False
+        self.cycle = 0
+        self.header.cycle = 0
+        self.market.reset()
+        self.positions.reset()
+        self.leaderboard.reset()
+        for pane in self.panes.values():
+            pane.reset()
+
+    async def _ev_cycle_started(self, e: ev.CycleStarted) -> None:
+        self.cycle = e.cycle
+        self.header.cycle = e.cycle
+        for pane in self.panes.values():
+            pane.start_cycle(e.cycle, e.time)
+
+    async def _ev_cycle_completed(self, e: ev.CycleCompleted) -> None:
+        if e.leaderboard:
+            self.leaderboard.update_rows(e.leaderboard)
+
+    async def _ev_market_updated(self, e: ev.MarketUpdated) -> None:
+        self.market.update_market(e.coins)
+
+    async def _ev_market_failed(self, e: ev.MarketFailed) -> None:
+        self.status.show("warning", f"Cycle {e.cycle}: no market data ({e.reason}); agents hold.")
+
+    def _pane(self, agent: str) -> AgentPane | None:
+        return self.panes.get(agent)
+
+    async def _ev_agent_started(self, e: ev.AgentStarted) -> None:
+        if pane := self._pane(e.agent):
+            pane.started()
+
+    async def _ev_reasoning(self, e: ev.ReasoningDelta) -> None:
+        if pane := self._pane(e.agent):
+            pane.write(e.cycle, e.time, e.kind, e.text)
+
+    async def _ev_agent_replied(self, e: ev.AgentReplied) -> None:
+        if pane := self._pane(e.agent):
+            pane.replied(e.latency_s, e.output_tokens, e.cost_usd)
+
+    async def _ev_agent_failed(self, e: ev.AgentFailed) -> None:
+        if pane := self._pane(e.agent):
+            pane.failed(e.cycle, e.time, e.kind, e.reason)
+
+    async def _ev_agent_halted(self, e: ev.AgentHalted) -> None:
+        if pane := self._pane(e.agent):
+            pane.halt(e.cycle, e.time, e.reason)
+
+    async def _ev_decisions(self, e: ev.DecisionParsed) -> None:
+        if pane := self._pane(e.agent):
+            pane.decisions(e.cycle, e.time, e.decisions)
+
+    async def _ev_rejected(self, e: ev.DecisionRejected) -> None:
+        if pane := self._pane(e.agent):
+            pane.line(e.cycle, e.time, "rejected", f"✗ {e.coin} rejected [{e.rule}]: {e.reason}")
+
+    async def _ev_filled(self, e: ev.OrderFilled) -> None:
+        pane = self._pane(e.agent)
+        if pane is None or e.action != "open":
+            return  # a close is shown by its PositionClosed, which carries the PnL
+        text = (
+            f"● opened {e.coin} {fmt.side(e.side)} {fmt.quantity(e.quantity)} @ {fmt.price(e.price)}"
+            f" · {fmt.leverage(e.leverage)} · margin {fmt.money(e.margin)} · fee {fmt.money(e.fee)}"
+        )
+        pane.line(e.cycle, e.time, "fill", text)
+
+    async def _ev_closed(self, e: ev.PositionClosed) -> None:
+        if pane := self._pane(e.agent):
+            why = _EXIT_REASONS.get(e.reason, e.reason)
+            text = (
+                f"■ closed {e.coin} {fmt.side(e.side)} @ {fmt.price(e.exit_price)} ({why})"
+                f" · net {fmt.money(e.net_pnl, sign=True)}"
+            )
+            pane.line(e.cycle, e.time, "profit" if e.net_pnl >= 0 else "loss", text)
+
+    async def _ev_funding(self, e: ev.FundingPaid) -> None:
+        if pane := self._pane(e.agent):
+            verb = "paid" if e.amount >= 0 else "received"
+            pane.line(e.cycle, e.time, "funding", f"funding {e.coin} {verb} {fmt.money(abs(e.amount))} ({fmt.rate(e.rate)})")
+
+    async def _ev_account(self, e: ev.AccountUpdated) -> None:
+        self.positions.update_positions(e.agent, e.positions)
+        if pane := self._pane(e.agent):
+            pane.account(e.account_value, e.return_pct)

@@ -1,0 +1,83 @@
+"""The help screen (``?`` / F1): the live keys, read from the console's bindings, and what each pane shows."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+PANES = """\
+## What you see
+
+- **Header**: LIVE (exchange), RECORDED (bundled market on a simulated clock) or REPLAY; the session;
+  the simulated clock and the wall clock (UTC); the cycle; the time to the next cycle; RUNNING / PAUSED.
+- **Market**: price (green/red: the tick since the last cycle), change since the session began,
+  funding rate, open interest, RSI7/RSI14, EMA20 vs EMA50, MACD and ATR14 on the intraday candles.
+- **Agent panes**: each agent's reasoning (dim) and answer as they stream, then what became of them:
+  ▸ decisions, ✗ rejections with the risk rule, ● fills, ■ exits (stop-loss, take-profit,
+  liquidation), ⚠ failures and ✖ halts. The last few cycles are kept. Rule-based agents say so.
+- **Positions**: every open position with its entry, mark, unrealized PnL, stop, target and
+  liquidation price (hidden on short screens).
+- **Leaderboard**: ranked by account value, with each agent's equity line and the BTC buy-and-hold
+  benchmark over the same window.
+"""
+
+
+class HelpScreen(ModalScreen[None]):
+    """Keys (only those that apply to this session) and a guide to the panes; any of escape, q, ?
+    or F1 closes it."""
+
+    DEFAULT_CSS = """
+    HelpScreen {
+        align: center middle;
+        & > VerticalScroll {
+            width: 90%;
+            max-width: 100;
+            height: 90%;
+            border: round $accent;
+            border-title-color: $text;
+            background: $surface;
+            padding: 0 1;
+        }
+    }
+    """
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("escape,q,question_mark,f1", "dismiss", "Close", key_display="esc", id="help-close"),
+    ]
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll() as body:
+            body.border_title = "arena-tui help"
+            yield Markdown(self.keys_markdown() + "\n" + PANES)
+
+    def keys_markdown(self) -> str:
+        """A table of the console's keys that apply now (replay keys only in a replay)."""
+        console = getattr(self.app, "console_screen", None)
+        lines = ["## Keys", "", "Close this with esc, q, ? or F1.", "", "| key | action | what it does |", "|---|---|---|"]
+        seen: set[str] = set()
+        bindings = list(getattr(console, "BINDINGS", ()))
+        for binding in bindings:
+            if not isinstance(binding, Binding):
+                continue
+            action = binding.action.removeprefix("app.")
+            name = action.split("(")[0]
+            if name in ("resume", "play") or binding.id in seen:
+                continue
+            if binding.id and binding.id.startswith("agent-"):
+                if binding.id != "agent-1":
+                    continue
+                lines.append("| 1-9 | Agent n | Focus agent n's pane |")
+                continue
+            if name in ("step", "speed", "seek_first", "seek_last") and not getattr(self.app, "is_replay", False):
+                continue
+            seen.add(binding.id or action)
+            keys = " / ".join(self.app.get_key_display(Binding(k, "")) for k in binding.key.split(","))
+            description = binding.description + (" / Resume" if name == "pause" else "")
+            lines.append(f"| {keys} | {description} | {binding.tooltip} |")
+        lines.append("| ctrl+p | Commands | The same actions in the command palette |")
+        return "\n".join(lines) + "\n"

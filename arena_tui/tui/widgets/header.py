@@ -1,0 +1,111 @@
+"""The one-line session header: mode, session name, clocks, cycle, countdown and run state."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import Horizontal
+from textual.reactive import reactive
+from textual.widgets import Label
+
+from arena_tui.tui import formatting as fmt
+
+
+class SessionHeader(Horizontal):
+    """``LIVE | RECORDED | REPLAY``, the session name, the simulated clock and the wall clock (UTC),
+    the cycle (``12/48`` and the speed in a replay), the countdown to the next cycle and
+    ``RUNNING / PAUSED / ENDED``. The app sets the reactives; the widget only draws them."""
+
+    DEFAULT_CSS = """
+    SessionHeader {
+        height: 1;
+        width: 1fr;
+        background: $panel;
+        & > Label { padding: 0 1; height: 1; }
+        & > #mode { text-style: bold; color: $background; background: $arena-recorded; }
+        & > #mode.-live { background: $arena-live; }
+        & > #mode.-replay { background: $arena-replay; }
+        & > #name { width: 1fr; text-style: bold; text-overflow: ellipsis; text-wrap: nowrap; }
+        & > #sim { color: $text; width: 24; }
+        & > #wall { color: $text-muted; width: 20; }
+        & > #cycle { color: $text; }
+        & > #countdown { color: $text-muted; width: 12; }
+        & > #state { text-style: bold; color: $background; background: $success; width: 10; content-align: center middle; }
+        & > #state.-paused { background: $warning; }
+        & > #state.-ended { background: $foreground-muted; }
+    }
+    """
+
+    mode: reactive[str] = reactive("recorded")
+    """Session mode: ``live``, ``recorded`` or ``replay``."""
+    session_name: reactive[str] = reactive("")
+    """Shown after the mode; ``source`` adds the market source in a muted tone."""
+    source: reactive[str] = reactive("")
+    """The market source of the session (bundled data or exchange)."""
+    sim_time: reactive[int] = reactive(0)
+    """The simulated (or live) clock of the last event, ms since the epoch."""
+    wall_time: reactive[float] = reactive(0.0)
+    """The wall clock, seconds since the epoch (from the app's injected clock)."""
+    cycle: reactive[int] = reactive(0)
+    """The cycle on screen."""
+    total_cycles: reactive[int] = reactive(0)
+    """Cycles in the recording (replay only; 0 otherwise)."""
+    speed: reactive[float] = reactive(1.0)
+    """Replay speed multiple."""
+    countdown: reactive[float | None] = reactive(None)
+    """Seconds until the next cycle, None when none is scheduled."""
+    state: reactive[str] = reactive("starting")
+    """``starting``, ``running``, ``paused`` or ``ended``."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self._shown: dict[str, str] = {}
+
+    def compose(self) -> ComposeResult:
+        yield Label(id="mode")
+        yield Label(id="name")
+        yield Label(id="sim")
+        yield Label(id="wall")
+        yield Label(id="cycle")
+        yield Label(id="countdown")
+        yield Label(id="state")
+
+    def on_mount(self) -> None:
+        self._draw()
+
+    def _label(self, id: str) -> Label:
+        return self.query_one(f"#{id}", Label)
+
+    _FIXED = frozenset({"sim", "wall", "countdown", "state"})
+
+    def _put(self, id: str, text: str) -> None:
+        """Set label ``id`` when its text changes; fixed-width labels (clocks, countdown, state) skip
+        the re-layout, so the clock ticking never re-lays out the screen."""
+        if self._shown.get(id) == text:
+            return
+        self._shown[id] = text
+        self._label(id).update(text, layout=id not in self._FIXED)
+
+    def _draw(self) -> None:
+        if not self.is_mounted:
+            return
+        mode = self._label("mode")
+        for name in ("live", "recorded", "replay"):
+            mode.set_class(self.mode == name, f"-{name}")
+        self._put("mode", self.mode.upper())
+        self._put("name", self.session_name or "arena-tui")
+        self._label("name").tooltip = self.source or None
+        self._put("sim", fmt.sim_time(self.sim_time) if self.sim_time else "waiting for market")
+        self._put("wall", f"wall {fmt.wall_time(self.wall_time)}" if self.wall_time else "")
+        if self.mode == "replay":
+            self._put("cycle", f"cycle {self.cycle}/{self.total_cycles} · {self.speed:g}x")
+        else:
+            self._put("cycle", f"cycle {self.cycle}")
+        self._put("countdown", f"next {fmt.countdown(self.countdown)}")
+        state = self._label("state")
+        state.set_class(self.state == "paused", "-paused")
+        state.set_class(self.state == "ended", "-ended")
+        self._put("state", self.state.upper())
+
+    # every reactive redraws (unchanged labels are skipped)
+    watch_mode = watch_session_name = watch_source = watch_sim_time = watch_wall_time = _draw
+    watch_cycle = watch_total_cycles = watch_speed = watch_countdown = watch_state = _draw

@@ -1,0 +1,94 @@
+"""The market table: one row per coin, updated in place from each ``MarketUpdated`` event."""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from rich.text import Text
+
+from arena_tui.tui import formatting as fmt
+from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec
+
+
+class MarketTable(ArenaTable):
+    """Coin, mark price (coloured by the tick since the last cycle), change since the session's first
+    cycle, funding rate, open interest, RSI7/RSI14, EMA20 vs EMA50 (the gap in percent, ▲ when EMA20
+    is above), MACD and ATR14, all on the intraday timeframe as the ``MarketUpdated`` rows give them.
+    """
+
+    COLUMNS = (
+        ColumnSpec("coin", "coin", 4, numeric=False),
+        ColumnSpec("price", "price", 9),
+        ColumnSpec("change", "chg", 7),
+        ColumnSpec("funding", "funding", 8),
+        ColumnSpec("oi", "OI", 7),
+        ColumnSpec("rsi7", "RSI7", 5),
+        ColumnSpec("rsi14", "RSI14", 5),
+        ColumnSpec("ema", "EMA20/50", 8),
+        ColumnSpec("macd", "MACD", 8),
+        ColumnSpec("atr", "ATR14", 8),
+    )
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self._rows: dict[str, dict[str, Any]] = {}
+        self._previous: dict[str, float] = {}
+        self._first: dict[str, float] = {}
+
+    def update_market(self, coins: Mapping[str, Mapping[str, Any]]) -> None:
+        """Apply one ``MarketUpdated.coins`` mapping (coin -> {"price", "change_pct",
+        "funding_rate", "open_interest", "rsi7", "rsi14", "ema20", "ema50", "macd", "atr14"})."""
+        for coin, row in coins.items():
+            old = self._rows.get(coin)
+            if old is not None and old.get("price") is not None:
+                self._previous[coin] = old["price"]
+            if coin not in self._first and row.get("price"):
+                self._first[coin] = row["price"]
+            self._rows[coin] = dict(row)
+        with self.app.batch_update():
+            for coin in coins:
+                self.put_row(coin, self._cells(coin))
+
+    def _cells(self, coin: str) -> dict[str, Text]:
+        row = self._rows[coin]
+        price = row.get("price")
+        prev = self._previous.get(coin)
+        change = row.get("change_pct")
+        if change is None and price and coin in self._first:
+            change = (price / self._first[coin] - 1) * 100
+        ema20, ema50 = row.get("ema20"), row.get("ema50")
+        ema_gap = (ema20 / ema50 - 1) * 100 if ema20 and ema50 else None
+        if ema_gap is None:
+            ema_text = fmt.MISSING
+        else:
+            ema_text = f"{'▲' if ema_gap >= 0 else '▼'}{abs(ema_gap):.2f}%"
+        tick = None if prev is None or price is None else price - prev
+        return {
+            "coin": self.styled(coin, "arena--strong", numeric=False),
+            "price": self.signed(tick, fmt.price(price)),
+            "change": self.signed(change, fmt.percent(change)),
+            "funding": self.signed(row.get("funding_rate"), fmt.rate(row.get("funding_rate"))),
+            "oi": self.styled(fmt.compact(row.get("open_interest"))),
+            "rsi7": self._rsi(row.get("rsi7")),
+            "rsi14": self._rsi(row.get("rsi14")),
+            "ema": self.signed(ema_gap, ema_text),
+            "macd": self.signed(row.get("macd"), fmt.price(row.get("macd"))),
+            "atr": self.styled(fmt.price(row.get("atr14"))),
+        }
+
+    def _rsi(self, value: float | None) -> Text:
+        text = fmt.number(value, 1)
+        if value is not None and (value >= 70 or value <= 30):
+            return self.styled(text, "arena--warning")
+        return self.styled(text)
+
+    def rerender(self) -> None:
+        with self.app.batch_update():
+            for coin in self._rows:
+                self.put_row(coin, self._cells(coin))
+
+    def reset(self) -> None:
+        super().reset()
+        self._rows.clear()
+        self._previous.clear()
+        self._first.clear()

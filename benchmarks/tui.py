@@ -1,0 +1,316 @@
+"""Responsiveness of the console, printed as figures a person can compare with the bars.
+
+1. Time to first frame: a fresh process running ``arena-tui`` (the CLI's ``main``: the offline demo
+   in an empty directory, and ``--replay sessions/demo.jsonl``) in a 120x40 pseudo-terminal, timed
+   from process start until the header's mode (RECORDED / REPLAY) is on the terminal; a first run
+   warms the OS file cache and is not counted. Bar: <= 1.0 s. The child also reports which of the
+   LLM SDKs, ccxt and Numba were imported when the first frame was written.
+2. Streaming: 6 agents each streaming 50 tokens/s into their panes for 30 s (a scripted session
+   sending ``ReasoningDelta`` events as a live arena does), in a 120x40 pseudo-terminal with the real
+   terminal driver. A 20 ms ``set_interval`` timer on the app measures its own lateness (time between
+   ticks minus the interval); the p50/p99/max lag are printed (bar: p99 <= 50 ms), and every token
+   sent is checked to be in its agent's pane at the end.
+
+Run from the repository root: ``python benchmarks/tui.py`` (both), ``--first-frame`` or
+``--stream [--seconds N]``. ``--cmd`` overrides the command measured in (1).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import fcntl
+import json
+import os
+import pty
+import select
+import signal
+import statistics
+import struct
+import sys
+import tempfile
+import termios
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+COLS, ROWS = 120, 40
+AGENTS = 6
+TOKENS_PER_S = 50.0
+TICK_S = 0.02
+HEAVY_MODULES = ("openai", "anthropic", "ccxt", "numba")
+
+
+# -- pseudo-terminal runner ------------------------------------------------------------------------
+
+
+def run_in_pty(argv: list[str], *, marker: bytes | None, timeout: float, quit_after_marker: bool, cwd: str | None = None) -> tuple[float | None, int]:
+    """Run ``argv`` in a COLSxROWS pty, draining its output. Returns (seconds from spawn until
+    ``marker`` appeared on the terminal, or None) and the exit status."""
+    start = time.perf_counter()
+    pid, fd = pty.fork()
+    if pid == 0:  # child
+        if cwd:
+            os.chdir(cwd)
+        os.environ["TERM"] = "xterm-256color"
+        os.environ["COLUMNS"], os.environ["LINES"] = str(COLS), str(ROWS)
+        try:
+            os.execvp(argv[0], argv)
+        finally:
+            os._exit(127)
+    fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
+    seen: float | None = None
+    buffer = b""
+    deadline = start + timeout
+    status = None
+    while True:
+        now = time.perf_counter()
+        if now > deadline:
+            os.kill(pid, signal.SIGKILL)
+            break
+        ready, _, _ = select.select([fd], [], [], 0.05)
+        if ready:
+            try:
+                chunk = os.read(fd, 65536)
+            except OSError:
+                chunk = b""
+            if not chunk:
+                break
+            if seen is None and marker is not None:
+                buffer = (buffer + chunk)[-65536:]
+                if marker in buffer:
+                    seen = time.perf_counter() - start
+                    if quit_after_marker:
+                        os.kill(pid, signal.SIGTERM)
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            break
+    if status is None:
+        _, status = os.waitpid(pid, 0)
+    try:
+        while os.read(fd, 65536):
+            pass
+    except OSError:
+        pass
+    os.close(fd)
+    return seen, status
+
+
+# -- 1. first frame --------------------------------------------------------------------------------
+
+
+def first_frame(runs: int, cmd: list[str] | None) -> None:
+    """Median time to first frame of each command: the offline demo (``arena-tui`` with no config,
+    run in an empty directory) and the replay of ``sessions/demo.jsonl``; or ``cmd``."""
+    me = [sys.executable, str(Path(__file__).resolve()), "--child-cli"]
+    targets: list[tuple[str, list[str], bytes, str | None]] = []
+    if cmd:
+        targets.append((" ".join(cmd), cmd, b"cycle ", None))
+    else:
+        targets.append(("arena-tui (offline demo)", [*me], b"RECORDED", tempfile.mkdtemp()))
+        demo = ROOT / "sessions" / "demo.jsonl"
+        if demo.exists():
+            targets.append(("arena-tui --replay sessions/demo.jsonl", [*me, "--replay", str(demo)], b"REPLAY", None))
+    report = Path(tempfile.gettempdir()) / "arena-tui-first-frame-imports.json"
+    for label, argv, marker, cwd in targets:
+        times = []
+        for i in range(runs + 1):
+            report.unlink(missing_ok=True)
+            seen, _ = run_in_pty(argv, marker=marker, timeout=30, quit_after_marker=True, cwd=cwd)
+            if i and seen is not None:  # run 0 warms the file cache
+                times.append(seen)
+        if not times:
+            print(f"first frame: {label}: no frame within 30 s")
+            continue
+        med = statistics.median(times)
+        verdict = "PASS" if med <= 1.0 else "FAIL"
+        print(f"first frame: {label}: median {med:.3f} s, min {min(times):.3f} s, max {max(times):.3f} s over {len(times)} runs (bar <= 1.0 s): {verdict}")
+        if report.exists():
+            heavy = json.loads(report.read_text())
+            print(f"first frame: {label}: imported by the first frame: {', '.join(heavy) or 'none'} of {', '.join(HEAVY_MODULES)}")
+
+
+def child_cli(argv: list[str]) -> None:
+    """``arena-tui argv``, noting which heavy modules are imported when the first frame is written."""
+    import textual.app
+
+    display = textual.app.App._display
+    noted = []
+
+    def first_display(self, screen, renderable):  # type: ignore[no-untyped-def]
+        if not noted and renderable is not None:  # noted before the frame goes out (then we are killed)
+            noted.append(True)
+            heavy = [m for m in HEAVY_MODULES if m in sys.modules]
+            (Path(tempfile.gettempdir()) / "arena-tui-first-frame-imports.json").write_text(json.dumps(heavy))
+        display(self, screen, renderable)
+
+    textual.app.App._display = first_display  # type: ignore[method-assign]
+    sys.argv = ["arena-tui", *argv]
+    from arena_tui.cli import main as cli_main
+
+    raise SystemExit(cli_main())
+
+
+# -- 2. streaming ----------------------------------------------------------------------------------
+
+
+WORDS = (
+    "BTC holds above the 4h EMA20 while funding stays slightly positive, so longs pay a little; "
+    "RSI14 near 55 says neither stretched nor weak. ETH leads with MACD turning up and volume rising; "
+    "the invalidation is a 4h close below 3,850. SOL lags, so I keep it flat until the EMA20 crosses "
+    "the EMA50 on the intraday candles and ATR calms down."
+).split(" ")
+
+
+def token(agent: int, n: int) -> str:
+    """The n-th token of an agent: a word and a space, and a paragraph break every 60 tokens."""
+    word = WORDS[(n + agent * 7) % len(WORDS)]
+    return word + ("\n\n" if n % 60 == 59 else " ")
+
+
+class StreamingSession:
+    """A ``Session`` whose one cycle streams ``TOKENS_PER_S`` tokens/s per agent for ``seconds``."""
+
+    mode = "live"
+    name = "stream-benchmark"
+
+    def __init__(self, seconds: float, agents: int = AGENTS) -> None:
+        self.seconds = seconds
+        self.agents = [f"model-{i + 1}" for i in range(agents)]
+        self.sent: dict[str, list[str]] = {a: [] for a in self.agents}
+        self._stopped = False
+        self.finished = False
+
+    @property
+    def paused(self) -> bool:
+        return False
+
+    def next_cycle_in(self) -> float | None:
+        return None
+
+    def cycle_now(self) -> None: ...
+
+    def pause(self) -> None: ...
+
+    def resume(self) -> None: ...
+
+    def stop(self) -> None:
+        self._stopped = True
+
+    async def run(self, sink) -> None:
+        from arena_tui.engine import events as ev
+
+        t = 1760659200000
+        sink(ev.SessionStarted(0, t, self.name, "live", "benchmark", ("BTC", "ETH"), tuple({"name": a, "kind": "llm", "model": "fake"} for a in self.agents), 10_000.0, 180_000))
+        sink(ev.CycleStarted(1, t, "timer"))
+        for a in self.agents:
+            sink(ev.AgentStarted(1, t, a))
+        start = time.perf_counter()
+        interval = 1.0 / TOKENS_PER_S
+        n = 0
+        while not self._stopped and n * interval < self.seconds:
+            due = start + n * interval
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            for i, a in enumerate(self.agents):
+                text = token(i, n)
+                self.sent[a].append(text)
+                sink(ev.ReasoningDelta(1, t, a, "reasoning", text, (time.perf_counter() - start) * 1000))
+            n += 1
+        sink(ev.CycleCompleted(1, t, (time.perf_counter() - start) * 1000, ()))
+        self.finished = True
+        while not self._stopped:
+            await asyncio.sleep(0.05)
+
+
+def child_stream(seconds: float, out: Path) -> None:
+    """The streaming benchmark inside the app (run in a pty by ``stream``); writes results to ``out``."""
+    from arena_tui.tui.app import make_app
+
+    session = StreamingSession(seconds)
+    app = make_app(session)
+    lags: list[float] = []
+    stalls: list[tuple[float, float]] = []
+    last = [0.0]
+    t0 = time.perf_counter()
+
+    def probe() -> None:
+        now = time.perf_counter()
+        if last[0]:
+            lag = max(0.0, now - last[0] - TICK_S)
+            lags.append(lag)
+            if lag > 0.03:
+                stalls.append((round(now - t0, 3), round(lag * 1000, 1)))
+        last[0] = now
+
+    async def finish() -> None:
+        while not session.finished:
+            await asyncio.sleep(0.1)
+        await app.events_rendered()
+        missing = {}
+        for name, pane in app.console_screen.panes.items():
+            sent = "".join(session.sent[name])
+            shown = pane.text("reasoning")
+            if shown != sent:
+                missing[name] = {"sent_chars": len(sent), "shown_chars": len(shown)}
+        tokens = sum(len(v) for v in session.sent.values())
+        out.write_text(json.dumps({"lags": lags, "tokens": tokens, "missing": missing, "stalls": stalls}))
+        app.exit()
+
+    def start() -> None:
+        app.set_interval(TICK_S, probe, name="lag probe")
+        app.run_worker(finish(), name="benchmark finish")
+
+    app.call_after_refresh(start)
+    app.run()
+
+
+def stream(seconds: float) -> None:
+    out = Path(tempfile.mkdtemp()) / "stream.json"
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child-stream", str(out), "--seconds", str(seconds)]
+    _, status = run_in_pty(argv, marker=None, timeout=seconds + 120, quit_after_marker=False)
+    if not out.exists():
+        print(f"stream: the child produced no result (exit status {status})")
+        return
+    result = json.loads(out.read_text())
+    lags = sorted(result["lags"])
+    if not lags:
+        print("stream: no timer ticks recorded")
+        return
+    p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
+    print(f"stream: {AGENTS} agents x {TOKENS_PER_S:g} tokens/s for {seconds:g} s = {result['tokens']} tokens, {len(lags)} timer ticks of {TICK_S * 1000:g} ms")
+    print(f"stream: timer lag p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {lags[-1] * 1000:.1f} ms (bar p99 <= 50 ms): {'PASS' if p(0.99) <= 50 else 'FAIL'}")
+    if os.environ.get("BENCH_VERBOSE"):
+        print("stream: stalls over 30 ms (s since start, ms):", result.get("stalls"))
+    if result["missing"]:
+        print(f"stream: tokens MISSING on screen: {result['missing']}")
+    else:
+        print("stream: every token arrived on screen (each pane's text equals what was sent)")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--first-frame", action="store_true")
+    ap.add_argument("--stream", action="store_true")
+    ap.add_argument("--seconds", type=float, default=30.0)
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--cmd", nargs=argparse.REMAINDER, default=None)
+    ap.add_argument("--child-cli", nargs=argparse.REMAINDER, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-stream", type=Path, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.child_cli is not None:
+        child_cli(args.child_cli)
+        return
+    if args.child_stream is not None:
+        child_stream(args.seconds, args.child_stream)
+        return
+    both = not (args.first_frame or args.stream)
+    if args.first_frame or both:
+        first_frame(args.runs, args.cmd)
+    if args.stream or both:
+        stream(args.seconds)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,266 @@
+"""Pilot tests of the console: keys send the session the commands they say, and events land on screen.
+
+The session is ``FakeSession`` (test_tui_script.py): a scripted offline demo over the bundled real
+market with four rule-based agents, which records every command the screen sends it.
+"""
+
+from __future__ import annotations
+
+import pytest
+from textual.command import CommandPalette
+from textual.widgets import Footer
+
+from arena_tui.engine import events as ev
+from arena_tui.tui.app import ArenaApp, make_app
+from arena_tui.tui.screens.help import HelpScreen
+from arena_tui.tui.widgets.leaderboard import Leaderboard
+from arena_tui.tui.widgets.market import MarketTable
+from arena_tui.tui.widgets.positions import PositionsTable
+from arena_tui.tui.widgets.reasoning import AgentPane
+from test_tui_script import AGENTS, HOLD, OFFLINE_HINT, RSI, TREND, FakeSession
+
+FROZEN = 1763640000.0  # 2025-11-20 12:00:00 UTC
+
+
+def app_for(session: FakeSession, **kwargs) -> ArenaApp:
+    return make_app(session, clock=lambda: FROZEN, **kwargs)
+
+
+def footer_labels(app: ArenaApp) -> set[str]:
+    footer = app.console_screen.query_one(Footer)
+    return {key.description for key in footer.query("FooterKey")}
+
+
+def cycles_started(session: FakeSession) -> list[int]:
+    return [e.cycle for e in session.emitted if isinstance(e, ev.CycleStarted)]
+
+
+async def test_c_starts_exactly_one_cycle():
+    session = FakeSession(autoplay=1)
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        assert cycles_started(session) == [1]
+        await pilot.press("c")
+        await pilot.pause()
+        await app.events_rendered()
+        assert session.cycle_now_calls == 1
+        assert cycles_started(session) == [1, 2]
+        assert app.console_screen.header.cycle == 2
+
+
+async def test_while_paused_no_cycle_starts_and_the_footer_says_resume():
+    session = FakeSession(autoplay=1)
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.pause()
+        assert "Pause" in footer_labels(app) and "Resume" not in footer_labels(app)
+        await pilot.press("p")
+        await pilot.pause()
+        await app.events_rendered()
+        assert session.pause_calls == 1 and session.paused
+        assert app.console_screen.header.state == "paused"
+        assert "Resume" in footer_labels(app) and "Pause" not in footer_labels(app)
+        await pilot.press("c")
+        await pilot.pause()
+        assert session.cycle_now_calls == 0
+        assert cycles_started(session) == [1]
+        await pilot.press("space")  # space resumes too
+        await pilot.pause()
+        await app.events_rendered()
+        assert session.resume_calls == 1 and not session.paused
+        assert "Pause" in footer_labels(app)
+        await pilot.press("c")
+        await pilot.pause()
+        await app.events_rendered()
+        assert cycles_started(session) == [1, 2]
+
+
+async def test_q_stops_the_session_and_quits_after_run_returns():
+    session = FakeSession()
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.press("q")
+        await pilot.pause()
+        await pilot.pause()
+        assert app.return_code == 0  # the bridge asked the app to exit once run() had returned
+    assert session.stop_calls == 1
+    assert isinstance(session.emitted[-1], ev.SessionEnded)  # run() returned (journal closed) before exit
+    assert not app.is_running
+
+
+async def test_tab_and_digits_focus_agent_panes():
+    app = app_for(FakeSession())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        panes = list(app.console_screen.panes.values())
+        assert [p.agent_name for p in panes] == list(AGENTS)
+        await pilot.pause()
+        assert app.focused is panes[0]
+        await pilot.press("tab")
+        assert app.focused is panes[1]
+        await pilot.press("shift+tab", "shift+tab")
+        assert app.focused is panes[3]
+        await pilot.press("3")
+        assert app.focused is panes[2]
+        assert panes[2].has_class("-selected") and not panes[0].has_class("-selected")
+        await pilot.press("9")  # no ninth agent: focus stays
+        assert app.focused is panes[2]
+
+
+async def test_help_screen_opens_with_question_mark_and_f1_and_closes_with_escape():
+    app = app_for(FakeSession())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        text = app.screen.keys_markdown()
+        assert "Cycle now" in text and "Pause / Resume" in text and "Replay" not in text  # no replay keys live
+        await pilot.press("escape")
+        assert app.screen is app.console_screen
+        await pilot.press("f1")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("q")  # q closes help, it does not quit
+        assert app.screen is app.console_screen and app.is_running
+
+
+async def test_t_opens_the_theme_picker_and_the_palette_has_the_console_commands():
+    session = FakeSession(autoplay=1)
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.press("t")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press("escape")
+        assert app.screen is app.console_screen
+        await pilot.press("ctrl+p")
+        assert isinstance(app.screen, CommandPalette)
+        await pilot.press(*"cycle now")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await pilot.pause()
+        await app.events_rendered()
+        assert session.cycle_now_calls == 1
+        assert cycles_started(session) == [1, 2]
+
+
+async def test_zoom_maximizes_the_focused_pane():
+    app = app_for(FakeSession())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.press("2", "z")
+        assert app.console_screen.maximized is app.console_screen.pane_at(2)
+        await pilot.press("z")
+        assert app.console_screen.maximized is None
+
+
+async def test_events_render_into_tables_and_panes():
+    app = app_for(FakeSession())
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.pause()
+        screen = app.console_screen
+        market = screen.query_one(MarketTable)
+        assert [k.value for k in market.rows] == ["BTC", "ETH", "SOL", "BNB", "XRP", "DOGE"]
+        assert market.get_cell("BTC", "price").plain == "108,136.0"
+        assert market.get_cell("ETH", "ema").plain == "▲0.07%"
+        positions = screen.query_one(PositionsTable)
+        assert sorted(k.value for k in positions.rows) == [f"{HOLD}/BTC", f"{RSI}/XRP"]  # Trend's ETH hit its target
+        assert positions.get_cell(f"{RSI}/XRP", "side").plain.strip() == "short"
+        board = screen.query_one(Leaderboard)
+        assert "BTC buy & hold" in [k.value for k in board.rows]
+        assert board.get_cell(TREND, "rank").plain.strip() == "1"
+        assert len(board.equity(TREND)) == 3 and board.equity(TREND)[-1] == pytest.approx(10_007.23)
+        trend, rsi = screen.panes[TREND], screen.panes[RSI]
+        lines = "\n".join(rsi.lines())
+        assert "✗ BNB rejected [leverage_bounds]: leverage 25x is above the 20x limit; use 1-20x." in " ".join(rsi.text_of("rejected").split())
+        assert "failed (timeout)" in lines and "HALTED" in lines
+        assert rsi.has_class("-halted") and "HALTED" in str(rsi.border_subtitle)
+        assert "opened ETH long 2.5 @ 3,892.60" in trend.text_of("fill", cycle=1)
+        assert "closed ETH long @ 3,899.00 (take-profit hit) · net +$7.23" in trend.text_of("profit")
+        assert trend.text("reasoning", cycle=3).startswith("ETH reached the profit target at 3,899")
+        assert all("(rule-based)" in str(p.border_title) for p in screen.panes.values())
+        assert screen.status.text == OFFLINE_HINT
+
+
+async def test_streamed_text_arrives_whole_in_the_pane():
+    """Deltas are joined before rendering; what the pane holds equals what was sent."""
+    app = app_for(FakeSession(autoplay=0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        sent = "Funding on BTC is slightly negative.\n\nShorts pay longs; I stay **flat** until RSI14 > 60.\nDone."
+        deltas = [sent[i : i + 7] for i in range(0, len(sent), 7)]
+        app.sink(ev.CycleStarted(1, 1760659200000))
+        for piece in deltas:
+            app.sink(ev.ReasoningDelta(1, 1760659200000, TREND, "reasoning", piece))
+        await app.events_rendered()
+        await pilot.pause()  # the panes, mounted at SessionStarted, get their size
+        pane: AgentPane = app.console_screen.panes[TREND]
+        assert pane.text("reasoning") == sent
+        lines = list(pane.lines())
+        assert "── cycle 1" in lines[0] and "Shorts pay longs;" in "".join(lines)
+
+
+async def test_history_is_bounded():
+    from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES
+
+    app = app_for(FakeSession(autoplay=0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        for c in range(1, HISTORY_CYCLES + 4):
+            app.sink(ev.CycleStarted(c, 1760659200000 + c))
+            app.sink(ev.ReasoningDelta(c, 1760659200000 + c, TREND, "reasoning", f"cycle {c} text"))
+        await app.events_rendered()
+        pane = app.console_screen.panes[TREND]
+        assert pane.cycles == list(range(4, HISTORY_CYCLES + 4))
+        assert "cycle 1 text" not in pane.text("reasoning")
+        assert {b.cycle for b in pane.blocks} == set(range(4, HISTORY_CYCLES + 4))
+
+
+async def test_warning_notice_shows_in_status_line_and_as_a_toast():
+    app = app_for(FakeSession(autoplay=0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        app.sink(ev.Notice(0, 0, "warning", "Numba is compiling the indicators (first run only)."))
+        await app.events_rendered()
+        await pilot.pause()
+        assert app.console_screen.status.text.startswith("Numba is compiling")
+        assert app.console_screen.status.level == "warning"
+        assert any("Numba" in str(n.message) for n in app._notifications)
+
+
+async def test_unknown_theme_falls_back_with_a_notice(tmp_path):
+    app = app_for(FakeSession(autoplay=0), theme="no-such-theme")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.theme == "arena-dark"
+        assert any("Unknown theme 'no-such-theme'" in text for _, text in app.console_screen.status.notices)
+
+
+async def test_short_theme_names_and_user_themes_load(tmp_path):
+    themes = tmp_path / "themes"
+    themes.mkdir()
+    (themes / "mine.toml").write_text('name = "mine"\nprimary = "#336699"\ndark = true\n[variables]\narena-benchmark = "#ffaa00"\n')
+    (themes / "broken.toml").write_text('name = "broken"\nprimary = "not a colour"\n')
+    app = app_for(FakeSession(autoplay=0), theme="mine", config_dir=tmp_path)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert app.theme == "mine"
+        notices = [text for _, text in app.console_screen.status.notices]
+        assert any("broken.toml" in t and "not a colour" in t and "Skipped it." in t for t in notices)
+        assert app.theme_variables["arena-benchmark"] == "#ffaa00"
+        app.theme = "arena-light"
+        await pilot.pause()
+        assert app.theme_variables["arena-benchmark"].lower() == "#b45309"
+    light = app_for(FakeSession(autoplay=0), theme="light")
+    assert light.theme == "arena-light"
+
+
+async def test_a_textual_builtin_theme_works_without_the_app_variables():
+    app = app_for(FakeSession(), theme="nord")
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.pause()
+        assert app.theme == "nord"
+        assert app.theme_variables["arena-benchmark"] == app.theme_variables["text-accent"]

@@ -1,0 +1,143 @@
+"""Theme files (shipped and user), number formatting, and what the console imports on its way up."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from arena_tui.tui import formatting as fmt
+from arena_tui.tui.themes import (
+    APP_VARIABLES,
+    ThemeFileError,
+    load_theme_file,
+    load_themes,
+    resolve_theme_name,
+    shipped_theme_dir,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_shipped_themes_are_found_and_valid():
+    directory = shipped_theme_dir()
+    assert directory is not None and (directory / "dark.toml").exists()
+    loaded = load_themes(None)
+    assert loaded.notices == ()
+    names = loaded.names()
+    assert {"arena-dark", "arena-light"} <= set(names)
+    by_name = {t.name: t for t in loaded.themes}
+    assert by_name["arena-dark"].dark and not by_name["arena-light"].dark
+    for theme in (by_name["arena-dark"], by_name["arena-light"]):
+        assert set(APP_VARIABLES) <= set(theme.variables)  # every app colour set in the shipped themes
+
+
+def test_user_theme_replaces_and_adds(tmp_path):
+    (tmp_path / "themes").mkdir()
+    (tmp_path / "themes" / "sea.toml").write_text('name = "sea"\nprimary = "rgb(0, 90, 160)"\nbackground = "#001f3f"\nsuccess = "#32cd32 80%"\n')
+    loaded = load_themes(tmp_path)
+    assert "sea" in loaded.names() and loaded.notices == ()
+    sea = next(t for t in loaded.themes if t.name == "sea")
+    assert sea.primary == "rgb(0, 90, 160)" and sea.success == "#32cd32 80%"
+
+
+@pytest.mark.parametrize(
+    "body, says",
+    [
+        ("name = \"x\"\nprimary = \n", "not valid TOML"),
+        ("primary = \"#112233\"\n", "add a name"),
+        ("name = \"x\"\n", "'primary' is required"),
+        ("name = \"x\"\nprimary = \"#12345\"\n", "'primary' = '#12345' is not a colour"),
+        ("name = \"x\"\nprimary = \"#112233\"\nbackgroud = \"#000000\"\n", "unknown key 'backgroud'"),
+        ("name = \"x\"\nprimary = \"#112233\"\ndark = \"yes\"\n", "'dark' must be true or false"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\narena-up = \"#00ff00\"\n", "unknown variable 'arena-up'"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\narena-benchmark = 12\n", "must be a colour"),
+    ],
+)
+def test_broken_theme_files_are_skipped_with_a_sentence(tmp_path, body, says):
+    (tmp_path / "themes").mkdir()
+    path = tmp_path / "themes" / "bad.toml"
+    path.write_text(body)
+    with pytest.raises(ThemeFileError, match=says):
+        load_theme_file(path)
+    loaded = load_themes(tmp_path)
+    assert "x" not in loaded.names() and {"arena-dark", "arena-light"} <= set(loaded.names())
+    assert len(loaded.notices) == 1 and str(path) in loaded.notices[0] and loaded.notices[0].endswith("Skipped it.")
+
+
+def test_theme_names_resolve_with_fallback():
+    available = {t.name: t for t in load_themes(None).themes}
+    assert resolve_theme_name(None, available) == ("arena-dark", None)
+    assert resolve_theme_name("light", available) == ("arena-light", None)
+    assert resolve_theme_name("arena-light", available) == ("arena-light", None)
+    name, notice = resolve_theme_name("solarized-purple", available)
+    assert name == "arena-dark"
+    assert notice == "Unknown theme 'solarized-purple'; using arena-dark. Available themes include arena-dark, arena-light."
+
+
+def test_without_shipped_themes_textual_dark_is_used(tmp_path):
+    loaded = load_themes(None, shipped_dir=tmp_path)
+    assert loaded.themes == ()
+    assert resolve_theme_name("arena-dark", {}) == ("textual-dark", "Unknown theme 'arena-dark'; using textual-dark. No theme files were found.")
+
+
+def test_numbers_read_right():
+    assert fmt.price(108136.0) == "108,136.0"
+    assert fmt.price(3899.42) == "3,899.42"
+    assert fmt.price(2.3298) == "2.3298"
+    assert fmt.price(0.18885) == "0.18885"
+    assert fmt.price(None) == fmt.price(float("nan")) == "–"
+    assert fmt.money(-3.1) == "-$3.10" and fmt.money(12.5, sign=True) == "+$12.50"
+    assert fmt.rate(3.354e-05) == "+0.0034%"
+    assert fmt.compact(585_741_930.0) == "585.7M" and fmt.compact(30012.47) == "30.0K"
+    assert fmt.quantity(0.09244) == "0.09244" and fmt.quantity(900.0) == "900" and fmt.quantity(2.5) == "2.5"
+    assert fmt.ratio(1.234) == "1.23" and fmt.ratio(-234.61) == "-235" and fmt.ratio(-298251.9) == "-3e+05"
+    assert fmt.countdown(125.2) == "2:06" and fmt.countdown(None) == "–"
+    assert fmt.sim_time(1760659200000) == "2025-10-17 00:00 UTC"
+    assert fmt.wall_time(1763640000.0) == "12:00:00 UTC"
+    assert fmt.agent_label("Momentum", "rule-based") == "Momentum (rule-based)"
+    assert fmt.agent_label("Trend (rule-based)", "rule-based") == "Trend (rule-based)"
+    assert fmt.agent_label("GPT-5", "llm") == "GPT-5"
+
+
+def test_sparkline_scales_to_its_range():
+    assert fmt.sparkline([1.0, 2.0, 3.0], 5) == "  ▁▅█"
+    assert fmt.sparkline([5.0, 5.0], 3) == " ▄▄"
+    assert fmt.sparkline([], 4) == "    "
+    assert len(fmt.sparkline(list(range(100)), 14)) == 14
+
+
+def test_console_import_path_has_no_sdk_ccxt_or_numba():
+    """Building the app and a replay must not import the LLM SDKs, ccxt or Numba (first frame <= 1 s)."""
+    code = (
+        "import sys\n"
+        "import arena_tui.tui.app, arena_tui.engine.replay, arena_tui.engine.journal\n"
+        "heavy = sorted(m for m in ('openai', 'anthropic', 'ccxt', 'numba') if m in sys.modules)\n"
+        "print(','.join(heavy))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == ""
+
+
+def test_an_installed_package_uses_its_own_themes_directory(tmp_path):
+    """Installed from a wheel, the themes are package data at arena_tui/themes/ (no source tree)."""
+    import shutil
+
+    site = tmp_path / "site"
+    shutil.copytree(ROOT / "arena_tui", site / "arena_tui", ignore=shutil.ignore_patterns("data", "__pycache__"))
+    shutil.copytree(ROOT / "themes", site / "arena_tui" / "themes")
+    code = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "import arena_tui\n"
+        "from arena_tui.tui.themes import load_themes, shipped_theme_dir\n"
+        "print(arena_tui.__file__); print(shipped_theme_dir()); print(','.join(load_themes(None).names()))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code, str(site)], capture_output=True, text=True, timeout=120, cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    package, directory, names = out.stdout.split()
+    assert package == str(site / "arena_tui" / "__init__.py")
+    assert directory == str(site / "arena_tui" / "themes")
+    assert {"arena-dark", "arena-light"} <= set(names.split(","))
