@@ -234,3 +234,27 @@ async def test_journal_never_contains_an_api_key(tmp_path, monkeypatch):
     assert "OPENAI_API_KEY" in text  # the variable's name is fine
     fails = [e for e in seen if isinstance(e, ev.AgentFailed)]
     assert fails and all(secret_openai not in e.reason for e in fails)
+
+
+async def test_cycle_now_while_paused_steps_exactly_one_cycle(tmp_path):
+    cfg = demo_config(tmp_path, start="2025-10-20T00:00:00Z")
+    session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal=False, max_cycles=5, pace=0.01)
+    seen: list[ev.Event] = []
+
+    def sink(e):
+        seen.append(e)
+        if isinstance(e, ev.CycleCompleted) and e.cycle == 1:
+            session.pause()
+
+    task = asyncio.create_task(session.run(sink))
+    await asyncio.sleep(0.3)
+    assert sum(isinstance(e, ev.CycleStarted) for e in seen) == 1
+    session.cycle_now()
+    await asyncio.sleep(0.3)
+    started = [e for e in seen if isinstance(e, ev.CycleStarted)]
+    assert len(started) == 2 and started[1].trigger == "manual"
+    assert session.paused  # still paused: the timer does not start more cycles
+    await asyncio.sleep(0.2)
+    assert sum(isinstance(e, ev.CycleStarted) for e in seen) == 2
+    session.stop()
+    await asyncio.wait_for(task, 10)

@@ -96,7 +96,8 @@ class ArenaSession:
         return max(0.0, self._next_at - _time.monotonic())
 
     def cycle_now(self) -> None:
-        """Ask for a cycle now. During a cycle the request is coalesced (one more cycle after it)."""
+        """Ask for a cycle now. During a cycle the request is coalesced (one more cycle after it).
+        While paused it runs exactly one cycle and the session stays paused (a step)."""
         self._manual_pending = True
         if self._running_cycle and self.arena is not None:
             self._emit(ev.TriggerCoalesced(self.arena.cycle, self.market.now, "manual"))
@@ -250,7 +251,7 @@ class ArenaSession:
         """Wait for the pace, a manual trigger, resume or stop."""
         assert self._trigger is not None
         while not self._stop:
-            if self._manual_pending and not self._paused:
+            if self._manual_pending:  # "cycle now" runs one cycle even while paused (a step)
                 self._next_at = None
                 return
             if self._paused:

@@ -143,12 +143,14 @@ def _margin_budget(account: AccountSnapshot) -> float:
 def _hold_open(p: Position, reason: str) -> dict[str, Any]:
     """Keep an open position: the signal and why (its exit plan stands as entered and is in the
     prompt's position list already)."""
-    return {"coin": p.coin, "signal": "hold", "justification": reason}
+    del reason  # said in the streamed rationale line; the answer stays one short line per coin
+    return {"coin": p.coin, "signal": "hold"}
 
 
 def _hold_flat(coin: str, reason: str) -> dict[str, Any]:
     """Flat and staying flat: just the signal and why (no exit plan to restate)."""
-    return {"coin": coin, "signal": "hold", "justification": reason}
+    del reason  # said in the streamed rationale line
+    return {"coin": coin, "signal": "hold"}
 
 
 def _close(p: Position, reason: str) -> dict[str, Any]:
