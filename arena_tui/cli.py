@@ -107,7 +107,19 @@ def make_session(args: argparse.Namespace, *, headless: bool):
         market.seek(resume_state.clock)
     agents = build_agents(config)
     pace = 0.0 if headless else None
-    return ArenaSession(config, market, agents, journal_path=journal_path, max_cycles=args.cycles, pace=pace, resume_state=resume_state), config
+    return (
+        ArenaSession(
+            config,
+            market,
+            agents,
+            journal_path=journal_path,
+            max_cycles=args.cycles,
+            pace=pace,
+            resume_state=resume_state,
+            background_warmup=not headless,
+        ),
+        config,
+    )
 
 
 async def run_session(args: argparse.Namespace) -> int:

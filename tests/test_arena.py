@@ -258,3 +258,16 @@ async def test_cycle_now_while_paused_steps_exactly_one_cycle(tmp_path):
     assert sum(isinstance(e, ev.CycleStarted) for e in seen) == 2
     session.stop()
     await asyncio.wait_for(task, 10)
+
+
+async def test_background_warmup_announces_a_cold_compile(tmp_path, monkeypatch):
+    """With an empty Numba cache the screen is told why the first cycle waits, and the session goes on."""
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty-cache"))
+    cfg = demo_config(tmp_path, start="2025-10-20T00:00:00Z")
+    session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal=False, max_cycles=1, pace=0, background_warmup=True)
+    seen: list[ev.Event] = []
+    await asyncio.wait_for(session.run(seen.append), 300)
+    notes = [e.text for e in seen if isinstance(e, ev.Notice)]
+    assert any("Compiling the Numba indicators" in n for n in notes)
+    assert any(n.startswith("Indicators compiled in") for n in notes)
+    assert sum(isinstance(e, ev.CycleCompleted) for e in seen) == 1

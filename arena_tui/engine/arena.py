@@ -387,26 +387,12 @@ class Arena:
         for rej in result.rejections:
             self.emit(ev.DecisionRejected(cyc, now, name, rej.coin, rej.rule, rej.reason))
         for order in result.orders:
+            done = s.ledger.execute(order, time=now)
             if order.action == "close":
-                trade = s.ledger.close(order.coin, order.reference_price, time=now, reason="agent")
-                fill = s.ledger.fills[-1]
-                self.emit(self._fill_event(name, fill, None))
-                self.emit(self._closed_event(name, trade))
+                self.emit(self._fill_event(name, s.ledger.fills[-1], None))
+                self.emit(self._closed_event(name, done))
             else:
-                fill = s.ledger.open(
-                    order.coin,
-                    order.side,
-                    order.quantity,
-                    order.reference_price,
-                    order.leverage,
-                    time=now,
-                    stop_loss=order.stop_loss,
-                    profit_target=order.profit_target,
-                    invalidation_condition=order.invalidation_condition,
-                    confidence=order.confidence,
-                    risk_usd=order.risk_usd,
-                )
-                self.emit(self._fill_event(name, fill, order))
+                self.emit(self._fill_event(name, done, order))
 
     def _fill_event(self, agent: str, fill, order) -> ev.OrderFilled:
         return ev.OrderFilled(

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import inspect
 import os
+import sys
 import time as _time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -53,6 +54,7 @@ class ArenaSession:
         pace: float | None = None,
         resume_state=None,
         templates=None,
+        background_warmup: bool = False,
     ) -> None:
         self.config = config
         self.market = market
@@ -71,6 +73,7 @@ class ArenaSession:
         self._running_cycle = False
         self._next_at: float | None = None
         self._resume_state = resume_state
+        self.background_warmup = background_warmup
         if templates is None and any(getattr(a, "kind", "") != "rule-based" for a in agents):
             from arena_tui.engine.prompt import PromptTemplates
 
@@ -186,6 +189,7 @@ class ArenaSession:
             ui_emit(header)
         if self.config.offline_demo:
             self._emit(ev.Notice(0, self.market.now, "info", OFFLINE_HINT))
+        await self._prepare_indicators()
         await self._warm_up_agents()
         end_reason = "stopped by the user"
         first = not resumed
@@ -238,6 +242,36 @@ class ArenaSession:
             self._writer.sync()
             self._last_sync = now
 
+    async def _prepare_indicators(self) -> None:
+        """For the screen: compile or load the Numba kernels without stalling the UI loop. A child
+        process fills the cache (a cold compile takes 10-20 s; it holds no GIL of ours), then the
+        cached kernels are loaded in a thread. Says so on screen when it takes a while."""
+        if not self.background_warmup:
+            return
+        t0 = _time.monotonic()
+        announced = False
+        try:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-c",
+                "from arena_tui.engine.indicators import warm_up; warm_up()",
+                stdin=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.DEVNULL,
+                stderr=asyncio.subprocess.DEVNULL,
+            )
+            try:
+                await asyncio.wait_for(proc.wait(), 1.5)
+            except TimeoutError:
+                announced = True
+                self._emit(ev.Notice(0, self.market.now, "info", WARMUP_NOTICE))
+                await proc.wait()
+        except OSError:
+            pass  # no child process: the kernels compile in this process on first use instead
+        await asyncio.to_thread(_load_indicators)
+        if announced:
+            took = _time.monotonic() - t0
+            self._emit(ev.Notice(0, self.market.now, "info", f"Indicators compiled in {took:.0f} s and cached; later starts take under a second."))
+
     async def _warm_up_agents(self) -> None:
         """Import SDKs and build clients before the first cycle (off the deadline of cycle 1)."""
         warm = [a.warm_up() for a in self.agents if hasattr(a, "warm_up")]
@@ -273,6 +307,15 @@ class ArenaSession:
                 await asyncio.wait_for(self._trigger.wait(), delay)
             except TimeoutError:
                 pass
+
+
+WARMUP_NOTICE = "Compiling the Numba indicators (first run only, 10-20 s); the first cycle starts when they are ready."
+
+
+def _load_indicators() -> None:
+    from arena_tui.engine.indicators import warm_up
+
+    warm_up()
 
 
 def market_interval_ms(market: MarketSource) -> int:
