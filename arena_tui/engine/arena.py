@@ -107,6 +107,7 @@ class AgentState:
     tracker: EquityTracker
     running: RunningMetrics
     figures: dict = field(default_factory=dict)
+    account: AccountSnapshot | None = None
     consecutive_failures: int = 0
     halted: str | None = None
     peak_value: float = 0.0
@@ -293,7 +294,7 @@ class Arena:
     async def _ask(self, s: AgentState, snap: MarketSnapshot, features) -> AgentReply:
         name = s.agent.name
         cyc, now = self.cycle, snap.time
-        account = s.ledger.snapshot()
+        account = s.account = s.ledger.snapshot()
         system, user = "", ""
         if getattr(s.agent, "kind", "") != "rule-based":
             from arena_tui.engine.prompt import build_prompt
@@ -377,7 +378,7 @@ class Arena:
             s.day, s.day_start_value = day, s.ledger.account_value
         result = validate(
             decisions,
-            s.ledger.snapshot(),
+            s.account if s.account is not None else s.ledger.snapshot(),  # unchanged since the prompt
             prices,
             self.limits,
             taker_fee_bp=self.config.fees.taker_fee_bp,

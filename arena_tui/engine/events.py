@@ -50,15 +50,21 @@ def from_json(obj: Mapping[str, Any]) -> Event:
     cls = _REGISTRY.get(name) if isinstance(name, str) else None
     if cls is None:
         raise EventDecodeError(f"unknown event type {name!r}")
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k != "type"}
     names = _FIELD_NAMES.get(cls)
     if names is None:
         names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    if len(kwargs) == len(names) and all(n in kwargs for n in names):
+    if len(obj) == len(names) + 1:
         # fast path (every journal line written by this version): no per-field __init__ checks
         event = object.__new__(cls)
-        event.__dict__.update((n, kwargs[n]) for n in names)
-        return event
+        d = event.__dict__
+        try:
+            for n in names:
+                v = obj[n]
+                d[n] = tuple(v) if type(v) is list else v
+            return event
+        except KeyError:
+            pass
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k != "type"}
     unexpected = set(kwargs) - set(names)
     if unexpected:
         raise EventDecodeError(f"{name} has unexpected fields {sorted(unexpected)}")

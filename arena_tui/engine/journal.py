@@ -25,9 +25,12 @@ from arena_tui.engine.events import (
 )
 
 
+_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=True, check_circular=False)
+
+
 def dumps(event: Event) -> str:
     """One journal line (without the newline): compact JSON, keys in field order."""
-    return json.dumps(event.to_json(), separators=(",", ":"), ensure_ascii=False, allow_nan=True)
+    return _ENCODER.encode(event.to_json())
 
 
 class JournalWriter:
@@ -126,7 +129,7 @@ def read_journal(path: str | os.PathLike[str]) -> JournalContents:
         if not line.strip():
             continue
         try:
-            obj = json.loads(line.decode("utf-8"))
+            obj = json.loads(line)
             ev = from_json(obj)
         except (UnicodeDecodeError, json.JSONDecodeError, EventDecodeError) as exc:
             if i == last and not ends_clean:

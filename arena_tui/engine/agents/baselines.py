@@ -140,6 +140,9 @@ def _margin_budget(account: AccountSnapshot) -> float:
     return max(0.0, min(CASH_USE * account.cash, CASH_USE * account.account_value - in_use))
 
 
+_ANSWER_JSON = json.JSONEncoder(separators=(", ", ": "), check_circular=False)
+
+
 def _hold_open(p: Position, reason: str) -> dict[str, Any]:
     """Keep an open position: the signal and why (its exit plan stands as entered and is in the
     prompt's position list already)."""
@@ -292,9 +295,7 @@ class RuleBasedAgent:
             plans = self._plans(request, features)
             lines = [p.rationale.strip() + "\n" for p in plans]
             # one coin a line: readable in the pane, compact in the journal
-            answer = "{\n" + ",\n".join(
-                f"  {json.dumps(p.coin)}: {json.dumps(p.decision, separators=(', ', ': '))}" for p in plans
-            ) + "\n}"
+            answer = "{\n" + ",\n".join(f'  "{p.coin}": {_ANSWER_JSON.encode(p.decision)}' for p in plans) + "\n}"
         except Exception as exc:  # a baseline bug must not crash a cycle
             return AgentReply(
                 latency_s=time.perf_counter() - t0,
