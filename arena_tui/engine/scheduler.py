@@ -28,9 +28,8 @@ from arena_tui.engine.market.base import MarketSource
 from arena_tui.engine.session import EventSink
 
 OFFLINE_HINT = (
-    "Offline demo: bundled real market (Binance perps, from 2025-10-17) with rule-based baselines. "
-    "For LLM agents set OPENAI_API_KEY, ANTHROPIC_API_KEY or DEEPSEEK_API_KEY, or ARENA_LOCAL_BASE_URL "
-    "for a local Ollama/vLLM/llama.cpp endpoint (or write arena.toml with `arena-tui --init-config`)."
+    "Offline demo: bundled Binance market from 2025-10-17, rule-based agents. For LLMs set OPENAI_API_KEY, "
+    "ANTHROPIC_API_KEY, DEEPSEEK_API_KEY or ARENA_LOCAL_BASE_URL (Ollama/vLLM/llama.cpp), or run --init-config."
 )
 
 
