@@ -246,6 +246,7 @@ class ArenaSession:
         process fills the cache (a cold compile takes 10-20 s; it holds no GIL of ours), then the
         cached kernels are loaded in a thread. Says so on screen when it takes a while."""
         if not self.background_warmup:
+            _load_indicators()  # headless: load (or compile) here, before cycle 1's clock starts
             return
         t0 = _time.monotonic()
         announced = False

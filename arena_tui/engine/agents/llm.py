@@ -354,8 +354,15 @@ class LLMAgent:
 
     # -- the call --------------------------------------------------------------------------------
     async def warm_up(self) -> None:
-        """Import this agent's SDK in a worker thread now, rather than on the first ``decide``."""
-        await _import_sdk("anthropic" if self.config.provider == "anthropic" else "openai")
+        """Import this agent's SDK and build its client in worker threads now, rather than inside
+        the first cycle's deadline (skipped for the client when the key is not set yet)."""
+        sdk_name = "anthropic" if self.config.provider == "anthropic" else "openai"
+        sdk = await _import_sdk(sdk_name)
+        env = self.config.key_env
+        key = (os.environ.get(env) or None) if env is not None else PLACEHOLDER_KEY
+        if key is not None:
+            cls = sdk.AsyncAnthropic if sdk_name == "anthropic" else sdk.AsyncOpenAI
+            await self._client(cls, key)
 
     async def decide(self, request: AgentRequest, on_delta: OnDelta) -> AgentReply:
         """Stream one answer for ``request``; see the class docstring. Never raises."""
