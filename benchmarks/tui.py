@@ -6,13 +6,18 @@
    warms the OS file cache and is not counted. Bar: <= 1.0 s. The child also reports which of the
    LLM SDKs, ccxt and Numba were imported when the first frame was written.
 2. Streaming: 6 agents each streaming 50 tokens/s into their panes for 30 s (a scripted session
-   sending ``ReasoningDelta`` events as a live arena does), in a 120x40 pseudo-terminal with the real
-   terminal driver. A 20 ms ``set_interval`` timer on the app measures its own lateness (time between
-   ticks minus the interval); the p50/p99/max lag are printed (bar: p99 <= 50 ms), and every token
-   sent is checked to be in its agent's pane at the end.
+   sending ``ReasoningDelta`` events as a live arena does: reasoning, then every ``ANSWER_EVERY``
+   tokens an answer of JSON lines that a ``DecisionParsed`` folds into one line), in a 120x40
+   pseudo-terminal with the real terminal driver. A 20 ms ``set_interval`` timer on the app measures
+   its own lateness (time between ticks minus the interval); the p50/p99/max lag are printed (bar:
+   p99 <= 50 ms), and every token sent is checked to be in its agent's pane at the end (reasoning and
+   answers, folded or not).
+3. Replay jumps: ``End`` and ``Home`` on ``sessions/demo.jsonl`` (36 cycles, every event re-applied
+   from a reset), headless at 120x40, timed from the key until every event is on screen; the median
+   of 10 of each is printed (no bar; a person notices more than about 100 ms).
 
-Run from the repository root: ``python benchmarks/tui.py`` (both), ``--first-frame`` or
-``--stream [--seconds N]``. ``--cmd`` overrides the command measured in (1).
+Run from the repository root: ``python benchmarks/tui.py`` (all three), ``--first-frame``,
+``--stream [--seconds N]`` or ``--seek``. ``--cmd`` overrides the command measured in (1).
 """
 
 from __future__ import annotations
@@ -38,6 +43,8 @@ COLS, ROWS = 120, 40
 AGENTS = 6
 TOKENS_PER_S = 50.0
 TICK_S = 0.02
+ANSWER_EVERY = 300
+"""Streamed tokens between answers: each agent answers (10 JSON lines, then parsed) every 6 s."""
 HEAVY_MODULES = ("openai", "anthropic", "ccxt", "numba")
 
 
@@ -162,10 +169,18 @@ WORDS = (
 ).split(" ")
 
 
-def token(agent: int, n: int) -> str:
-    """The n-th token of an agent: a word and a space, and a paragraph break every 60 tokens."""
+def token(agent: int, n: int) -> tuple[str, str]:
+    """The n-th token of an agent as (kind, text): reasoning words with a paragraph break every 60
+    tokens, and every ``ANSWER_EVERY`` tokens the last 20 are an answer, one JSON line per 2 tokens."""
+    k = n % ANSWER_EVERY
+    if k >= ANSWER_EVERY - 20:
+        i = k - (ANSWER_EVERY - 20)
+        coin = ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE", "BTC", "ETH", "SOL", "BNB")[i // 2]
+        if i % 2 == 0:
+            return "answer", ("{\n" if i == 0 else "") + f'  "{coin}": {{"coin": "{coin}", "signal": '
+        return "answer", '"hold", "justification": "EMA20 above EMA50 on 4h"}' + ("\n}" if i == 19 else ",\n")
     word = WORDS[(n + agent * 7) % len(WORDS)]
-    return word + ("\n\n" if n % 60 == 59 else " ")
+    return "reasoning", word + ("\n\n" if n % 60 == 59 else " ")
 
 
 class StreamingSession:
@@ -177,7 +192,10 @@ class StreamingSession:
     def __init__(self, seconds: float, agents: int = AGENTS) -> None:
         self.seconds = seconds
         self.agents = [f"model-{i + 1}" for i in range(agents)]
-        self.sent: dict[str, list[str]] = {a: [] for a in self.agents}
+        self.sent: dict[str, dict[str, list[str]]] = {a: {"reasoning": [], "answer": []} for a in self.agents}
+        """What each agent sent, by kind, as its pane holds it (a reasoning paragraph after an answer
+        starts on a new line)."""
+        self.tokens = 0
         self._stopped = False
         self.finished = False
 
@@ -214,9 +232,14 @@ class StreamingSession:
             if delay > 0:
                 await asyncio.sleep(delay)
             for i, a in enumerate(self.agents):
-                text = token(i, n)
-                self.sent[a].append(text)
-                sink(ev.ReasoningDelta(1, t, a, "reasoning", text, (time.perf_counter() - start) * 1000))
+                kind, text = token(i, n)
+                if kind == "reasoning" and n and token(i, n - 1)[0] == "answer":
+                    self.sent[a][kind].append("\n")  # after an answer the reasoning is a new paragraph
+                self.sent[a][kind].append(text)
+                sink(ev.ReasoningDelta(1, t, a, kind, text, (time.perf_counter() - start) * 1000))
+                if n % ANSWER_EVERY == ANSWER_EVERY - 1:
+                    sink(ev.DecisionParsed(1, t, a, tuple({"coin": c, "signal": "hold"} for c in ("BTC", "ETH", "SOL", "BNB", "XRP", "DOGE"))))
+            self.tokens += len(self.agents)
             n += 1
         sink(ev.CycleCompleted(1, t, (time.perf_counter() - start) * 1000, ()))
         self.finished = True
@@ -249,13 +272,18 @@ def child_stream(seconds: float, out: Path) -> None:
             await asyncio.sleep(0.1)
         await app.events_rendered()
         missing = {}
+        folds = 0
         for name, pane in app.console_screen.panes.items():
-            sent = "".join(session.sent[name])
-            shown = pane.text("reasoning")
-            if shown != sent:
-                missing[name] = {"sent_chars": len(sent), "shown_chars": len(shown)}
-        tokens = sum(len(v) for v in session.sent.values())
-        out.write_text(json.dumps({"lags": lags, "tokens": tokens, "missing": missing, "stalls": stalls}))
+            folds += len(pane.folds)
+            for kind in ("reasoning", "answer"):
+                sent = "".join(session.sent[name][kind])  # (as the pane holds it: see run())
+                # the pane keeps paragraphs as blocks; a fold keeps the answer's lines whole
+                shown = pane.text(kind)
+                if kind == "answer":
+                    sent = sent.replace("\n}{", "\n}\n{")
+                if shown != sent:
+                    missing[f"{name} {kind}"] = {"sent_chars": len(sent), "shown_chars": len(shown)}
+        out.write_text(json.dumps({"lags": lags, "tokens": session.tokens, "missing": missing, "stalls": stalls, "folds": folds}))
         app.exit()
 
     def start() -> None:
@@ -281,6 +309,7 @@ def stream(seconds: float) -> None:
     p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
     print(f"stream: {AGENTS} agents x {TOKENS_PER_S:g} tokens/s for {seconds:g} s = {result['tokens']} tokens, {len(lags)} timer ticks of {TICK_S * 1000:g} ms")
     print(f"stream: timer lag p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {lags[-1] * 1000:.1f} ms (bar p99 <= 50 ms): {'PASS' if p(0.99) <= 50 else 'FAIL'}")
+    print(f"stream: {result.get('folds', 0)} parsed answers folded into one line each")
     if os.environ.get("BENCH_VERBOSE"):
         print("stream: stalls over 30 ms (s since start, ms):", result.get("stalls"))
     if result["missing"]:
@@ -289,10 +318,43 @@ def stream(seconds: float) -> None:
         print("stream: every token arrived on screen (each pane's text equals what was sent)")
 
 
+# -- 3. replay jumps --------------------------------------------------------------------------------
+
+
+def seek(repeats: int = 10) -> None:
+    """Median time from End (or Home) on ``sessions/demo.jsonl`` until every event is on screen."""
+    from arena_tui.engine.replay import ReplaySession
+    from arena_tui.tui.app import make_app
+
+    demo = ROOT / "sessions" / "demo.jsonl"
+    session = ReplaySession.from_journal(demo, paused=True)
+    app = make_app(session, clock=lambda: 1763640000.0)
+    timings: dict[str, list[float]] = {"end": [], "home": []}
+
+    async def run() -> None:
+        async with app.run_test(size=(COLS, ROWS)) as pilot:
+            await app.events_rendered()
+            await pilot.pause()
+            for _ in range(repeats):
+                for key in ("end", "home"):
+                    start = time.perf_counter()
+                    await pilot.press(key)
+                    await pilot.pause()
+                    await app.events_rendered()
+                    await pilot.pause()
+                    timings[key].append(time.perf_counter() - start)
+
+    asyncio.run(run())
+    events = len(session.events)
+    for key, label in (("end", "End (to cycle 36)"), ("home", "Home (to cycle 0)")):
+        print(f"seek: {label} on sessions/demo.jsonl ({events} events): median {statistics.median(timings[key]) * 1000:.0f} ms, max {max(timings[key]) * 1000:.0f} ms over {repeats}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--first-frame", action="store_true")
     ap.add_argument("--stream", action="store_true")
+    ap.add_argument("--seek", action="store_true")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--cmd", nargs=argparse.REMAINDER, default=None)
@@ -305,11 +367,13 @@ def main() -> None:
     if args.child_stream is not None:
         child_stream(args.seconds, args.child_stream)
         return
-    both = not (args.first_frame or args.stream)
-    if args.first_frame or both:
+    every = not (args.first_frame or args.stream or args.seek)
+    if args.first_frame or every:
         first_frame(args.runs, args.cmd)
-    if args.stream or both:
+    if args.stream or every:
         stream(args.seconds)
+    if args.seek or every:
+        seek()
 
 
 if __name__ == "__main__":

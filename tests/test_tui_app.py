@@ -17,7 +17,7 @@ from arena_tui.tui.widgets.leaderboard import Leaderboard
 from arena_tui.tui.widgets.market import MarketTable
 from arena_tui.tui.widgets.positions import PositionsTable
 from arena_tui.tui.widgets.reasoning import AgentPane
-from test_tui_script import AGENTS, HOLD, OFFLINE_HINT, RSI, TREND, FakeSession
+from test_tui_script import AGENTS, FLAT, HOLD, OFFLINE_HINT, RSI, TREND, FakeSession
 
 FROZEN = 1763640000.0  # 2025-11-20 12:00:00 UTC
 
@@ -56,16 +56,16 @@ async def test_while_paused_no_cycle_starts_and_the_footer_says_resume():
         await app.events_rendered()
         await pilot.pause()
         assert "Pause" in footer_labels(app) and "Resume" not in footer_labels(app)
+        assert "Cycle now" in footer_labels(app) and "One cycle" not in footer_labels(app)
         await pilot.press("p")
         await pilot.pause()
         await app.events_rendered()
         assert session.pause_calls == 1 and session.paused
         assert app.console_screen.header.state == "paused"
         assert "Resume" in footer_labels(app) and "Pause" not in footer_labels(app)
-        await pilot.press("c")
-        await pilot.pause()
-        assert session.cycle_now_calls == 0
-        assert cycles_started(session) == [1]
+        assert "One cycle" in footer_labels(app) and "Cycle now" not in footer_labels(app)
+        await pilot.pause(0.2)
+        assert cycles_started(session) == [1]  # nothing starts by itself while paused
         await pilot.press("space")  # space resumes too
         await pilot.pause()
         await app.events_rendered()
@@ -75,6 +75,26 @@ async def test_while_paused_no_cycle_starts_and_the_footer_says_resume():
         await pilot.pause()
         await app.events_rendered()
         assert cycles_started(session) == [1, 2]
+
+
+async def test_c_while_paused_runs_exactly_one_cycle_and_stays_paused():
+    """The engine's ``cycle_now`` steps one cycle while paused; the key sends it once per press."""
+    session = FakeSession(autoplay=1)
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.press("p")
+        await pilot.pause()
+        await app.events_rendered()
+        assert app.paused and session.cycle_now_calls == 0
+        await pilot.press("c")
+        await pilot.pause()
+        await app.events_rendered()
+        assert session.cycle_now_calls == 1
+        assert cycles_started(session) == [1, 2]
+        assert session.paused and app.paused and session.resume_calls == 0
+        assert app.console_screen.header.state == "paused" and app.console_screen.header.cycle == 2
+        assert "One cycle" in footer_labels(app) and "Resume" in footer_labels(app)
 
 
 async def test_q_stops_the_session_and_quits_after_run_returns():
@@ -177,8 +197,8 @@ async def test_events_render_into_tables_and_panes():
         assert "✗ BNB rejected [leverage_bounds]: leverage 25x is above the 20x limit; use 1-20x." in " ".join(rsi.text_of("rejected").split())
         assert "failed (timeout)" in lines and "HALTED" in lines
         assert rsi.has_class("-halted") and "HALTED" in str(rsi.border_subtitle)
-        assert "opened ETH long 2.5 @ 3,892.60" in trend.text_of("fill", cycle=1)
-        assert "closed ETH long @ 3,899.00 (take-profit hit) · net +$7.23" in trend.text_of("profit")
+        assert trend.text_of("fill", cycle=1) == "● opened ETH long 2.5 @ 3,892.60 · 10x · fee $4.38"
+        assert trend.text_of("profit") == "■ closed ETH long @ 3,899.00 · take-profit · net +$7.23"
         assert trend.text("reasoning", cycle=3).startswith("ETH reached the profit target at 3,899")
         assert all("(rule-based)" in str(p.border_title) for p in screen.panes.values())
         assert screen.status.text == OFFLINE_HINT
@@ -264,3 +284,100 @@ async def test_a_textual_builtin_theme_works_without_the_app_variables():
         await pilot.pause()
         assert app.theme == "nord"
         assert app.theme_variables["arena-benchmark"] == app.theme_variables["text-accent"]
+
+
+async def test_a_parsed_answer_folds_into_one_line_that_a_unfolds():
+    """Streamed answer lines are muted and one row each; once DecisionParsed arrives they fold into
+    one line under the reasoning, the decisions follow in a readable form, and ``a`` on the
+    focused pane shows the answer again (its text is kept whole either way)."""
+    app = app_for(FakeSession(autoplay=1))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.pause()
+        trend: AgentPane = app.console_screen.panes[TREND]
+        answer = '{"ETH": {"signal": "buy_to_enter", "quantity": 2.5, "leverage": 10, "profit_target": 3899.0, "stop_loss": 3877.0}}'
+        assert trend.text("answer", cycle=1) == answer
+        lines = list(trend.lines())
+        fold = [line for line in lines if "▸ answer" in line]
+        assert len(fold) == 1 and "1 decision" in fold[0]
+        assert not any('"signal"' in line for line in lines)  # the JSON is folded away...
+        assert "EMA20 3,881.0 is above EMA50" in " ".join(" ".join(lines).split())  # ...the reasoning is not
+        assert "▲ ETH buy 2.5 @10x stop 3,877.00 tp 3,899.00 conf 60%" in trend.text_of("buy")
+        rsi = app.console_screen.panes[RSI]
+        assert "▼ XRP sell 900 @5x stop 2.3445 tp 2.3158 conf 55%" in rsi.text_of("sell")
+        flat = app.console_screen.panes[FLAT]
+        assert flat.text_of("hold") == "· hold: BTC ETH SOL BNB XRP DOGE"
+        assert trend.has_focus
+        await pilot.press("a")
+        lines = list(trend.lines())
+        assert any("▾ answer" in line for line in lines) and '"signal": "buy_to_enter"' in " ".join(" ".join(lines).split())
+        assert not any('"signal"' in line for line in rsi.lines())  # only the focused pane unfolds
+        await pilot.press("a")
+        assert not any('"signal"' in line for line in trend.lines())
+        await pilot.press("z")  # zoomed, the whole pane is in view: a click on the fold line unfolds it
+        await pilot.pause()
+        row = next(i for i, line in enumerate(trend.lines()) if "▸ answer" in line) - trend.scroll_offset.y
+        await pilot.click(trend, offset=(4, row + 1))  # + 1: the border
+        assert any("▾ answer" in line for line in trend.lines())
+
+
+async def test_an_answer_streams_muted_and_uncut_until_it_is_parsed():
+    app = app_for(FakeSession(autoplay=0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.pause()
+        app.sink(ev.CycleStarted(1, 1760659200000))
+        app.sink(ev.ReasoningDelta(1, 1760659200000, TREND, "reasoning", "Trend is up.\n"))
+        app.sink(ev.ReasoningDelta(1, 1760659200000, TREND, "answer", '{\n  "BTC": {"coin": "BTC", "signal": "hold", "justification": "no clear trend on the 4h candles"}\n}'))
+        await app.events_rendered()
+        pane: AgentPane = app.console_screen.panes[TREND]
+        streaming = list(pane.lines())
+        assert streaming[-3] == "{" and streaming[-1] == "}"  # one row per answer line...
+        assert streaming[-2].endswith("…") and len(streaming[-2]) <= pane.size.width  # ...cut, not wrapped
+        assert pane.status == "answering…"
+        app.sink(ev.DecisionParsed(1, 1760659200000, TREND, ({"coin": "BTC", "signal": "hold"},)))
+        await app.events_rendered()
+        folded = list(pane.lines())
+        assert folded[-3:] == ["Trend is up.", " ▸ answer · 1 decision", " · hold: BTC"]  # no blank row between
+
+
+async def test_a_failed_answer_folds_too_and_says_it_was_not_used():
+    app = app_for(FakeSession(autoplay=0))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        app.sink(ev.CycleStarted(1, 1760659200000))
+        app.sink(ev.ReasoningDelta(1, 1760659200000, RSI, "answer", "I think BTC goes up"))
+        app.sink(ev.AgentFailed(1, 1760659200000, RSI, "parse", "no JSON object in the answer; holding this cycle."))
+        await app.events_rendered()
+        await pilot.pause()
+        pane = app.console_screen.panes[RSI]
+        assert [fold.text for fold in pane.folds] == ["answer · not used (parse) · 19 chars"]
+        lines = list(pane.lines())
+        assert " ▸ answer" in lines and "I think BTC" not in " ".join(lines)  # a narrow pane: the short form
+        assert "⚠ failed (parse): no JSON object" in " ".join(" ".join(lines).split())
+
+
+async def test_80x24_keeps_the_leaderboard_whole_and_the_keys_in_the_footer():
+    """Under 100 columns the tables drop their least needed columns instead of cutting the right
+    ones off; the footer is compact and still ends with q Quit; the one pane shown is full width."""
+    session = FakeSession(autoplay=3)
+    app = app_for(session)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await app.events_rendered()
+        await pilot.pause()
+        screen = app.console_screen
+        board = screen.leaderboard
+        assert [c.key for c in board.shown_columns] == ["rank", "agent", "equity", "value", "return", "sharpe", "drawdown", "trades"]
+        assert sum(c.width_for(True) + 1 for c in board.shown_columns) <= 80
+        assert "liq" in [c.key for c in screen.positions.shown_columns] and "stop" not in [c.key for c in screen.positions.shown_columns]
+        labels = footer_labels(app)
+        assert {"Cycle now", "Pause", "Zoom", "Help", "Quit", "Answers", "Agent"} <= labels
+        footer = screen.query_one(Footer)
+        assert max(key.region.right for key in footer.query("FooterKey")) <= 80
+        pane = screen.pane_at(1)
+        assert pane.region.width == 80 and not screen.pane_at(2).display
+        assert "open" in str(screen.panes[HOLD].border_subtitle)  # the hidden positions table's count
+        assert len(screen.status.render().plain.splitlines()) <= 2
+        await pilot.resize_terminal(120, 40)
+        await pilot.pause()
+        assert "pnl" in [c.key for c in board.shown_columns] and board.get_cell(TREND, "pnl").plain.strip() == "+7.23"

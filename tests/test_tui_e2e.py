@@ -1,5 +1,5 @@
 """End to end: ``arena-tui`` (the offline demo on the bundled real market) in a real terminal (tmux),
-driven with c, p and q, read back with ``tmux capture-pane``."""
+driven with p, c (one cycle while paused), p, c and q, read back with ``tmux capture-pane``."""
 
 from __future__ import annotations
 
@@ -58,14 +58,15 @@ def test_offline_demo_in_tmux(tmp_path):
         subprocess.run(["tmux", "send-keys", "-t", name, "p"], check=True)
         screen = wait_for(name, r"PAUSED")
         paused_at = int(re.search(r"cycle (\d+)", screen).group(1))
-        subprocess.run(["tmux", "send-keys", "-t", name, "c"], check=True)  # disabled while paused
-        time.sleep(1.0)
-        assert f"cycle {paused_at} " in capture(name) and "PAUSED" in capture(name)
+        wait_for(name, r"c One cycle")  # the footer: c runs one cycle while paused
+        subprocess.run(["tmux", "send-keys", "-t", name, "c"], check=True)  # exactly one cycle, still paused
+        screen = wait_for(name, rf"cycle {paused_at + 1}\b.*PAUSED")
+        assert re.search(r"\bcycle (\d+)", screen).group(1) == str(paused_at + 1)
 
         subprocess.run(["tmux", "send-keys", "-t", name, "p"], check=True)
         wait_for(name, r"RUNNING")
         subprocess.run(["tmux", "send-keys", "-t", name, "c"], check=True)
-        wait_for(name, rf"cycle (?!{paused_at}\b)\d+")
+        wait_for(name, rf"cycle (?!{paused_at}\b|{paused_at + 1}\b)\d+")
 
         subprocess.run(["tmux", "send-keys", "-t", name, "q"], check=True)
         wait_for(name, r"EXITED 0")

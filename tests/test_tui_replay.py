@@ -7,16 +7,19 @@ on the bundled real market), written to a real journal with the engine's Journal
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import pytest
 from textual.widgets import Footer
 
 from arena_tui.engine import events as ev
 from arena_tui.engine.errors import JournalError
-from arena_tui.engine.journal import JournalWriter
+from arena_tui.engine.journal import JournalWriter, read_journal
 from arena_tui.engine.replay import ReplaySession
+from arena_tui.tui import formatting as fmt
 from arena_tui.tui.app import make_app
-from test_tui_script import TREND, demo_events, header
+from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES
+from test_tui_script import OFFLINE_HINT, TREND, demo_events, header
 
 FAST = 10_000.0  # replay speed for tests: the recorded pace is kept, just compressed
 
@@ -185,8 +188,10 @@ async def test_replay_keys_move_between_cycles_on_screen():
         assert session.speed == 2.0
         await pilot.press("minus", "minus")
         assert session.speed == 0.5
-        labels = {k.description for k in screen.query_one(Footer).query("FooterKey")}
-        assert {"Prev", "Next", "Play"} <= labels and "Resume" not in labels
+        footer_keys = list(screen.query_one(Footer).query("FooterKey"))
+        labels = {k.description for k in footer_keys}
+        assert {"←", "→", "-", "+"} <= {k.key_display for k in footer_keys}  # grouped: ←→ Cycle  -+ Speed
+        assert "Play" in labels and "Resume" not in labels
         await pilot.press("space")
         await pilot.pause()
         await app.events_rendered()
@@ -205,3 +210,151 @@ async def test_live_sessions_ignore_replay_keys():
         assert app.check_action("step", (1,)) is False
         labels = {k.description for k in app.console_screen.query_one(Footer).query("FooterKey")}
         assert "Next" not in labels and "Faster" not in labels
+
+
+# -- the shipped demo: what a jump shows is exactly the recorded state at the target ----------------
+
+DEMO = Path(__file__).resolve().parents[1] / "sessions" / "demo.jsonl"
+
+
+def recorded_state(contents, cycle: int) -> dict:
+    """What the screen must show at the end of ``cycle``, read straight from the journal: each
+    agent's positions from its last ``AccountUpdated``, the last ``MarketUpdated`` prices, the last
+    ``CycleCompleted`` leaderboard (rank order, account values)."""
+    positions: dict[str, tuple] = {}
+    market: dict = {}
+    board: tuple = ()
+    for e in contents.events:
+        if e.cycle > cycle:
+            break
+        if isinstance(e, ev.AccountUpdated):
+            positions[e.agent] = e.positions
+        elif isinstance(e, ev.MarketUpdated):
+            market = e.coins
+        elif isinstance(e, ev.CycleCompleted) and e.leaderboard:
+            board = e.leaderboard
+    coins = list(contents.header.coins)
+    agents = [a["name"] for a in contents.header.agents]
+    rows = sorted(
+        ((agents.index(agent), coins.index(p["coin"]), agent, p) for agent, held in positions.items() for p in held),
+        key=lambda r: r[:2],
+    )
+    if not board:  # before the first cycle: every agent at its starting cash
+        board = tuple({"agent": a, "rank": i, "account_value": contents.header.starting_cash} for i, a in enumerate(agents))
+    return {
+        "positions": [(f"{agent}/{p['coin']}", fmt.quantity(p["quantity"]), fmt.price(p["mark_price"])) for _, _, agent, p in rows],
+        "market": {coin: fmt.price(row["price"]) for coin, row in market.items()},
+        "board": [(r["agent"], fmt.number(r["account_value"], 2)) for r in sorted(board, key=lambda r: r["rank"])],
+    }
+
+
+def on_screen(app) -> dict:
+    screen = app.console_screen
+    table = screen.positions
+    keys = [row.key.value for row in table.ordered_rows]
+    board = screen.leaderboard
+    return {
+        "positions": [(k, table.get_cell(k, "quantity").plain.strip(), table.get_cell(k, "mark").plain.strip()) for k in keys],
+        "market": {row.key.value: screen.market.get_cell(row.key, "price").plain.strip() for row in screen.market.ordered_rows},
+        "board": [(row.key.value, board.get_cell(row.key, "value").plain.strip()) for row in board.ordered_rows],
+    }
+
+
+def painted(table) -> list[str]:
+    """The table's lines as drawn (header first)."""
+    return ["".join(segment.text for segment in table.render_line(y)) for y in range(table.size.height)]
+
+
+async def settle(app, pilot) -> None:
+    for _ in range(3):
+        await pilot.pause()
+        await app.events_rendered()
+
+
+async def test_end_shows_exactly_the_last_cycle_after_playing_a_few():
+    """Regression: after a few cycles, End left a stale row of an early cycle in the positions
+    table (Trend's ETH short at cycle 2's mark 3,886.44 next to cycle 36's 3,969.22). After every
+    jump each table must equal the journal's state at the target cycle, row for row."""
+    contents = read_journal(DEMO)
+    session = ReplaySession(contents, paused=True)
+    app = make_app(session, clock=lambda: 1763640000.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        for key, target in [("right", 1), ("right", 2), ("end", 36), ("home", 0), ("end", 36), ("left", 35), ("right", 36)]:
+            await pilot.press(key)
+            await settle(app, pilot)
+            screen = app.console_screen
+            assert screen.cycle == target == screen.header.cycle
+            expected = recorded_state(contents, target)
+            assert on_screen(app) == expected, f"after {key} to cycle {target}"
+            lines = painted(screen.positions)[1:]
+            assert sum(1 for line in lines if line.strip()) == len(expected["positions"])
+            if target:
+                assert screen.leaderboard.get_cell(expected["board"][0][0], "rank").plain.strip() == "1"
+            for name, pane in screen.panes.items():
+                assert pane.cycles == list(range(max(1, target - HISTORY_CYCLES + 1), target + 1))
+        at_end = recorded_state(contents, 36)["positions"]
+        assert ("Trend (rule-based)/ETH", "0.6534", "3,969.22") in at_end  # the row the bug doubled
+        trend_eth = [line for line in painted(app.console_screen.positions) if "Trend" in line and " ETH " in line]
+        assert len(trend_eth) == 1 and "3,969.22" in trend_eth[0] and "3,886.44" not in trend_eth[0]
+
+
+async def test_end_while_playing_shows_the_last_cycle():
+    """The same jump pressed while the replay plays (wherever it happens to be)."""
+    contents = read_journal(DEMO)
+    session = ReplaySession(contents, speed=8.0)
+    app = make_app(session, clock=lambda: 1763640000.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.console_screen.cycle < 2:
+            await pilot.pause(0.05)
+        await pilot.press("end")
+        await settle(app, pilot)
+        assert app.console_screen.cycle == 36
+        assert on_screen(app) == recorded_state(contents, 36)
+
+
+async def test_recorded_notices_are_marked_in_a_replay_and_the_replays_own_are_not():
+    session = ReplaySession(header(), demo_events(), speed=FAST)
+    app = make_app(session, clock=lambda: 1763640000.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        while app.console_screen.cycle < 3:
+            await pilot.pause(0.05)
+        await settle(app, pilot)
+        status = app.console_screen.status
+        while not any(n.text.startswith("End of the recording") for n in status.shown):
+            await pilot.pause(0.05)
+        assert [n.text for n in status.shown if n.recorded] == [OFFLINE_HINT]
+        assert [n.text for n in status.shown if not n.recorded] == ["End of the recording (3 cycles): ← or home to look back."]
+        assert "recorded: Offline demo" in str(status.render())
+        assert not any("Offline demo" in str(n.message) for n in app._notifications)
+        assert session.is_recorded(session.events[0]) and not session.is_recorded(ev.Notice(0, 0, "info", OFFLINE_HINT))
+
+
+async def test_c_while_paused_plays_one_recorded_cycle_and_stays_paused():
+    session = ReplaySession(header(), demo_events(), paused=True, speed=FAST)
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(session.run(seen.append))
+
+    async def until_completed(cycle: int) -> None:
+        for _ in range(400):
+            if any(isinstance(e, ev.CycleCompleted) and e.cycle == cycle for e in seen):
+                return
+            await asyncio.sleep(0.005)
+        raise AssertionError(f"cycle {cycle} never completed")
+
+    for _ in range(20):
+        await asyncio.sleep(0)
+    assert not any(isinstance(e, ev.CycleStarted) for e in seen)
+    session.cycle_now()
+    await until_completed(1)
+    await asyncio.sleep(0.05)  # at 10,000x, cycle 2 would have started by now were it playing
+    assert [e.cycle for e in seen if isinstance(e, ev.CycleStarted)] == [1]
+    assert session.paused and session.cycle == 1 and not any(isinstance(e, ev.SessionResumed) for e in seen)
+    session.cycle_now()
+    await until_completed(2)
+    await asyncio.sleep(0.05)
+    assert [e.cycle for e in seen if isinstance(e, ev.CycleStarted)] == [1, 2]
+    assert session.paused
+    session.stop()
+    await asyncio.wait_for(task, 5)
+    assert [e for e in seen if not isinstance(e, (ev.SessionStarted, ev.SessionPaused))] == demo_events(2)

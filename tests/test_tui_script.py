@@ -260,7 +260,8 @@ def split_cycles(events: list[ev.Event]) -> tuple[list[ev.Event], list[list[ev.E
 @dataclass
 class FakeSession:
     """A ``Session`` that plays ``demo_events()``: the first ``autoplay`` cycles at once, then one
-    scripted cycle per ``cycle_now()`` while running. Records every command it gets.
+    scripted cycle per ``cycle_now()``, also while paused (it stays paused, as ``ArenaSession`` does).
+    Records every command it gets.
 
     ``next_cycle_in()`` is a fixed 42 s (None while paused) so the header is deterministic.
     """
@@ -311,7 +312,7 @@ class FakeSession:
         while not self._stopped:
             self._wake.clear()
             await self._wake.wait()
-            while self._requested and not self._paused and not self._stopped:
+            while self._requested and not self._stopped:  # as ArenaSession: also while paused (a step)
                 self._requested -= 1
                 script = pending.pop(0) if pending else _extra_cycle(self.cycles_run + 1)
                 for e in script:

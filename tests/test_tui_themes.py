@@ -93,6 +93,8 @@ def test_numbers_read_right():
     assert fmt.rate(3.354e-05) == "+0.0034%"
     assert fmt.compact(585_741_930.0) == "585.7M" and fmt.compact(30012.47) == "30.0K"
     assert fmt.quantity(0.09244) == "0.09244" and fmt.quantity(900.0) == "900" and fmt.quantity(2.5) == "2.5"
+    assert fmt.quantity(1.8711) == "1.8711" and fmt.quantity(11.1834) == "11.183" and fmt.quantity(250.555) == "250.56"
+    assert all(len(fmt.quantity(q)) <= 8 for q in (0.108122, 9.99999, 99.9999, 999.999, 22942.4))
     assert fmt.ratio(1.234) == "1.23" and fmt.ratio(-234.61) == "-235" and fmt.ratio(-298251.9) == "-3e+05"
     assert fmt.countdown(125.2) == "2:06" and fmt.countdown(None) == "–"
     assert fmt.sim_time(1760659200000) == "2025-10-17 00:00 UTC"

@@ -13,8 +13,11 @@ time while playing and stands still while paused:
 
 ``step``/``seek`` jump between cycles: the session emits ``StateReset(target_cycle)``, the header,
 then every event of cycles ``<= target`` at once, and carries on from there (playing or paused).
+``cycle_now`` while playing skips the wait for the next cycle; while paused it plays the next
+recorded cycle at the recorded pace and stays paused (as ``c`` does in a live session).
 The journal's own ``SessionPaused``/``SessionResumed`` are left out; the replay emits its own when
-you pause or play it. No Textual here: this is engine code.
+you pause or play it, and ``is_recorded(event)`` tells the journal's events from the replay's own
+(its notices, pauses, resets). No Textual here: this is engine code.
 """
 
 from __future__ import annotations
@@ -73,6 +76,7 @@ class ReplaySession:
         self.notices = tuple(notices)
         self.clock = clock
         self.cycle = 0
+        self._recorded = {id(e) for e in self.events} | {id(header)}
         self._starts = [i for i, e in enumerate(self.events) if isinstance(e, ev.CycleStarted)]
         self._cycles = [self.events[i].cycle for i in self._starts]
         self.total_cycles = self._cycles[-1] if self._cycles else 0
@@ -80,6 +84,7 @@ class ReplaySession:
         self._due = self._schedule()
         self._cursor = 0
         self._playing = not paused
+        self._step_end: int | None = None
         self._vt = 0.0
         self._vt_wall = clock()
         self._seek_target: int | None = None
@@ -122,7 +127,7 @@ class ReplaySession:
         return self._starts[k] if k < len(self._starts) else len(self.events)
 
     def _now_vt(self) -> float:
-        if not self._playing:
+        if not self._playing and self._step_end is None:
             return self._vt
         return self._vt + (self.clock() - self._vt_wall) * 1000.0 * self.speed
 
@@ -147,12 +152,23 @@ class ReplaySession:
             return None
         return max(0.0, (self._due[nxt] - self._now_vt()) / (1000.0 * self.speed))
 
+    def is_recorded(self, event: ev.Event) -> bool:
+        """True when ``event`` (as emitted) is the recording's own (the header or a journal line);
+        False for the events the replay sends itself: the reader's warnings, "End of the
+        recording", its pauses, resumes and resets."""
+        return id(event) in self._recorded
+
     def cycle_now(self) -> None:
-        """Skip the wait: the rest of the current cycle and the start of the next come at once."""
+        """Playing: skip the wait (the rest of the current cycle and the start of the next come at
+        once). Paused: the same, then the next recorded cycle plays at the recorded pace and the
+        replay stays paused, so each press shows one more cycle."""
         nxt = self._next_start()
         if nxt is not None:
             self._sync()
             self._vt = max(self._vt, self._due[nxt])
+        if not self._playing and self._cursor < len(self.events):
+            self._step_end = self._end_of(self.events[nxt].cycle) if nxt is not None else len(self.events)
+            self._vt_wall = self.clock()
         self._poke()
 
     def pause(self) -> None:
@@ -164,7 +180,8 @@ class ReplaySession:
 
     def resume(self) -> None:
         if not self._playing:
-            self._vt_wall = self.clock()
+            self._sync()
+            self._step_end = None
             self._playing = True
             self._control.append(ev.SessionResumed(self.cycle, self._last_time, "replay"))
             self._poke()
@@ -241,7 +258,7 @@ class ReplaySession:
                     )
                 await self._wait(None)
                 continue
-            if not self._playing:
+            if not self._playing and self._step_end is None:
                 await self._wait(None)
                 continue
             delay = (self._due[self._cursor] - self._now_vt()) / (1000.0 * self.speed)
@@ -252,10 +269,14 @@ class ReplaySession:
             self._cursor += 1
             if isinstance(event, ev.CycleStarted):
                 self.cycle = event.cycle
+            if self._step_end is not None and self._cursor >= self._step_end:
+                self._sync()  # the step is done: the clock stands still again
+                self._step_end = None
             await self._emit(sink, event)
 
     async def _seek(self, sink: EventSink, target: int) -> None:
         self._seek_target = None
+        self._step_end = None
         end = self._end_of(target)
         await self._emit(sink, ev.StateReset(self.cycle, self._last_time, target))
         await self._emit(sink, self.header)

@@ -30,6 +30,7 @@ from arena_tui.tui.screens.console import ConsoleScreen
 from arena_tui.tui.screens.help import HelpScreen
 from arena_tui.tui.themes import APP_VARIABLES, DEFAULT_THEME, ThemeLoad, load_themes, resolve_theme_name
 from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES, AgentPane
+from arena_tui.tui.widgets.tables import NARROW_WIDTH
 
 QUIT_TIMEOUT_S = 10.0
 """How long ``q`` waits for the session to finish its journal writes before quitting anyway."""
@@ -53,7 +54,7 @@ class ArenaApp(App[None]):
     CSS_PATH = "app.tcss"
     TITLE = "arena-tui"
     COMMANDS = App.COMMANDS | {ArenaCommands}
-    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (100, "-wide")]
+    HORIZONTAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-narrow"), (NARROW_WIDTH, "-wide")]
     VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = [(0, "-short"), (32, "-tall")]
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -124,6 +125,8 @@ class ArenaApp(App[None]):
         gc.unfreeze()  # hand what ``on_ready`` froze back to the collector (tests run many apps)
 
     def _tick(self) -> None:
+        if not self.console_screen.is_mounted:
+            return  # shutting down
         header = self.console_screen.header
         header.wall_time = self.clock()
         header.countdown = None if self.ended else self.session.next_cycle_in()
@@ -205,6 +208,8 @@ class ArenaApp(App[None]):
                 await asyncio.sleep(0)
         if pending:
             await self._flush_text(pending)
+        if self.is_running:
+            self.console_screen.end_batch()
 
     async def _flush_text(self, pending: dict[tuple[str, str, int], ev.ReasoningDelta]) -> None:
         deltas = list(pending.values())
@@ -226,12 +231,21 @@ class ArenaApp(App[None]):
             self.ended = False
             self._skip_text_below = event.target_cycle - HISTORY_CYCLES + 1
         elif isinstance(event, ev.Notice):
-            self.console_screen.status.show(event.level, event.text)
-            if event.level in ("warning", "error"):
-                self.notify(event.text, severity="error" if event.level == "error" else "warning", timeout=10)
+            if self._recorded(event):
+                # history, not news: muted and marked "recorded:" in the status line, no toast
+                self.console_screen.status.show(event.level, event.text, recorded=True)
+            else:
+                self.console_screen.status.show(event.level, event.text)
+                if event.level in ("warning", "error"):
+                    self.notify(event.text, severity="error" if event.level == "error" else "warning", timeout=10)
         elif isinstance(event, ev.TriggerCoalesced):
             self.notify("A cycle is running; your cycle will start right after it.", title="Cycle now", timeout=4)
         await self.console_screen.apply(event)
+
+    def _recorded(self, event: ev.Event) -> bool:
+        """True for an event the replayed journal holds (not one the replay itself sends)."""
+        is_recorded = getattr(self.session, "is_recorded", None) if self.is_replay else None
+        return bool(is_recorded(event)) if is_recorded is not None else False
 
     # -- run state --------------------------------------------------------------------------------
 
@@ -247,7 +261,8 @@ class ArenaApp(App[None]):
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Swap Pause/Resume (Play in a replay); replay keys only in a replay; no cycle after the end."""
+        """Swap Pause/Resume (Play in a replay) and Cycle now/One cycle; replay keys only in a replay;
+        no cycle after the end."""
         if action == "pause":
             return not self.paused and not self.ended
         if action == "resume":
@@ -256,14 +271,20 @@ class ArenaApp(App[None]):
             return self.paused and self.is_replay
         if action in ("step", "speed", "seek_first", "seek_last"):
             return self.is_replay
-        if action == "cycle_now":
-            return None if self.ended or self.paused else True
+        if action == "cycle_now":  # shown while running ("Cycle now")...
+            return None if self.ended else not self.paused
+        if action == "cycle_step":  # ...and while paused ("One cycle"): the same command
+            return self.paused and not self.ended
         return True
 
     # -- actions ----------------------------------------------------------------------------------
 
     def action_cycle_now(self) -> None:
-        """Start a cycle now."""
+        """Start a cycle now (during a cycle: one more right after it)."""
+        self.session.cycle_now()
+
+    def action_cycle_step(self) -> None:
+        """Paused: run exactly one cycle; the session stays paused."""
         self.session.cycle_now()
 
     def action_pause(self) -> None:

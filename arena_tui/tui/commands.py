@@ -12,7 +12,8 @@ if TYPE_CHECKING:
 
 # (title, help, action, parameters): ArenaApp.action_<action>, offered while check_action allows it.
 _COMMANDS: tuple[tuple[str, str, str, tuple[object, ...]], ...] = (
-    ("Cycle now", "Start a cycle now (if one is running, right after it)", "cycle_now", ()),
+    ("Cycle now", "One cycle now (if one is running, one more right after it)", "cycle_now", ()),
+    ("One cycle", "Paused: run exactly one cycle now and stay paused", "cycle_step", ()),
     ("Pause", "Pause the session: no new cycle starts until you resume", "pause", ()),
     ("Resume", "Resume the session's cycles", "resume", ()),
     ("Play replay", "Play the replay from here", "play", ()),

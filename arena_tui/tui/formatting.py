@@ -89,15 +89,15 @@ def ratio(value: float | None) -> str:
 
 
 def quantity(value: float | None) -> str:
-    """A position size in the base coin with up to 4 significant decimals: ``0.05``, ``12,500``."""
+    """A position size in the base coin, at most 8 cells, trailing zeros dropped: ``0.108122``,
+    ``1.8711``, ``11.183``, ``250.5``, ``22,942``."""
     if _missing(value):
         return MISSING
     a = abs(value)
     if a >= 1000:
         return f"{value:,.0f}"
-    if a >= 1:
-        return f"{value:,.3f}".rstrip("0").rstrip(".")
-    return f"{value:.6f}".rstrip("0").rstrip(".")
+    decimals = 2 if a >= 100 else 3 if a >= 10 else 4 if a >= 1 else 6
+    return f"{value:.{decimals}f}".rstrip("0").rstrip(".")
 
 
 def leverage(value: float | None) -> str:

@@ -18,15 +18,22 @@ from arena_tui.tui.widgets.header import SessionHeader
 from arena_tui.tui.widgets.leaderboard import Leaderboard
 from arena_tui.tui.widgets.market import MarketTable
 from arena_tui.tui.widgets.positions import PositionsTable
-from arena_tui.tui.widgets.reasoning import AgentPane
+from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES, AgentPane
 from arena_tui.tui.widgets.status import StatusLine
+from arena_tui.tui.widgets.tables import NARROW_WIDTH, ArenaTable
+
+SHORT_HEIGHT = 32
+"""Terminals with fewer rows than this get the short layout (see app.tcss)."""
 
 Handler = Callable[[ev.Event], Awaitable[None]]
 
+_STEP = Binding.Group("Cycle", compact=True)
+_SPEED = Binding.Group("Speed", compact=True)
+
 _EXIT_REASONS = {
-    "agent": "closed by the agent",
-    "stop_loss": "stop-loss hit",
-    "take_profit": "take-profit hit",
+    "agent": "by the agent",
+    "stop_loss": "stop-loss",
+    "take_profit": "take-profit",
     "liquidation": "LIQUIDATED",
     "session_end": "session end",
 }
@@ -37,14 +44,21 @@ class ConsoleScreen(Screen):
     content. ``panes`` maps agent name -> ``AgentPane`` in the session's agent order."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
-        Binding("c", "app.cycle_now", "Cycle now", tooltip="Start a cycle now (if one is running, right after it)", id="cycle-now"),
-        Binding("p,space", "app.pause", "Pause", tooltip="Pause: no new cycle starts until you resume", id="pause"),
+        Binding(
+            "c",
+            "app.cycle_now",
+            "Cycle now",
+            tooltip="One cycle now, also while paused (it stays paused); during a cycle, one more right after it",
+            id="cycle-now",
+        ),
+        Binding("c", "app.cycle_step", "One cycle", tooltip="Paused: run exactly one cycle now and stay paused", id="cycle-step"),
+        Binding("p,space", "app.pause", "Pause", tooltip="Pause: no new cycle starts until you resume (c still runs one)", id="pause"),
         Binding("p,space", "app.resume", "Resume", tooltip="Resume the session's cycles", id="resume"),
         Binding("p,space", "app.play", "Play", tooltip="Play the replay from here", id="replay-play"),
-        Binding("left", "app.step(-1)", "Prev", key_display="←", tooltip="Replay: the previous recorded cycle", id="replay-previous"),
-        Binding("right", "app.step(1)", "Next", key_display="→", tooltip="Replay: the next recorded cycle", id="replay-next"),
-        Binding("minus", "app.speed(0.5)", "Slower", key_display="-", tooltip="Replay: half the speed", id="replay-slower"),
-        Binding("plus,equals_sign", "app.speed(2)", "Faster", key_display="+", tooltip="Replay: twice the speed", id="replay-faster"),
+        Binding("left", "app.step(-1)", "Prev", key_display="←", tooltip="Replay: the previous recorded cycle", id="replay-previous", group=_STEP),
+        Binding("right", "app.step(1)", "Next", key_display="→", tooltip="Replay: the next recorded cycle", id="replay-next", group=_STEP),
+        Binding("minus", "app.speed(0.5)", "Slower", key_display="-", tooltip="Replay: half the speed", id="replay-slower", group=_SPEED),
+        Binding("plus,equals_sign", "app.speed(2)", "Faster", key_display="+", tooltip="Replay: twice the speed", id="replay-faster", group=_SPEED),
         Binding("home", "app.seek_first", "First", show=False, tooltip="Replay: back to the start", id="replay-first"),
         Binding("end", "app.seek_last", "Last", show=False, tooltip="Replay: the last recorded cycle", id="replay-last"),
         Binding("tab", "app.next_agent(1)", "Agent", tooltip="Focus the next agent's pane", id="next-agent"),
@@ -55,7 +69,7 @@ class ConsoleScreen(Screen):
         ),
         Binding("z", "app.zoom", "Zoom", tooltip="Maximize the focused agent's pane (z again to restore)", id="zoom"),
         Binding("question_mark,f1", "app.help", "Help", key_display="?", tooltip="Keys and what each pane shows", id="help"),
-        Binding("t", "app.change_theme", "Theme", tooltip="Pick a colour theme", id="theme"),
+        Binding("t", "app.change_theme", "Theme", show=False, tooltip="Pick a colour theme", id="theme"),
         Binding("q", "app.quit", "Quit", tooltip="Stop the session (the journal is flushed) and quit", id="quit"),
     ]
 
@@ -66,6 +80,8 @@ class ConsoleScreen(Screen):
         self.agent_kinds: dict[str, str] = {}
         self.cycle = 0
         self.ended = False
+        self._history_from = 0
+        """Cycles before this one are past the panes' history: a replay jump skips their pane events."""
         self._handlers: dict[type[ev.Event], Handler] = {
             ev.SessionStarted: self._ev_session_started,
             ev.SessionEnded: self._ev_session_ended,
@@ -98,12 +114,26 @@ class ConsoleScreen(Screen):
         yield Footer(id="footer")
 
     def on_mount(self) -> None:
+        self._fit(self.app.size.width, self.app.size.height)
         self.header.mode = self.mode
         self.query_one("#market").border_title = "Market"
         self.query_one("#positions").border_title = "Positions"
         self.query_one("#leaderboard").border_title = "Leaderboard"
         self.query_one("#leaderboard").border_subtitle = "vs BTC buy & hold"
         self.query_one("#positions", PositionsTable).border_subtitle = "no open positions"
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._fit(event.size.width, event.size.height)
+
+    def _fit(self, width: int, height: int) -> None:
+        """Narrow (< 100 columns): a compact footer without the palette key. Short (< 32 rows): the
+        status line shows only the newest notice."""
+        footer = self.query_one(Footer)
+        footer.compact = width < NARROW_WIDTH
+        footer.show_command_palette = width >= NARROW_WIDTH
+        self.status.set_short(height < SHORT_HEIGHT)
+        for pane in self.panes.values():
+            pane.set_show_open(height < SHORT_HEIGHT)
 
     # -- widgets ----------------------------------------------------------------------------------
 
@@ -127,6 +157,15 @@ class ConsoleScreen(Screen):
     def leaderboard(self) -> Leaderboard:
         return self.query_one(Leaderboard)
 
+    @property
+    def tables(self) -> tuple[ArenaTable, ...]:
+        return (self.market, self.positions, self.leaderboard)
+
+    def end_batch(self) -> None:
+        """The app rendered a batch of events: tables held still by a replay jump show the result."""
+        for table in self.tables:
+            table.flush()
+
     def pane_at(self, index: int) -> AgentPane | None:
         """The agent pane numbered ``index`` (1-based), if any."""
         panes = list(self.panes.values())
@@ -136,7 +175,10 @@ class ConsoleScreen(Screen):
         """Mark ``pane`` as the selected agent (the one shown when the screen is short) and focus it."""
         for other in self.panes.values():
             other.set_class(other is pane, "-selected")
-        pane.focus()
+        if pane.focusable:
+            self.set_focus(pane)  # at once, so a key typed right after goes to this pane
+        else:
+            pane.focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
         if isinstance(event.widget, AgentPane):
@@ -167,10 +209,12 @@ class ConsoleScreen(Screen):
                 grid.set_class(len(self.panes) == n, f"-n{n}")
             grid.set_class(len(self.panes) > 9, "-many")
             await grid.mount_all(self.panes.values())
+            for pane in self.panes.values():
+                pane.set_show_open(self.app.size.height < SHORT_HEIGHT)
             first = next(iter(self.panes.values()), None)
             if first is not None and self.app.screen is self:
                 self.select_pane(first)
-        self.positions.set_agents((name, kind) for name, kind, _ in agents)
+        self.positions.set_agents(((name, kind) for name, kind, _ in agents), e.coins)
         self.leaderboard.set_agents(((name, kind) for name, kind, _ in agents), e.starting_cash)
 
     async def _ev_session_ended(self, e: ev.SessionEnded) -> None:
@@ -179,20 +223,25 @@ class ConsoleScreen(Screen):
         self.status.show("info", f"Session ended: {e.reason} ({e.cycles} cycles).")
 
     async def _ev_state_reset(self, e: ev.StateReset) -> None:
+        """Forget everything; the events that follow rebuild the screen up to the target cycle. The
+        tables hold still until the batch ends (``end_batch``), then show the final state once."""
         self.ended = False
         self.cycle = 0
         self.header.cycle = 0
-        self.market.reset()
-        self.positions.reset()
-        self.leaderboard.reset()
+        self._history_from = e.target_cycle - HISTORY_CYCLES + 1
+        self.status.drop_recorded()
+        for table in self.tables:
+            table.defer()
+            table.reset()
         for pane in self.panes.values():
             pane.reset()
 
     async def _ev_cycle_started(self, e: ev.CycleStarted) -> None:
         self.cycle = e.cycle
         self.header.cycle = e.cycle
-        for pane in self.panes.values():
-            pane.start_cycle(e.cycle, e.time)
+        if e.cycle >= self._history_from:
+            for pane in self.panes.values():
+                pane.start_cycle(e.cycle, e.time)
 
     async def _ev_cycle_completed(self, e: ev.CycleCompleted) -> None:
         if e.leaderboard:
@@ -204,62 +253,70 @@ class ConsoleScreen(Screen):
     async def _ev_market_failed(self, e: ev.MarketFailed) -> None:
         self.status.show("warning", f"Cycle {e.cycle}: no market data ({e.reason}); agents hold.")
 
-    def _pane(self, agent: str) -> AgentPane | None:
-        return self.panes.get(agent)
+    def _pane(self, agent: str, cycle: int) -> AgentPane | None:
+        """The agent's pane, or None when ``cycle`` is past its history (a replay jump)."""
+        return self.panes.get(agent) if cycle >= self._history_from else None
 
     async def _ev_agent_started(self, e: ev.AgentStarted) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             pane.started()
 
     async def _ev_reasoning(self, e: ev.ReasoningDelta) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             pane.write(e.cycle, e.time, e.kind, e.text)
 
     async def _ev_agent_replied(self, e: ev.AgentReplied) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             pane.replied(e.latency_s, e.output_tokens, e.cost_usd)
 
     async def _ev_agent_failed(self, e: ev.AgentFailed) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             pane.failed(e.cycle, e.time, e.kind, e.reason)
 
     async def _ev_agent_halted(self, e: ev.AgentHalted) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             pane.halt(e.cycle, e.time, e.reason)
+        elif pane := self.panes.get(e.agent):
+            pane.halt(e.cycle, e.time, e.reason, quiet=True)  # halted long ago: still halted
 
     async def _ev_decisions(self, e: ev.DecisionParsed) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             pane.decisions(e.cycle, e.time, e.decisions)
 
     async def _ev_rejected(self, e: ev.DecisionRejected) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             pane.line(e.cycle, e.time, "rejected", f"✗ {e.coin} rejected [{e.rule}]: {e.reason}")
 
     async def _ev_filled(self, e: ev.OrderFilled) -> None:
-        pane = self._pane(e.agent)
+        pane = self._pane(e.agent, e.cycle)
         if pane is None or e.action != "open":
             return  # a close is shown by its PositionClosed, which carries the PnL
-        text = (
-            f"● opened {e.coin} {fmt.side(e.side)} {fmt.quantity(e.quantity)} @ {fmt.price(e.price)}"
-            f" · {fmt.leverage(e.leverage)} · margin {fmt.money(e.margin)} · fee {fmt.money(e.fee)}"
+        chunks = (
+            f"● opened {e.coin} {fmt.side(e.side)}",
+            fmt.quantity(e.quantity),
+            f"@ {fmt.price(e.price)}",
+            f"· {fmt.leverage(e.leverage)}",
+            f"· fee {fmt.money(e.fee)}",
         )
-        pane.line(e.cycle, e.time, "fill", text)
+        pane.line(e.cycle, e.time, "fill", chunks)
 
     async def _ev_closed(self, e: ev.PositionClosed) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             why = _EXIT_REASONS.get(e.reason, e.reason)
-            text = (
-                f"■ closed {e.coin} {fmt.side(e.side)} @ {fmt.price(e.exit_price)} ({why})"
-                f" · net {fmt.money(e.net_pnl, sign=True)}"
+            chunks = (
+                f"■ closed {e.coin} {fmt.side(e.side)}",
+                f"@ {fmt.price(e.exit_price)}",
+                f"· {why}",
+                f"· net {fmt.money(e.net_pnl, sign=True)}",
             )
-            pane.line(e.cycle, e.time, "profit" if e.net_pnl >= 0 else "loss", text)
+            pane.line(e.cycle, e.time, "profit" if e.net_pnl >= 0 else "loss", chunks)
 
     async def _ev_funding(self, e: ev.FundingPaid) -> None:
-        if pane := self._pane(e.agent):
+        if pane := self._pane(e.agent, e.cycle):
             verb = "paid" if e.amount >= 0 else "received"
             pane.line(e.cycle, e.time, "funding", f"funding {e.coin} {verb} {fmt.money(abs(e.amount))} ({fmt.rate(e.rate)})")
 
     async def _ev_account(self, e: ev.AccountUpdated) -> None:
         self.positions.update_positions(e.agent, e.positions)
-        if pane := self._pane(e.agent):
-            pane.account(e.account_value, e.return_pct)
+        if pane := self.panes.get(e.agent):
+            pane.account(e.account_value, e.return_pct, len(e.positions))

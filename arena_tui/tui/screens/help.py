@@ -17,11 +17,17 @@ PANES = """\
   the simulated clock and the wall clock (UTC); the cycle; the time to the next cycle; RUNNING / PAUSED.
 - **Market**: price (green/red: the tick since the last cycle), change since the session began,
   funding rate, open interest, RSI7/RSI14, EMA20 vs EMA50, MACD and ATR14 on the intraday candles.
-- **Agent panes**: each agent's reasoning (dim) and answer as they stream, then what became of them:
-  ▸ decisions, ✗ rejections with the risk rule, ● fills, ■ exits (stop-loss, take-profit,
-  liquidation), ⚠ failures and ✖ halts. The last few cycles are kept. Rule-based agents say so.
+- **Agent panes**: each agent's reasoning (dim italics) and answer (muted) as they stream. Once the
+  answer is parsed it folds into one line, `▸ answer · 6 decisions · 412 chars` (press `a` or
+  click it to unfold), followed by what became of it: ▲ buy and ▼ sell entries (size, leverage,
+  stop, target, confidence), □ closes, `hold:` with the coins held, ✗ rejections with the risk
+  rule, ● fills, ■ exits with their net PnL (stop-loss, take-profit, liquidation), ⚠ failures
+  and ✖ halts. The last few cycles are kept. Rule-based agents say so. On a short screen only the
+  focused agent's pane shows: tab or 1-9 switch.
 - **Positions**: every open position with its entry, mark, unrealized PnL, stop, target and
-  liquidation price (hidden on short screens).
+  liquidation price (entry, stop and target need 100 columns; hidden on screens under 32 rows).
+- **Status line**: the latest notices. In a replay, notices from the recording are muted and
+  start with "recorded:".
 - **Leaderboard**: ranked by account value, with each agent's equity line and the BTC buy-and-hold
   benchmark over the same window.
 """
@@ -66,7 +72,7 @@ class HelpScreen(ModalScreen[None]):
                 continue
             action = binding.action.removeprefix("app.")
             name = action.split("(")[0]
-            if name in ("resume", "play") or binding.id in seen:
+            if name in ("resume", "play", "cycle_step") or binding.id in seen:
                 continue
             if binding.id and binding.id.startswith("agent-"):
                 if binding.id != "agent-1":
@@ -79,5 +85,7 @@ class HelpScreen(ModalScreen[None]):
             keys = " / ".join(self.app.get_key_display(Binding(k, "")) for k in binding.key.split(","))
             description = binding.description + (" / Resume" if name == "pause" else "")
             lines.append(f"| {keys} | {description} | {binding.tooltip} |")
+            if binding.id == "zoom":
+                lines.append("| a | Answers | Unfold the focused agent's parsed answers in full, or fold them (a click on one works too) |")
         lines.append("| ctrl+p | Commands | The same actions in the command palette |")
         return "\n".join(lines) + "\n"

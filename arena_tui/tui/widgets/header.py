@@ -21,7 +21,7 @@ class SessionHeader(Horizontal):
         width: 1fr;
         background: $panel;
         & > Label { padding: 0 1; height: 1; }
-        & > #mode { text-style: bold; color: $background; background: $arena-recorded; }
+        & > #mode { width: 10; text-align: center; text-style: bold; color: $background; background: $arena-recorded; }
         & > #mode.-live { background: $arena-live; }
         & > #mode.-replay { background: $arena-replay; }
         & > #name { width: 1fr; text-style: bold; text-overflow: ellipsis; text-wrap: nowrap; }
@@ -75,11 +75,12 @@ class SessionHeader(Horizontal):
     def _label(self, id: str) -> Label:
         return self.query_one(f"#{id}", Label)
 
-    _FIXED = frozenset({"sim", "wall", "countdown", "state"})
+    _FIXED = frozenset({"mode", "sim", "wall", "countdown", "state"})
 
     def _put(self, id: str, text: str) -> None:
-        """Set label ``id`` when its text changes; fixed-width labels (clocks, countdown, state) skip
-        the re-layout, so the clock ticking never re-lays out the screen."""
+        """Set label ``id`` when its text changes; fixed-width labels (mode, clocks, countdown, state)
+        skip the re-layout, so the clock ticking never re-lays out the screen (and an 80-column
+        header never squeezes the mode to nothing)."""
         if self._shown.get(id) == text:
             return
         self._shown[id] = text

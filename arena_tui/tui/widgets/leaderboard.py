@@ -9,7 +9,7 @@ from typing import Any, Iterable, Mapping
 from rich.text import Text
 
 from arena_tui.tui import formatting as fmt
-from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec
+from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec, Row
 
 EQUITY_POINTS = 240
 """Account values kept per agent for the sparkline (one per cycle)."""
@@ -23,18 +23,19 @@ class Leaderboard(ArenaTable):
     Row dicts are read with these keys: ``agent``, ``kind`` (``"benchmark"`` for the buy-and-hold
     row), ``rank``, ``account_value``, ``return_pct``, ``pnl``, ``fees``, ``win_rate`` (percent of closed
     trades that made money), ``sharpe`` (annualised), ``max_drawdown_pct`` (percent), ``trades``,
-    ``halted``; missing ones show ``–``.
+    ``halted``; missing ones show ``–``. Under 100 columns PnL, fees and win rate are left out and
+    the equity line is 12 cycles long instead of 14.
     """
 
     COLUMNS = (
         ColumnSpec("rank", "#", 2),
         ColumnSpec("agent", "agent", 23, numeric=False),
-        ColumnSpec("equity", "equity", 14),
+        ColumnSpec("equity", "equity", 14, narrow_width=12),
         ColumnSpec("value", "value $", 9),
         ColumnSpec("return", "return", 8),
-        ColumnSpec("pnl", "PnL $", 9),
-        ColumnSpec("fees", "fees $", 7),
-        ColumnSpec("win", "win", 5),
+        ColumnSpec("pnl", "PnL $", 9, wide_only=True),
+        ColumnSpec("fees", "fees $", 7, wide_only=True),
+        ColumnSpec("win", "win", 5, wide_only=True),
         ColumnSpec("sharpe", "Sharpe", 6),
         ColumnSpec("drawdown", "maxDD", 6),
         ColumnSpec("trades", "trades", 6),
@@ -72,10 +73,12 @@ class Leaderboard(ArenaTable):
                 value = row.get("account_value")
                 if value is not None:
                     line.append(float(value))
-        with self.app.batch_update():
-            for name in self._rows:
-                self.put_row(name, self._cells(name))
-            self.sort("rank", key=lambda cell: int(cell.plain) if cell.plain.isdigit() else 999)
+        self.refresh_rows()
+
+    def table_rows(self) -> list[Row]:
+        """One row per agent and the benchmark, best rank first."""
+        ranked = sorted(self._rows, key=lambda name: _rank(self._rows[name]))
+        return [(name, self._cells(name)) for name in ranked]
 
     def _cells(self, name: str) -> dict[str, Text]:
         row = self._rows[name]
@@ -92,12 +95,13 @@ class Leaderboard(ArenaTable):
         ret = row.get("return_pct")
         pnl = row.get("pnl")
         line = list(self._equity.get(name, ()))
+        spark = next(c for c in self.COLUMNS if c.key == "equity").width_for(self.narrow)
         trend = (line[-1] - line[0]) if len(line) >= 2 else None
         win = row.get("win_rate")
         return {
             "rank": self.styled(str(row.get("rank", ""))),
             "agent": self.styled(label, *label_style, numeric=False),
-            "equity": self.signed(trend, fmt.sparkline(line, 14)) if line else self.styled(" " * 14, numeric=False),
+            "equity": self.signed(trend, fmt.sparkline(line, spark)) if line else self.styled("", numeric=False),
             "value": self.styled(fmt.number(row.get("account_value"), 2), "arena--strong"),
             "return": self.signed(ret, fmt.percent(ret)),
             "pnl": self.signed(pnl, fmt.MISSING if pnl is None else f"{pnl:+,.2f}"),
@@ -112,13 +116,14 @@ class Leaderboard(ArenaTable):
         """The account values recorded for ``name`` so far (oldest first)."""
         return list(self._equity.get(name, ()))
 
-    def rerender(self) -> None:
-        if self._rows:
-            self._apply([], record=False)
-
     def reset(self) -> None:
-        super().reset()
         self._rows.clear()
         self._equity.clear()
         if self._kinds:
             self.set_agents(self._kinds.items(), self._starting_cash)
+        super().reset()
+
+
+def _rank(row: Mapping[str, Any]) -> int:
+    rank = row.get("rank")
+    return int(rank) if isinstance(rank, (int, float)) else 999

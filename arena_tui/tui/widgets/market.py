@@ -7,7 +7,7 @@ from typing import Any, Mapping
 from rich.text import Text
 
 from arena_tui.tui import formatting as fmt
-from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec
+from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec, Row
 
 
 class MarketTable(ArenaTable):
@@ -45,9 +45,11 @@ class MarketTable(ArenaTable):
             if coin not in self._first and row.get("price"):
                 self._first[coin] = row["price"]
             self._rows[coin] = dict(row)
-        with self.app.batch_update():
-            for coin in coins:
-                self.put_row(coin, self._cells(coin))
+        self.refresh_rows()
+
+    def table_rows(self) -> list[Row]:
+        """One row per coin, in the order the market first listed them."""
+        return [(coin, self._cells(coin)) for coin in self._rows]
 
     def _cells(self, coin: str) -> dict[str, Text]:
         row = self._rows[coin]
@@ -82,13 +84,8 @@ class MarketTable(ArenaTable):
             return self.styled(text, "arena--warning")
         return self.styled(text)
 
-    def rerender(self) -> None:
-        with self.app.batch_update():
-            for coin in self._rows:
-                self.put_row(coin, self._cells(coin))
-
     def reset(self) -> None:
-        super().reset()
         self._rows.clear()
         self._previous.clear()
         self._first.clear()
+        super().reset()

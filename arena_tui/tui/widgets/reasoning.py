@@ -17,12 +17,16 @@ HISTORY_CYCLES = 6
 
 class AgentPane(StreamView, inherit_bindings=False):
     """The pane of one agent, titled ``<n> <name>`` (rule-based agents labelled so), with its account
-    value and status in the subtitle: thinking, answered (latency, tokens, cost), failed or HALTED.
+    value and status in the subtitle: thinking, answering, answered (latency, tokens, cost), failed
+    or HALTED.
 
     Each cycle opens with a rule (``── cycle 12 · 10-17 04:00``); the reasoning (dim italics) and the
-    answer stream in as they arrive; then one line per decision (▸), rejection (✗ with the risk rule),
-    fill (●), exit (■), funding payment, failure (⚠) or halt (✖). The app calls the methods below for
-    the agent's events; the pane never talks to the engine.
+    answer (muted, one line per answer line) stream in as they arrive. Once the answer is parsed (or
+    the agent failed) it folds into one line (``▸ answer · 6 decisions · 412 chars``; ``a`` or a
+    click unfolds it), so the reasoning stays in view, followed by one line per entry (▲ buy,
+    ▼ sell), close (□) and rejection (✗ with the risk rule), all holds on one line, and the fills
+    (●), exits (■ with the PnL), funding payments, failures (⚠) and halts (✖). The app calls the
+    methods below for the agent's events; the pane never talks to the engine.
     """
 
     DEFAULT_CSS = """
@@ -48,8 +52,12 @@ class AgentPane(StreamView, inherit_bindings=False):
         Binding("pagedown", "page_down", "Page down", show=False),
         Binding("ctrl+home", "scroll_home", "Oldest", show=False),
         Binding("ctrl+end", "scroll_end", "Newest", show=False),
+        Binding("a", "toggle_answers", "Answers", tooltip="Show or hide this agent's parsed answers in full", id="answers"),
     ]
-    """Scrolling only: left/right/home/end stay free for the replay keys."""
+    """Scrolling and ``a`` (answers): left/right/home/end stay free for the replay keys."""
+
+    FOLD_HINT = (" · a: show", " · a: hide")
+    """The key that unfolds a parsed answer, named on its line when there is room."""
 
     status: reactive[str] = reactive("waiting for the first cycle")
     """What the agent is doing, shown in the pane's subtitle."""
@@ -63,6 +71,9 @@ class AgentPane(StreamView, inherit_bindings=False):
         self.halted = False
         self.cycles: list[int] = []
         self._value = ""
+        self._open_positions = 0
+        self.show_open = False
+        self._answers_shown = False
         label = fmt.agent_label(name, kind)
         self.border_title = f"{index} {label}" if index <= 9 else label
         self.add_line("placeholder", "Waiting for the first cycle…", 0, prefix="")
@@ -75,7 +86,14 @@ class AgentPane(StreamView, inherit_bindings=False):
 
     def _draw_status(self) -> None:
         model = self.model if self.model and self.kind != "rule-based" else ""
-        self.border_subtitle = " · ".join(p for p in (self.status, self._value, model) if p)
+        held = f"{self._open_positions} open" if self.show_open and self._open_positions else ""
+        self.border_subtitle = " · ".join(p for p in (self.status, self._value, held, model) if p)
+
+    def set_show_open(self, show: bool) -> None:
+        """Name the number of open positions in the subtitle (on short screens, no positions table)."""
+        if show != self.show_open:
+            self.show_open = show
+            self._draw_status()
 
     # -- cycles -----------------------------------------------------------------------------------
 
@@ -101,9 +119,11 @@ class AgentPane(StreamView, inherit_bindings=False):
 
     # -- events -----------------------------------------------------------------------------------
 
-    def account(self, account_value: float, return_pct: float) -> None:
-        """``AccountUpdated``: the account value and return in the subtitle."""
+    def account(self, account_value: float, return_pct: float, open_positions: int = 0) -> None:
+        """``AccountUpdated``: the account value, return and open positions in the subtitle (the
+        positions table is hidden on short screens, so the count shows there: ``show_open``)."""
         self._value = f"{fmt.money(account_value)} {fmt.percent(return_pct)}"
+        self._open_positions = open_positions
         self._draw_status()
 
     def started(self) -> None:
@@ -113,12 +133,28 @@ class AgentPane(StreamView, inherit_bindings=False):
     def write(self, cycle: int, time: int, kind: str, text: str) -> None:
         """``ReasoningDelta``: stream ``text`` (reasoning | answer)."""
         self._open(cycle, time)
-        self.append("answer" if kind == "answer" else "reasoning", text, cycle)
+        if kind == "answer":
+            if self.status in ("", "thinking…"):
+                self.status = "answering…"
+            self.append("answer", text, cycle)
+        else:
+            self.append("reasoning", text, cycle)
 
-    def line(self, cycle: int, time: int, kind: str, text: str) -> None:
-        """An inline line of ``kind`` (decision, rejected, fill, profit, loss, funding, failed, halted)."""
+    def line(self, cycle: int, time: int, kind: str, text: str | tuple[str, ...]) -> None:
+        """An inline line of ``kind`` (decision, buy, sell, hold, rejected, fill, profit, loss,
+        funding, failed, halted); its wrapped lines are indented under its text. A tuple of chunks
+        is never split inside a chunk."""
         self._open(cycle, time)
-        self.add_line(kind, text, cycle)
+        self.add_line(kind, text, cycle, hang=2)
+
+    def fold_answer(self, cycle: int, outcome: str) -> None:
+        """Fold ``cycle``'s streamed answer into ``▸ answer · <outcome> · <n> chars``."""
+        chars = len(self.text_of("answer", cycle))
+        self.fold("answer", cycle, ("answer", outcome, f"{chars:,} chars"), expanded=self._answers_shown)
+
+    def action_toggle_answers(self) -> None:
+        """``a``: unfold every parsed answer in the pane, or fold them all again."""
+        self._answers_shown = self.toggle_folds()
 
     def replied(self, latency_s: float, output_tokens: int, cost_usd: float) -> None:
         """``AgentReplied``: the answer is complete."""
@@ -130,22 +166,30 @@ class AgentPane(StreamView, inherit_bindings=False):
         self.status = " · ".join(parts)
 
     def decisions(self, cycle: int, time: int, decisions: Iterable[Mapping[str, Any]]) -> None:
-        """``DecisionParsed``: one line per trade decision, holds folded into one line."""
-        if self.status.startswith("thinking"):
+        """``DecisionParsed``: fold the answer, then one line per entry, close or other signal and
+        one line for all the holds."""
+        if self.status.startswith(("thinking", "answering")):
             self.status = ""
+        decisions = list(decisions)
+        self._open(cycle, time)
+        self.fold_answer(cycle, f"{len(decisions)} decision{'' if len(decisions) == 1 else 's'}")
         holds: list[str] = []
         for d in decisions:
-            if d.get("signal", "hold") == "hold":
+            signal = d.get("signal", "hold")
+            if signal == "hold":
                 holds.append(str(d.get("coin", "?")))
             else:
-                self.line(cycle, time, "decision", decision_text(d))
+                kind = {"buy_to_enter": "buy", "sell_to_enter": "sell"}.get(str(signal), "decision")
+                self.line(cycle, time, kind, decision_chunks(d))
         if holds:
-            self.line(cycle, time, "hold", f"· hold {' '.join(holds)}")
+            self.line(cycle, time, "hold", f"· hold: {' '.join(holds)}")
 
     def failed(self, cycle: int, time: int, kind: str, reason: str) -> None:
-        """``AgentFailed``: the agent holds this cycle."""
+        """``AgentFailed``: the agent holds this cycle (its answer, if any, is folded)."""
         self.add_class("-failed")
         self.status = f"failed: {kind}"
+        self._open(cycle, time)
+        self.fold_answer(cycle, f"not used ({kind})")
         self.line(cycle, time, "failed", f"⚠ failed ({kind}): {reason}")
 
     def halt(self, cycle: int, time: int, reason: str, *, quiet: bool = False) -> None:
@@ -164,6 +208,7 @@ class AgentPane(StreamView, inherit_bindings=False):
         self.add_line("placeholder", "Waiting for the first cycle…", 0, prefix="")
         self.remove_class("-failed", "-halted")
         self._value = ""
+        self._open_positions = 0
         self.status = "waiting for the first cycle"
 
     def text(self, kind: str = "reasoning", cycle: int | None = None) -> str:
@@ -171,18 +216,30 @@ class AgentPane(StreamView, inherit_bindings=False):
         return self.text_of(kind, cycle)
 
 
+_SIGNAL_WORDS = {"buy_to_enter": "buy", "sell_to_enter": "sell"}
+
+
 def decision_text(d: Mapping[str, Any]) -> str:
-    """``▸ BTC buy_to_enter 0.05 @ 10x · SL 104,000.0 · TP 110,000.0 · conf 0.65`` from a decision dict."""
-    head = f"▸ {d.get('coin', '?')} {d.get('signal', '?')}"
+    """One decision dict (``Decision`` fields) as a line: ``▲ BTC buy 0.05 @10x stop 105,000.0
+    tp 112,000.0 conf 65%`` for an entry (▼ for a sell), ``□ ETH close`` for a close. Prices in
+    USD, quantity in the base coin; confidence 0-1 (or 0-100) shown in percent."""
+    return " ".join(decision_chunks(d))
+
+
+def decision_chunks(d: Mapping[str, Any]) -> tuple[str, ...]:
+    """``decision_text`` as the pieces a line may wrap between (``stop 105,000.0`` stays whole)."""
+    signal = str(d.get("signal", "?"))
+    marker = {"buy_to_enter": "▲", "sell_to_enter": "▼", "close": "□"}.get(signal, "▸")
+    parts = [f"{marker} {d.get('coin', '?')} {_SIGNAL_WORDS.get(signal, signal)}"]
     if d.get("quantity") is not None:
-        head += f" {fmt.quantity(d['quantity'])}"
-        if d.get("leverage") is not None:
-            head += f" @ {fmt.leverage(d['leverage'])}"
-    extras = []
+        parts.append(fmt.quantity(d["quantity"]))
+    if d.get("leverage") is not None:
+        parts.append(f"@{fmt.leverage(d['leverage'])}")
     if d.get("stop_loss") is not None:
-        extras.append(f"SL {fmt.price(d['stop_loss'])}")
+        parts.append(f"stop {fmt.price(d['stop_loss'])}")
     if d.get("profit_target") is not None:
-        extras.append(f"TP {fmt.price(d['profit_target'])}")
-    if d.get("confidence") is not None:
-        extras.append(f"conf {d['confidence']:g}")
-    return " · ".join([head, *extras])
+        parts.append(f"tp {fmt.price(d['profit_target'])}")
+    confidence = d.get("confidence")
+    if isinstance(confidence, (int, float)):
+        parts.append(f"conf {confidence * 100 if confidence <= 1 else confidence:.0f}%")
+    return tuple(parts)

@@ -1,4 +1,5 @@
-"""``StreamView``: wrapped, styled text that grows at its end, drawn line by line (like ``Log``).
+"""``StreamView``: wrapped, styled text that grows at its end, drawn line by line (like ``Log``),
+with blocks that fold into one line and unfold again (an agent's answer once it is parsed).
 
 Why not a ``Markdown`` per response: six agents streaming 50 tokens/s each made every ``Markdown``
 append re-lay out the whole screen (the block's height changes), and the UI loop fell seconds behind
@@ -13,8 +14,10 @@ import bisect
 from dataclasses import dataclass, field
 from typing import ClassVar, Iterator
 
+from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.geometry import Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
@@ -26,19 +29,32 @@ from arena_tui.tui.widgets.component_style import text_style
 @dataclass(eq=False)
 class Block:
     """One paragraph (no newline inside): ``kind`` names its component style (``stream--<kind>``),
-    ``cycle`` the cycle it belongs to; ``strips`` caches its wrapped lines at the current width."""
+    ``cycle`` the cycle it belongs to, ``prefix`` is drawn before the text and ``hang`` indents the
+    wrapped lines after the first; ``chunks``, when given, are the pieces of ``text`` (joined by
+    spaces) that wrapping never splits (``stop 112,052.7``); ``strips`` caches its wrapped lines at
+    the current width.
+
+    A fold (``kind == "fold"``) holds other blocks in ``children``: folded it is one line (its
+    ``chunks`` joined by `` · ``, the last ones left out when the line is too narrow), unfolded
+    (``expanded``) that line and then the children, wrapped."""
 
     kind: str
     text: str
     cycle: int
     prefix: str = ""
+    hang: int = 0
+    chunks: tuple[str, ...] = ()
+    children: list["Block"] | None = None
+    expanded: bool = False
     strips: list[Strip] = field(default_factory=list)
     wrapped_at: int = -1
 
 
 class StreamView(ScrollView, can_focus=True):
     """A scrollable list of ``Block``s. ``append(kind, text, cycle)`` streams text onto the last block
-    of that kind and cycle (a newline starts a new paragraph); ``add_line`` adds a block of its own.
+    of that kind and cycle (a newline starts a new paragraph); ``add_line`` adds a block of its own;
+    ``fold(kind, cycle, summary)`` folds a cycle's blocks of one kind into a one-line summary, which
+    ``toggle_folds`` (or a click on it) unfolds and folds again.
 
     Colours come from the component classes in ``COMPONENT_CLASSES`` (styled with theme variables in
     ``DEFAULT_CSS``); a theme change re-wraps. It follows the end while the user has not scrolled up.
@@ -49,7 +65,10 @@ class StreamView(ScrollView, can_focus=True):
         "stream--rule",
         "stream--reasoning",
         "stream--answer",
+        "stream--fold",
         "stream--decision",
+        "stream--buy",
+        "stream--sell",
         "stream--hold",
         "stream--rejected",
         "stream--fill",
@@ -60,8 +79,11 @@ class StreamView(ScrollView, can_focus=True):
         "stream--halted",
     }
 
-    NO_WRAP: ClassVar[frozenset[str]] = frozenset({"rule"})
-    """Block kinds drawn on one line, cropped at the right edge."""
+    NO_WRAP: ClassVar[frozenset[str]] = frozenset({"rule", "answer"})
+    """Block kinds drawn on one line, cropped at the right edge (an answer's lines while it
+    streams: the start of each JSON line says the coin and signal; unfolded, they wrap)."""
+    FOLD_HINT: ClassVar[tuple[str, str]] = ("", "")
+    """Appended to a fold's summary when it is folded and when it is unfolded (e.g. the key)."""
     OWN_BACKGROUND: ClassVar[frozenset[str]] = frozenset({"halted"})
     """Block kinds whose component style sets a background of their own."""
 
@@ -72,8 +94,11 @@ class StreamView(ScrollView, can_focus=True):
         & > .stream--placeholder { color: $text-muted; }
         & > .stream--rule { color: $text-muted; }
         & > .stream--reasoning { color: $arena-reasoning; text-style: italic; }
-        & > .stream--answer { color: $text; }
+        & > .stream--answer { color: $text-muted; }
+        & > .stream--fold { color: $text-muted; }
         & > .stream--decision { color: $text-primary; }
+        & > .stream--buy { color: $text-success; }
+        & > .stream--sell { color: $text-error; }
         & > .stream--hold { color: $text-muted; }
         & > .stream--rejected { color: $text-warning; }
         & > .stream--fill { color: $text; }
@@ -117,11 +142,63 @@ class StreamView(ScrollView, can_focus=True):
             self._push(Block(kind, paragraph, cycle))
         self._after_change(at_end)
 
-    def add_line(self, kind: str, text: str, cycle: int, prefix: str = " ") -> None:
-        """Add ``text`` as a block of its own (a decision, fill, exit, ...), indented by ``prefix``."""
+    def add_line(self, kind: str, text: str | tuple[str, ...], cycle: int, prefix: str = " ", hang: int = 0) -> None:
+        """Add ``text`` as a block of its own (a decision, fill, exit, ...), indented by ``prefix``;
+        its wrapped lines are indented by ``hang`` cells. ``text`` may be a tuple of chunks that
+        wrapping keeps whole. An empty streamed paragraph just before it (the newline that ended
+        the text) is dropped."""
         at_end = self._following()
-        self._push(Block(kind, text, cycle, prefix=prefix))
-        self._after_change(at_end)
+        chunks = tuple(text) if isinstance(text, tuple) else ()
+        dropped = bool(self._blocks) and _blank(self._blocks[-1])
+        if dropped:
+            self._blocks.pop()
+            self._reindex()
+        self._push(Block(kind, " ".join(chunks) if chunks else str(text), cycle, prefix=prefix, hang=hang, chunks=chunks))
+        self._after_change(at_end, full=dropped)
+
+    def fold(self, kind: str, cycle: int, summary: tuple[str, ...], prefix: str = " ", expanded: bool = False) -> Block | None:
+        """Fold every ``kind`` block of ``cycle`` into one ``fold`` block where the first of them
+        was, showing the ``summary`` parts joined by `` · `` (and, ``expanded``, the blocks under
+        it); returns it (None when there was nothing to fold)."""
+        inside = [b for b in self._blocks if b.kind == kind and b.cycle == cycle and b.children is None]
+        if not inside:
+            return None
+        at_end = self._following()
+        folded = Block(
+            "fold", " · ".join(summary), cycle, prefix=prefix, hang=len(prefix) + 2, chunks=tuple(summary), children=inside, expanded=expanded
+        )
+        first = self._blocks.index(inside[0])
+        taken = set(map(id, inside))
+        rest = [b for b in self._blocks[:first] if id(b) not in taken]
+        while rest and _blank(rest[-1]):
+            rest.pop()
+        rest += [folded, *(b for b in self._blocks[first:] if id(b) not in taken)]
+        self._blocks = rest
+        self._reindex()
+        self._after_change(at_end, full=True)
+        return folded
+
+    @property
+    def folds(self) -> list[Block]:
+        """The fold blocks held, oldest first."""
+        return [b for b in self._blocks if b.children is not None]
+
+    def toggle_folds(self, expand: bool | None = None) -> bool:
+        """Unfold every fold (``expand=True``), fold them all (``False``), or (None) unfold them all
+        unless every one is already unfolded. Returns the new state."""
+        folds = self.folds
+        if expand is None:
+            expand = not folds or not all(b.expanded for b in folds)
+        for block in folds:
+            self._set_expanded(block, expand)
+        self._reindex()
+        self._after_change(self._following(), full=True)
+        return expand
+
+    def _set_expanded(self, block: Block, expanded: bool) -> None:
+        if block.expanded != expanded:
+            block.expanded = expanded
+            block.wrapped_at = -1
 
     def drop_before(self, cycle: int) -> None:
         """Forget the blocks of cycles before ``cycle`` (bounded history)."""
@@ -148,7 +225,12 @@ class StreamView(ScrollView, can_focus=True):
     def text_of(self, kind: str, cycle: int | None = None) -> str:
         """The text of every ``kind`` block (of ``cycle``, if given), paragraphs joined by newlines
         as they arrived."""
-        parts = [b.text for b in self._blocks if b.kind == kind and (cycle is None or b.cycle == cycle)]
+        parts = [
+            b.text
+            for outer in self._blocks
+            for b in (outer.children if outer.children is not None else (outer,))
+            if b.kind == kind and (cycle is None or b.cycle == cycle)
+        ]
         return "\n".join(parts)
 
     # -- wrapping ---------------------------------------------------------------------------------
@@ -173,15 +255,58 @@ class StreamView(ScrollView, can_focus=True):
         if width <= 0:
             block.strips, block.wrapped_at = [], width
             return
-        console = self.app.console
-        text = Text(block.prefix + block.text, end="")
-        text.stylize(self._style_for(block.kind))  # a span, so it survives wrapping
-        if block.kind in self.NO_WRAP:
-            lines = [text]  # cropped to the width when drawn
+        if block.children is None:
+            lines = self._wrap_lines(block, width, crop=block.kind in self.NO_WRAP)
         else:
-            lines = text.wrap(console, max(1, width), overflow="fold") if block.text else [Text("")]
+            lines = [self._fold_line(block, width)]
+            if block.expanded:
+                for child in block.children:
+                    lines += self._wrap_lines(child, width, crop=False, indent=len(block.prefix) + 2)
+        console = self.app.console
         block.strips = [Strip(line.render(console), line.cell_len) for line in lines]
         block.wrapped_at = width
+
+    def _fold_line(self, block: Block, width: int) -> Text:
+        """A fold's one line: marker, summary parts and hint; the hint, then the last parts, are
+        left out while the line is wider than ``width`` (then it is cropped)."""
+        marker = "▾ " if block.expanded else "▸ "
+        hint = self.FOLD_HINT[1 if block.expanded else 0]
+        parts = list(block.chunks) or [block.text]
+        candidates = [" · ".join(parts) + hint] + [" · ".join(parts[:n]) for n in range(len(parts), 0, -1)]
+        room = width - cell_len(block.prefix) - cell_len(marker)
+        text = next((c for c in candidates if cell_len(c) <= room), candidates[-1])
+        line = Text(block.prefix + marker + text, end="")
+        line.stylize(self._style_for("fold"))
+        if line.cell_len > width:
+            line.truncate(width, overflow="ellipsis")
+        return line
+
+    def _wrap_lines(self, block: Block, width: int, *, crop: bool, indent: int = 0) -> list[Text]:
+        """``block`` as lines of at most ``width`` cells: cropped with an ellipsis (``crop``) or
+        wrapped (keeping its ``chunks`` whole where they fit), the first line after ``prefix``, the
+        rest indented by ``hang``; every line indented by ``indent`` more cells."""
+        style = self._style_for(block.kind)
+        room = max(1, width - indent)
+        hang = block.hang if room > block.hang + 8 else 0
+        if crop or not block.text:
+            text = Text(block.prefix + block.text, end="")
+            if text.cell_len > room and block.kind != "rule":
+                text.truncate(room, overflow="ellipsis")
+            plain = [text]  # a rule is cropped to the width when drawn
+        elif block.chunks:
+            plain = [Text(line, end="") for line in _pack(block.chunks, block.prefix, room, hang)]
+        else:
+            text = Text(block.prefix + block.text, end="")
+            plain = list(text.wrap(self.app.console, room - hang, overflow="fold"))
+            plain = plain[:1] + [Text(" " * hang, end="") + line for line in plain[1:]]
+        lines: list[Text] = []
+        for line in plain:
+            line.stylize(style)  # a span, so it survives wrapping
+            lines += line.wrap(self.app.console, room, overflow="fold") if line.cell_len > room and not crop else [line]
+        if indent:
+            pad = Text(" " * indent, style=style, end="")
+            lines = [pad + line for line in lines]
+        return lines
 
     def _push(self, block: Block) -> None:
         self._wrap(block)
@@ -205,6 +330,21 @@ class StreamView(ScrollView, can_focus=True):
             self._starts.append(total)
             total += len(block.strips)
         self._total = total
+
+    def on_click(self, event: events.Click) -> None:
+        """A click on a fold's summary line folds or unfolds it."""
+        offset = event.get_content_offset(self)
+        if offset is None:
+            return
+        y = self.scroll_offset.y + offset.y
+        if 0 <= y < self._total:
+            index = bisect.bisect_right(self._starts, y) - 1
+            block = self._blocks[index]
+            if block.children is not None and y == self._starts[index]:
+                self._set_expanded(block, not block.expanded)
+                self._reindex()
+                self._after_change(False, full=True)
+                event.stop()
 
     def _following(self) -> bool:
         """True unless the user has scrolled up from the end (then new text does not move the view)."""
@@ -260,9 +400,16 @@ class StreamView(ScrollView, can_focus=True):
         self._after_change(self._following(), full=True)  # a shorter view must still show the end
 
     def notify_style_update(self) -> None:
+        """Re-wrap with the new styles, unless the text's styles did not change (a focus or border
+        change restyles the view too, and re-wrapping a full pane costs a frame)."""
         super().notify_style_update()
+        old = self._style_cache
         self._style_cache = None
         if self._blocks and self.is_mounted:
+            if old is not None and all(self._style_for(kind) == style for kind, style in old.items() if kind):
+                if self._base_style() == old[""]:
+                    return
+            self._style_cache = None
             for block in self._blocks:
                 block.wrapped_at = -1
             self._reindex()
@@ -287,7 +434,30 @@ class StreamView(ScrollView, can_focus=True):
         return strip.crop_extend(0, width, style)
 
     def lines(self) -> Iterator[str]:
-        """The wrapped lines as plain text (for tests)."""
+        """The wrapped lines as plain text, folds as shown (for tests)."""
         for block in self._blocks:
             for strip in block.strips:
                 yield strip.text
+
+
+def _blank(block: Block) -> bool:
+    """An empty streamed paragraph (what a trailing newline leaves)."""
+    return block.text == "" and block.prefix == "" and block.children is None and block.kind in ("reasoning", "answer")
+
+
+def _pack(chunks: tuple[str, ...], prefix: str, room: int, hang: int) -> list[str]:
+    """``chunks`` joined by spaces into lines of at most ``room`` cells: the first starts with
+    ``prefix``, the others with ``hang`` spaces; a chunk moves whole to the next line (one wider
+    than a line is folded later)."""
+    lines: list[str] = []
+    current = prefix
+    fresh = True
+    for chunk in chunks:
+        candidate = current + chunk if fresh else f"{current} {chunk}"
+        if fresh or cell_len(candidate) <= room:
+            current, fresh = candidate, False
+        else:
+            lines.append(current)
+            current = " " * hang + chunk
+    lines.append(current)
+    return lines

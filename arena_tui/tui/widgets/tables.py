@@ -4,32 +4,54 @@ cells updated in place, colours taken from the theme through component classes."
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Mapping, Sequence
 
 from rich.style import Style
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable
 
 from arena_tui.tui.widgets.component_style import text_style
+
+NARROW_WIDTH = 100
+"""Terminals narrower than this (in cells) get the narrow layout: tables drop their ``wide_only``
+columns, at most two agent panes side by side, no wall clock."""
+
+Row = tuple[str, Mapping[str, Text]]
+"""One table row as (row key, column key -> cell)."""
 
 
 @dataclass(frozen=True)
 class ColumnSpec:
     """One table column: ``key`` (for ``update_cell``), header ``label``, fixed ``width`` in cells,
-    and whether its figures are right-aligned (``numeric``)."""
+    whether its figures are right-aligned (``numeric``), whether it is left out on terminals
+    narrower than ``NARROW_WIDTH`` (``wide_only``) and its width there (``narrow_width``, default
+    ``width``)."""
 
     key: str
     label: str
     width: int
     numeric: bool = True
+    wide_only: bool = False
+    narrow_width: int | None = None
+
+    def width_for(self, narrow: bool) -> int:
+        """The column's width in cells (without the one-cell gap) on a narrow or wide terminal."""
+        return self.narrow_width if narrow and self.narrow_width is not None else self.width
 
 
 class ArenaTable(DataTable, can_focus=False):
     """A read-only ``DataTable`` with fixed-width columns from ``COLUMNS``.
 
-    Subclasses keep their own state (the last event's values) and turn it into cells with
-    ``render_row``; ``put_row`` adds the row or updates its cells in place. Cells are Rich ``Text``
-    styled by the component classes below, so a theme change re-renders every row.
+    Subclasses keep their own state (the last event's values) and say what the table should show
+    with ``table_rows()`` (every row, in display order); ``refresh_rows()`` makes the table show
+    exactly that: cells that changed are updated in place, and when the set or order of rows
+    changed the rows are laid out again. Nothing else adds, removes or sorts rows, so the table can
+    never hold a row its state does not (a replay jump resets the state and the table follows).
+
+    ``defer()`` holds the table still while many events are applied (a replay jump re-applies a
+    whole recording); ``flush()`` then shows the final state once. Cells are Rich ``Text`` styled by
+    the component classes below, so a theme change re-renders every row.
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
@@ -70,15 +92,40 @@ class ArenaTable(DataTable, can_focus=False):
             zebra_stripes=False,
             cell_padding=0,
         )
+        self.narrow = False
+        self._shown_keys: list[str] | None = None
+        self._shown_cells: dict[str, dict[str, Text]] = {}
+        self._deferred = False
+        self._dirty = False
 
     def on_mount(self) -> None:
+        self.narrow = self.app.size.width < NARROW_WIDTH
+        self._add_columns()
+        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+        if self._dirty:
+            self.refresh_rows()
+
+    @property
+    def shown_columns(self) -> tuple[ColumnSpec, ...]:
+        """The columns on screen: every column, or on a narrow terminal those not ``wide_only``."""
+        return tuple(c for c in self.COLUMNS if not (self.narrow and c.wide_only))
+
+    def _add_columns(self) -> None:
         # No cell padding: every column is one cell wider than its figures instead, the gap before a
         # right-aligned figure or before a left-aligned label (see ``styled``), so 80 columns hold
         # the market table.
-        for col in self.COLUMNS:
+        for col in self.shown_columns:
             label = Text(col.label if col.numeric else f" {col.label}", justify="right" if col.numeric else "left")
-            self.add_column(label, width=col.width + 1, key=col.key)
-        self.app.theme_changed_signal.subscribe(self, self._theme_changed)
+            self.add_column(label, width=col.width_for(self.narrow) + 1, key=col.key)
+
+    def on_resize(self, event: events.Resize) -> None:
+        narrow = self.app.size.width < NARROW_WIDTH
+        if narrow != self.narrow:
+            self.narrow = narrow
+            self.clear(columns=True)
+            self._shown_keys = None
+            self._add_columns()
+            self.refresh_rows()
 
     def _theme_changed(self, _theme: object) -> None:
         self.call_after_refresh(self.rerender)
@@ -99,22 +146,55 @@ class ArenaTable(DataTable, can_focus=False):
             return self.styled(text)
         return self.styled(text, "arena--up" if value > 0 else "arena--down")
 
-    def put_row(self, key: str, cells: dict[str, Text]) -> None:
-        """Add the row ``key`` or update its cells in place (widths never change)."""
-        if key in self.rows:
-            for col_key, value in cells.items():
-                self.update_cell(key, col_key, value)
-        else:
-            self.add_row(*(cells.get(col.key, Text("")) for col in self.COLUMNS), key=key)
+    # -- rows -------------------------------------------------------------------------------------
 
-    def drop_missing(self, keep: set[str]) -> None:
-        """Remove the rows whose key is not in ``keep``."""
-        for row_key in [k for k in self.rows if k.value not in keep]:
-            self.remove_row(row_key)
+    def table_rows(self) -> Sequence[Row]:
+        """Every row the table should show, in display order (subclasses: from their state)."""
+        return ()
+
+    def refresh_rows(self) -> None:
+        """Show ``table_rows()`` (or, while deferred, remember to at ``flush()``)."""
+        if self._deferred or not self.is_mounted:
+            self._dirty = True
+            return
+        self._dirty = False
+        self.show_rows(self.table_rows())
+
+    def show_rows(self, rows: Sequence[Row]) -> None:
+        """Make the table hold exactly ``rows`` (key, cells), in this order: changed cells are
+        updated in place; a different set or order of keys lays the rows out again."""
+        keys = [key for key, _ in rows]
+        columns = [c.key for c in self.shown_columns]
+        with self.app.batch_update():
+            if keys != self._shown_keys:
+                self.clear()
+                for key, cells in rows:
+                    self.add_row(*(cells.get(c, Text("")) for c in columns), key=key)
+            else:
+                for key, cells in rows:
+                    old = self._shown_cells.get(key, {})
+                    for col in columns:
+                        value = cells.get(col, Text(""))
+                        if old.get(col) != value:
+                            self.update_cell(key, col, value)
+        self._shown_keys = keys
+        self._shown_cells = {key: dict(cells) for key, cells in rows}
+
+    def defer(self) -> None:
+        """Apply state changes without drawing them until ``flush()``."""
+        self._deferred = True
+
+    def flush(self) -> None:
+        """Stop deferring and show the current state (if it changed meanwhile)."""
+        self._deferred = False
+        if self._dirty:
+            self.refresh_rows()
 
     def rerender(self) -> None:
         """Re-render every row from the widget's state (after a theme change)."""
+        self._shown_cells = {}
+        self.refresh_rows()
 
     def reset(self) -> None:
-        """Forget every row (a replay jumped between cycles)."""
-        self.clear()
+        """Forget every row (a replay jumped between cycles); subclasses clear their state first."""
+        self.refresh_rows()
