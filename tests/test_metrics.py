@@ -189,3 +189,14 @@ def test_running_metrics_agree_with_compute_metrics():
     assert fig["max_drawdown_pct"] == pytest.approx(dd_pct, rel=1e-12)
     assert fig["max_drawdown_usd"] == pytest.approx(dd_usd, rel=1e-12)
     assert fig["win_rate"] is None and fig["trades"] == 0
+
+
+def test_running_sharpe_waits_for_enough_returns():
+    from arena_tui.engine.metrics import RunningMetrics
+
+    rm = RunningMetrics(cycles_per_year=105_120)
+    for i in range(30):
+        fig = rm.update(10_000 + (i % 3), ())
+    assert fig["sharpe"] is None  # 29 returns: too few to mean anything
+    fig = rm.update(10_001, ())
+    assert fig["sharpe"] is not None

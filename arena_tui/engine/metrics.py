@@ -298,10 +298,12 @@ class RunningMetrics:
     by net PnL over closed trades. ``update(account_value, trades)`` takes the value after the cycle
     (USD) and the ledger's closed-trade list (only its new tail is read) and returns a small dict:
     ``sharpe``, ``sharpe_per_cycle``, ``max_drawdown_pct``, ``max_drawdown_usd``, ``win_rate``
-    (percent or None), ``trades``.
+    (percent or None), ``trades``. The Sharpe ratio is ``None`` until ``min_returns`` per-cycle returns
+    exist (default 30): over a handful of 5-minute cycles an annualised figure is noise in the hundreds.
     """
 
-    def __init__(self, cycles_per_year: float | None = None) -> None:
+    def __init__(self, cycles_per_year: float | None = None, min_returns: int = 30) -> None:
+        self.min_returns = max(2, int(min_returns))
         self.cycles_per_year = cycles_per_year
         self.n = 0
         self.mean = 0.0
@@ -336,7 +338,7 @@ class RunningMetrics:
         return self.figures()
 
     def sharpe_per_cycle(self) -> float | None:
-        if self.n < 2:
+        if self.n < self.min_returns:
             return None
         var = self.m2 / (self.n - 1)
         if not var > 0.0:
