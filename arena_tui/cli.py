@@ -87,20 +87,22 @@ def make_session(args: argparse.Namespace, *, headless: bool):
     from arena_tui.engine.scheduler import ArenaSession
 
     resume_state = None
-    config = load_config(args.config, overrides=overrides_from(args))
     journal_path = args.journal
-    if args.resume:
+    if not args.resume:
+        config = load_config(args.config, overrides=overrides_from(args))
+    else:
         from arena_tui.engine.journal import read_journal
-        from arena_tui.engine.verify import ResumeState
         import dataclasses
+
+        from arena_tui.config import config_from_json
+        from arena_tui.engine.verify import ResumeState
 
         contents = read_journal(args.resume)
         resume_state = ResumeState.from_journal(contents)
-        hdr = contents.header
-        cfg_json = hdr.config or {}
-        market = dict(cfg_json.get("market", {}))
-        market["coins"] = list(hdr.coins)
-        config = load_config(args.config, overrides={"market": {k: v for k, v in market.items() if k in ("source", "exchange", "coins", "intraday_timeframe", "context_timeframe", "cycle_interval")}, "arena": {"name": hdr.session}})
+        # continue with the recorded config (fees, risk, market, agents); flags may change the pace
+        config = config_from_json(contents.header.config, f"{args.resume} header")
+        if args.speed is not None:
+            config = dataclasses.replace(config, market=dataclasses.replace(config.market, speed=args.speed))
         journal_path = args.resume
     market = build_market(config)
     if resume_state is not None and hasattr(market, "seek"):

@@ -454,3 +454,22 @@ def write_starter_config(path: str | os.PathLike[str]) -> Path:
     p.parent.mkdir(parents=True, exist_ok=True)
     p.write_text(STARTER, encoding="utf-8")
     return p
+
+
+def config_from_json(data: Mapping[str, Any], where: str = "journal header") -> Config:
+    """The ``Config`` a journal header recorded (``Config.to_json``), for ``--resume``: the session
+    continues with the fees, risk bounds, market and agents it started with. Raises ``ConfigError``
+    naming ``where`` when the recorded config is not one this version understands."""
+    if not isinstance(data, Mapping):
+        raise ConfigError(f"{where}: the recorded config is missing; this journal cannot be resumed.")
+    sections = {}
+    for name, cls in SECTIONS.items():
+        raw = data.get(name, {})
+        if not isinstance(raw, Mapping):
+            raise ConfigError(f"{where}: the recorded [{name}] is not a table; this journal cannot be resumed.")
+        sections[name] = _build(cls, raw, f"{where} {name}")
+    raw_agents = data.get("agents", [])
+    agents = tuple(_build(AgentConfig, a, f"{where} agents[{i}]") for i, a in enumerate(raw_agents) if isinstance(a, Mapping))
+    cfg = Config(agents=agents, source=str(data.get("source", "")), **sections)
+    _validate(cfg, where)
+    return cfg

@@ -80,3 +80,16 @@ def test_bad_file_gets_one_sentence_naming_the_key(tmp_path, text, words):
 def test_missing_explicit_config_says_how_to_create_it(tmp_path):
     with pytest.raises(ConfigError, match="--init-config"):
         load_config(str(tmp_path / "nope.toml"), environ={})
+
+
+def test_the_journal_header_config_round_trips_for_resume(tmp_path):
+    from arena_tui.config import config_from_json, write_starter_config
+
+    path = write_starter_config(tmp_path / "arena.toml")
+    text = path.read_text().replace("taker_fee_bp = 4.5", "taker_fee_bp = 2.0").replace("max_leverage = 20.0", "max_leverage = 10.0")
+    path.write_text(text)
+    cfg = load_config(str(path), environ={})
+    assert cfg.fees.taker_fee_bp == 2.0
+    assert config_from_json(cfg.to_json()) == cfg
+    with pytest.raises(ConfigError, match="cannot be resumed"):
+        config_from_json(None)  # type: ignore[arg-type]
