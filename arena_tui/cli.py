@@ -8,7 +8,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-from pathlib import Path
 
 from arena_tui import __version__
 from arena_tui.engine.errors import ArenaError

@@ -8,9 +8,8 @@ import json
 import os
 from pathlib import Path
 
-import pytest
 
-from arena_tui.config import AgentConfig, load_config
+from arena_tui.config import load_config
 from arena_tui.engine import events as ev
 from arena_tui.engine.agents.base import AgentFailure, AgentReply
 from arena_tui.engine.factory import build_agents, build_market

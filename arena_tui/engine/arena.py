@@ -23,24 +23,21 @@ import math
 import time as _time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from pathlib import Path
-from typing import Awaitable, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
-from arena_tui import __version__
 from arena_tui.config import Config
 from arena_tui.engine import events as ev
 from arena_tui.engine.account import AccountSnapshot
 from arena_tui.engine.agents.base import Agent, AgentReply, AgentRequest
-from arena_tui.engine.errors import MarketError, MarketExhausted
-from arena_tui.engine.journal import DeltaCoalescer, JournalWriter
+from arena_tui.engine.errors import MarketError
+from arena_tui.engine.journal import DeltaCoalescer
 from arena_tui.engine.ledger import FundingPayment, Ledger
 from arena_tui.engine.market.base import MarketSnapshot, MarketSource, timeframe_ms
 from arena_tui.engine.metrics import EquityTracker, RunningMetrics, YEAR_MS
 from arena_tui.engine.parse import ParseError, parse_decisions
 from arena_tui.engine.risk import RiskLimits, validate
-from arena_tui.engine.session import EventSink
 
 BENCHMARK_NAME = "BTC buy & hold"
 
