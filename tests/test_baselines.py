@@ -238,10 +238,13 @@ async def test_buy_and_hold_enters_btc_once():
     for t in (UP, OVERBOUGHT):
         reply, _ = await run(agent, request_at(t, account_with(pos, cash=1_000.0), cycle=2))
         assert {x.signal for x in parse_decisions(reply.text).values()} == {"hold"}
-    # ... and no second entry once it is gone (stopped out, say)
-    reply, _ = await run(agent, request_at(OVERSOLD, flat_account(), cycle=3))
-    assert {x.signal for x in parse_decisions(reply.text).values()} == {"hold"}
-    assert "does not re-enter" in reply.reasoning
+    # ... and no second entry once it is gone (stopped out, say: flat, having paid fees and a loss),
+    # also for a fresh agent (a resumed session): it reads this from the account, not from memory
+    stopped_out = AccountSnapshot(10_000.0, 5_480.0, 5_480.0, (), -4_500.0, 0.0, 8.1, 0.0)
+    for a in (agent, make_baseline("btc_buy_and_hold", "hodl after resume")):
+        reply, _ = await run(a, request_at(OVERSOLD, stopped_out, cycle=3))
+        assert {x.signal for x in parse_decisions(reply.text).values()} == {"hold"}
+        assert "does not re-enter" in reply.reasoning
 
 
 async def test_deterministic_and_features_optional():

@@ -446,10 +446,6 @@ class BtcBuyAndHold(RuleBasedAgent):
     strategy = "btc_buy_and_hold"
     COIN = "BTC"
 
-    def __init__(self, name: str, **kwargs: Any) -> None:
-        super().__init__(name, **kwargs)
-        self._entered = False
-
     @classmethod
     def default_sizing(cls) -> Sizing:
         return Sizing(leverage=1.0)
@@ -468,13 +464,14 @@ class BtcBuyAndHold(RuleBasedAgent):
                     plans.append(_CoinPlan(coin, _hold_flat(coin, "buy-and-hold trades BTC only."), f"{coin}: not traded; stay flat."))
                 continue
             if pos is not None:
-                self._entered = True
                 pnl = pos.unrealized_pnl
                 plans.append(_CoinPlan(coin, _hold_open(pos, "buy and hold."),
                                        f"{coin}: holding {_human(pos.quantity)} BTC from {_human(pos.entry_price)}, now {_human(price)} "
                                        f"(unrealized {_usd(pnl)}); hold."))
                 continue
-            if self._entered:
+            # read from the account, not remembered: it has paid fees only if it bought before, so a
+            # resumed session (fresh agent, rebuilt ledger) does not buy again
+            if account.fees_paid > 0:
                 plans.append(_CoinPlan(coin, _hold_flat(coin, "already bought once; buy-and-hold does not re-enter."),
                                        f"{coin}: the position was bought once and has been closed; buy-and-hold does not re-enter."))
                 continue
@@ -487,7 +484,6 @@ class BtcBuyAndHold(RuleBasedAgent):
                 continue
             stop, target = _round_price(price * 0.5, price), _round_price(price * 2.0, price)
             risk = round(qty * (price - stop), 2)
-            self._entered = True
             plans.append(_CoinPlan(coin, {
                 "coin": coin,
                 "signal": "buy_to_enter",
