@@ -9,8 +9,10 @@ One cycle (never two at once)::
         prompt -> agent.decide(on_delta) -> parse -> risk.validate -> ledger.open/close
     ledger.mark(prices) -> metrics -> AccountUpdated, CycleCompleted
 
-Agent replies are processed in the configured agent order once all have answered, so a session over
-recorded data with the same agents gives the same journal (wall-clock timing fields aside). A slow or
+Each agent's reply is parsed, checked and executed as soon as it arrives (accounts are independent,
+so the order changes only the order of events, not a figure). The rule-based agents answer without
+waiting, in agent order, so a session over recorded data with them gives the same journal
+(wall-clock timing fields aside). A slow or
 failing agent holds for the cycle (``AgentFailed``); after ``halt_after_failures`` failed cycles in a
 row, or a drawdown past ``halt_drawdown_pct``, it is halted (``AgentHalted``).
 """
@@ -201,9 +203,7 @@ class Arena:
         active = [s for s in self.states.values() if s.halted is None]
         for s in active:
             s.ledger.mark(prices)
-        replies = await asyncio.gather(*(self._ask(s, snap, features) for s in active))
-        for s, reply in zip(active, replies):
-            self._act(s, reply, snap)
+        await asyncio.gather(*(self._ask_and_act(s, snap, features) for s in active))
         for s in self.states.values():
             s.ledger.mark(prices)
             self._account_event(s, now)
@@ -287,6 +287,11 @@ class Arena:
                     row[f"{name}_{ctx}"] = _num(fc.last(name))
             rows[coin] = row
         return rows
+
+    async def _ask_and_act(self, s: AgentState, snap: MarketSnapshot, features) -> None:
+        """One agent's turn: its answer is parsed, checked and executed as soon as it arrives, so
+        the screen shows a fast agent's trades while a slow one is still thinking."""
+        self._act(s, await self._ask(s, snap, features), snap)
 
     async def _ask(self, s: AgentState, snap: MarketSnapshot, features) -> AgentReply:
         name = s.agent.name
