@@ -316,7 +316,8 @@ class Arena:
             )
             system, user = rendered.system, rendered.user
         request = AgentRequest(cyc, now, system, user, snap, account, features)
-        self.emit(ev.AgentStarted(cyc, now, name))
+        if getattr(s.agent, "kind", "") != "rule-based":  # rule-based agents answer at once
+            self.emit(ev.AgentStarted(cyc, now, name))
         start = self.clock()
 
         def on_delta(kind: str, text: str) -> None:

@@ -165,22 +165,27 @@ class DeltaCoalescer:
     def __init__(self, emit: Callable[[Event], None], window_ms: float = 100.0) -> None:
         self._emit = emit
         self._window = window_ms
-        self._pending: dict[str, ReasoningDelta] = {}
+        # agent -> (first delta of the chunk, the texts that follow it)
+        self._pending: dict[str, tuple[ReasoningDelta, list[str]]] = {}
 
     def add(self, delta: ReasoningDelta) -> None:
         cur = self._pending.get(delta.agent)
-        if cur is not None and cur.kind == delta.kind and delta.offset_ms - cur.offset_ms < self._window:
-            self._pending[delta.agent] = ReasoningDelta(
-                cur.cycle, cur.time, cur.agent, cur.kind, cur.text + delta.text, cur.offset_ms
-            )
-            return
         if cur is not None:
-            self._emit(cur)
-        self._pending[delta.agent] = delta
+            first, texts = cur
+            if first.kind == delta.kind and delta.offset_ms - first.offset_ms < self._window:
+                texts.append(delta.text)
+                return
+            self._emit_chunk(first, texts)
+        self._pending[delta.agent] = (delta, [])
+
+    def _emit_chunk(self, first: ReasoningDelta, texts: list[str]) -> None:
+        if texts:
+            first = ReasoningDelta(first.cycle, first.time, first.agent, first.kind, first.text + "".join(texts), first.offset_ms)
+        self._emit(first)
 
     def flush(self, agent: str | None = None) -> None:
         agents: Iterable[str] = [agent] if agent is not None else list(self._pending)
         for a in agents:
             cur = self._pending.pop(a, None)
             if cur is not None:
-                self._emit(cur)
+                self._emit_chunk(*cur)
