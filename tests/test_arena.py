@@ -270,3 +270,14 @@ async def test_background_warmup_announces_a_cold_compile(tmp_path, monkeypatch)
     assert any("Compiling the Numba indicators" in n for n in notes)
     assert any(n.startswith("Indicators compiled in") for n in notes)
     assert sum(isinstance(e, ev.CycleCompleted) for e in seen) == 1
+
+
+async def test_drawdown_bound_halts_an_agent(tmp_path):
+    cfg = demo_config(tmp_path, start="2025-10-17T00:00:00Z")
+    cfg = dataclasses.replace(cfg, arena=dataclasses.replace(cfg.arena, halt_drawdown_pct=0.3))
+    _, seen = await run_session(cfg, cycles=20)
+    halted = [e for e in seen if isinstance(e, ev.AgentHalted)]
+    # the trend follower opens six shorts into a rising market on Oct 17 and passes 0.3 % from its peak
+    assert halted and all("from its peak (bound 0.3%)" in e.reason for e in halted)
+    assert "Trend (rule-based)" in {e.agent for e in halted}
+    assert "Flat (rule-based)" not in {e.agent for e in halted}

@@ -37,7 +37,7 @@ from arena_tui.engine.errors import MarketError
 from arena_tui.engine.journal import DeltaCoalescer
 from arena_tui.engine.ledger import FundingPayment, Ledger
 from arena_tui.engine.market.base import MarketSnapshot, MarketSource, timeframe_ms
-from arena_tui.engine.metrics import EquityTracker, RunningMetrics, YEAR_MS
+from arena_tui.engine.metrics import YEAR_MS, RunningMetrics
 from arena_tui.engine.parse import ParseError, parse_decisions
 from arena_tui.engine.risk import RiskLimits, validate
 
@@ -103,13 +103,11 @@ class AgentState:
 
     agent: Agent
     ledger: Ledger
-    tracker: EquityTracker
     running: RunningMetrics
     figures: dict = field(default_factory=dict)
     account: AccountSnapshot | None = None
     consecutive_failures: int = 0
     halted: str | None = None
-    peak_value: float = 0.0
     day_start_value: float = 0.0
     day: int = -1
 
@@ -120,7 +118,7 @@ class BenchmarkState:
 
     starting_cash: float
     entry_price: float | None = None
-    values: list[float] = field(default_factory=list)
+    last: float | None = None
     running: RunningMetrics = field(default_factory=RunningMetrics)
     figures: dict = field(default_factory=dict)
 
@@ -160,7 +158,7 @@ class Arena:
         self.last_settled = market.now
         interval = int(getattr(market, "interval_ms", 0)) or 300_000
         self.states: dict[str, AgentState] = {
-            a.name: AgentState(a, make_ledger(config), EquityTracker(config.arena.starting_cash), RunningMetrics(YEAR_MS / interval))
+            a.name: AgentState(a, make_ledger(config), RunningMetrics(YEAR_MS / interval))
             for a in agents
         }
         self.benchmark = BenchmarkState(config.arena.starting_cash, running=RunningMetrics(YEAR_MS / interval))
@@ -210,7 +208,7 @@ class Arena:
             self._check_halt(s, now)
         if "BTC" in prices:
             value = self.benchmark.value(prices["BTC"])
-            self.benchmark.values.append(value)
+            self.benchmark.last = value
             self.benchmark.figures = self.benchmark.running.update(value, ())
         self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.leaderboard()))
         self.last_settled = now
@@ -423,8 +421,6 @@ class Arena:
 
     def _account_event(self, s: AgentState, now: int) -> None:
         snap = s.ledger.snapshot()
-        s.tracker.record(now, snap)
-        s.peak_value = max(s.peak_value, snap.account_value)
         m = s.figures = s.running.update(snap.account_value, s.ledger.trades)
         self.emit(
             ev.AccountUpdated(
@@ -450,8 +446,8 @@ class Arena:
         reason = None
         if cfg.halt_after_failures and s.consecutive_failures >= cfg.halt_after_failures:
             reason = f"{s.agent.name} failed {s.consecutive_failures} cycles in a row; halted for the rest of the session."
-        elif cfg.halt_drawdown_pct and s.peak_value > 0:
-            dd = (1 - s.ledger.account_value / s.peak_value) * 100
+        elif cfg.halt_drawdown_pct and s.running.peak > 0:
+            dd = (1 - s.ledger.account_value / s.running.peak) * 100
             if dd >= cfg.halt_drawdown_pct:
                 reason = f"{s.agent.name} is down {dd:.1f}% from its peak (bound {cfg.halt_drawdown_pct:g}%); halted for the rest of the session."
         if reason:
@@ -478,8 +474,8 @@ class Arena:
                     "halted": s.halted is not None,
                 }
             )
-        if self.benchmark.values:
-            v = self.benchmark.values[-1]
+        if self.benchmark.last is not None:
+            v = self.benchmark.last
             cash = self.benchmark.starting_cash
             rows.append(
                 {

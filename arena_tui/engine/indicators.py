@@ -652,7 +652,6 @@ def _adx_core(high, low, close, period, out):
     today = 0
     prev_high = high[0]
     prev_low = low[0]
-    prev_close = close[0]
     for _ in range(period - 1):
         today += 1
         t = high[today]
@@ -666,7 +665,6 @@ def _adx_core(high, low, close, period, out):
         elif diff_p > 0.0 and diff_p > diff_m:
             plus_dm += diff_p
         tr += _true_range(high, low, close, today)
-        prev_close = close[today]
     sum_dx = 0.0
     for _ in range(period):
         today += 1
@@ -683,7 +681,6 @@ def _adx_core(high, low, close, period, out):
         elif diff_p > 0.0 and diff_p > diff_m:
             plus_dm += diff_p
         tr = tr - tr / period + _true_range(high, low, close, today)
-        prev_close = close[today]
         if tr > 0.0:
             minus_di = 100.0 * (minus_dm / tr)
             plus_di = 100.0 * (plus_dm / tr)

@@ -30,9 +30,7 @@ class Rebuilt:
     checks: int = 0
     first_mismatch: str | None = None
     last_leaderboard: tuple = ()
-    last_accounts: dict[str, ev.AccountUpdated] = field(default_factory=dict)
     values: dict[str, list[float]] = field(default_factory=dict)
-    peaks: dict[str, float] = field(default_factory=dict)
     halted: dict[str, str] = field(default_factory=dict)
     first_prices: dict[str, float] | None = None
     benchmark_entry: float | None = None
@@ -91,9 +89,7 @@ def rebuild(contents: JournalContents, *, check: bool = True) -> Rebuilt:
         elif isinstance(e, ev.AccountUpdated):
             led = ledgers[e.agent]
             led.mark({p["coin"]: p["mark_price"] for p in e.positions})
-            out.last_accounts[e.agent] = e
             out.values.setdefault(e.agent, []).append(e.account_value)
-            out.peaks[e.agent] = max(out.peaks.get(e.agent, e.account_value), e.account_value)
             if check:
                 out.checks += 1
                 if out.first_mismatch is None:
@@ -159,11 +155,9 @@ class ResumeState:
                 state.ledger = rb.ledgers[name]
             if name in rb.halted:
                 state.halted = rb.halted[name]
-            acct = rb.last_accounts.get(name)
-            if acct is not None:
-                state.peak_value = max(state.peak_value, rb.peaks.get(name, acct.account_value))
-            for value in rb.values.get(name, ()):
+            # replay the recorded account values; the closed trades are counted with the last one
+            values = rb.values.get(name, [])
+            for value in values[:-1]:
                 state.running.update(value, ())
-            state.running.wins = sum(1 for t in state.ledger.trades if t.net_pnl > 0)
-            state.running.seen_trades = len(state.ledger.trades)
-            state.figures = state.running.figures()
+            if values:
+                state.figures = state.running.update(values[-1], state.ledger.trades)
