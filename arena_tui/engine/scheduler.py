@@ -67,7 +67,7 @@ class ArenaSession:
         self._sink: EventSink | None = None
         self._paused = False
         self._stop = False
-        self._trigger = asyncio.Event() if _has_loop() else None
+        self._trigger: asyncio.Event | None = None  # made in run(), on the session's loop
         self._manual_pending = False
         self._running_cycle = False
         self._next_at: float | None = None
@@ -324,11 +324,3 @@ def market_interval_ms(market: MarketSource) -> int:
 
 def market_interval_s(market: MarketSource) -> float:
     return market_interval_ms(market) / 1000.0
-
-
-def _has_loop() -> bool:
-    try:
-        asyncio.get_running_loop()
-        return True
-    except RuntimeError:
-        return False
