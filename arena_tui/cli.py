@@ -54,7 +54,10 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.cycles is not None and args.cycles < 1:
+        parser.error("--cycles must be at least 1")
     try:
         if args.init_config:
             from arena_tui.config import write_starter_config
@@ -62,8 +65,6 @@ def main(argv: list[str] | None = None) -> int:
             path = write_starter_config(args.init_config)
             print(f"wrote {path}: edit it, then run arena-tui (keys go in environment variables, not the file)")
             return 0
-        if args.cycles is not None and args.cycles < 1:
-            raise_config("--cycles must be at least 1")
         if args.replay:
             return run_replay(args)
         return asyncio.run(run_session(args)) if args.headless else run_tui(args)
@@ -72,12 +73,6 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except KeyboardInterrupt:
         return 130
-
-
-def raise_config(msg: str) -> None:
-    from arena_tui.engine.errors import ConfigError
-
-    raise ConfigError(msg + ".")
 
 
 def make_session(args: argparse.Namespace, *, headless: bool):

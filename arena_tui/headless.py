@@ -10,6 +10,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from arena_tui.engine import events as ev
+from arena_tui.engine.market.recorded import format_time
 
 
 def _console() -> Console:
@@ -73,8 +74,6 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
         def sink(e: ev.Event) -> None:
             if isinstance(e, ev.CycleCompleted):
                 last["rows"], last["time"] = e.leaderboard, e.time
-                from arena_tui.engine.market.recorded import format_time
-
                 progress.update(task, advance=1, clock=format_time(e.time))
             elif isinstance(e, (ev.AgentHalted, ev.MarketFailed)):
                 failures.append(getattr(e, "reason", ""))
@@ -84,8 +83,6 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
                 console.print(f"[yellow]{e.text}[/]")
 
         await session.run(sink)
-    from arena_tui.engine.market.recorded import format_time
-
     when = format_time(last["time"]) if last["time"] else "start"
     console.print(leaderboard_table(last["rows"], f"Leaderboard at {when} after {session.cycles_run} cycles"))
     for f in failures[:10]:
