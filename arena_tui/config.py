@@ -10,6 +10,7 @@ environment variable that holds theirs (``api_key_env``).
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -122,16 +123,23 @@ class Config:
     source: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict for the journal header. Holds no secrets: only env var *names*."""
-        d = dataclasses.asdict(self)
-        d["agents"] = [
-            {k: v for k, v in a.items() if v not in ("", 0, 0.0, None) or k in ("name", "kind")} for a in d["agents"]
-        ]
-        return d
+        """A JSON-ready dict for the journal header: every field of every section and agent, falsy
+        values (0, 0.0, "", empty lists) and ``None`` included, so ``config_from_json`` reads back
+        exactly this config. Tuples become lists. Holds no secrets: only env var *names*."""
+        return _jsonable(dataclasses.asdict(self))
 
     @property
     def offline_demo(self) -> bool:
         return self.market.source == "recorded" and all(a.kind == "baseline" for a in self.agents)
+
+
+def _jsonable(value: Any) -> Any:
+    """``value`` (built of dicts, tuples, lists and scalars) with every tuple turned into a list."""
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return value
 
 
 SECTIONS: dict[str, type] = {
@@ -208,7 +216,13 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
     if typ is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             raise ConfigError(f"{where} must be a number (got {value!r}).")
-        return float(value)
+        try:
+            number = float(value)
+        except OverflowError:
+            raise ConfigError(f"{where} is too large a number (got {value!r}).") from None
+        if math.isnan(number):
+            raise ConfigError(f"{where} must be a number, not NaN.")
+        return number
     if typ is int:
         if isinstance(value, bool) or not isinstance(value, int):
             raise ConfigError(f"{where} must be a whole number (got {value!r}).")
@@ -458,8 +472,10 @@ def write_starter_config(path: str | os.PathLike[str]) -> Path:
 
 def config_from_json(data: Mapping[str, Any], where: str = "journal header") -> Config:
     """The ``Config`` a journal header recorded (``Config.to_json``), for ``--resume``: the session
-    continues with the fees, risk bounds, market and agents it started with. Raises ``ConfigError``
-    naming ``where`` when the recorded config is not one this version understands."""
+    continues with the fees, risk bounds, market and agents it started with. Reads back exactly what
+    ``to_json`` wrote (``config_from_json(cfg.to_json()) == cfg``); a key an older header left out
+    (older versions omitted an agent's falsy fields) takes its default. Raises ``ConfigError`` naming
+    ``where`` and the key when the recorded config is not one this version understands."""
     if not isinstance(data, Mapping):
         raise ConfigError(f"{where}: the recorded config is missing; this journal cannot be resumed.")
     sections = {}
@@ -469,7 +485,14 @@ def config_from_json(data: Mapping[str, Any], where: str = "journal header") -> 
             raise ConfigError(f"{where}: the recorded [{name}] is not a table; this journal cannot be resumed.")
         sections[name] = _build(cls, raw, f"{where} {name}")
     raw_agents = data.get("agents", [])
-    agents = tuple(_build(AgentConfig, a, f"{where} agents[{i}]") for i, a in enumerate(raw_agents) if isinstance(a, Mapping))
-    cfg = Config(agents=agents, source=str(data.get("source", "")), **sections)
+    if not isinstance(raw_agents, (list, tuple)):
+        raise ConfigError(f"{where}: the recorded agents is not a list (got {raw_agents!r}); this journal cannot be resumed.")
+    agents = []
+    for i, a in enumerate(raw_agents):
+        if not isinstance(a, Mapping):
+            raise ConfigError(f"{where} agents[{i}] is not a table (got {a!r}); this journal cannot be resumed.")
+        agents.append(_build(AgentConfig, a, f"{where} agents[{i}]"))
+    source = _coerce(data.get("source", ""), str, f"{where} source")
+    cfg = Config(agents=tuple(agents), source=source, **sections)
     _validate(cfg, where)
     return cfg

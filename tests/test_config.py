@@ -2,12 +2,29 @@
 
 from __future__ import annotations
 
+import dataclasses
+import json
+import math
 import tomllib
+import types
+import typing
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from arena_tui.config import load_config, write_starter_config
+from arena_tui.config import (
+    AGENT_KINDS,
+    BASELINE_STRATEGIES,
+    SECTIONS,
+    AgentConfig,
+    Config,
+    config_from_json,
+    load_config,
+    write_starter_config,
+)
 from arena_tui.engine.errors import ConfigError
+from arena_tui.engine.market.base import COINS, TIMEFRAME_MS
 
 
 def test_no_config_no_keys_is_the_offline_demo(tmp_path):
@@ -93,3 +110,150 @@ def test_the_journal_header_config_round_trips_for_resume(tmp_path):
     assert config_from_json(cfg.to_json()) == cfg
     with pytest.raises(ConfigError, match="cannot be resumed"):
         config_from_json(None)  # type: ignore[arg-type]
+
+
+# --- the journal header round trip: every field, falsy values included ------------------------------
+
+
+def _for_type(typ):
+    """Arbitrary values of a field's declared type, with the falsy ones drawn on purpose."""
+    origin, args = typing.get_origin(typ), typing.get_args(typ)
+    if typ is float:
+        return st.one_of(st.just(0.0), st.floats(allow_nan=False))
+    if typ is int:
+        return st.one_of(st.just(0), st.integers())
+    if typ is str:
+        return st.one_of(st.just(""), st.text())
+    if typ is bool:
+        return st.booleans()
+    if origin in (typing.Union, types.UnionType) and type(None) in args:
+        (inner,) = [a for a in args if a is not type(None)]
+        return st.one_of(st.none(), _for_type(inner))
+    if origin is tuple and len(args) == 2 and args[1] is Ellipsis:
+        return st.lists(_for_type(args[0]), max_size=4).map(tuple)
+    raise AssertionError(f"no strategy for a field of type {typ!r}; teach _for_type about it")
+
+
+def _dataclass(cls, special=None):
+    """``cls`` with every field drawn: ``special`` strategies where the value is restricted, else by type."""
+    special = special or {}
+    names = [f.name for f in dataclasses.fields(cls)]
+    assert set(special) <= set(names), f"{cls.__name__} has no field {set(special) - set(names)}"
+    hints = typing.get_type_hints(cls)
+    return st.fixed_dictionaries({n: special[n] if n in special else _for_type(hints[n]) for n in names}).map(lambda kw: cls(**kw))
+
+
+_TIMEFRAMES = st.sampled_from(sorted(TIMEFRAME_MS))
+_LEVERAGE = st.one_of(st.just(1.0), st.just(100.0), st.floats(min_value=1.0, max_value=100.0))
+_NON_EMPTY = st.text(min_size=1)
+
+_SECTION_SPECIAL = {
+    "market": {
+        "source": st.sampled_from(("recorded", "live")),
+        "coins": st.lists(st.sampled_from(COINS), max_size=len(COINS)).map(tuple),
+        "intraday_timeframe": _TIMEFRAMES,
+        "context_timeframe": _TIMEFRAMES,
+        "cycle_interval": st.one_of(st.just(""), _TIMEFRAMES),
+        "speed": st.one_of(st.just(0.0), st.floats(min_value=0.0)),
+    },
+    "risk": {
+        "min_leverage": _LEVERAGE,
+        "max_leverage": _LEVERAGE,
+        "max_margin_usage": st.one_of(st.just(1.0), st.floats(min_value=0.0, max_value=1.0, exclude_min=True)),
+    },
+    "arena": {"starting_cash": st.floats(min_value=0.0, exclude_min=True)},
+}
+
+
+def _ordered_leverage(r):
+    return dataclasses.replace(r, min_leverage=min(r.min_leverage, r.max_leverage), max_leverage=max(r.min_leverage, r.max_leverage))
+
+
+def _section(name):
+    s = _dataclass(SECTIONS[name], _SECTION_SPECIAL.get(name))
+    return s.map(_ordered_leverage) if name == "risk" else s
+
+
+@st.composite
+def _agents(draw):
+    """Valid agents: a known kind, what that kind requires set, every other field arbitrary."""
+    kind = draw(st.sampled_from(AGENT_KINDS))
+    special = {"kind": st.just(kind)}
+    if kind == "baseline":
+        special["strategy"] = st.sampled_from(BASELINE_STRATEGIES)
+    if kind in ("openai", "anthropic", "openai-compatible"):
+        special["model"] = _NON_EMPTY
+    if kind == "openai-compatible":
+        special["base_url"] = _NON_EMPTY
+    if kind == "recorded":
+        special["path"] = _NON_EMPTY
+    return draw(_dataclass(AgentConfig, special))
+
+
+_CONFIG_SPECIAL = {name: _section(name) for name in SECTIONS}
+_CONFIG_SPECIAL["agents"] = st.lists(_agents(), max_size=4, unique_by=lambda a: a.name).map(tuple)
+CONFIGS = _dataclass(Config, _CONFIG_SPECIAL)
+
+
+@settings(max_examples=400, derandomize=True, deadline=None)
+@given(CONFIGS)
+def test_every_valid_config_survives_the_journal_header_round_trip(cfg):
+    text = json.dumps(cfg.to_json())
+    assert config_from_json(json.loads(text)) == cfg
+
+
+def test_to_json_writes_every_field_of_every_section_and_agent():
+    cfg = Config(agents=(AgentConfig(name="a", kind="baseline", strategy="always_flat"),))
+    data = cfg.to_json()
+    assert set(data) == {f.name for f in dataclasses.fields(Config)}
+    for name, cls in SECTIONS.items():
+        assert set(data[name]) == {f.name for f in dataclasses.fields(cls)}
+    assert set(data["agents"][0]) == {f.name for f in dataclasses.fields(AgentConfig)}
+    assert data["agents"][0]["temperature"] is None
+    json.dumps(data, allow_nan=False)  # plain JSON
+
+
+def test_temperature_zero_and_retries_zero_survive_the_round_trip():
+    agent = AgentConfig(name="GPT", kind="openai", model="gpt-5", api_key_env="OPENAI_API_KEY", temperature=0.0, retries=0)
+    back = config_from_json(json.loads(json.dumps(Config(agents=(agent,)).to_json())))
+    assert back.agents[0].temperature == 0.0 and back.agents[0].temperature is not None
+    assert back.agents[0].retries == 0
+    assert back.agents[0].api_key_env == "OPENAI_API_KEY"
+    unset = config_from_json(Config(agents=(dataclasses.replace(agent, temperature=None),)).to_json())
+    assert unset.agents[0].temperature is None
+
+
+def test_an_older_header_without_falsy_fields_gets_the_defaults():
+    old = Config().to_json()
+    old["agents"] = [{"name": "GPT", "kind": "openai", "model": "gpt-5", "api_key_env": "OPENAI_API_KEY"}]
+    del old["source"]
+    cfg = config_from_json(old)
+    assert cfg.agents == (AgentConfig(name="GPT", kind="openai", model="gpt-5", api_key_env="OPENAI_API_KEY"),)
+    assert cfg.source == ""
+    assert config_from_json({}) == Config()
+
+
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (lambda d: d["agents"][0].update(retries="two"), "header agents[0].retries must be a whole number"),
+        (lambda d: d["agents"][0].update(temperature="hot"), "header agents[0].temperature must be a number"),
+        (lambda d: d["agents"][0].update(kind="oracle"), "kind 'oracle'"),
+        (lambda d: d["fees"].update(slippage_bp=None), "header fees.slippage_bp must be a number"),
+        (lambda d: d["market"].update(speed=math.nan), "header market.speed must be a number, not NaN"),
+        (lambda d: d["arena"].update(starting_cash=10**400), "header arena.starting_cash is too large"),
+        (lambda d: d["risk"].update(max_open_positions=6.0), "header risk.max_open_positions must be a whole number"),
+        (lambda d: d.update(agents="GPT"), "the recorded agents is not a list"),
+        (lambda d: d.update(agents=["GPT"]), "header agents[0] is not a table"),
+        (lambda d: d.update(source=3), "header source must be a string"),
+    ],
+)
+def test_a_bad_header_value_is_one_sentence_naming_the_key(change, words):
+    data = Config(agents=(AgentConfig(name="GPT", kind="openai", model="gpt-5"),)).to_json()
+    change(data)
+    with pytest.raises(ConfigError) as info:
+        config_from_json(data, "s.jsonl header")
+    msg = str(info.value)
+    assert words in msg
+    assert "s.jsonl" in msg
+    assert "\n" not in msg
