@@ -26,7 +26,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="PATH", help="TOML config file (default: ./arena.toml, then the user config dir)")
     p.add_argument("--init-config", nargs="?", const="arena.toml", metavar="PATH", help="write a commented starter config and exit")
     p.add_argument("--replay", metavar="FILE", help="replay a recorded session journal (sessions/*.jsonl)")
-    p.add_argument("--resume", metavar="FILE", help="continue a stopped or crashed session, appending to its journal")
+    p.add_argument("--resume", metavar="FILE", help="continue a stopped or crashed session, appending to its journal (it must verify)")
+    p.add_argument("--resume-unverified", action="store_true", help="with --resume: continue from the last cycle that verifies (the rest is kept beside the journal)")
     p.add_argument("--headless", action="store_true", help="no screen: progress bar and a final leaderboard")
     p.add_argument("--cycles", type=int, metavar="N", help="stop after N cycles")
     p.add_argument("--start", metavar="ISO", help="recorded market start, e.g. 2025-10-20T00:00:00Z")
@@ -35,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--exchange", metavar="ID", help="live exchange id (hyperliquid, binanceusdm)")
     p.add_argument("--speed", type=float, metavar="SECONDS", help="recorded: wall seconds between cycles (0 = flat out)")
     p.add_argument("--name", metavar="NAME", help="session name (journal file name suffix)")
-    p.add_argument("--journal", metavar="PATH", help="journal file (default sessions/<UTC time>-<name>.jsonl)")
+    p.add_argument("--journal", metavar="PATH", help="new journal file (default sessions/<UTC time>-<name>.jsonl); never an existing one")
     p.add_argument("--theme", metavar="NAME", help="colour theme (arena-dark, arena-light, or a user theme)")
     return p
 
@@ -67,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.replay:
             return run_replay(args)
-        return asyncio.run(run_session(args)) if args.headless else run_tui(args)
+        return run_session(args) if args.headless else run_tui(args)
     except ArenaError as exc:
         print(f"arena-tui: {exc}", file=sys.stderr)
         return 2
@@ -80,27 +81,36 @@ def make_session(args: argparse.Namespace, *, headless: bool):
     from arena_tui.engine.factory import build_agents, build_market
     from arena_tui.engine.scheduler import ArenaSession
 
-    resume_state = None
+    resume = None
     journal_path = args.journal
     if not args.resume:
         config = load_config(args.config, overrides=overrides_from(args))
+        if journal_path is not None:
+            from arena_tui.engine.journal import check_new_journal_path
+
+            check_new_journal_path(journal_path)  # refused before the screen starts, not inside it
     else:
-        from arena_tui.engine.journal import read_journal
         import dataclasses
 
-        from arena_tui.config import config_from_json
-        from arena_tui.engine.verify import ResumeState
+        from arena_tui.engine.verify import verify_journal
 
-        contents = read_journal(args.resume)
-        resume_state = ResumeState.from_journal(contents)
-        # continue with the recorded config (fees, risk, market, agents); flags may change the pace
-        config = config_from_json(contents.header.config, f"{args.resume} header")
+        # re-execute the journal to its cut: the session continues from that very arena and state,
+        # with the recorded config (fees, risk, market, agents); flags may change the pace only
+        resume = verify_journal(args.resume, stop_before_partial=True)
+        if resume.difference is not None and not args.resume_unverified:
+            raise ArenaError(
+                f"cannot resume {args.resume}: it does not verify (replay differs at {resume.difference}); "
+                f"appending would extend a record that is not true. Inspect it with --replay {args.resume} --headless, "
+                f"or pass --resume-unverified to continue anyway."
+            )
+        config = resume.reexecution.config
         if args.speed is not None:
             config = dataclasses.replace(config, market=dataclasses.replace(config.market, speed=args.speed))
         journal_path = args.resume
     market = build_market(config)
-    if resume_state is not None and hasattr(market, "seek"):
-        market.seek(resume_state.clock)
+    if resume is not None and hasattr(market, "seek"):
+        state = resume.state
+        market.seek(state.cycle_time if state.cycle_time is not None else resume.header.time)
     agents = build_agents(config)
     pace = 0.0 if headless else None
     return (
@@ -111,21 +121,21 @@ def make_session(args: argparse.Namespace, *, headless: bool):
             journal_path=journal_path,
             max_cycles=args.cycles,
             pace=pace,
-            resume_state=resume_state,
+            resume=resume,
             background_warmup=not headless,
         ),
         config,
     )
 
 
-async def run_session(args: argparse.Namespace) -> int:
+def run_session(args: argparse.Namespace) -> int:
     from arena_tui.headless import run_headless
 
     session, _config = make_session(args, headless=True)
     total = args.cycles
     if total is None and hasattr(session.market, "cycles_left"):
-        total = session.market.cycles_left() + 1
-    return await run_headless(session, total=total)
+        total = session.market.cycles_left() + (1 if session.arena is None or session.arena.cycle == 0 else 0)
+    return asyncio.run(run_headless(session, total=total))
 
 
 def run_replay(args: argparse.Namespace) -> int:

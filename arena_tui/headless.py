@@ -8,8 +8,10 @@ from typing import Sequence
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from arena_tui.engine import events as ev
+from arena_tui.engine.events import LeaderboardRow
 from arena_tui.engine.market.recorded import format_time
 
 
@@ -20,10 +22,10 @@ def _console() -> Console:
     return c if c.is_terminal else Console(width=120)
 
 
-def leaderboard_table(rows: Sequence[dict], title: str) -> Table:
+def leaderboard_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
     """The leaderboard as a rich Table (rank, agent, account value, return, PnL, fees, win rate,
-    Sharpe, max drawdown, trades)."""
-    table = Table(title=title, title_justify="left")
+    Sharpe, max drawdown, trades). Agent names are journal text: drawn as plain ``Text``, never markup."""
+    table = Table(title=Text(title), title_justify="left")
     for col, just in (
         ("#", "right"),
         ("agent", "left"),
@@ -38,27 +40,27 @@ def leaderboard_table(rows: Sequence[dict], title: str) -> Table:
     ):
         table.add_column(col, justify=just)
     for r in rows:
-        style = "green" if r["return_pct"] > 0 else ("red" if r["return_pct"] < 0 else "")
-        wr, sh, dd = r.get("win_rate"), r.get("sharpe"), r.get("max_drawdown_pct")
+        style = "green" if r.return_pct > 0 else ("red" if r.return_pct < 0 else "")
+        wr, sh, dd = r.win_rate, r.sharpe, r.max_drawdown_pct
         table.add_row(
-            str(r.get("rank", "")),
-            r["agent"] + (" (halted)" if r.get("halted") else ""),
-            f"${r['account_value']:,.2f}",
-            f"[{style}]{r['return_pct']:+.2f}%[/]" if style else f"{r['return_pct']:+.2f}%",
-            f"{r['pnl']:+,.2f}",
-            f"{r['fees']:,.2f}",
+            str(r.rank),
+            Text(r.agent + (" (halted)" if r.halted else "")),
+            f"${r.account_value:,.2f}",
+            Text(f"{r.return_pct:+.2f}%", style=style),
+            f"{r.pnl:+,.2f}",
+            f"{r.fees:,.2f}",
             "-" if wr is None else f"{wr:.0f}%",
             "-" if sh is None else f"{sh:.3f}",
             "-" if dd is None else f"{dd:.2f}%",
-            str(r.get("trades", 0)),
+            str(r.trades),
         )
     return table
 
 
 async def run_headless(session, *, total: int | None, console: Console | None = None) -> int:
-    """Run ``session`` (an ArenaSession) to the end with a progress bar; print the leaderboard."""
+    """Run ``session`` (an ArenaSession) to the end with a progress bar; print the leaderboard from
+    the session's state."""
     console = console or _console()
-    last: dict = {"rows": (), "time": None, "ended": ""}
     failures: list[str] = []
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -73,39 +75,46 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
 
         def sink(e: ev.Event) -> None:
             if isinstance(e, ev.CycleCompleted):
-                last["rows"], last["time"] = e.leaderboard, e.time
                 progress.update(task, advance=1, clock=format_time(e.time))
             elif isinstance(e, (ev.AgentHalted, ev.MarketFailed)):
-                failures.append(getattr(e, "reason", ""))
-            elif isinstance(e, ev.SessionEnded):
-                last["ended"] = e.reason
+                failures.append(e.reason)
             elif isinstance(e, ev.Notice) and e.level != "info":
-                console.print(f"[yellow]{e.text}[/]")
+                console.print(Text(e.text, style="yellow"))
 
         await session.run(sink)
-    when = format_time(last["time"]) if last["time"] else "start"
-    console.print(leaderboard_table(last["rows"], f"Leaderboard at {when} after {session.cycles_run} cycles"))
+    state = session.state
+    when = format_time(state.completed_time) if state.completed_time else "start"
+    console.print(leaderboard_table(state.standings(), f"Leaderboard at {when} after {state.cycles_completed} cycles"))
     for f in failures[:10]:
-        console.print(f"[yellow]{f}[/]")
+        console.print(Text(f, style="yellow"))
     if session.journal_path is not None:
-        console.print(f"Journal: {session.journal_path}  (replay: arena-tui --replay {session.journal_path})")
+        console.print(Text(f"Journal: {session.journal_path}  (replay: arena-tui --replay {session.journal_path})"))
     return 0
 
 
 def replay_headless(path: str | Path, console: Console | None = None) -> int:
-    """Read and verify a journal; print its final leaderboard and 'verified N cycles', or the first
-    cycle that differs (exit status 1)."""
-    from arena_tui.engine.journal import read_journal
-    from arena_tui.engine.verify import rebuild
+    """Verify a journal by re-execution (``verify.reexecute``): print its final leaderboard as the
+    re-execution computed it and "verified N cycles (M events)", or the first difference (exit 1)."""
+    import asyncio
+
+    from arena_tui.engine.verify import reexecute
 
     console = console or _console()
-    contents = read_journal(path)
-    for w in contents.warnings:
-        console.print(f"[yellow]warning: {w}[/]")
-    result = rebuild(contents)
-    console.print(leaderboard_table(result.last_leaderboard, f"{contents.header.session}: final leaderboard ({path})"))
-    if result.first_mismatch:
-        console.print(f"[red]replay differs at {result.first_mismatch}[/]")
+    with Progress(
+        TextColumn("[bold]verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+    ) as progress:
+        task = progress.add_task("verify", total=None)
+        result = asyncio.run(reexecute(path, progress=lambda n: progress.update(task, completed=n)))
+    for w in result.warnings:
+        console.print(Text(f"warning: {w}", style="yellow"))
+    state = result.state
+    title = f"{result.header.session}: final leaderboard ({path})"
+    console.print(leaderboard_table(state.standings(), title))
+    if result.difference is not None:
+        console.print(Text(f"replay differs at {result.difference}", style="red"), soft_wrap=True)
         return 1
-    console.print(f"verified {result.cycles_completed} cycles ({result.checks} account values to the cent)")
+    tail = ""
+    if result.partial_cycle is not None:
+        tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {path} runs it again)"
+    console.print(Text(f"verified {result.cycles} cycles ({result.events} events){tail}"), soft_wrap=True)
     return 0

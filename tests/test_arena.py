@@ -15,7 +15,7 @@ from arena_tui.engine.agents.base import AgentFailure, AgentReply
 from arena_tui.engine.factory import build_agents, build_market
 from arena_tui.engine.journal import read_journal
 from arena_tui.engine.scheduler import ArenaSession
-from arena_tui.engine.verify import rebuild
+from arena_tui.engine.verify import reexecute
 
 TIMING_FIELDS = {"duration_ms", "offset_ms", "latency_s", "ttft_s", "started_at"}
 
@@ -79,11 +79,12 @@ async def test_headless_cycles_write_a_journal_that_replays_to_the_cent(tmp_path
     assert len(completed) == 60
     fills = [e for e in contents.events if isinstance(e, ev.OrderFilled)]
     assert fills, "the baselines should trade on real data within five hours"
-    result = rebuild(contents)
-    assert result.first_mismatch is None
-    assert result.checks == 60 * len(cfg.agents)
+    result = await reexecute(path)
+    assert result.difference is None
+    assert result.cycles == 60
+    assert sum(isinstance(e, ev.AccountUpdated) for e in contents.events) == 60 * len(cfg.agents)
     # the leaderboard holds every agent plus the BTC buy-and-hold benchmark row
-    names = {r["agent"] for r in completed[-1].leaderboard}
+    names = {r.agent for r in completed[-1].leaderboard}
     assert {a.name for a in cfg.agents} | {"BTC buy & hold"} == names
     # the screen saw every journaled event (plus finer reasoning deltas)
     assert sum(isinstance(e, ev.CycleCompleted) for e in seen) == 60
@@ -152,7 +153,8 @@ async def test_an_llm_style_agent_trades_and_its_stop_fires_between_cycles(tmp_p
     contents = read_journal(path)
     closed = [e for e in contents.events if isinstance(e, ev.PositionClosed)]
     assert closed and {e.reason for e in closed} <= {"stop_loss", "take_profit"}
-    assert rebuild(contents).first_mismatch is None
+    result = await reexecute(path)
+    assert result.difference is None and result.cycles == 40
 
 
 async def test_cycle_now_during_a_cycle_is_coalesced(tmp_path):

@@ -1,4 +1,9 @@
-"""The shipped demo session (sessions/demo.jsonl) is a real recorded run that replays to the cent."""
+"""The shipped demo session (sessions/demo.jsonl) is a real recorded run that verifies by re-execution.
+
+Re-record it (after a change to the journal's schema or the baselines) with:
+``arena-tui --headless --cycles 36 --start 2025-10-21T12:00:00Z --journal sessions/demo.jsonl``
+(remove the old file first: arena-tui never writes into an existing journal).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ from pathlib import Path
 
 from arena_tui.engine import events as ev
 from arena_tui.engine.journal import read_journal
-from arena_tui.engine.verify import rebuild
+from arena_tui.engine.verify import verify_journal
 
 DEMO = Path(__file__).resolve().parents[1] / "sessions" / "demo.jsonl"
 
@@ -26,16 +31,16 @@ def test_demo_is_small_and_complete():
     assert isinstance(c.events[-1], ev.SessionEnded)
 
 
-def test_demo_replays_to_the_cent():
-    result = rebuild(read_journal(DEMO))
-    assert result.first_mismatch is None
-    assert result.cycles_completed == 36
+def test_demo_verifies_by_re_execution():
+    result = verify_journal(DEMO)
+    assert result.difference is None
+    assert result.cycles == 36 and result.partial_cycle is None
 
 
 def test_headless_replay_prints_verified():
     out = subprocess.run([sys.executable, "-m", "arena_tui", "--replay", str(DEMO), "--headless"], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert "verified 36 cycles (144 account values to the cent)" in out.stdout
+    assert "verified 36 cycles (" in out.stdout
     assert "RSI revert (rule-based)" in out.stdout
 
 

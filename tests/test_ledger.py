@@ -412,19 +412,7 @@ def test_funding_sign_long_pays_short_receives_a_positive_rate():
     assert led.account_value == pytest.approx(10_000.0 + trade.net_pnl + led.positions["ETH"].unrealized_pnl - led.positions["ETH"].entry_fee - eth.amount)
 
 
-def test_apply_funding_matches_settle_and_checks_its_input():
-    a, b = Ledger(10_000.0), Ledger(10_000.0)
-    for led in (a, b):
-        led.open("BTC", 1, 0.1, 100_000.0, 10.0, time=T0)
-    (pay,) = a.settle({"BTC": candles((100_000, 100_100, 99_900, 100_050))}, {"BTC": funding((T0 + M5, 3e-4))})
-    again = b.apply_funding("BTC", pay.time, pay.rate, pay.mark_price)
-    assert again == pay and b.funding_payments == [pay] and b.funding_paid == a.funding_paid
-    assert b.positions["BTC"].margin == a.positions["BTC"].margin
-    assert b.positions["BTC"].liquidation_price == a.positions["BTC"].liquidation_price
-    with pytest.raises(ValueError):
-        b.apply_funding("ETH", T0, 1e-4, 4_000.0)
-    with pytest.raises(ValueError):
-        b.apply_funding("BTC", T0, math.nan, 100_000.0)
+def test_a_settlement_exit_carries_the_price_it_was_asked_at():
     # a settlement exit carries the price it was asked at, before slippage
     c = Ledger(10_000.0, slippage_bp=5.0)
     c.open("BTC", 1, 0.1, 100_000.0, 10.0, time=T0, stop_loss=98_000.0)

@@ -290,40 +290,6 @@ def test_the_same_inputs_give_the_same_ledger(s):
     assert (a.fees_paid, a.funding_paid, a.realized_pnl) == (b.fees_paid, b.funding_paid, b.realized_pnl)
 
 
-@settings(max_examples=500)
-@given(scenarios)
-def test_a_ledger_rebuilt_from_its_events_is_identical(s):
-    """What a journal replay does: opens at the reference price, closes at each trade's
-    ``exit_reference_price``, ``apply_funding`` for each payment, marks; it lands on the same bits."""
-    r = run(s)
-    a = r.ledger
-    b = Ledger(
-        s.starting_cash,
-        taker_fee_bp=s.taker_fee_bp,
-        maker_fee_bp=s.maker_fee_bp,
-        slippage_bp=s.slippage_bp,
-        maintenance_margin_rate=s.maintenance_margin_rate,
-    )
-    for item in r.journal:
-        kind = item[0]
-        if kind == "open":
-            fill, order = item[1], item[2]
-            b.open(fill.coin, fill.side, fill.quantity, fill.reference_price, fill.leverage, time=fill.time,
-                   stop_loss=order.stop_loss, profit_target=order.profit_target,
-                   invalidation_condition=order.invalidation_condition, confidence=order.confidence, risk_usd=order.risk_usd)
-        elif kind == "close":
-            t = item[1]
-            b.close(t.coin, t.exit_reference_price, time=t.exit_time, reason=t.exit_reason)
-        elif kind == "funding":
-            f = item[1]
-            b.apply_funding(f.coin, f.time, f.rate, f.mark_price)
-        else:
-            b.mark(item[1])
-    assert b.trades == a.trades and b.fills == a.fills and b.funding_payments == a.funding_payments
-    assert b.positions == a.positions
-    assert (b.cash, b.account_value, b.fees_paid, b.funding_paid) == (a.cash, a.account_value, a.fees_paid, a.funding_paid)
-
-
 def test_the_scenarios_reach_every_exit_path():
     """Guard against a generator that never trades: over fixed seeds every path is exercised."""
     reasons: set[str] = set()

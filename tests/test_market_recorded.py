@@ -75,14 +75,6 @@ async def test_advance_moves_one_interval_and_stops_at_the_end():
         await m.advance()
 
 
-def test_candles_between_cycles_are_those_closing_in_the_window():
-    m = RecordedMarket()
-    c = m.candles_between("BTC", SEASON_START, SEASON_START + 3_600_000)
-    assert len(c) == 12
-    assert int(c.close_ts[0]) == SEASON_START + 300_000
-    assert int(c.close_ts[-1]) == SEASON_START + 3_600_000
-
-
 @pytest.mark.parametrize(
     "kwargs, words",
     [

@@ -3,11 +3,18 @@
 One cycle (never two at once)::
 
     market.snapshot()                       candles closed at or before the clock only
+    -> MarketData (what the snapshot holds that earlier ones did not: re-execution's input)
     ledger.settle(candles since last cycle)  stop-loss / take-profit / liquidation, funding
     indicators.compute_features(snapshot)    one fused Numba call for all coins and timeframes
     every agent concurrently, each with its own deadline:
-        prompt -> agent.decide(on_delta) -> parse -> risk.validate -> ledger.open/close
-    ledger.mark(prices) -> metrics -> AccountUpdated, CycleCompleted
+        prompt -> agent.decide(on_delta) -> AgentReplied (its exact answer: re-execution's input)
+        -> parse -> risk.validate -> ledger.open/close
+    ledger.mark(prices) -> AccountUpdated; CycleCompleted with the standings of the state fold
+
+Every event goes through ``bus.Bus``: folded into the one ``state.ArenaState`` first (failures in a
+row, halts, the day's starting value, the leaderboard figures are read from there), then journaled
+and shown. Given the same ``MarketData`` and ``AgentReplied`` inputs, this code produces the same
+events again: that is how a journal is verified (``verify.reexecute``) and resumed.
 
 Each agent's reply is parsed, checked and executed as soon as it arrives (accounts are independent,
 so the order changes only the order of events, not a figure). The rule-based agents answer without
@@ -21,10 +28,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import math
 import time as _time
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -34,21 +39,12 @@ from arena_tui.engine import events as ev
 from arena_tui.engine.account import AccountSnapshot
 from arena_tui.engine.agents.base import Agent, AgentReply, AgentRequest
 from arena_tui.engine.errors import MarketError
-from arena_tui.engine.journal import DeltaCoalescer
+from arena_tui.engine.bus import Bus
 from arena_tui.engine.ledger import FundingPayment, Ledger
 from arena_tui.engine.market.base import MarketSnapshot, MarketSource, timeframe_ms
-from arena_tui.engine.metrics import YEAR_MS, RunningMetrics
 from arena_tui.engine.parse import ParseError, parse_decisions
 from arena_tui.engine.risk import RiskLimits, validate
 
-BENCHMARK_NAME = "BTC buy & hold"
-
-
-def session_file_name(name: str, now: datetime | None = None) -> str:
-    """``<UTC timestamp>-<name>.jsonl``, the default journal file name."""
-    now = now or datetime.now(timezone.utc)
-    safe = "".join(ch if ch.isalnum() or ch in "-_" else "-" for ch in name).strip("-") or "session"
-    return f"{now.strftime('%Y%m%dT%H%M%SZ')}-{safe}.jsonl"
 
 
 def risk_limits(config: Config) -> RiskLimits:
@@ -63,76 +59,47 @@ def risk_limits(config: Config) -> RiskLimits:
     )
 
 
-def make_ledger(config: Config | dict) -> Ledger:
-    """A ledger with the session's starting cash, fees and slippage (from a Config or its JSON form)."""
-    if isinstance(config, Config):
-        fees, cash = config.fees, config.arena.starting_cash
-        return Ledger(cash, taker_fee_bp=fees.taker_fee_bp, maker_fee_bp=fees.maker_fee_bp, slippage_bp=fees.slippage_bp)
-    fees = config.get("fees", {})
-    return Ledger(
-        float(config.get("arena", {}).get("starting_cash", 10_000.0)),
-        taker_fee_bp=float(fees.get("taker_fee_bp", 4.5)),
-        maker_fee_bp=float(fees.get("maker_fee_bp", 1.5)),
-        slippage_bp=float(fees.get("slippage_bp", 0.0)),
-    )
+def make_ledger(config: Config) -> Ledger:
+    """A ledger with the session's starting cash, fees and slippage."""
+    fees = config.fees
+    return Ledger(config.arena.starting_cash, taker_fee_bp=fees.taker_fee_bp, maker_fee_bp=fees.maker_fee_bp, slippage_bp=fees.slippage_bp)
 
 
-def position_rows(snap: AccountSnapshot) -> tuple[dict, ...]:
-    """Open positions for ``AccountUpdated``: what the positions table shows (money rounded to 1e-6 USD;
-    ``mark_price`` exact, since replay marks to it)."""
+def position_rows(snap: AccountSnapshot) -> tuple[ev.PositionRow, ...]:
+    """Open positions for ``AccountUpdated``: what the positions table shows (money rounded to 1e-6 USD)."""
     return tuple(
-        {
-            "coin": p.coin,
-            "side": p.side,
-            "quantity": p.quantity,
-            "entry_price": p.entry_price,
-            "mark_price": p.mark_price,
-            "unrealized_pnl": round(p.unrealized_pnl, 6),
-            "leverage": p.leverage,
-            "liquidation_price": round(p.liquidation_price, 6),
-            "stop_loss": p.stop_loss,
-            "profit_target": p.profit_target,
-        }
+        ev.PositionRow(
+            p.coin,
+            p.side,
+            p.quantity,
+            p.entry_price,
+            p.mark_price,
+            round(p.unrealized_pnl, 6),
+            p.leverage,
+            round(p.liquidation_price, 6),
+            p.stop_loss,
+            p.profit_target,
+        )
         for p in snap.positions
     )
 
 
 @dataclass
 class AgentState:
-    """Per-agent bookkeeping inside the arena."""
+    """Per-agent engine bookkeeping: the agent, its ledger (the execution) and the account it was
+    prompted with this cycle. Everything derived (figures, failures, halts) is in ``bus.state``."""
 
     agent: Agent
     ledger: Ledger
-    running: RunningMetrics
-    figures: dict = field(default_factory=dict)
     account: AccountSnapshot | None = None
-    consecutive_failures: int = 0
-    halted: str | None = None
-    day_start_value: float = 0.0
-    day: int = -1
-
-
-@dataclass
-class BenchmarkState:
-    """BTC buy-and-hold over the same window: the starting cash in BTC at the first cycle's price."""
-
-    starting_cash: float
-    entry_price: float | None = None
-    last: float | None = None
-    running: RunningMetrics = field(default_factory=RunningMetrics)
-    figures: dict = field(default_factory=dict)
-
-    def value(self, btc_price: float) -> float:
-        if self.entry_price is None:
-            self.entry_price = btc_price
-        return self.starting_cash * btc_price / self.entry_price
 
 
 class Arena:
-    """Runs cycles and emits events to ``emit`` (which fans out to the journal and the screen).
+    """Runs cycles and publishes every event on ``bus`` (state fold, journal, screen).
 
     ``market``: a MarketSource. ``agents``: the competitors, in display order (names unique).
     ``templates``: prompt templates (``prompt.PromptTemplates``) or None for the bundled ones.
+    The ``SessionStarted`` header must have been published on ``bus`` before the first cycle.
     """
 
     def __init__(
@@ -140,42 +107,32 @@ class Arena:
         config: Config,
         market: MarketSource,
         agents: Sequence[Agent],
-        emit: Callable[[ev.Event], None],
+        bus: Bus,
         *,
-        journal_emit: Callable[[ev.Event], None] | None = None,
         templates=None,
         clock: Callable[[], float] = _time.perf_counter,
     ) -> None:
         self.config = config
         self.market = market
-        self.emit_ui = emit
-        self.emit_journal = journal_emit
+        self.bus = bus
+        self.state = bus.state
         self.templates = templates
         self.clock = clock
         self.limits = risk_limits(config)
         self.cycle = 0
         self.session_start = market.now
         self.last_settled = market.now
-        interval = int(getattr(market, "interval_ms", 0)) or 300_000
-        self.states: dict[str, AgentState] = {
-            a.name: AgentState(a, make_ledger(config), RunningMetrics(YEAR_MS / interval))
-            for a in agents
-        }
-        self.benchmark = BenchmarkState(config.arena.starting_cash, running=RunningMetrics(YEAR_MS / interval))
-        self._coalescer = DeltaCoalescer(self._journal_only) if journal_emit else None
-        self.first_prices: dict[str, float] | None = None
-
-    # -- emitting -------------------------------------------------------------------------------
-
-    def _journal_only(self, event: ev.Event) -> None:
-        if self.emit_journal is not None:
-            self.emit_journal(event)
+        self.states: dict[str, AgentState] = {a.name: AgentState(a, make_ledger(config)) for a in agents}
+        self._sent_candles: dict[tuple[str, str], int] = {}
+        self._sent_funding: dict[str, int] = {}
 
     def emit(self, event: ev.Event) -> None:
-        """To the screen and the journal."""
-        self.emit_ui(event)
-        if self.emit_journal is not None:
-            self.emit_journal(event)
+        self.bus.publish(event)
+
+    def replace_agents(self, agents: Sequence[Agent]) -> None:
+        """Hand each account to a new agent of the same name (resume: journaled answers, then live)."""
+        for a in agents:
+            self.states[a.name].agent = a
 
     # -- the cycle --------------------------------------------------------------------------------
 
@@ -190,15 +147,15 @@ class Arena:
             snap = await self.market.snapshot()
         except MarketError as exc:
             self.emit(ev.MarketFailed(cyc, now, str(exc)))
-            self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.leaderboard()))
+            self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.state.standings()))
             return
+        self.emit(ev.MarketData(cyc, now, snap.time, self._market_data(snap)))
         prices = snap.prices()
-        if self.first_prices is None:
-            self.first_prices = dict(prices)
         self._settle(snap)
         features = await self._features(snap)
         self.emit(ev.MarketUpdated(cyc, now, self._market_rows(snap, features)))
-        active = [s for s in self.states.values() if s.halted is None]
+        books = self.state.agents
+        active = [s for s in self.states.values() if books[s.agent.name].halted is None]
         for s in active:
             s.ledger.mark(prices)
         await asyncio.gather(*(self._ask_and_act(s, snap, features) for s in active))
@@ -206,12 +163,40 @@ class Arena:
             s.ledger.mark(prices)
             self._account_event(s, now)
             self._check_halt(s, now)
-        if "BTC" in prices:
-            value = self.benchmark.value(prices["BTC"])
-            self.benchmark.last = value
-            self.benchmark.figures = self.benchmark.running.update(value, ())
-        self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.leaderboard()))
+        self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.state.standings()))
         self.last_settled = now
+
+    def _market_data(self, snap: MarketSnapshot) -> dict:
+        """What ``snap`` holds that no earlier ``MarketData`` did (see ``events.MarketData``)."""
+        out = {}
+        for coin, cs in snap.coins.items():
+            candles = {}
+            for tf, c in cs.candles.items():
+                key = (coin, tf)
+                last = self._sent_candles.get(key)
+                a = 0 if last is None else int(np.searchsorted(c.ts, last, side="right"))
+                if len(c):
+                    self._sent_candles[key] = int(c.ts[-1])
+                candles[tf] = {
+                    "keep": len(c),
+                    "ts": c.ts[a:].tolist(),
+                    "open": c.open[a:].tolist(),
+                    "high": c.high[a:].tolist(),
+                    "low": c.low[a:].tolist(),
+                    "close": c.close[a:].tolist(),
+                    "volume": c.volume[a:].tolist(),
+                }
+            f = cs.funding
+            last = self._sent_funding.get(coin)
+            a = 0 if last is None else int(np.searchsorted(f.ts, last, side="right"))
+            if len(f):
+                self._sent_funding[coin] = int(f.ts[-1])
+            out[coin] = {
+                "candles": candles,
+                "funding": {"keep": len(f), "interval_ms": int(f.interval_ms), "ts": f.ts[a:].tolist(), "rate": f.rate[a:].tolist()},
+                "open_interest": cs.open_interest,
+            }
+        return out
 
     async def _features(self, snap: MarketSnapshot):
         from arena_tui.engine.indicators import compute_features
@@ -267,13 +252,15 @@ class Arena:
     def _market_rows(self, snap: MarketSnapshot, features) -> dict:
         intr = self.config.market.intraday_timeframe
         ctx = self.config.market.context_timeframe
+        first = self.state.first_prices
         rows = {}
         for coin, cs in snap.coins.items():
             f = features.get(coin, {})
             fi, fc = f.get(intr), f.get(ctx)
+            base = first.get(coin) if first else None
             row = {
                 "price": cs.price,
-                "change_pct": (cs.price / self.first_prices[coin] - 1) * 100 if self.first_prices and coin in self.first_prices else 0.0,
+                "change_pct": (cs.price / base - 1) * 100 if base else 0.0,
                 "funding_rate": cs.funding_rate,
                 "open_interest": cs.open_interest,
             }
@@ -296,7 +283,8 @@ class Arena:
         cyc, now = self.cycle, snap.time
         account = s.account = s.ledger.snapshot()
         system, user = "", ""
-        if getattr(s.agent, "kind", "") != "rule-based":
+        prompted = getattr(s.agent, "kind", "") != "rule-based"
+        if prompted and getattr(s.agent, "needs_prompt", True):
             from arena_tui.engine.prompt import build_prompt
 
             rendered = build_prompt(
@@ -308,75 +296,67 @@ class Arena:
                 intraday_tf=self.config.market.intraday_timeframe,
                 context_tf=self.config.market.context_timeframe,
                 templates=self.templates,
-                sharpe_ratio=s.figures.get("sharpe_per_cycle"),
+                sharpe_ratio=self.state.agents[name].figures.get("sharpe_per_cycle"),
                 max_leverage=self.config.risk.max_leverage,
                 taker_fee_bp=self.config.fees.taker_fee_bp,
             )
             system, user = rendered.system, rendered.user
         request = AgentRequest(cyc, now, system, user, snap, account, features)
-        if getattr(s.agent, "kind", "") != "rule-based":  # rule-based agents answer at once
+        if prompted:  # rule-based agents answer at once
             self.emit(ev.AgentStarted(cyc, now, name))
         start = self.clock()
+        bus = self.bus
 
         def on_delta(kind: str, text: str) -> None:
-            if not text:
-                return
-            d = ev.ReasoningDelta(cyc, now, name, kind, text, round((self.clock() - start) * 1000, 1))
-            self.emit_ui(d)
-            if self._coalescer is not None:
-                self._coalescer.add(d)
+            if text:
+                bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, round((self.clock() - start) * 1000, 1)))
 
         timeout = self.config.arena.agent_timeout_s
         try:
             async with asyncio.timeout(timeout):
                 reply = await s.agent.decide(request, on_delta)
         except TimeoutError:
-            reply = AgentReply(failure=_failure("timeout", f"{name}: no answer within {timeout:g} s, holding this cycle."))
+            reply = AgentReply(
+                latency_s=self.clock() - start,
+                failure=_failure("timeout", f"{name}: no answer within {timeout:g} s, holding this cycle."),
+            )
         except Exception as exc:  # an agent must never take the arena down
-            reply = AgentReply(failure=_failure("error", f"{name}: {type(exc).__name__}: {exc}; holding this cycle."))
-        if self._coalescer is not None:
-            self._coalescer.flush(name)
+            reply = AgentReply(
+                latency_s=self.clock() - start,
+                failure=_failure("error", f"{name}: {type(exc).__name__}: {exc}; holding this cycle."),
+            )
+        bus.flush_deltas(name)
         return reply
 
     def _act(self, s: AgentState, reply: AgentReply, snap: MarketSnapshot) -> None:
         name, cyc, now = s.agent.name, self.cycle, snap.time
-        if getattr(s.agent, "kind", "") == "llm" or reply.usage.input_tokens or reply.usage.output_tokens:
-            self.emit(
-                ev.AgentReplied(
-                    cyc,
-                    now,
-                    name,
-                    reply.usage.input_tokens,
-                    reply.usage.output_tokens,
-                    reply.ttft_s,
-                    reply.latency_s,
-                    reply.cost_usd,
-                    reply.finish_reason,
-                )
-            )
-        if reply.failure is not None:
-            s.consecutive_failures += 1
-            self.emit(ev.AgentFailed(cyc, now, name, reply.failure.kind, reply.failure.reason))
-            return
-        try:
-            if reply.decisions is not None:
-                decisions = {d.coin: d for d in reply.decisions if d.coin in self.market.coins}
-            else:
-                decisions = parse_decisions(reply.text, self.market.coins)
-        except ParseError as exc:
-            s.consecutive_failures += 1
-            self.emit(ev.AgentFailed(cyc, now, name, "parse", f"{name}: could not read the answer ({exc.reason}); holding this cycle."))
-            return
-        s.consecutive_failures = 0
+        failure = reply.failure
         self.emit(
-            ev.DecisionParsed(
-                cyc, now, name, tuple(_decision_row(d) for d in decisions.values())
+            ev.AgentReplied(
+                cyc,
+                now,
+                name,
+                reply.usage.input_tokens,
+                reply.usage.output_tokens,
+                reply.ttft_s,
+                reply.latency_s,
+                reply.cost_usd,
+                reply.finish_reason,
+                reply.text,
+                failure.kind if failure is not None else None,
+                failure.reason if failure is not None else None,
             )
         )
+        if failure is not None:
+            self.emit(ev.AgentFailed(cyc, now, name, failure.kind, failure.reason))
+            return
+        try:
+            decisions = parse_decisions(reply.text, self.market.coins)
+        except ParseError as exc:
+            self.emit(ev.AgentFailed(cyc, now, name, "parse", f"{name}: could not read the answer ({exc.reason}); holding this cycle."))
+            return
+        self.emit(ev.DecisionParsed(cyc, now, name, tuple(_decision_row(d) for d in decisions.values())))
         prices = snap.prices()
-        day = now // 86_400_000
-        if day != s.day:
-            s.day, s.day_start_value = day, s.ledger.account_value
         result = validate(
             decisions,
             s.account if s.account is not None else s.ledger.snapshot(),  # unchanged since the prompt
@@ -384,7 +364,7 @@ class Arena:
             self.limits,
             taker_fee_bp=self.config.fees.taker_fee_bp,
             slippage_bp=self.config.fees.slippage_bp,
-            day_start_value=s.day_start_value,
+            day_start_value=self.state.agents[name].day_start_value,
         )
         for rej in result.rejections:
             self.emit(ev.DecisionRejected(cyc, now, name, rej.coin, rej.rule, rej.reason))
@@ -421,7 +401,6 @@ class Arena:
 
     def _account_event(self, s: AgentState, now: int) -> None:
         snap = s.ledger.snapshot()
-        m = s.figures = s.running.update(snap.account_value, s.ledger.trades)
         self.emit(
             ev.AccountUpdated(
                 self.cycle,
@@ -435,71 +414,23 @@ class Arena:
                 round(snap.funding_paid, 6),
                 round(snap.return_pct, 6),
                 position_rows(snap),
-                {k: (round(v, 6) if isinstance(v, float) else v) for k, v in m.items()},
             )
         )
 
     def _check_halt(self, s: AgentState, now: int) -> None:
-        if s.halted is not None:
+        book = self.state.agents[s.agent.name]
+        if book.halted is not None:
             return
         cfg = self.config.arena
         reason = None
-        if cfg.halt_after_failures and s.consecutive_failures >= cfg.halt_after_failures:
-            reason = f"{s.agent.name} failed {s.consecutive_failures} cycles in a row; halted for the rest of the session."
-        elif cfg.halt_drawdown_pct and s.running.peak > 0:
-            dd = (1 - s.ledger.account_value / s.running.peak) * 100
+        if cfg.halt_after_failures and book.consecutive_failures >= cfg.halt_after_failures:
+            reason = f"{book.name} failed {book.consecutive_failures} cycles in a row; halted for the rest of the session."
+        elif cfg.halt_drawdown_pct and book.running.peak > 0:
+            dd = (1 - book.account_value / book.running.peak) * 100
             if dd >= cfg.halt_drawdown_pct:
-                reason = f"{s.agent.name} is down {dd:.1f}% from its peak (bound {cfg.halt_drawdown_pct:g}%); halted for the rest of the session."
+                reason = f"{book.name} is down {dd:.1f}% from its peak (bound {cfg.halt_drawdown_pct:g}%); halted for the rest of the session."
         if reason:
-            s.halted = reason
-            self.emit(ev.AgentHalted(self.cycle, now, s.agent.name, reason))
-
-    def leaderboard(self) -> tuple[dict, ...]:
-        rows = []
-        for s in self.states.values():
-            snap = s.ledger.snapshot()
-            m = s.figures
-            rows.append(
-                {
-                    "agent": s.agent.name,
-                    "kind": s.agent.kind,
-                    "account_value": snap.account_value,
-                    "return_pct": snap.return_pct,
-                    "pnl": snap.account_value - snap.starting_cash,
-                    "fees": snap.fees_paid,
-                    "win_rate": m.get("win_rate"),
-                    "sharpe": m.get("sharpe"),
-                    "max_drawdown_pct": m.get("max_drawdown_pct"),
-                    "trades": len(s.ledger.trades),
-                    "halted": s.halted is not None,
-                }
-            )
-        if self.benchmark.last is not None:
-            v = self.benchmark.last
-            cash = self.benchmark.starting_cash
-            rows.append(
-                {
-                    "agent": BENCHMARK_NAME,
-                    "kind": "benchmark",
-                    "account_value": v,
-                    "return_pct": (v / cash - 1) * 100,
-                    "pnl": v - cash,
-                    "fees": 0.0,
-                    "win_rate": None,
-                    "sharpe": self.benchmark.figures.get("sharpe"),
-                    "max_drawdown_pct": self.benchmark.figures.get("max_drawdown_pct"),
-                    "trades": 0,
-                    "halted": False,
-                }
-            )
-        for r in rows:
-            for k, v in r.items():
-                if isinstance(v, float):
-                    r[k] = round(v, 6)
-        rows.sort(key=lambda r: -r["account_value"] if r["account_value"] == r["account_value"] else math.inf)
-        for i, r in enumerate(rows, start=1):
-            r["rank"] = i
-        return tuple(rows)
+            self.emit(ev.AgentHalted(self.cycle, now, book.name, reason))
 
 
 _DECISION_KEYS = ("coin", "signal", "quantity", "leverage", "profit_target", "stop_loss", "confidence", "risk_usd")

@@ -12,7 +12,9 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
+"""2: ``MarketData`` (the market each cycle saw), ``AgentReplied`` for every answer with its text and
+failure, typed position and leaderboard rows, no ``metrics`` on ``AccountUpdated``."""
 
 _REGISTRY: dict[str, type["Event"]] = {}
 
@@ -31,10 +33,16 @@ class Event:
         cls.type_name = cls.__name__
         _REGISTRY[cls.__name__] = cls
 
+    rows: ClassVar[dict[str, type]] = {}
+    """Fields holding a tuple of typed rows (frozen dataclasses), by field name: written as a JSON
+    array of objects and read back as the same rows."""
+
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict: ``{"type": <class name>, <fields>...}``."""
         out: dict[str, Any] = {"type": self.type_name}
         out.update(self.__dict__)  # tuples serialise as JSON arrays; nested values are plain already
+        for name in self.rows:
+            out[name] = [r.__dict__ for r in out[name]]
         return out
 
 
@@ -61,6 +69,8 @@ def from_json(obj: Mapping[str, Any]) -> Event:
             for n in names:
                 v = obj[n]
                 d[n] = tuple(v) if type(v) is list else v
+            if cls.rows:
+                _typed_rows(cls, d)
             return event
         except KeyError:
             pass
@@ -68,10 +78,26 @@ def from_json(obj: Mapping[str, Any]) -> Event:
     unexpected = set(kwargs) - set(names)
     if unexpected:
         raise EventDecodeError(f"{name} has unexpected fields {sorted(unexpected)}")
+    if cls.rows:
+        _typed_rows(cls, kwargs)
     try:
         return cls(**kwargs)
     except TypeError as exc:
         raise EventDecodeError(f"{name}: {exc}") from None
+
+
+def _typed_rows(cls: type["Event"], d: dict) -> None:
+    """Turn the JSON objects of ``cls.rows`` fields in ``d`` back into their row types."""
+    for field_name, row_cls in cls.rows.items():
+        value = d.get(field_name)
+        if value is None:
+            continue
+        if not isinstance(value, (tuple, list)) or not all(isinstance(r, Mapping) for r in value):
+            raise EventDecodeError(f"{cls.__name__}.{field_name} must be a list of objects")
+        try:
+            d[field_name] = tuple(row_cls(**r) for r in value)
+        except TypeError as exc:
+            raise EventDecodeError(f"{cls.__name__}.{field_name}: {exc}") from None
 
 
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
@@ -160,11 +186,50 @@ class MarketFailed(Event):
 
 
 @dataclass(frozen=True)
+class MarketData(Event):
+    """A primary input: the market data this cycle's snapshot held that earlier cycles' did not, so
+    that re-execution (verify, resume) rebuilds the very snapshot the agents saw. Not shown on screen.
+
+    ``snapshot_time``: the snapshot's clock (ms). ``coins`` maps coin -> {"candles": {timeframe:
+    {"keep", "ts", "open", "high", "low", "close", "volume"}}, "funding": {"keep", "interval_ms", "ts",
+    "rate"}, "open_interest"}: the candles (open time ms; prices USD; volume in the coin) and funding
+    times (ms) with rates (fraction per interval) newer than the last ones journaled, and ``keep``, how
+    many of the newest the snapshot held. ``open_interest`` in the coin, or None (unavailable)."""
+
+    snapshot_time: int
+    coins: dict
+
+
+@dataclass(frozen=True)
+class LeaderboardRow:
+    """One leaderboard line: ``account_value``/``pnl``/``fees`` USD, ``return_pct``,
+    ``win_rate`` and ``max_drawdown_pct`` percent (None before the first trade / cycle), ``sharpe``
+    annualised (None before 30 returns), ``trades`` closed, ``rank`` 1 = best. ``kind`` is the agent
+    kind, or "benchmark" for the BTC buy-and-hold row."""
+
+    rank: int
+    agent: str
+    kind: str
+    account_value: float
+    return_pct: float
+    pnl: float
+    fees: float
+    win_rate: float | None
+    sharpe: float | None
+    max_drawdown_pct: float | None
+    trades: int
+    halted: bool = False
+
+
+@dataclass(frozen=True)
 class CycleCompleted(Event):
-    """A cycle ended. ``leaderboard`` rows: {"agent", "account_value", "return_pct", ...}, best first."""
+    """A cycle ended. ``leaderboard``: the standings after it, best first, computed by
+    ``state.ArenaState.standings`` (so re-execution recomputes and checks them)."""
 
     duration_ms: float
-    leaderboard: tuple[dict, ...] | list[dict] = ()
+    leaderboard: tuple[LeaderboardRow, ...] = ()
+
+    rows: ClassVar[dict[str, type]] = {"leaderboard": LeaderboardRow}
 
 
 # --- agents ---------------------------------------------------------------------------------------
@@ -191,7 +256,10 @@ class ReasoningDelta(Event):
 
 @dataclass(frozen=True)
 class AgentReplied(Event):
-    """An agent finished answering: usage from the API, latency, cost (USD)."""
+    """A primary input: an agent's whole reply this cycle, sent for every agent that was asked.
+    ``text`` is the exact answer (parsed by the arena, and again by re-execution); usage from the API;
+    ``ttft_s``/``latency_s`` wall seconds; ``cost_usd``; ``failure_kind``/``failure_reason`` when the
+    agent produced nothing usable (timeout, rate_limit, ...; see ``AgentFailure``)."""
 
     agent: str
     input_tokens: int = 0
@@ -200,6 +268,9 @@ class AgentReplied(Event):
     latency_s: float = 0.0
     cost_usd: float = 0.0
     finish_reason: str | None = None
+    text: str = ""
+    failure_kind: str | None = None
+    failure_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -299,10 +370,28 @@ class FundingPaid(Event):
 
 
 @dataclass(frozen=True)
+class PositionRow:
+    """An open position as the positions table shows it: ``side`` +1 long / -1 short, ``quantity`` in
+    the coin, prices USD, ``unrealized_pnl`` USD (rounded to 1e-6), ``leverage`` x,
+    ``liquidation_price`` USD (rounded to 1e-6), ``stop_loss``/``profit_target`` USD or None."""
+
+    coin: str
+    side: int
+    quantity: float
+    entry_price: float
+    mark_price: float
+    unrealized_pnl: float
+    leverage: float
+    liquidation_price: float
+    stop_loss: float | None = None
+    profit_target: float | None = None
+
+
+@dataclass(frozen=True)
 class AccountUpdated(Event):
-    """An agent's account after marking to market. ``positions`` rows: {"coin", "side", "quantity",
-    "entry_price", "mark_price", "unrealized_pnl", "leverage", "margin", "liquidation_price",
-    "stop_loss", "profit_target"}."""
+    """An agent's account after marking to market (USD, rounded to 1e-6): ``cash`` free collateral,
+    ``account_value = cash + margin + unrealized PnL``, realized and unrealized PnL, fees and funding
+    paid so far, ``return_pct``; ``positions`` its open positions."""
 
     agent: str
     cash: float
@@ -312,11 +401,9 @@ class AccountUpdated(Event):
     fees_paid: float
     funding_paid: float
     return_pct: float
-    positions: tuple[dict, ...] | list[dict] = ()
-    metrics: dict = field(default_factory=dict)
+    positions: tuple[PositionRow, ...] = ()
 
-
-EVENT_TYPES: dict[str, type[Event]] = _REGISTRY
+    rows: ClassVar[dict[str, type]] = {"positions": PositionRow}
 
 
 @dataclass(frozen=True)
@@ -325,3 +412,13 @@ class StateReset(Event):
     ``target_cycle``. Sent when a replay jumps between cycles."""
 
     target_cycle: int = 0
+
+
+WALL_CLOCK_FIELDS: dict[type[Event], frozenset[str]] = {
+    SessionStarted: frozenset({"started_at", "app_version"}),
+    CycleCompleted: frozenset({"duration_ms"}),
+    ReasoningDelta: frozenset({"offset_ms"}),
+    AgentReplied: frozenset({"ttft_s", "latency_s"}),
+}
+"""Fields that measure the wall clock (or the program version), not the session: same inputs give
+the same journal except these."""

@@ -410,34 +410,6 @@ class Ledger:
 
     # -- marking and settling --------------------------------------------------------------------
 
-    def apply_funding(self, coin: str, time: int, rate: float, mark_price: float) -> FundingPayment:
-        """Pay one funding settlement on the open position in ``coin``, exactly as ``settle`` does.
-
-        ``amount = side x quantity x mark_price x rate`` comes out of the position's margin (its
-        liquidation price moves). For rebuilding a ledger from a journal's ``FundingPaid`` events: it
-        never liquidates (the journal holds that as its own close). Raises ``ValueError`` when the
-        coin has no position or ``rate`` / ``mark_price`` is not finite.
-        """
-        pos = self.positions.get(coin)
-        if pos is None:
-            raise ValueError(f"{coin} has no open position to pay funding on.")
-        if not _finite(rate) or not _finite(mark_price):
-            raise ValueError(f"{coin}: funding rate and mark price must be finite, got {rate!r} and {mark_price!r}.")
-        time, rate, mark_price = int(time), float(rate), float(mark_price)
-        amount = pos.side * pos.quantity * mark_price * rate
-        margin = pos.margin - amount
-        self.positions[coin] = _replace(
-            pos,
-            margin=margin,
-            funding_paid=pos.funding_paid + amount,
-            liquidation_price=liquidation_price(pos.side, pos.entry_price, pos.quantity, margin, self.maintenance_margin_rate),
-        )
-        self._funding_done[coin] = max(self._funding_done.get(coin, time), time)
-        payment = FundingPayment(coin, time, rate, mark_price, amount, pos.side, pos.quantity)
-        self.funding_paid += amount
-        self.funding_payments.append(payment)
-        return payment
-
     def mark(self, prices: Mapping[str, float]) -> None:
         """Revalue open positions at ``prices`` (coin -> mark price, USD).
 

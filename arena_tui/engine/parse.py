@@ -103,7 +103,19 @@ def parse_decisions(text: str, coins: Sequence[str] = COINS) -> dict[str, Decisi
     known coin can be read: empty answer, answer cut off mid-JSON, no JSON or plain-text signal,
     only unknown coins or unrecognised signals. See the module docstring for the accepted forms.
     """
+    if isinstance(text, str) and len(text) <= _CACHED_CHARS:
+        return dict(_parse_cached(text, tuple(coins)).decisions)
     return parse_response(text, coins).decisions
+
+
+_CACHED_CHARS = 8_192
+"""Answers up to this long are parsed once and remembered (``Decision`` values are frozen): agents
+repeat themselves (the baselines' holds), and re-execution parses every journaled answer again."""
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_cached(text: str, coins: tuple[str, ...]) -> ParseResult:
+    return parse_response(text, coins)
 
 
 def parse_response(text: str, coins: Sequence[str] = COINS) -> ParseResult:

@@ -9,23 +9,23 @@ market (0 = as fast as possible) or every cycle interval live; ``cycle_now()`` t
 from __future__ import annotations
 
 import asyncio
-import inspect
 import os
 import sys
 import time as _time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Sequence
+from typing import Callable, Sequence
 
 from arena_tui import __version__
 from arena_tui.config import Config
 from arena_tui.engine import events as ev
 from arena_tui.engine.agents.base import Agent
-from arena_tui.engine.arena import Arena, session_file_name
+from arena_tui.engine.arena import Arena
+from arena_tui.engine.bus import Bus
 from arena_tui.engine.errors import MarketExhausted
 from arena_tui.engine.journal import JournalWriter
 from arena_tui.engine.market.base import MarketSource
-from arena_tui.engine.session import EventSink
+from arena_tui.engine.state import ArenaState
 
 OFFLINE_HINT = (
     "Offline demo: bundled Binance market from 2025-10-17, rule-based agents. For LLMs set OPENAI_API_KEY, "
@@ -37,9 +37,15 @@ GROUP_SYNC_S = 0.25
 
 
 class ArenaSession:
-    """A running paper session. ``journal_path`` None -> ``<sessions_dir>/<UTC timestamp>-<name>.jsonl``;
-    ``journal=False`` writes none. ``max_cycles`` stops after that many cycles (None = until the data
-    ends or ``stop()``). ``pace`` overrides the wall seconds between cycles (0 = no waiting)."""
+    """A running paper session. ``journal_path`` None -> a new ``<sessions_dir>/<UTC timestamp>-<name>.jsonl``
+    (unique); an existing path is refused. ``journal=False`` writes none. ``max_cycles`` stops after
+    that many cycles (None = until the data ends or ``stop()``). ``pace`` overrides the wall seconds
+    between cycles (0 = no waiting). ``resume``: a ``verify.VerifyResult`` of the journal at
+    ``journal_path``, re-executed to its cut: the session continues from its arena and state and
+    appends to that journal.
+
+    ``state`` is the session's ``ArenaState``: every event is folded into it before any listener sees it.
+    """
 
     def __init__(
         self,
@@ -51,7 +57,7 @@ class ArenaSession:
         journal: bool = True,
         max_cycles: int | None = None,
         pace: float | None = None,
-        resume_state=None,
+        resume=None,
         templates=None,
         background_warmup: bool = False,
     ) -> None:
@@ -64,26 +70,32 @@ class ArenaSession:
         if pace is None:
             pace = config.market.speed if self.mode == "recorded" else market_interval_s(market)
         self.pace = float(pace)
-        self._sink: EventSink | None = None
         self._paused = False
         self._stop = False
         self._trigger: asyncio.Event | None = None  # made in run(), on the session's loop
         self._manual_pending = False
         self._running_cycle = False
         self._next_at: float | None = None
-        self._resume_state = resume_state
+        self._resume = resume
         self.background_warmup = background_warmup
         if templates is None and any(getattr(a, "kind", "") != "rule-based" for a in agents):
             from arena_tui.engine.prompt import PromptTemplates
 
             templates = PromptTemplates.load(config.arena.system_prompt or None, config.arena.user_prompt or None)
         self.templates = templates
-        self.journal_path: Path | None = None
-        if journal:
-            self.journal_path = Path(journal_path) if journal_path else Path(config.arena.sessions_dir) / session_file_name(self.name)
+        self._journal = journal
+        self._journal_path = Path(journal_path) if journal_path else None
+        self.journal_path: Path | None = self._journal_path
+        """The journal being written (known once ``run`` has created it)."""
         self._writer: JournalWriter | None = None
         self._last_sync = 0.0
-        self.arena: Arena | None = None
+        if resume is not None:
+            self.bus: Bus = resume.reexecution.bus
+            self.arena: Arena | None = resume.reexecution.arena
+        else:
+            self.bus = Bus(ArenaState())
+            self.arena = None
+        self.state: ArenaState = self.bus.state
         self.cycles_run = 0
 
     # -- Session protocol ----------------------------------------------------------------------
@@ -97,23 +109,26 @@ class ArenaSession:
             return None
         return max(0.0, self._next_at - _time.monotonic())
 
+    def _cycle(self) -> int:
+        return self.arena.cycle if self.arena is not None else 0
+
     def cycle_now(self) -> None:
         """Ask for a cycle now. During a cycle the request is coalesced (one more cycle after it).
         While paused it runs exactly one cycle and the session stays paused (a step)."""
         self._manual_pending = True
-        if self._running_cycle and self.arena is not None:
-            self._emit(ev.TriggerCoalesced(self.arena.cycle, self.market.now, "manual"))
+        if self._running_cycle:
+            self.bus.publish(ev.TriggerCoalesced(self._cycle(), self.market.now, "manual"))
         self._wake()
 
     def pause(self) -> None:
         if not self._paused:
             self._paused = True
-            self._emit(ev.SessionPaused(self.arena.cycle if self.arena else 0, self.market.now, "user"))
+            self.bus.publish(ev.SessionPaused(self._cycle(), self.market.now, "user"))
 
     def resume(self) -> None:
         if self._paused:
             self._paused = False
-            self._emit(ev.SessionResumed(self.arena.cycle if self.arena else 0, self.market.now, "user"))
+            self.bus.publish(ev.SessionResumed(self._cycle(), self.market.now, "user"))
             self._wake()
 
     def stop(self) -> None:
@@ -125,14 +140,6 @@ class ArenaSession:
     def _wake(self) -> None:
         if self._trigger is not None:
             self._trigger.set()
-
-    def _emit(self, event: ev.Event) -> None:
-        if self._writer is not None and not isinstance(event, ev.ReasoningDelta):
-            self._writer.write(event)
-        if self._sink is not None:
-            r = self._sink(event)
-            if inspect.isawaitable(r):
-                asyncio.ensure_future(r)
 
     def header(self) -> ev.SessionStarted:
         return ev.SessionStarted(
@@ -150,48 +157,51 @@ class ArenaSession:
             started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
 
-    async def run(self, sink: EventSink) -> None:
-        """Run until ``stop()``, ``max_cycles`` or the end of the recorded data."""
-        self._sink = sink
+    def _open_journal(self, header: ev.SessionStarted) -> None:
+        if not self._journal:
+            return
+        if self._resume is not None:
+            assert self._journal_path is not None
+            self._writer = JournalWriter.append(self._journal_path, truncate_at=self._resume.resume_offset)
+        elif self._journal_path is not None:
+            self._writer = JournalWriter.create(self._journal_path, header)
+        else:
+            self._writer = JournalWriter.create_unique(Path(self.config.arena.sessions_dir), self.name, header)
+        self.journal_path = self._writer.path
+
+    async def run(self, sink: Callable[[ev.Event], None]) -> None:
+        """Run until ``stop()``, ``max_cycles`` or the end of the recorded data; every event is
+        folded into ``state``, journaled and passed to ``sink`` (a plain callable that must not block)."""
         if self._trigger is None:
             self._trigger = asyncio.Event()
-
-        if inspect.iscoroutinefunction(sink):
-
-            def ui_emit(e: ev.Event) -> None:
-                asyncio.ensure_future(sink(e))
-
-        else:
-            ui_emit = sink  # type: ignore[assignment]
-
-        def journal_emit(e: ev.Event) -> None:
-            if self._writer is not None:
-                self._writer.write(e)
-
-        header = self.header()
-        resumed = self._resume_state is not None
-        if self.journal_path is not None:
-            self._writer = JournalWriter(self.journal_path, None if resumed else header)
-        self.arena = Arena(
-            self.config,
-            self.market,
-            self.agents,
-            ui_emit,
-            journal_emit=journal_emit if self._writer else None,
-            templates=self.templates,
-        )
+        resumed = self._resume is not None
+        header = self._resume.header if resumed else self.header()
+        self._open_journal(header)
+        bus = self.bus
+        bus.journal = self._writer
+        bus.listeners = [sink]
         if resumed:
-            self._resume_state.apply(self.arena)
-            ui_emit(self._resume_state.header)
-            self._emit(ev.SessionResumed(self.arena.cycle, self.market.now, self._resume_state.note))
+            arena = self.arena
+            assert arena is not None
+            arena.market = self.market
+            arena.replace_agents(self.agents)
+            arena.templates = self.templates
+            sink(header)
+            r = self._resume
+            note = f"resumed after cycle {arena.cycle}"
+            if r.partial_cycle is not None:
+                note += f"; cycle {r.partial_cycle} was cut off ({r.partial_events} events, kept beside the journal) and runs again"
+            bus.publish(ev.SessionResumed(arena.cycle, self.market.now, note))
         else:
-            ui_emit(header)
+            bus.state.apply(header)
+            sink(header)
+            self.arena = arena = Arena(self.config, self.market, self.agents, bus, templates=self.templates)
         if self.config.offline_demo:
-            self._emit(ev.Notice(0, self.market.now, "info", OFFLINE_HINT))
+            bus.publish(ev.Notice(0, self.market.now, "info", OFFLINE_HINT))
         await self._prepare_indicators()
         await self._warm_up_agents()
         end_reason = "stopped by the user"
-        first = not resumed
+        first = arena.cycle == 0
         try:
             while not self._stop:
                 if self.max_cycles is not None and self.cycles_run >= self.max_cycles:
@@ -211,14 +221,15 @@ class ArenaSession:
                 self._manual_pending = False
                 self._running_cycle = True
                 try:
-                    await self.arena.run_cycle(trigger)
+                    await arena.run_cycle(trigger)
                 finally:
                     self._running_cycle = False
                 self.cycles_run += 1
                 if self._writer is not None:
                     self._sync_journal()
         finally:
-            self._emit(ev.SessionEnded(self.arena.cycle, self.market.now, end_reason, self.arena.cycle))
+            bus.flush_deltas()
+            bus.publish(ev.SessionEnded(arena.cycle, self.market.now, end_reason, arena.cycle))
             if self._writer is not None:
                 self._writer.close()
             await self.market.close()
@@ -263,14 +274,14 @@ class ArenaSession:
                 await asyncio.wait_for(proc.wait(), 1.5)
             except TimeoutError:
                 announced = True
-                self._emit(ev.Notice(0, self.market.now, "info", WARMUP_NOTICE))
+                self.bus.publish(ev.Notice(0, self.market.now, "info", WARMUP_NOTICE))
                 await proc.wait()
         except OSError:
             pass  # no child process: the kernels compile in this process on first use instead
         await asyncio.to_thread(_load_indicators)
         if announced:
             took = _time.monotonic() - t0
-            self._emit(ev.Notice(0, self.market.now, "info", f"Indicators compiled in {took:.0f} s and cached; later starts take under a second."))
+            self.bus.publish(ev.Notice(0, self.market.now, "info", f"Indicators compiled in {took:.0f} s and cached; later starts take under a second."))
 
     async def _warm_up_agents(self) -> None:
         """Import SDKs and build clients before the first cycle (off the deadline of cycle 1)."""
@@ -279,7 +290,7 @@ class ArenaSession:
             results = await asyncio.gather(*warm, return_exceptions=True)
             for a, r in zip([a for a in self.agents if hasattr(a, "warm_up")], results):
                 if isinstance(r, Exception):
-                    self._emit(ev.Notice(0, self.market.now, "warning", f"{a.name}: could not prepare its client ({r}); it will retry each cycle."))
+                    self.bus.publish(ev.Notice(0, self.market.now, "warning", f"{a.name}: could not prepare its client ({r}); it will retry each cycle."))
 
     async def _wait_for_next(self) -> None:
         """Wait for the pace, a manual trigger, resume or stop."""

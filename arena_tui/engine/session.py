@@ -7,11 +7,13 @@ only commands: ``cycle_now()``, ``pause()``, ``resume()`` and ``stop()`` (plus t
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Protocol, runtime_checkable
+from typing import Callable, Protocol, runtime_checkable
 
 from arena_tui.engine.events import Event
+from arena_tui.engine.state import ArenaState
 
-EventSink = Callable[[Event], Awaitable[None] | None]
+EventSink = Callable[[Event], None]
+"""Receives each event; a plain callable that must not block (the screen queues, headless prints)."""
 
 
 @runtime_checkable
@@ -21,10 +23,13 @@ class Session(Protocol):
     ``mode``: "live" (exchange), "recorded" (bundled market on a simulated clock) or "replay".
     ``name``: the session name shown in the header. ``paused``: True while paused.
     ``next_cycle_in()``: seconds until the next scheduled cycle, or None (paused / as fast as possible).
+    ``state``: the ``ArenaState`` fold of every event emitted so far (folded before ``sink`` sees the
+    event): what the screen's tables and the headless summary show.
     """
 
     mode: str
     name: str
+    state: ArenaState
 
     @property
     def paused(self) -> bool: ...

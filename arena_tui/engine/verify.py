@@ -1,163 +1,573 @@
-"""Rebuild the ledgers from a journal's events and check them against every recorded account value.
+"""Verification is re-execution: a journal's primary inputs run through the same engine code again,
+and every event that produces is compared with the one recorded.
 
-``verify(contents)`` re-executes every fill, exit and funding payment the journal records on fresh
-ledgers (same starting cash, fees and slippage as the header's config) and, at every
-``AccountUpdated``, marks to the recorded mark prices and compares the account value and cash with
-the recorded ones to the cent. ``ResumeState`` uses the same rebuild to continue a stopped or crashed
-session (``arena-tui --resume``).
+The primary inputs of a cycle are what came from outside the engine: its clock and trigger
+(``CycleStarted``), the market data the snapshot held (``MarketData``, or ``MarketFailed``) and each
+agent's reply (``AgentReplied``: the exact answer text, usage, failure). ``JournalMarket`` rebuilds the
+very snapshot each cycle saw; ``ReplayedAgent`` answers with the journaled reply, in the order the
+agents answered. A fresh ``Arena`` (the same code as a live session, with the header's config) runs
+the cycle and publishes events on a ``Bus`` whose ``ArenaState`` is the one fold; each produced event
+is compared, field by field, with the journal's (wall-clock fields aside, ``events.WALL_CLOCK_FIELDS``):
+fills, fees, funding, exits, net PnL, account values, the leaderboard, and the sequence itself
+(missing, extra, duplicated or reordered events). Reasoning text is display only and not compared.
+
+``reexecute`` reads the journal as a stream (one cycle in memory at a time). ``--replay FILE
+--headless`` prints its result; ``--resume`` re-executes to the cut, then continues live from the
+very ``Arena`` and state it left (``Reexecution.arena``).
 """
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
+import math
+import os
 from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+import numpy as np
 
 from arena_tui.engine import events as ev
-from arena_tui.engine.journal import JournalContents
-from arena_tui.engine.ledger import Ledger
+from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, OnDelta, Usage
+from arena_tui.engine.bus import Bus
+from arena_tui.engine.errors import JournalError, MarketError
+from arena_tui.engine.market.base import Candles, CoinSnapshot, FundingHistory, MarketSnapshot, timeframe_ms
+from arena_tui.engine.state import ArenaState
 
-CENT = 0.005  # |difference| below half a cent rounds to the same cent
+CONTROL_EVENTS = (ev.Notice, ev.SessionPaused, ev.SessionResumed, ev.TriggerCoalesced)
+"""Session control and messages: not produced by a cycle, allowed anywhere, not compared."""
 
-
-@dataclass
-class Rebuilt:
-    """Ledgers rebuilt from a journal, and what was found along the way."""
-
-    ledgers: dict[str, Ledger]
-    cycles_completed: int = 0
-    last_cycle: int = 0
-    last_cycle_time: int | None = None
-    last_completed_time: int | None = None
-    checks: int = 0
-    first_mismatch: str | None = None
-    last_leaderboard: tuple = ()
-    values: dict[str, list[float]] = field(default_factory=dict)
-    halted: dict[str, str] = field(default_factory=dict)
-    first_prices: dict[str, float] | None = None
-    benchmark_entry: float | None = None
-    partial_cycle: bool = False
-    fills_in_partial: int = 0
+_CANDLE_FIELDS = ("open", "high", "low", "close", "volume")
 
 
-def _ledger_from_header(header: ev.SessionStarted) -> Ledger:
-    from arena_tui.engine.arena import make_ledger
-
-    cfg = dict(header.config or {})
-    cfg.setdefault("arena", {})
-    cfg["arena"] = {**cfg["arena"], "starting_cash": header.starting_cash}
-    return make_ledger(cfg)
+# --- the market as journaled -----------------------------------------------------------------------
 
 
-def rebuild(contents: JournalContents, *, check: bool = True) -> Rebuilt:
-    """Re-execute the journal on fresh ledgers; with ``check``, compare every AccountUpdated."""
-    header = contents.header
-    ledgers = {a["name"]: _ledger_from_header(header) for a in header.agents}
-    out = Rebuilt(ledgers)
-    completed_cycle = 0
-    for e in contents.events:
-        if isinstance(e, ev.CycleStarted):
-            out.last_cycle = e.cycle
-            out.last_cycle_time = e.time
-            out.partial_cycle = True
-            out.fills_in_partial = 0
-        elif isinstance(e, ev.OrderFilled):
-            led = ledgers[e.agent]
-            if e.action == "open":
-                fill = led.open(
-                    e.coin,
-                    e.side,
-                    e.quantity,
-                    e.reference_price,
-                    e.leverage,
-                    time=e.time,
-                    stop_loss=e.stop_loss,
-                    profit_target=e.profit_target,
-                    invalidation_condition=e.invalidation_condition,
-                    confidence=e.confidence,
-                    risk_usd=e.risk_usd,
-                )
-                if check and out.first_mismatch is None and abs(fill.price - e.price) > 1e-9 * max(1.0, abs(e.price)):
-                    out.first_mismatch = f"cycle {e.cycle}: {e.agent} {e.coin} fill at {fill.price} but the journal says {e.price}"
-            out.fills_in_partial += 1
-        elif isinstance(e, ev.PositionClosed):
-            led = ledgers[e.agent]
-            if e.coin in led.positions:
-                led.close(e.coin, e.reference_price, time=e.time, reason=e.reason)  # type: ignore[arg-type]
-            elif check and out.first_mismatch is None:
-                out.first_mismatch = f"cycle {e.cycle}: {e.agent} closes {e.coin} but has no such position"
-        elif isinstance(e, ev.FundingPaid):
-            ledgers[e.agent].apply_funding(e.coin, e.time, e.rate, e.mark_price)
-        elif isinstance(e, ev.AccountUpdated):
-            led = ledgers[e.agent]
-            led.mark({p["coin"]: p["mark_price"] for p in e.positions})
-            out.values.setdefault(e.agent, []).append(e.account_value)
-            if check:
-                out.checks += 1
-                if out.first_mismatch is None:
-                    value, cash = led.account_value, led.cash
-                    if abs(value - e.account_value) >= CENT or abs(cash - e.cash) >= CENT:
-                        out.first_mismatch = (
-                            f"cycle {e.cycle}: {e.agent} account value rebuilt {value:,.2f} (cash {cash:,.2f}) "
-                            f"but recorded {e.account_value:,.2f} (cash {e.cash:,.2f})"
-                        )
-        elif isinstance(e, ev.MarketUpdated):
-            if out.first_prices is None:
-                out.first_prices = {c: r["price"] for c, r in e.coins.items()}
-                btc = e.coins.get("BTC")
-                out.benchmark_entry = btc["price"] if btc else None
-        elif isinstance(e, ev.AgentHalted):
-            out.halted[e.agent] = e.reason
-        elif isinstance(e, ev.CycleCompleted):
-            out.cycles_completed += 1
-            completed_cycle = e.cycle
-            out.last_completed_time = e.time
-            out.last_leaderboard = tuple(e.leaderboard)
-            out.partial_cycle = False
-    if out.last_cycle == completed_cycle:
-        out.partial_cycle = False
-    return out
+class _Series:
+    """One coin's candles of one timeframe, the newest ``keep`` of them, in a buffer that grows at
+    the end and is copied (never overwritten) when full, so earlier snapshots' views stay valid."""
+
+    __slots__ = ("buf", "n", "keep")
+
+    def __init__(self) -> None:
+        self.buf = np.empty((6, 0), dtype=np.float64)  # rows: ts, open, high, low, close, volume
+        self.n = 0
+        self.keep = 0
+
+    def append(self, rows: np.ndarray, keep: int) -> None:
+        k = rows.shape[1]
+        hold = max(keep, self.keep)
+        if self.n + k > self.buf.shape[1]:
+            tail = self.buf[:, max(0, self.n - hold) : self.n]
+            buf = np.empty((6, max(2 * (hold + k), 64)), dtype=np.float64)
+            buf[:, : tail.shape[1]] = tail
+            self.buf, self.n = buf, tail.shape[1]
+        self.buf[:, self.n : self.n + k] = rows
+        self.n += k
+        self.keep = keep
+
+    def candles(self, timeframe: str) -> Candles:
+        a = max(0, self.n - self.keep)
+        b = self.n
+        v = self.buf
+        return Candles(timeframe, v[0, a:b].astype(np.int64), v[1, a:b], v[2, a:b], v[3, a:b], v[4, a:b], v[5, a:b])
 
 
-@dataclass
-class ResumeState:
-    """What ``ArenaSession`` needs to continue a journal: rebuilt ledgers, the cycle count, the clock
-    (the last started cycle's time; the session advances one interval before its next cycle)."""
+class JournalMarket:
+    """A ``MarketSource`` that gives, cycle after cycle, the snapshots a journal's ``MarketData``
+    events describe. ``load(cycle_time, data, failure)`` sets up the next cycle: its clock (ms), its
+    ``MarketData`` (None with ``failure`` when the journal says the market failed). Raises
+    ``JournalError`` for market data of the wrong shape."""
 
-    header: ev.SessionStarted
-    rebuilt: Rebuilt
-    note: str
-
-    @classmethod
-    def from_journal(cls, contents: JournalContents) -> "ResumeState":
-        rb = rebuild(contents, check=False)
-        if rb.partial_cycle:
-            note = (
-                f"resumed after cycle {rb.last_cycle}, which was cut off; its {rb.fills_in_partial} recorded "
-                f"fill(s) are kept and it is not run again"
-            )
-        else:
-            note = f"resumed after cycle {rb.last_cycle}"
-        return cls(contents.header, rb, note)
+    def __init__(self, header: ev.SessionStarted, timeframes: tuple[str, ...], reference=None) -> None:
+        self.reference = reference
+        """The bundled ``data.Dataset`` the session was recorded from, if any: journaled candles and
+        funding rates must equal it (so an edit to the market data and its consequences is caught)."""
+        self.mismatch: str | None = None
+        self.name = header.source
+        self.coins = tuple(header.coins)
+        self.timeframes = timeframes
+        self.interval_ms = header.cycle_interval_ms
+        self._now = header.time
+        self._candles: dict[tuple[str, str], _Series] = {}
+        self._funding: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
+        self._oi: dict[str, float | None] = {}
+        self._snapshot_time: int | None = None
+        self._failure: str | None = None
 
     @property
-    def clock(self) -> int:
-        return self.rebuilt.last_cycle_time if self.rebuilt.last_cycle_time is not None else self.header.time
+    def now(self) -> int:
+        return self._now
 
-    def apply(self, arena) -> None:
-        """Load the rebuilt state into a fresh ``Arena``."""
-        rb = self.rebuilt
-        arena.cycle = rb.last_cycle
-        arena.session_start = self.header.time
-        arena.last_settled = self.clock
-        arena.first_prices = rb.first_prices
-        arena.benchmark.entry_price = rb.benchmark_entry
-        for name, state in arena.states.items():
-            if name in rb.ledgers:
-                state.ledger = rb.ledgers[name]
-            if name in rb.halted:
-                state.halted = rb.halted[name]
-            # replay the recorded account values; the closed trades are counted with the last one
-            values = rb.values.get(name, [])
-            for value in values[:-1]:
-                state.running.update(value, ())
-            if values:
-                state.figures = state.running.update(values[-1], state.ledger.trades)
+    def load(self, cycle_time: int, data: ev.MarketData | None, failure: str | None = None) -> None:
+        self._now = cycle_time
+        self._failure = failure if data is None else None
+        if data is None:
+            if failure is None:
+                self._failure = "the journal holds no market data for this cycle"
+            return
+        self._snapshot_time = data.snapshot_time
+        try:
+            for coin, row in data.coins.items():
+                for tf, c in row["candles"].items():
+                    s = self._candles.setdefault((coin, tf), _Series())
+                    ts = np.asarray(c["ts"], dtype=np.int64)
+                    n = ts.shape[0]
+                    cols = {k: np.asarray(c[k], dtype=np.float64) for k in _CANDLE_FIELDS}
+                    if ts.ndim != 1 or any(v.shape != (n,) for v in cols.values()):
+                        raise ValueError(f"{coin} {tf} columns differ in length")
+                    if self.reference is not None and n and self.mismatch is None:
+                        self._check_candles(coin, tf, ts, cols)
+                    s.append(np.stack([ts.astype(np.float64), *(cols[k] for k in _CANDLE_FIELDS)]), int(c["keep"]))
+                f = row["funding"]
+                old = self._funding.get(coin)
+                fts = np.asarray(f["ts"], dtype=np.int64)
+                frate = np.asarray(f["rate"], dtype=np.float64)
+                keep = int(f["keep"])
+                if self.reference is not None and fts.shape[0] and self.mismatch is None:
+                    self._check_funding(coin, fts, frate)
+                if old is not None:
+                    hold = max(keep, old[3])
+                    fts = np.concatenate((old[0], fts))
+                    frate = np.concatenate((old[1], frate))
+                else:
+                    hold = keep
+                fts, frate = (fts[-hold:], frate[-hold:]) if hold else (fts[:0], frate[:0])
+                self._funding[coin] = (fts, np.ascontiguousarray(frate), int(f["interval_ms"]), keep)
+                oi = row.get("open_interest")
+                self._oi[coin] = None if oi is None else float(oi)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise JournalError(f"cycle {data.cycle}: the journaled market data is malformed ({exc}).") from None
+
+    def _check_candles(self, coin: str, tf: str, ts: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+        ref = self.reference.candles.get(coin, {}).get(tf) if coin in self.reference.candles else None
+        if ref is None:
+            self.mismatch = f"{coin} {tf} candles are not in the bundled recording {self.reference.name}"
+            return
+        i = np.searchsorted(ref.ts, ts)
+        ok = (i < len(ref)) & (ref.ts[np.minimum(i, len(ref) - 1)] == ts)
+        if not ok.all():
+            bad = int(ts[~ok][0])
+            self.mismatch = f"{coin} {tf} candle at {bad} is not in the bundled recording"
+            return
+        for k in _CANDLE_FIELDS:
+            want = getattr(ref, k)[i]
+            diff = want != cols[k]
+            if diff.any():
+                j = int(np.argmax(diff))
+                self.mismatch = f"{coin} {tf} candle at {int(ts[j])}: {k} is {float(cols[k][j])!r} in the journal, {float(want[j])!r} in the bundled recording"
+                return
+
+    def _check_funding(self, coin: str, ts: np.ndarray, rate: np.ndarray) -> None:
+        ref = self.reference.funding.get(coin)
+        if ref is None:
+            self.mismatch = f"{coin} funding is not in the bundled recording"
+            return
+        i = np.searchsorted(ref.ts, ts)
+        ok = (i < len(ref)) & (ref.ts[np.minimum(i, len(ref) - 1)] == ts)
+        if not ok.all() or (ref.rate[i[ok]] != rate[ok]).any():
+            self.mismatch = f"{coin} funding rates differ from the bundled recording"
+
+    async def snapshot(self) -> MarketSnapshot:
+        if self._failure is not None:
+            raise MarketError(self._failure)
+        coins: dict[str, CoinSnapshot] = {}
+        tfs: set[str] = set()
+        for coin in self.coins:
+            per_tf: dict[str, Candles] = {}
+            for (c, tf), s in self._candles.items():
+                if c != coin:
+                    continue
+                tfs.add(tf)
+                per_tf[tf] = s.candles(tf)
+            per_tf = dict(sorted(per_tf.items(), key=lambda kv: timeframe_ms(kv[0])))
+            fts, frate, interval, keep = self._funding.get(coin, (np.empty(0, np.int64), np.empty(0), 0, 0))
+            funding = FundingHistory(fts[-keep:] if keep else fts[:0], frate[-keep:] if keep else frate[:0], interval)
+            coins[coin] = CoinSnapshot(coin, per_tf, funding, open_interest=self._oi.get(coin))
+        t = self._snapshot_time if self._snapshot_time is not None else self._now
+        return MarketSnapshot(t, coins, self.name, tuple(sorted(tfs, key=timeframe_ms)) or self.timeframes)
+
+    async def advance(self) -> None:
+        return None
+
+    async def close(self) -> None:
+        return None
+
+
+# --- the agents as journaled -----------------------------------------------------------------------
+
+
+def _bundled_reference(header: ev.SessionStarted):
+    """The bundled dataset when the journal says it was recorded from it, else None."""
+    if header.mode != "recorded":
+        return None
+    from arena_tui.engine.data import bundled_dataset
+
+    try:
+        ds = bundled_dataset()
+    except Exception:  # no bundled data: re-execution still runs on the journaled candles
+        return None
+    return ds if header.source == f"recorded:{ds.name}" else None
+
+
+class _Turns:
+    """The order in which the agents answered a recorded cycle: each replayed agent waits for the
+    ones before it, so their events come out in the journal's order."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+        self.done: dict[str, asyncio.Event] = {}
+
+    def reset(self, order: Iterable[str]) -> None:
+        self.order = list(order)
+        self.done = {}
+
+    def _event(self, name: str) -> asyncio.Event:
+        e = self.done.get(name)
+        if e is None:
+            e = self.done[name] = asyncio.Event()
+        return e
+
+    async def wait(self, name: str) -> None:
+        if name in self.order:
+            i = self.order.index(name)
+            if i > 0:
+                await self._event(self.order[i - 1]).wait()
+        elif self.order:
+            await self._event(self.order[-1]).wait()
+
+    def finish(self, name: str) -> None:
+        self._event(name).set()
+
+
+class ReplayedAgent:
+    """An agent that answers with the journaled ``AgentReplied`` of the cycle (and streams its
+    journaled text again when ``stream`` is set). No reply in the journal: a failure that says so."""
+
+    needs_prompt = False
+
+    def __init__(self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False) -> None:
+        self.name = name
+        self.kind = kind
+        self.model = model
+        self._turns = turns
+        self._reply: ev.AgentReplied | None = None
+        self._deltas: list[ev.ReasoningDelta] = []
+        self.stream = stream
+
+    def load(self, reply: ev.AgentReplied | None, deltas: list[ev.ReasoningDelta]) -> None:
+        self._reply, self._deltas = reply, deltas
+
+    async def decide(self, request: AgentRequest, on_delta: OnDelta) -> AgentReply:
+        await self._turns.wait(self.name)
+        try:
+            if self.stream:
+                for d in self._deltas:
+                    on_delta(d.kind, d.text)  # type: ignore[arg-type]
+            r = self._reply
+            if r is None:
+                return AgentReply(failure=AgentFailure("error", f"{self.name}: the journal holds no answer for cycle {request.cycle}."))
+            failure = None
+            if r.failure_kind is not None:
+                failure = AgentFailure(str(r.failure_kind), str(r.failure_reason or ""))
+            return AgentReply(
+                text=r.text,
+                usage=Usage(int(r.input_tokens or 0), int(r.output_tokens or 0)),
+                ttft_s=r.ttft_s,
+                latency_s=float(r.latency_s or 0.0),
+                cost_usd=float(r.cost_usd or 0.0),
+                finish_reason=r.finish_reason,
+                failure=failure,
+            )
+        finally:
+            self._turns.finish(self.name)
+
+
+# --- comparing -------------------------------------------------------------------------------------
+
+
+def _same(a: Any, b: Any) -> bool:
+    if a == b:
+        return True
+    if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
+        return True
+    if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+    if dataclasses.is_dataclass(a) and type(a) is type(b):
+        return _same(a.__dict__, b.__dict__)
+    return False
+
+
+def _first_field_difference(recorded: ev.Event, recomputed: ev.Event) -> tuple[str, Any, Any] | None:
+    """The first field (dotted path) where two events of one type differ, wall-clock fields aside."""
+    skip = ev.WALL_CLOCK_FIELDS.get(type(recorded), frozenset())
+    for f in dataclasses.fields(recorded):
+        if f.name in skip:
+            continue
+        a, b = getattr(recorded, f.name), getattr(recomputed, f.name)
+        if not _same(a, b):
+            return (f.name, *_dig(a, b))
+    return None
+
+
+def _dig(a: Any, b: Any) -> tuple[Any, Any]:
+    """The innermost differing values of two containers (for a readable message)."""
+    for _ in range(4):
+        if isinstance(a, (tuple, list)) and isinstance(b, (tuple, list)) and len(a) == len(b):
+            pair = next(((x, y) for x, y in zip(a, b) if not _same(x, y)), None)
+        elif isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys():
+            pair = next(((a[k], b[k]) for k in a if not _same(a[k], b[k])), None)
+        elif dataclasses.is_dataclass(a) and type(a) is type(b):
+            pair = next(((getattr(a, f.name), getattr(b, f.name)) for f in dataclasses.fields(a) if not _same(getattr(a, f.name), getattr(b, f.name))), None)
+        else:
+            break
+        if pair is None:
+            break
+        a, b = pair
+    return a, b
+
+
+def _short(v: Any) -> str:
+    text = repr(v.__dict__ if dataclasses.is_dataclass(v) else v)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _what(e: ev.Event) -> str:
+    who = getattr(e, "agent", None)
+    coin = getattr(e, "coin", None)
+    return " ".join(str(x) for x in (e.type_name, who, coin if isinstance(coin, str) else None) if x)
+
+
+@dataclass(frozen=True)
+class Difference:
+    """Where a journal and its re-execution part: ``cycle``, the journal ``line`` (None when the
+    journal lacks an event re-execution produced), the event, the ``field`` and both values."""
+
+    cycle: int
+    line: int | None
+    event: str
+    field: str | None
+    recorded: Any = None
+    recomputed: Any = None
+    note: str = ""
+
+    def __str__(self) -> str:
+        where = f"cycle {self.cycle}" + (f", line {self.line}" if self.line else "")
+        if self.note:
+            return f"{where}: {self.event}: {self.note}"
+        return f"{where}: {self.event} {self.field}: recorded {_short(self.recorded)}, recomputed {_short(self.recomputed)}"
+
+
+# --- re-execution ----------------------------------------------------------------------------------
+
+
+@dataclass
+class VerifyResult:
+    """What ``reexecute`` found. ``cycles``: cycles re-executed and identical; ``events``: events
+    compared; ``difference``: the first one, or None; ``partial_cycle``: the number of a cycle the
+    journal ends inside (cut off by a crash), else None; ``resume_offset``: byte offset just past the
+    last whole cycle (and the session messages after it): where a resumed session appends."""
+
+    header: ev.SessionStarted
+    cycles: int = 0
+    events: int = 0
+    difference: Difference | None = None
+    partial_cycle: int | None = None
+    partial_events: int = 0
+    resume_offset: int = 0
+    warnings: list[str] = field(default_factory=list)
+    reexecution: "Reexecution | None" = None
+
+    @property
+    def state(self) -> ArenaState:
+        assert self.reexecution is not None
+        return self.reexecution.state
+
+
+class Reexecution:
+    """A fresh ``Arena`` over a ``JournalMarket`` and ``ReplayedAgent``s, built from a journal header.
+    ``run_cycle(events)`` re-executes one recorded cycle and returns the first ``Difference``."""
+
+    def __init__(self, header: ev.SessionStarted, *, listeners: tuple[Callable[[ev.Event], None], ...] = ()) -> None:
+        from arena_tui.config import config_from_json
+        from arena_tui.engine.arena import Arena
+        from arena_tui.engine.errors import ConfigError
+
+        try:
+            self.config = config_from_json(header.config if isinstance(header.config, dict) else {}, "the journal header")
+        except ConfigError as exc:
+            raise JournalError(str(exc)) from None
+        names = [str(a.get("name")) for a in header.agents if isinstance(a, dict)]
+        if len(names) != len(header.agents) or len(set(names)) != len(names) or not names:
+            raise JournalError("the journal header's agent list is malformed (each agent needs a unique name).")
+        self.header = header
+        self.state = ArenaState(header)
+        self.produced: list[ev.Event] = []
+        self.bus = Bus(self.state, None, (self._collect, *listeners))
+        m = self.config.market
+        self.market = JournalMarket(header, tuple(dict.fromkeys((m.intraday_timeframe, m.context_timeframe))), _bundled_reference(header))
+        self.turns = _Turns()
+        self.agents = {
+            str(a.get("name")): ReplayedAgent(str(a.get("name")), str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns)
+            for a in header.agents
+        }
+        self.arena = Arena(self.config, self.market, list(self.agents.values()), self.bus)
+
+    def _collect(self, e: ev.Event) -> None:
+        if not isinstance(e, ev.ReasoningDelta):
+            self.produced.append(e)
+
+    async def run_cycle(self, recorded: list[tuple[int, ev.Event]]) -> Difference | None:
+        """Re-execute the cycle whose events (with their line numbers) are ``recorded``, starting at
+        its ``CycleStarted``; compare. A cycle cut off by a crash is compared as far as it goes."""
+        first_line, first = recorded[0]
+        assert isinstance(first, ev.CycleStarted)
+        data: ev.MarketData | None = None
+        failure: str | None = None
+        replies: dict[str, ev.AgentReplied] = {}
+        deltas: dict[str, list[ev.ReasoningDelta]] = {}
+        compared: list[tuple[int, ev.Event]] = []
+        for line, e in recorded:
+            if isinstance(e, ev.ReasoningDelta):
+                deltas.setdefault(e.agent, []).append(e)
+                continue
+            if isinstance(e, CONTROL_EVENTS):
+                self.state.apply(e)
+                continue
+            compared.append((line, e))
+            if isinstance(e, ev.MarketData) and data is None:
+                data = e
+            elif isinstance(e, ev.MarketFailed) and failure is None:
+                failure = e.reason
+            elif isinstance(e, ev.AgentReplied) and e.agent not in replies:
+                replies[e.agent] = e
+        self.market.load(first.time, data, failure)
+        if self.market.mismatch is not None:
+            line = next((ln for ln, e in compared if e is data), first_line)
+            return Difference(first.cycle, line, "MarketData", None, note=self.market.mismatch)
+        self.turns.reset(replies)
+        for name, agent in self.agents.items():
+            agent.load(replies.get(name), deltas.get(name, []))
+        self.produced = []
+        await self.arena.run_cycle(first.trigger)
+        produced = self.produced
+        complete = isinstance(compared[-1][1], ev.CycleCompleted)
+        n = len(produced) if complete else min(len(produced), len(compared))
+        for i in range(max(n, len(compared))):
+            if i >= len(compared):
+                e = produced[i]
+                return Difference(first.cycle, None, _what(e), None, note="the journal lacks this event, which re-execution produces here")
+            line, rec = compared[i]
+            if i >= len(produced):
+                return Difference(first.cycle, line, _what(rec), None, note="the journal has this event, which re-execution does not produce here")
+            new = produced[i]
+            if type(new) is not type(rec):
+                return Difference(first.cycle, line, _what(rec), None, note=f"re-execution produces {_what(new)} here instead")
+            diff = _first_field_difference(rec, new)
+            if diff is not None:
+                return Difference(first.cycle, line, _what(rec), *diff)
+        return None
+
+
+def _cycles(stream):
+    """Group a journal stream into ("between", (line, event), offset after it) and ("cycle",
+    [(line, event), ...], offset after its CycleCompleted; None when the journal ends inside it, -1
+    when another cycle starts before it completes)."""
+    pending: list[tuple[int, ev.Event]] | None = None
+    for e in stream:
+        line, offset = stream.line, stream.offset
+        if isinstance(e, ev.CycleStarted):
+            if pending is not None:
+                yield ("cycle", pending, -1)  # a cycle with no end, followed by more
+            pending = [(line, e)]
+            continue
+        if pending is not None:
+            pending.append((line, e))
+            if isinstance(e, ev.CycleCompleted):
+                yield ("cycle", pending, offset)
+                pending = None
+            continue
+        yield ("between", (line, e), offset)
+    if pending is not None:
+        yield ("cycle", pending, None)
+
+
+async def reexecute(
+    path: str | os.PathLike[str],
+    *,
+    stop_before_partial: bool = False,
+    listeners: tuple[Callable[[ev.Event], None], ...] = (),
+    progress: Callable[[int], None] | None = None,
+) -> VerifyResult:
+    """Re-execute the journal at ``path`` and compare (see the module docstring). Stops at the first
+    difference. ``stop_before_partial``: leave a cut-off last cycle alone (resume runs it again).
+    ``listeners`` see every produced event; ``progress(cycle)`` is called after each cycle.
+    Raises ``JournalError`` (one sentence) for a file that cannot be read as a journal."""
+    from arena_tui.engine.journal import open_journal
+
+    with open_journal(path) as stream:
+        header = stream.header
+        if header.schema < ev.SCHEMA_VERSION:
+            raise JournalError(
+                f"{path} was written by an older arena-tui (journal schema {header.schema}) that did not record the "
+                f"market data and answers re-execution needs; it can be replayed on screen but not verified or resumed."
+            )
+        rx = Reexecution(header, listeners=listeners)
+        result = VerifyResult(header, warnings=stream.warnings, reexecution=rx)
+        result.resume_offset = stream.offset
+        ended = False
+        for kind, item, offset in _cycles(stream):
+            if result.difference is not None:
+                break
+            if kind == "between":
+                line, e = item
+                if isinstance(e, CONTROL_EVENTS):
+                    if isinstance(e, ev.SessionResumed):
+                        ended = False
+                    rx.state.apply(e)
+                elif isinstance(e, ev.SessionEnded):
+                    if e.cycles != rx.arena.cycle:
+                        result.difference = Difference(rx.arena.cycle, line, "SessionEnded", "cycles", e.cycles, rx.arena.cycle)
+                        break
+                    ended = True
+                    rx.state.apply(e)
+                else:
+                    result.difference = Difference(rx.arena.cycle, line, _what(e), None, note="this event is outside any cycle (a duplicated or misplaced line)")
+                    break
+                result.resume_offset = offset
+                continue
+            events = item
+            first_line, first = events[0]
+            if offset == -1:
+                result.difference = Difference(first.cycle, first_line, "CycleStarted", None, note="this cycle has no CycleCompleted before the next one starts")
+                break
+            if ended:
+                result.difference = Difference(first.cycle, first_line, "CycleStarted", None, note="a cycle after SessionEnded without a SessionResumed")
+                break
+            complete = offset is not None
+            if not complete and stop_before_partial:
+                result.partial_cycle = events[0][1].cycle
+                result.partial_events = len(events)
+                break
+            diff = await rx.run_cycle(events)
+            result.events += len(events)
+            if diff is not None:
+                result.difference = diff
+                break
+            if not complete:
+                result.partial_cycle = events[0][1].cycle
+                result.partial_events = len(events)
+                break
+            result.cycles += 1
+            result.resume_offset = offset
+            if progress is not None:
+                progress(result.cycles)
+    return result
+
+
+def verify_journal(path: str | os.PathLike[str], **kwargs) -> VerifyResult:
+    """``reexecute`` from synchronous code (its own event loop)."""
+    return asyncio.run(reexecute(path, **kwargs))
+

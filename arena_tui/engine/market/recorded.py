@@ -162,21 +162,5 @@ class RecordedMarket:
         """The market at the current clock."""
         return self.snapshot_at(self._now)
 
-    def candles_between(self, coin: str, t0: int, t1: int, timeframe: str | None = None) -> Candles:
-        """Candles of ``coin`` (finest timeframe by default) closing in ``(t0, t1]``: what happened
-        between two cycles, for stop-loss / take-profit / liquidation settlement."""
-        tf = timeframe or self.timeframes[0]
-        close_ts = self.dataset.candles[coin][tf].close_ts
-        a = int(np.searchsorted(close_ts, t0, side="right"))
-        b = int(np.searchsorted(close_ts, t1, side="right"))
-        return self.dataset.candles[coin][tf].slice(a, b)
-
-    def funding_between(self, coin: str, t0: int, t1: int) -> FundingHistory:
-        """Funding times of ``coin`` in ``(t0, t1]`` with their rates."""
-        f = self.dataset.funding[coin]
-        a = int(np.searchsorted(f.ts, t0, side="right"))
-        b = int(np.searchsorted(f.ts, t1, side="right"))
-        return FundingHistory(f.ts[a:b], f.rate[a:b], f.interval_ms)
-
     async def close(self) -> None:
         return None

@@ -1,0 +1,243 @@
+"""``ArenaState``: the one fold of a session's events into what every view reads.
+
+``state.apply(event)`` is the only place state is derived. The live arena applies the very events it
+emits (through ``bus.Bus``); re-execution (verify, resume), the screen's tables and the headless
+summary apply the same events to the same class, so they cannot disagree.
+
+What it holds, per agent (``AgentBook``): the account figures of its last ``AccountUpdated`` (USD),
+its open positions (``PositionRow``), its closed trades (``PositionClosed`` events, oldest first), the
+leaderboard figures (Sharpe ratio, maximum drawdown, win rate: ``metrics.RunningMetrics``), failures
+in a row, whether and why it is halted, and the account value the current UTC day started from. For
+the session: the header, the cycle, the last market rows, the BTC buy-and-hold benchmark and the
+standings. ``standings()`` ranks them now; ``leaderboard`` is the last ``CycleCompleted``'s, as
+recorded.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+from arena_tui.engine import events as ev
+from arena_tui.engine.events import LeaderboardRow, PositionRow
+from arena_tui.engine.metrics import YEAR_MS, RunningMetrics
+
+BENCHMARK_NAME = "BTC buy & hold"
+DAY_MS = 86_400_000
+
+
+@dataclass
+class AgentBook:
+    """One agent's account and record as folded from events (money in USD)."""
+
+    name: str
+    kind: str
+    model: str
+    starting_cash: float
+    running: RunningMetrics
+    cash: float = 0.0
+    account_value: float = 0.0
+    realized_pnl: float = 0.0
+    unrealized_pnl: float = 0.0
+    fees_paid: float = 0.0
+    funding_paid: float = 0.0
+    return_pct: float = 0.0
+    positions: tuple[PositionRow, ...] = ()
+    trades: list[ev.PositionClosed] = field(default_factory=list)
+    figures: dict = field(default_factory=dict)
+    """``RunningMetrics.figures()`` after the last ``AccountUpdated``: sharpe, sharpe_per_cycle,
+    max_drawdown_pct, max_drawdown_usd, win_rate, trades."""
+    consecutive_failures: int = 0
+    failures: int = 0
+    halted: str | None = None
+    day: int = -1
+    day_start_value: float = 0.0
+    """Account value at the end of the last cycle before the current UTC day began (the daily loss
+    limit counts from it); the starting cash on the first day."""
+    updated: bool = False
+
+    def __post_init__(self) -> None:
+        self.cash = self.account_value = self.day_start_value = self.starting_cash
+
+
+@dataclass
+class Benchmark:
+    """BTC buy-and-hold: the starting cash in BTC at the first BTC price the session saw."""
+
+    starting_cash: float
+    running: RunningMetrics
+    entry_price: float | None = None
+    value: float | None = None
+    figures: dict = field(default_factory=dict)
+
+
+class ArenaState:
+    """Everything a session's events say, folded by ``apply``. Start it with the ``SessionStarted``
+    header (``apply`` it, or pass it here)."""
+
+    def __init__(self, header: ev.SessionStarted | None = None) -> None:
+        self.header: ev.SessionStarted | None = None
+        self.agents: dict[str, AgentBook] = {}
+        self.benchmark: Benchmark | None = None
+        self.cycle = 0
+        """The last cycle started (0 before the first)."""
+        self.cycle_time: int | None = None
+        self.cycles_completed = 0
+        self.completed_cycle = 0
+        """The last cycle completed."""
+        self.completed_time: int | None = None
+        self.time = 0
+        self.market: dict = {}
+        """coin -> the last ``MarketUpdated`` row."""
+        self.first_prices: dict[str, float] | None = None
+        self.leaderboard: tuple[LeaderboardRow, ...] = ()
+        """The standings of the last ``CycleCompleted``, as recorded."""
+        self.ended: str | None = None
+        self.events = 0
+        self._apply = {
+            ev.SessionStarted: self._session_started,
+            ev.CycleStarted: self._cycle_started,
+            ev.MarketUpdated: self._market_updated,
+            ev.AgentFailed: self._agent_failed,
+            ev.DecisionParsed: self._decision_parsed,
+            ev.PositionClosed: self._position_closed,
+            ev.AccountUpdated: self._account_updated,
+            ev.AgentHalted: self._agent_halted,
+            ev.CycleCompleted: self._cycle_completed,
+            ev.SessionEnded: self._session_ended,
+        }
+        if header is not None:
+            self.apply(header)
+
+    def apply(self, event: ev.Event) -> None:
+        """Fold one event in. Events of no consequence to state (reasoning, notices) are ignored."""
+        self.events += 1
+        if event.time > 0:
+            self.time = event.time
+        handler = self._apply.get(type(event))
+        if handler is not None:
+            handler(event)
+
+    # -- handlers ---------------------------------------------------------------------------------
+
+    def _session_started(self, e: ev.SessionStarted) -> None:
+        if self.header is not None:
+            return  # a replay's repeated header
+        self.header = e
+        interval = e.cycle_interval_ms if e.cycle_interval_ms and e.cycle_interval_ms > 0 else 300_000
+        per_year = YEAR_MS / interval
+        cash = float(e.starting_cash)
+        for a in e.agents:
+            name = str(a.get("name"))
+            self.agents[name] = AgentBook(name, str(a.get("kind", "")), str(a.get("model", "") or ""), cash, RunningMetrics(per_year))
+        self.benchmark = Benchmark(cash, RunningMetrics(per_year))
+
+    def _cycle_started(self, e: ev.CycleStarted) -> None:
+        self.cycle = e.cycle
+        self.cycle_time = e.time
+        day = e.time // DAY_MS
+        for book in self.agents.values():
+            if day != book.day:
+                book.day, book.day_start_value = day, book.account_value
+
+    def _market_updated(self, e: ev.MarketUpdated) -> None:
+        self.market = e.coins
+        if self.first_prices is None:
+            self.first_prices = {c: r.get("price") for c, r in e.coins.items()}
+        btc = e.coins.get("BTC")
+        price = btc.get("price") if isinstance(btc, dict) else None
+        bench = self.benchmark
+        if bench is not None and isinstance(price, (int, float)) and price > 0 and math.isfinite(price):
+            if bench.entry_price is None:
+                bench.entry_price = float(price)
+            bench.value = bench.starting_cash * price / bench.entry_price
+            bench.figures = bench.running.update(bench.value, ())
+
+    def _agent_failed(self, e: ev.AgentFailed) -> None:
+        if book := self.agents.get(e.agent):
+            book.consecutive_failures += 1
+            book.failures += 1
+
+    def _decision_parsed(self, e: ev.DecisionParsed) -> None:
+        if book := self.agents.get(e.agent):
+            book.consecutive_failures = 0
+
+    def _position_closed(self, e: ev.PositionClosed) -> None:
+        if book := self.agents.get(e.agent):
+            book.trades.append(e)
+
+    def _account_updated(self, e: ev.AccountUpdated) -> None:
+        book = self.agents.get(e.agent)
+        if book is None:
+            return
+        book.cash = e.cash
+        book.account_value = e.account_value
+        book.realized_pnl = e.realized_pnl
+        book.unrealized_pnl = e.unrealized_pnl
+        book.fees_paid = e.fees_paid
+        book.funding_paid = e.funding_paid
+        book.return_pct = e.return_pct
+        book.positions = tuple(e.positions)
+        book.figures = book.running.update(e.account_value, book.trades)
+        book.updated = True
+
+    def _agent_halted(self, e: ev.AgentHalted) -> None:
+        if book := self.agents.get(e.agent):
+            book.halted = e.reason
+
+    def _cycle_completed(self, e: ev.CycleCompleted) -> None:
+        self.cycles_completed += 1
+        self.completed_cycle = e.cycle
+        self.completed_time = e.time
+        self.leaderboard = tuple(e.leaderboard)
+
+    def _session_ended(self, e: ev.SessionEnded) -> None:
+        self.ended = e.reason
+
+    # -- views ------------------------------------------------------------------------------------
+
+    def standings(self) -> tuple[LeaderboardRow, ...]:
+        """The leaderboard now: every agent and the benchmark (once it has a price), best account
+        value first; floats rounded to 1e-6."""
+        rows: list[dict] = []
+        for b in self.agents.values():
+            m = b.figures
+            rows.append(
+                {
+                    "agent": b.name,
+                    "kind": b.kind,
+                    "account_value": b.account_value,
+                    "return_pct": b.return_pct if b.updated else 0.0,
+                    "pnl": b.account_value - b.starting_cash,
+                    "fees": b.fees_paid,
+                    "win_rate": m.get("win_rate"),
+                    "sharpe": m.get("sharpe"),
+                    "max_drawdown_pct": m.get("max_drawdown_pct"),
+                    "trades": len(b.trades),
+                    "halted": b.halted is not None,
+                }
+            )
+        bench = self.benchmark
+        if bench is not None and bench.value is not None:
+            v, cash = bench.value, bench.starting_cash
+            rows.append(
+                {
+                    "agent": BENCHMARK_NAME,
+                    "kind": "benchmark",
+                    "account_value": v,
+                    "return_pct": (v / cash - 1) * 100 if cash else 0.0,
+                    "pnl": v - cash,
+                    "fees": 0.0,
+                    "win_rate": None,
+                    "sharpe": bench.figures.get("sharpe"),
+                    "max_drawdown_pct": bench.figures.get("max_drawdown_pct"),
+                    "trades": 0,
+                    "halted": False,
+                }
+            )
+        for r in rows:
+            for k, v in r.items():
+                if isinstance(v, float):
+                    r[k] = round(v, 6)
+        rows.sort(key=lambda r: -r["account_value"] if r["account_value"] == r["account_value"] else math.inf)
+        return tuple(LeaderboardRow(rank=i, **r) for i, r in enumerate(rows, start=1))
