@@ -103,6 +103,9 @@ def make_session(args: argparse.Namespace, *, headless: bool):
                 f"appending would extend a record that is not true. Inspect it with --replay {args.resume} --headless, "
                 f"or pass --resume-unverified to continue anyway."
             )
+        if resume.difference is not None:
+            # continue from the last cycle that verified: re-execute to just before the one that differs
+            resume = verify_journal(args.resume, stop_before_partial=True, max_cycles=resume.cycles)
         config = resume.reexecution.config
         if args.speed is not None:
             config = dataclasses.replace(config, market=dataclasses.replace(config.market, speed=args.speed))
@@ -143,14 +146,11 @@ def run_replay(args: argparse.Namespace) -> int:
         from arena_tui.headless import replay_headless
 
         return replay_headless(args.replay)
-    from arena_tui.engine.journal import read_journal
+    from arena_tui.config import user_config_dir
     from arena_tui.engine.replay import ReplaySession
     from arena_tui.tui.app import make_app
 
-    from arena_tui.config import user_config_dir
-
-    contents = read_journal(args.replay)
-    session = ReplaySession(contents, speed=args.speed if args.speed else 1.0)
+    session = ReplaySession.from_journal(args.replay, speed=args.speed if args.speed else 1.0)
     app = make_app(session, theme=args.theme, config_dir=user_config_dir())
     app.run()
     return 0

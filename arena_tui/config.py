@@ -280,8 +280,14 @@ def _validate(cfg: Config, where: str) -> None:
     if m.speed < 0:
         raise ConfigError(f"{where} market.speed must be 0 or more seconds per cycle (got {m.speed}).")
     r = cfg.risk
-    if not 1 <= r.min_leverage <= r.max_leverage <= 100:
-        raise ConfigError(f"{where} risk: leverage bounds must satisfy 1 <= min_leverage <= max_leverage <= 100.")
+    from arena_tui.engine.ledger import DEFAULT_MAINTENANCE_MARGIN_RATE
+
+    top = 1.0 / DEFAULT_MAINTENANCE_MARGIN_RATE  # at or past it a position opens already liquidated
+    if not (1 <= r.min_leverage <= r.max_leverage < top):
+        raise ConfigError(
+            f"{where} risk: leverage bounds must satisfy 1 <= min_leverage <= max_leverage < {top:g} "
+            f"(at {top:g}x the {DEFAULT_MAINTENANCE_MARGIN_RATE:.1%} maintenance margin liquidates a position as it opens)."
+        )
     if not 0 < r.max_margin_usage <= 1:
         raise ConfigError(f"{where} risk.max_margin_usage must be in (0, 1] (got {r.max_margin_usage}).")
     if cfg.arena.starting_cash <= 0:

@@ -144,7 +144,7 @@ def _dataclass(cls, special=None):
 
 
 _TIMEFRAMES = st.sampled_from(sorted(TIMEFRAME_MS))
-_LEVERAGE = st.one_of(st.just(1.0), st.just(100.0), st.floats(min_value=1.0, max_value=100.0))
+_LEVERAGE = st.one_of(st.just(1.0), st.just(39.99), st.floats(min_value=1.0, max_value=39.99))  # below 1 / maintenance margin (40x)
 _NON_EMPTY = st.text(min_size=1)
 
 _SECTION_SPECIAL = {
@@ -257,3 +257,12 @@ def test_a_bad_header_value_is_one_sentence_naming_the_key(change, words):
     assert words in msg
     assert "s.jsonl" in msg
     assert "\n" not in msg
+
+
+def test_max_leverage_stops_below_what_the_ledger_can_open(tmp_path):
+    """At 40x the 2.5 % maintenance margin liquidates a position as it opens: the config refuses it
+    (a model asking 50x under max_leverage = 100 used to end the session with a ValueError)."""
+    path = tmp_path / "arena.toml"
+    path.write_text("[risk]\nmax_leverage = 40.0\n")
+    with pytest.raises(ConfigError, match="max_leverage < 40"):
+        load_config(str(path), environ={}, cwd=tmp_path)

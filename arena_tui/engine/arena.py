@@ -369,7 +369,11 @@ class Arena:
         for rej in result.rejections:
             self.emit(ev.DecisionRejected(cyc, now, name, rej.coin, rej.rule, rej.reason))
         for order in result.orders:
-            done = s.ledger.execute(order, time=now)
+            try:
+                done = s.ledger.execute(order, time=now)
+            except ValueError as exc:  # the ledger refuses what the risk rules let through: a rejection, never a crash
+                self.emit(ev.DecisionRejected(cyc, now, name, order.coin, "ledger", f"{order.coin}: the ledger refused the order ({exc})"))
+                continue
             if order.action == "close":
                 self.emit(self._fill_event(name, s.ledger.fills[-1], None))
                 self.emit(self._closed_event(name, done))

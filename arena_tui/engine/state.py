@@ -105,6 +105,7 @@ class ArenaState:
             ev.AgentHalted: self._agent_halted,
             ev.CycleCompleted: self._cycle_completed,
             ev.SessionEnded: self._session_ended,
+            ev.SessionResumed: self._session_resumed,
         }
         if header is not None:
             self.apply(header)
@@ -193,6 +194,9 @@ class ArenaState:
 
     def _session_ended(self, e: ev.SessionEnded) -> None:
         self.ended = e.reason
+
+    def _session_resumed(self, e: ev.SessionResumed) -> None:
+        self.ended = None
 
     # -- views ------------------------------------------------------------------------------------
 

@@ -246,7 +246,11 @@ class ReplayedAgent:
 
     needs_prompt = False
 
-    def __init__(self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False) -> None:
+    def __init__(
+        self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False, prices: tuple[float, float] = (0.0, 0.0)
+    ) -> None:
+        self.prices = prices
+        """USD per million input and output tokens (the agent's config): the cost is recomputed."""
         self.name = name
         self.kind = kind
         self.model = model
@@ -270,12 +274,13 @@ class ReplayedAgent:
             failure = None
             if r.failure_kind is not None:
                 failure = AgentFailure(str(r.failure_kind), str(r.failure_reason or ""))
+            usage = Usage(int(r.input_tokens or 0), int(r.output_tokens or 0))
             return AgentReply(
                 text=r.text,
-                usage=Usage(int(r.input_tokens or 0), int(r.output_tokens or 0)),
+                usage=usage,
                 ttft_s=r.ttft_s,
                 latency_s=float(r.latency_s or 0.0),
-                cost_usd=float(r.cost_usd or 0.0),
+                cost_usd=(usage.input_tokens * self.prices[0] + usage.output_tokens * self.prices[1]) / 1e6,
                 finish_reason=r.finish_reason,
                 failure=failure,
             )
@@ -287,6 +292,8 @@ class ReplayedAgent:
 
 
 def _same(a: Any, b: Any) -> bool:
+    if (type(a) is bool) != (type(b) is bool):
+        return False  # True == 1 in Python, but not in a journal
     if a == b:
         return True
     if isinstance(a, float) and isinstance(b, float) and math.isnan(a) and math.isnan(b):
@@ -409,15 +416,33 @@ class Reexecution:
         m = self.config.market
         self.market = JournalMarket(header, tuple(dict.fromkeys((m.intraday_timeframe, m.context_timeframe))), _bundled_reference(header))
         self.turns = _Turns()
+        prices = {a.name: (a.price_input_per_mtok, a.price_output_per_mtok) for a in self.config.agents}
         self.agents = {
-            str(a.get("name")): ReplayedAgent(str(a.get("name")), str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns)
-            for a in header.agents
+            name: ReplayedAgent(name, str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns, prices=prices.get(name, (0.0, 0.0)))
+            for name, a in ((str(a.get("name")), a) for a in header.agents)
         }
         self.arena = Arena(self.config, self.market, list(self.agents.values()), self.bus)
 
     def _collect(self, e: ev.Event) -> None:
         if not isinstance(e, ev.ReasoningDelta):
             self.produced.append(e)
+
+    def _delta_problem(self, d: ev.ReasoningDelta, cycle: ev.CycleStarted, replied: dict) -> str | None:
+        """Reasoning text is display only (not recomputed), but it must sit where it belongs: in its
+        cycle, at its clock, from an agent of the session that has not answered yet."""
+        if d.cycle != cycle.cycle:
+            return f"this text says cycle {d.cycle} but sits in cycle {cycle.cycle}"
+        if d.agent not in self.agents:
+            return f"{d.agent!r} is not an agent of this session"
+        if d.agent in replied:
+            return f"this text comes after {d.agent}'s reply"
+        if d.kind not in ("reasoning", "answer"):
+            return f"its kind {d.kind!r} is neither reasoning nor answer"
+        if not isinstance(d.text, str):
+            return "its text is not text"
+        if d.time != cycle.time and self.header.mode == "recorded":
+            return f"its time {d.time} is not the cycle's {cycle.time}"
+        return None
 
     async def run_cycle(self, recorded: list[tuple[int, ev.Event]]) -> Difference | None:
         """Re-execute the cycle whose events (with their line numbers) are ``recorded``, starting at
@@ -431,6 +456,9 @@ class Reexecution:
         compared: list[tuple[int, ev.Event]] = []
         for line, e in recorded:
             if isinstance(e, ev.ReasoningDelta):
+                bad = self._delta_problem(e, first, replies)
+                if bad:
+                    return Difference(first.cycle, line, _what(e), None, note=bad)
                 deltas.setdefault(e.agent, []).append(e)
                 continue
             if isinstance(e, CONTROL_EVENTS):
@@ -442,12 +470,16 @@ class Reexecution:
             elif isinstance(e, ev.MarketFailed) and failure is None:
                 failure = e.reason
             elif isinstance(e, ev.AgentReplied) and e.agent not in replies:
+                if e.agent not in self.agents:
+                    return Difference(first.cycle, line, _what(e), None, note=f"{e.agent!r} is not an agent of this session")
                 replies[e.agent] = e
         self.market.load(first.time, data, failure)
         if self.market.mismatch is not None:
             line = next((ln for ln, e in compared if e is data), first_line)
             return Difference(first.cycle, line, "MarketData", None, note=self.market.mismatch)
-        self.turns.reset(replies)
+        # only agents the arena will ask take turns (a reply recorded for a halted agent is reported
+        # by the comparison, and must not keep the others waiting)
+        self.turns.reset(n for n in replies if self.state.agents[n].halted is None)
         for name, agent in self.agents.items():
             agent.load(replies.get(name), deltas.get(name, []))
         self.produced = []
@@ -498,11 +530,14 @@ async def reexecute(
     path: str | os.PathLike[str],
     *,
     stop_before_partial: bool = False,
+    max_cycles: int | None = None,
     listeners: tuple[Callable[[ev.Event], None], ...] = (),
     progress: Callable[[int], None] | None = None,
 ) -> VerifyResult:
     """Re-execute the journal at ``path`` and compare (see the module docstring). Stops at the first
     difference. ``stop_before_partial``: leave a cut-off last cycle alone (resume runs it again).
+    ``max_cycles``: stop before re-executing any further cycle (``--resume-unverified`` continues from
+    the last cycle that verified, so it re-executes to just before the one that differs).
     ``listeners`` see every produced event; ``progress(cycle)`` is called after each cycle.
     Raises ``JournalError`` (one sentence) for a file that cannot be read as a journal."""
     from arena_tui.engine.journal import open_journal
@@ -514,7 +549,13 @@ async def reexecute(
                 f"{path} was written by an older arena-tui (journal schema {header.schema}) that did not record the "
                 f"market data and answers re-execution needs; it can be replayed on screen but not verified or resumed."
             )
-        rx = Reexecution(header, listeners=listeners)
+        try:
+            rx = Reexecution(header, listeners=listeners)
+        except JournalError:
+            raise
+        except Exception as exc:  # a header of the wrong shape
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+            raise JournalError(f"{path} has a session header arena-tui cannot use ({detail}).") from None
         result = VerifyResult(header, warnings=stream.warnings, reexecution=rx)
         result.resume_offset = stream.offset
         ended = False
@@ -540,6 +581,8 @@ async def reexecute(
                 continue
             events = item
             first_line, first = events[0]
+            if max_cycles is not None and result.cycles >= max_cycles:
+                break
             if offset == -1:
                 result.difference = Difference(first.cycle, first_line, "CycleStarted", None, note="this cycle has no CycleCompleted before the next one starts")
                 break
@@ -551,7 +594,13 @@ async def reexecute(
                 result.partial_cycle = events[0][1].cycle
                 result.partial_events = len(events)
                 break
-            diff = await rx.run_cycle(events)
+            try:
+                diff = await rx.run_cycle(events)
+            except JournalError as exc:
+                diff = Difference(first.cycle, first_line, "CycleStarted", None, note=str(exc))
+            except Exception as exc:  # a hand-edited or foreign line of the wrong shape: a sentence, not a traceback
+                detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+                diff = Difference(first.cycle, first_line, "CycleStarted", None, note=f"this cycle cannot be re-executed: one of its events has values of the wrong type ({detail})")
             result.events += len(events)
             if diff is not None:
                 result.difference = diff
