@@ -12,12 +12,20 @@
    its own lateness (time between ticks minus the interval); the p50/p99/max lag are printed (bar:
    p99 <= 50 ms), and every token sent is checked to be in its agent's pane at the end (reasoning and
    answers, folded or not).
-3. Replay jumps: ``End`` and ``Home`` on ``sessions/demo.jsonl`` (36 cycles, every event re-applied
-   from a reset), headless at 120x40, timed from the key until every event is on screen; the median
-   of 10 of each is printed (no bar; a person notices more than about 100 ms).
+3. Replay jumps: ``End`` and ``Home`` on ``sessions/demo.jsonl`` (36 cycles; or ``--journal FILE``),
+   headless at 120x40, timed from the key until every event is on screen (the replay folds the
+   cycles before the target into its state and sends the screen only the last few); the median of
+   10 of each is printed (no bar; a person notices more than about 100 ms).
 
-Run from the repository root: ``python benchmarks/tui.py`` (all three), ``--first-frame``,
-``--stream [--seconds N]`` or ``--seek``. ``--cmd`` overrides the command measured in (1).
+4. Replay memory (``--memory FILE`` only): in a fresh process, build ``ReplaySession.from_journal``
+   for a journal and jump to its end, one cycle back, one on, home, the middle and the end again;
+   the peak resident memory (``VmHWM``) and each jump's time are printed (bar: peak < 300 MB; a
+   10,000-cycle journal: ``arena-tui --headless --cycles 10000 --start 2025-10-02T00:00:00Z
+   --journal /tmp/x.jsonl``).
+
+Run from the repository root: ``python benchmarks/tui.py`` (the first three), ``--first-frame``,
+``--stream [--seconds N]``, ``--seek [--journal FILE]`` or ``--memory FILE``. ``--cmd`` overrides the
+command measured in (1).
 """
 
 from __future__ import annotations
@@ -190,6 +198,10 @@ class StreamingSession:
     name = "stream-benchmark"
 
     def __init__(self, seconds: float, agents: int = AGENTS) -> None:
+        from arena_tui.engine.state import ArenaState
+
+        self.state = ArenaState()
+        """The fold of what it sent (deltas aside, as a live session's bus does)."""
         self.seconds = seconds
         self.agents = [f"model-{i + 1}" for i in range(agents)]
         self.sent: dict[str, dict[str, list[str]]] = {a: {"reasoning": [], "answer": []} for a in self.agents}
@@ -215,8 +227,13 @@ class StreamingSession:
     def stop(self) -> None:
         self._stopped = True
 
-    async def run(self, sink) -> None:
+    async def run(self, screen_sink) -> None:
         from arena_tui.engine import events as ev
+
+        def sink(e: ev.Event) -> None:
+            if not isinstance(e, ev.ReasoningDelta):
+                self.state.apply(e)
+            screen_sink(e)
 
         t = 1760659200000
         sink(ev.SessionStarted(0, t, self.name, "live", "benchmark", ("BTC", "ETH"), tuple({"name": a, "kind": "llm", "model": "fake"} for a in self.agents), 10_000.0, 180_000))
@@ -321,13 +338,16 @@ def stream(seconds: float) -> None:
 # -- 3. replay jumps --------------------------------------------------------------------------------
 
 
-def seek(repeats: int = 10) -> None:
-    """Median time from End (or Home) on ``sessions/demo.jsonl`` until every event is on screen."""
+def seek(repeats: int = 10, journal: Path | None = None) -> None:
+    """Median time from End (or Home) on ``journal`` (``sessions/demo.jsonl``) until every event
+    sent is on screen."""
     from arena_tui.engine.replay import ReplaySession
     from arena_tui.tui.app import make_app
 
-    demo = ROOT / "sessions" / "demo.jsonl"
+    demo = journal or ROOT / "sessions" / "demo.jsonl"
+    start = time.perf_counter()
     session = ReplaySession.from_journal(demo, paused=True)
+    print(f"seek: {demo} indexed in {time.perf_counter() - start:.2f} s")
     app = make_app(session, clock=lambda: 1763640000.0)
     timings: dict[str, list[float]] = {"end": [], "home": []}
 
@@ -345,9 +365,72 @@ def seek(repeats: int = 10) -> None:
                     timings[key].append(time.perf_counter() - start)
 
     asyncio.run(run())
-    events = len(session.events)
-    for key, label in (("end", "End (to cycle 36)"), ("home", "Home (to cycle 0)")):
-        print(f"seek: {label} on sessions/demo.jsonl ({events} events): median {statistics.median(timings[key]) * 1000:.0f} ms, max {max(timings[key]) * 1000:.0f} ms over {repeats}")
+    events = sum(session._rec.counts)
+    for key, label in (("end", f"End (to cycle {session.total_cycles})"), ("home", "Home (to cycle 0)")):
+        print(f"seek: {label} on {demo.name} ({events} events): median {statistics.median(timings[key]) * 1000:.0f} ms, max {max(timings[key]) * 1000:.0f} ms over {repeats}")
+
+
+# -- 4. replay memory -------------------------------------------------------------------------------
+
+
+def _peak_rss_mb() -> float:
+    """The process's peak resident memory so far (MB): ``VmHWM``, or ``ru_maxrss`` without /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def child_memory(journal: Path) -> None:
+    """Build a replay of ``journal`` and jump around it; prints one JSON object (see ``memory``)."""
+    from arena_tui.engine.replay import ReplaySession
+
+    out: dict = {"start_mb": _peak_rss_mb(), "jumps": []}
+    start = time.perf_counter()
+    session = ReplaySession.from_journal(journal, paused=True)
+    out.update(index_s=time.perf_counter() - start, index_mb=_peak_rss_mb(), cycles=session.total_cycles, events=sum(session._rec.counts))
+    sent = [0]
+
+    async def run() -> None:
+        task = asyncio.ensure_future(session.run(lambda e: sent.__setitem__(0, sent[0] + 1)))
+        await asyncio.sleep(0)
+        n = session.total_cycles
+        for label, target in (("end", n), ("back one", n - 1), ("on one", n), ("home", 0), ("middle", n // 2), ("end", n)):
+            sent[0] = 0
+            t0 = time.perf_counter()
+            session.seek(target)
+            while session._seek_target is not None or session.cycle != target:
+                await asyncio.sleep(0)
+            out["jumps"].append({"to": label, "cycle": target, "s": time.perf_counter() - t0, "events_sent": sent[0]})
+        session.stop()
+        await task
+
+    asyncio.run(run())
+    out["peak_mb"] = _peak_rss_mb()
+    print(json.dumps(out))
+
+
+def memory(journal: Path) -> None:
+    """Peak memory of a replay of ``journal`` (bar: < 300 MB), measured in a fresh process."""
+    import subprocess
+
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child-memory", str(journal)]
+    done = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        print(f"memory: the child failed: {done.stderr.strip()}")
+        return
+    r = json.loads(done.stdout.splitlines()[-1])
+    size = journal.stat().st_size / 1e6
+    print(f"memory: {journal} ({size:.0f} MB, {r['cycles']} cycles, {r['events']} events) indexed in {r['index_s']:.2f} s")
+    for j in r["jumps"]:
+        print(f"memory: {j['to']:>8} (cycle {j['cycle']}): {j['s'] * 1000:.0f} ms, {j['events_sent']} events sent")
+    verdict = "PASS" if r["peak_mb"] < 300 else "FAIL"
+    print(f"memory: peak RSS (VmHWM) {r['peak_mb']:.1f} MB (interpreter and imports: {r['start_mb']:.1f} MB; after indexing: {r['index_mb']:.1f} MB) (bar < 300 MB): {verdict}")
 
 
 def main() -> None:
@@ -355,11 +438,14 @@ def main() -> None:
     ap.add_argument("--first-frame", action="store_true")
     ap.add_argument("--stream", action="store_true")
     ap.add_argument("--seek", action="store_true")
+    ap.add_argument("--journal", type=Path, default=None, help="the journal --seek jumps in (default sessions/demo.jsonl)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--cmd", nargs=argparse.REMAINDER, default=None)
     ap.add_argument("--child-cli", nargs=argparse.REMAINDER, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-stream", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--memory", type=Path, default=None, metavar="FILE", help="peak memory of replaying FILE (a long journal)")
+    ap.add_argument("--child-memory", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_cli is not None:
         child_cli(args.child_cli)
@@ -367,13 +453,19 @@ def main() -> None:
     if args.child_stream is not None:
         child_stream(args.seconds, args.child_stream)
         return
+    if args.child_memory is not None:
+        child_memory(args.child_memory)
+        return
+    if args.memory is not None:
+        memory(args.memory)
+        return
     every = not (args.first_frame or args.stream or args.seek)
     if args.first_frame or every:
         first_frame(args.runs, args.cmd)
     if args.stream or every:
         stream(args.seconds)
     if args.seek or every:
-        seek()
+        seek(journal=args.journal)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,10 @@ market with four rule-based agents, which records every command the screen sends
 from __future__ import annotations
 
 import pytest
-from textual.command import CommandPalette
+import asyncio
+import dataclasses
+
+from textual.command import CommandList, CommandPalette
 from textual.widgets import Footer
 
 from arena_tui.engine import events as ev
@@ -17,7 +20,7 @@ from arena_tui.tui.widgets.leaderboard import Leaderboard
 from arena_tui.tui.widgets.market import MarketTable
 from arena_tui.tui.widgets.positions import PositionsTable
 from arena_tui.tui.widgets.reasoning import AgentPane
-from test_tui_script import AGENTS, FLAT, HOLD, OFFLINE_HINT, RSI, TREND, FakeSession
+from test_tui_script import AGENTS, FLAT, HOLD, OFFLINE_HINT, RSI, STEP, T0, TREND, FakeSession, header, wait_until
 
 FROZEN = 1763640000.0  # 2025-11-20 12:00:00 UTC
 
@@ -64,7 +67,7 @@ async def test_while_paused_no_cycle_starts_and_the_footer_says_resume():
         assert app.console_screen.header.state == "paused"
         assert "Resume" in footer_labels(app) and "Pause" not in footer_labels(app)
         assert "One cycle" in footer_labels(app) and "Cycle now" not in footer_labels(app)
-        await pilot.pause(0.2)
+        await app.events_rendered()
         assert cycles_started(session) == [1]  # nothing starts by itself while paused
         await pilot.press("space")  # space resumes too
         await pilot.pause()
@@ -103,8 +106,7 @@ async def test_q_stops_the_session_and_quits_after_run_returns():
     async with app.run_test(size=(120, 40)) as pilot:
         await app.events_rendered()
         await pilot.press("q")
-        await pilot.pause()
-        await pilot.pause()
+        await wait_until(lambda: app.return_code is not None, "the app to exit")
         assert app.return_code == 0  # the bridge asked the app to exit once run() had returned
     assert session.stop_calls == 1
     assert isinstance(session.emitted[-1], ev.SessionEnded)  # run() returned (journal closed) before exit
@@ -155,13 +157,16 @@ async def test_t_opens_the_theme_picker_and_the_palette_has_the_console_commands
         await pilot.press("escape")
         assert app.screen is app.console_screen
         await pilot.press("ctrl+p")
-        assert isinstance(app.screen, CommandPalette)
+        palette = app.screen
+        assert isinstance(palette, CommandPalette)
         await pilot.press(*"cycle now")
-        await pilot.pause(0.3)
-        await pilot.press("enter")
-        await pilot.pause()
+        commands = palette.query_one(CommandList)
+        await wait_until(
+            lambda: commands.option_count == 1 and "Cycle now" in str(commands.get_option_at_index(0).prompt), "the palette to offer Cycle now"
+        )
+        await pilot.press("enter")  # the one command found: run it
+        await wait_until(lambda: session.cycle_now_calls == 1, "the command to reach the session")
         await app.events_rendered()
-        assert session.cycle_now_calls == 1
         assert cycles_started(session) == [1, 2]
 
 
@@ -226,7 +231,7 @@ async def test_history_is_bounded():
     from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES
 
     app = app_for(FakeSession(autoplay=0))
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         await app.events_rendered()
         for c in range(1, HISTORY_CYCLES + 4):
             app.sink(ev.CycleStarted(c, 1760659200000 + c))
@@ -381,3 +386,90 @@ async def test_80x24_keeps_the_leaderboard_whole_and_the_keys_in_the_footer():
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert "pnl" in [c.key for c in board.shown_columns] and board.get_cell(TREND, "pnl").plain.strip() == "+7.23"
+
+
+async def test_the_tables_show_the_sessions_state_not_a_fold_of_their_own():
+    """The positions table (like the market and the leaderboard) is drawn from ``session.state``: an
+    AccountUpdated the state never folded changes nothing; once the state has it, the row shows."""
+    session = FakeSession()
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)):
+        await app.events_rendered()
+        table = app.console_screen.positions
+        before = [row.key.value for row in table.ordered_rows]
+        sol = ev.PositionRow("SOL", 1, 10.0, 185.0, 185.34, 3.4, 5.0, 150.0)
+        stray = ev.AccountUpdated(3, T0 + 2 * STEP, FLAT, 9_630.0, 10_003.4, 0.0, 3.4, 0.0, 0.0, 0.034, (sol,))
+        app.sink(stray)
+        await app.events_rendered()
+        assert [row.key.value for row in table.ordered_rows] == before
+        session.state.apply(stray)
+        app.sink(stray)
+        await app.events_rendered()
+        assert f"{FLAT}/SOL" in [row.key.value for row in table.ordered_rows]
+        assert table.border_subtitle.startswith(f"{len(before) + 1} open")
+        assert "$10,003.40" in str(app.console_screen.panes[FLAT].border_subtitle)
+
+
+async def test_a_resumed_session_shows_its_accounts_in_the_first_frame():
+    """A resumed session's state holds its history before it sends any event: the first frame
+    already has its agents' panes, positions, leaderboard and cycle."""
+
+    class Resumed(FakeSession):
+        async def run(self, sink) -> None:
+            self.go = asyncio.Event()
+            await self.go.wait()  # nothing is sent while the test looks at the first frame
+            await super().run(sink)
+
+    session = Resumed(history=2, autoplay=0)
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert session.emitted == []
+        screen = app.console_screen
+        assert list(screen.panes) == list(AGENTS) and screen.header.cycle == 2
+        assert sorted(row.key.value for row in screen.positions.ordered_rows) == [f"{HOLD}/BTC", f"{RSI}/XRP", f"{TREND}/ETH"]
+        assert screen.positions.get_cell(f"{TREND}/ETH", "mark").plain.strip() == "3,895.57"  # cycle 2's mark
+        board = screen.leaderboard
+        assert [row.key.value for row in board.ordered_rows] == [r.agent for r in session.state.leaderboard]
+        assert board.get_cell(TREND, "value").plain.strip() == f"{session.state.agents[TREND].account_value:,.2f}"
+        assert screen.market.get_cell("BTC", "price").plain == "108,010.9"
+        assert "$10,003.05 +0.03%" in str(screen.panes[TREND].border_subtitle)
+        session.go.set()
+        await app.events_rendered()
+        assert list(screen.panes) == list(AGENTS)  # the header that follows changes nothing
+
+
+async def test_agent_replied_tells_the_latency_once_and_never_prints_the_answer_again():
+    app = app_for(FakeSession(autoplay=0))
+    async with app.run_test(size=(120, 40)):
+        await app.events_rendered()
+        app.sink(dataclasses.replace(header(), agents=({"name": "GPT", "kind": "llm", "model": "gpt-5"},)))
+        answer = '{"BTC": {"signal": "hold"}}'
+        app.sink(ev.CycleStarted(1, T0))
+        app.sink(ev.AgentStarted(1, T0, "GPT"))
+        app.sink(ev.ReasoningDelta(1, T0, "GPT", "answer", answer))
+        app.sink(ev.AgentReplied(1, T0, "GPT", 1200, 85, 0.8, 3.2, 0.0021, "stop", answer))
+        await app.events_rendered()
+        pane = app.console_screen.panes["GPT"]
+        assert pane.status == "answered in 3.2 s · 85 tok · $0.0021"
+        assert pane.text("answer") == answer  # streamed once, not printed again by the reply
+        app.sink(ev.CycleStarted(2, T0 + STEP))
+        app.sink(ev.AgentReplied(2, T0 + STEP, "GPT", latency_s=90.0, failure_kind="timeout", failure_reason="GPT: no answer within 90 s"))
+        app.sink(ev.AgentFailed(2, T0 + STEP, "GPT", "timeout", "GPT: no answer within 90 s"))
+        app.sink(ev.MarketData(2, T0 + STEP, T0 + STEP, {}))  # re-execution's input: nothing on screen
+        await app.events_rendered()
+        assert pane.status == "failed: timeout" and "answered" not in str(pane.border_subtitle)
+
+
+async def test_the_header_clock_belongs_to_the_screen_and_never_queries_it():
+    """Regression: the app's clock timer ticked while the app shut down, after the screen's widgets
+    had gone, and ``query_one(SessionHeader)`` raised NoMatches. The timer is the screen's (it stops
+    before the screen's widgets go) and the header is held, never looked up."""
+    app = app_for(FakeSession())
+    async with app.run_test(size=(120, 40)):
+        await app.events_rendered()
+        screen = app.console_screen
+        assert [t.name for t in screen._timers if t.name == "header clock"] == ["header clock"]
+        assert not [t for t in app._timers if t.name == "header clock"]
+        await screen.header.remove()  # as on the way out
+        app._tick()  # a late tick finds nothing to fail on

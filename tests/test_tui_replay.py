@@ -13,13 +13,15 @@ import pytest
 from textual.widgets import Footer
 
 from arena_tui.engine import events as ev
+from arena_tui.engine import replay
 from arena_tui.engine.errors import JournalError
 from arena_tui.engine.journal import JournalWriter, read_journal
 from arena_tui.engine.replay import ReplaySession
+from arena_tui.engine.state import ArenaState
 from arena_tui.tui import formatting as fmt
 from arena_tui.tui.app import make_app
 from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES
-from test_tui_script import OFFLINE_HINT, TREND, demo_events, header
+from test_tui_script import OFFLINE_HINT, T0, TREND, demo_events, header, wait_until
 
 FAST = 10_000.0  # replay speed for tests: the recorded pace is kept, just compressed
 
@@ -64,17 +66,49 @@ async def test_plays_every_event_in_order_then_waits_at_the_end():
     assert session.cycle == session.total_cycles == 3
 
 
-async def test_seek_emits_a_reset_then_the_cycles_up_to_the_target_at_once():
+async def jump(session: ReplaySession, target: int) -> None:
+    """``seek(target)`` and wait until the replay has sent the jump."""
+    session.seek(target)
+    await wait_until(lambda: session._seek_target is None and session.cycle == target, f"the jump to cycle {target}")
+
+
+async def test_a_jump_back_emits_a_reset_then_the_cycles_up_to_the_target_at_once():
     events = demo_events()
     session = ReplaySession(header(), events, paused=True)
-    session.seek(2)
-    seen = await play(session, lambda es: isinstance(es[-1], ev.CycleCompleted) and es[-1].cycle == 2)
-    reset = seen.index(next(e for e in seen if isinstance(e, ev.StateReset)))
-    assert seen[reset].target_cycle == 2
-    assert seen[reset + 1] == header()
-    replayed = seen[reset + 2 :]
-    assert replayed == [e for e in events if e.cycle <= 2]
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(session.run(seen.append))
+    try:
+        await jump(session, 3)
+        before = len(seen)
+        await jump(session, 2)
+    finally:
+        session.stop()
+        await asyncio.wait_for(task, 5)
+    sent = seen[before:]
+    assert isinstance(sent[0], ev.StateReset) and sent[0].target_cycle == 2
+    assert sent[1] == header()
+    assert sent[2:] == [e for e in events if e.cycle <= 2]  # within the panes' history: every event
     assert session.cycle == 2 and session.paused
+    assert session.state.cycle == 2 and session.state.completed_cycle == 2
+
+
+async def test_a_jump_a_few_cycles_on_plays_them_at_once_without_a_reset():
+    """→ from cycle 1 shows cycle 2 as playing on would have: no reset, the panes keep cycle 1."""
+    events = demo_events()
+    session = ReplaySession(header(), events, paused=True)
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(session.run(seen.append))
+    try:
+        session.step(1)
+        await wait_until(lambda: session.cycle == 1 and session._seek_target is None, "cycle 1")
+        session.step(1)
+        await wait_until(lambda: session.cycle == 2 and session._seek_target is None, "cycle 2")
+    finally:
+        session.stop()
+        await asyncio.wait_for(task, 5)
+    assert not any(isinstance(e, ev.StateReset) for e in seen)
+    assert [e for e in seen if not isinstance(e, (ev.SessionStarted, ev.SessionPaused))] == [e for e in events if e.cycle <= 2]
+    assert session.paused and session.state.completed_cycle == 2
 
 
 async def test_step_and_seek_clamp_to_the_recording():
@@ -97,13 +131,10 @@ async def test_paused_replay_emits_nothing_until_played():
     assert [type(e) for e in seen] == [ev.SessionStarted, ev.SessionPaused]
     assert session.next_cycle_in() is None
     session.resume()
-    for _ in range(200):
-        await asyncio.sleep(0.005)
-        if the_end(seen):
-            break
+    await wait_until(lambda: the_end(seen), "the end of the recording")
     session.stop()
     await asyncio.wait_for(task, 5)
-    assert isinstance(seen[2], ev.SessionResumed) and the_end(seen)
+    assert isinstance(seen[2], ev.SessionResumed)
 
 
 def test_pace_follows_the_recording_scaled_by_speed():
@@ -112,13 +143,14 @@ def test_pace_follows_the_recording_scaled_by_speed():
     events = demo_events()
     session = ReplaySession(header(), events, clock=clock, paused=True)
     assert session.gap_ms == 2000.0
-    first_delta = next(i for i, e in enumerate(events) if isinstance(e, ev.ReasoningDelta))
-    assert session._due[first_delta] == pytest.approx(events[first_delta].offset_ms)
-    second_cycle = [i for i, e in enumerate(events) if isinstance(e, ev.CycleStarted)][1]
-    completed = max(i for i, e in enumerate(events) if isinstance(e, ev.CycleCompleted) and e.cycle == 1)
-    assert session._due[second_cycle] == pytest.approx(session._due[completed] + 2000.0)
-    session._cursor = completed + 1  # as if cycle 1 had just been shown
-    session._vt = session._due[completed]
+    cycle1 = session._load(1)  # chunk 1: cycle 1's events and when each is due (virtual ms)
+    first_delta = next(i for i, e in enumerate(cycle1.events) if isinstance(e, ev.ReasoningDelta))
+    assert cycle1.due[first_delta] == pytest.approx(cycle1.events[first_delta].offset_ms)
+    completed = max(cycle1.due[i] for i, e in enumerate(cycle1.events) if isinstance(e, ev.CycleCompleted))
+    assert session._rec.end_due[1] == pytest.approx(completed)
+    assert session._rec.start_due[2] == pytest.approx(completed + 2000.0)
+    session._k, session._pos = 2, 0  # as if cycle 1 had just been shown
+    session._vt = completed
     session.resume()
     assert session.next_cycle_in() == pytest.approx(2.0)
     clock.now += 0.5
@@ -129,12 +161,18 @@ def test_pace_follows_the_recording_scaled_by_speed():
     assert session.next_cycle_in() == 0.0
 
 
-def test_journal_pauses_are_left_out_and_a_live_session_gap_is_capped():
+async def test_journal_pauses_are_folded_not_sent_and_a_live_session_gap_is_capped():
+    """The recording's own stop and resume (``--resume``) are folded into the state (its end is
+    cleared again) but not sent: the replay sends its own pauses and resumes."""
     live = header(mode="live")
-    events = [ev.SessionPaused(1, 1, "user"), *demo_events(1), ev.SessionResumed(1, 2, "user")]
-    session = ReplaySession(live, events)
-    assert not any(isinstance(e, (ev.SessionPaused, ev.SessionResumed)) for e in session.events)
+    first, second = demo_events(1), [e for e in demo_events(2) if e.cycle == 2]
+    events = [*first, ev.SessionEnded(1, T0, "stopped by the user", 1), ev.SessionResumed(1, T0, "resumed after cycle 1"), *second]
+    session = ReplaySession(live, events, speed=FAST)
     assert session.gap_ms == 10_000.0  # a 5-minute live interval, capped at max_gap_s
+    seen = await play(session, the_end)
+    assert not any(isinstance(e, ev.SessionResumed) for e in seen)
+    assert any(isinstance(e, ev.SessionEnded) for e in seen)
+    assert session.state.ended is None and session.state.completed_cycle == 2
 
 
 async def test_from_journal_reads_a_real_journal(tmp_path):
@@ -151,8 +189,12 @@ async def test_from_journal_reads_a_real_journal(tmp_path):
     session = ReplaySession.from_journal(path, speed=FAST)
     seen = await play(session, the_end)
     assert any(isinstance(e, ev.Notice) and e.level == "warning" and "cut off" in e.text for e in seen)
+    lines = path.read_text().splitlines(keepends=True)
+    path.write_text("".join([*lines[:5], "not json\n", *lines[5:]]))
+    with pytest.raises(JournalError, match="line 6 is corrupt"):
+        ReplaySession.from_journal(path)
     path.write_text("not json\n" + path.read_text())
-    with pytest.raises(JournalError, match="line 1"):
+    with pytest.raises(JournalError, match="is not an arena-tui journal"):
         ReplaySession.from_journal(path)
 
 
@@ -205,7 +247,7 @@ async def test_live_sessions_ignore_replay_keys():
     from test_tui_script import FakeSession
 
     app = make_app(FakeSession(), clock=lambda: 0.0)
-    async with app.run_test(size=(120, 40)) as pilot:
+    async with app.run_test(size=(120, 40)):
         await app.events_rendered()
         assert app.check_action("step", (1,)) is False
         labels = {k.description for k in app.console_screen.query_one(Footer).query("FooterKey")}
@@ -236,16 +278,47 @@ def recorded_state(contents, cycle: int) -> dict:
     coins = list(contents.header.coins)
     agents = [a["name"] for a in contents.header.agents]
     rows = sorted(
-        ((agents.index(agent), coins.index(p["coin"]), agent, p) for agent, held in positions.items() for p in held),
+        ((agents.index(agent), coins.index(p.coin), agent, p) for agent, held in positions.items() for p in held),
         key=lambda r: r[:2],
     )
-    if not board:  # before the first cycle: every agent at its starting cash
-        board = tuple({"agent": a, "rank": i, "account_value": contents.header.starting_cash} for i, a in enumerate(agents))
+    cash = contents.header.starting_cash
+    ranked = [(r.agent, r.account_value) for r in sorted(board, key=lambda r: r.rank)] or [(a, cash) for a in agents]  # before cycle 1
     return {
-        "positions": [(f"{agent}/{p['coin']}", fmt.quantity(p["quantity"]), fmt.price(p["mark_price"])) for _, _, agent, p in rows],
+        "positions": [(f"{agent}/{p.coin}", fmt.quantity(p.quantity), fmt.price(p.mark_price)) for _, _, agent, p in rows],
         "market": {coin: fmt.price(row["price"]) for coin, row in market.items()},
-        "board": [(r["agent"], fmt.number(r["account_value"], 2)) for r in sorted(board, key=lambda r: r["rank"])],
+        "board": [(agent, fmt.number(value, 2)) for agent, value in ranked],
     }
+
+
+def folded(contents, cycle: int) -> ArenaState:
+    """The journal's events up to the end of ``cycle`` folded into a new ``ArenaState`` (deltas
+    aside, as a live session's bus does)."""
+    state = ArenaState(contents.header)
+    for e in contents.events:
+        if e.cycle > cycle:
+            break
+        if not isinstance(e, ev.ReasoningDelta):
+            state.apply(e)
+    return state
+
+
+def same_state(state: ArenaState, expected: ArenaState) -> None:
+    assert (state.cycle, state.completed_cycle, state.market, state.leaderboard) == (
+        expected.cycle,
+        expected.completed_cycle,
+        expected.market,
+        expected.leaderboard,
+    )
+    assert state.standings() == expected.standings()
+    for name, book in expected.agents.items():
+        got = state.agents[name]
+        assert (got.positions, got.trades, got.figures, got.halted, got.consecutive_failures) == (
+            book.positions,
+            book.trades,
+            book.figures,
+            book.halted,
+            book.consecutive_failures,
+        ), name
 
 
 def on_screen(app) -> dict:
@@ -276,7 +349,7 @@ async def test_end_shows_exactly_the_last_cycle_after_playing_a_few():
     table (Trend's ETH short at cycle 2's mark 3,886.44 next to cycle 36's 3,969.22). After every
     jump each table must equal the journal's state at the target cycle, row for row."""
     contents = read_journal(DEMO)
-    session = ReplaySession(contents, paused=True)
+    session = ReplaySession.from_journal(DEMO, paused=True)
     app = make_app(session, clock=lambda: 1763640000.0)
     async with app.run_test(size=(120, 40)) as pilot:
         await settle(app, pilot)
@@ -293,6 +366,8 @@ async def test_end_shows_exactly_the_last_cycle_after_playing_a_few():
                 assert screen.leaderboard.get_cell(expected["board"][0][0], "rank").plain.strip() == "1"
             for name, pane in screen.panes.items():
                 assert pane.cycles == list(range(max(1, target - HISTORY_CYCLES + 1), target + 1))
+                assert len(screen.leaderboard.equity(name)) == target  # every cycle's account value
+            same_state(session.state, folded(contents, target))
         at_end = recorded_state(contents, 36)["positions"]
         assert ("Trend (rule-based)/ETH", "0.6534", "3,969.22") in at_end  # the row the bug doubled
         trend_eth = [line for line in painted(app.console_screen.positions) if "Trend" in line and " ETH " in line]
@@ -302,11 +377,10 @@ async def test_end_shows_exactly_the_last_cycle_after_playing_a_few():
 async def test_end_while_playing_shows_the_last_cycle():
     """The same jump pressed while the replay plays (wherever it happens to be)."""
     contents = read_journal(DEMO)
-    session = ReplaySession(contents, speed=8.0)
+    session = ReplaySession.from_journal(DEMO, speed=8.0)
     app = make_app(session, clock=lambda: 1763640000.0)
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.console_screen.cycle < 2:
-            await pilot.pause(0.05)
+        await wait_until(lambda: app.console_screen.cycle >= 2, "cycle 2 on screen")
         await pilot.press("end")
         await settle(app, pilot)
         assert app.console_screen.cycle == 36
@@ -317,44 +391,125 @@ async def test_recorded_notices_are_marked_in_a_replay_and_the_replays_own_are_n
     session = ReplaySession(header(), demo_events(), speed=FAST)
     app = make_app(session, clock=lambda: 1763640000.0)
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.console_screen.cycle < 3:
-            await pilot.pause(0.05)
-        await settle(app, pilot)
         status = app.console_screen.status
-        while not any(n.text.startswith("End of the recording") for n in status.shown):
-            await pilot.pause(0.05)
+        await wait_until(lambda: any(n.text.startswith("End of the recording") for n in status.shown), "the end of the recording")
+        await settle(app, pilot)
         assert [n.text for n in status.shown if n.recorded] == [OFFLINE_HINT]
         assert [n.text for n in status.shown if not n.recorded] == ["End of the recording (3 cycles): ← or home to look back."]
         assert "recorded: Offline demo" in str(status.render())
         assert not any("Offline demo" in str(n.message) for n in app._notifications)
-        assert session.is_recorded(session.events[0]) and not session.is_recorded(ev.Notice(0, 0, "info", OFFLINE_HINT))
+        assert session.is_recorded(session.header)
 
 
 async def test_c_while_paused_plays_one_recorded_cycle_and_stays_paused():
-    session = ReplaySession(header(), demo_events(), paused=True, speed=FAST)
+    """On a clock the test moves: each ``cycle_now`` plays one recorded cycle at the recorded pace,
+    then the replay stands still however much time passes."""
+    clock = Clock()
+    session = ReplaySession(header(), demo_events(), paused=True, clock=clock)
     seen: list[ev.Event] = []
     task = asyncio.ensure_future(session.run(seen.append))
 
-    async def until_completed(cycle: int) -> None:
-        for _ in range(400):
-            if any(isinstance(e, ev.CycleCompleted) and e.cycle == cycle for e in seen):
-                return
-            await asyncio.sleep(0.005)
-        raise AssertionError(f"cycle {cycle} never completed")
+    def started() -> list[int]:
+        return [e.cycle for e in seen if isinstance(e, ev.CycleStarted)]
 
-    for _ in range(20):
-        await asyncio.sleep(0)
-    assert not any(isinstance(e, ev.CycleStarted) for e in seen)
+    async def let_time_pass(until=lambda: False) -> None:
+        """Move the clock on a minute at a time (ten times, or until ``until()``), letting the replay run."""
+        for _ in range(10):
+            if until():
+                return
+            clock.now += 60.0
+            session._poke()
+            for _ in range(50):
+                await asyncio.sleep(0)
+
+    def completed(cycle: int):
+        return lambda: any(isinstance(e, ev.CycleCompleted) and e.cycle == cycle for e in seen)
+
+    await let_time_pass()
+    assert started() == [] and session.next_cycle_in() is None
     session.cycle_now()
-    await until_completed(1)
-    await asyncio.sleep(0.05)  # at 10,000x, cycle 2 would have started by now were it playing
-    assert [e.cycle for e in seen if isinstance(e, ev.CycleStarted)] == [1]
+    await let_time_pass(completed(1))
+    await let_time_pass()  # ten minutes on: cycle 2 would have started were it playing
+    assert started() == [1]
     assert session.paused and session.cycle == 1 and not any(isinstance(e, ev.SessionResumed) for e in seen)
     session.cycle_now()
-    await until_completed(2)
-    await asyncio.sleep(0.05)
-    assert [e.cycle for e in seen if isinstance(e, ev.CycleStarted)] == [1, 2]
-    assert session.paused
+    await let_time_pass(completed(2))
+    await let_time_pass()
+    assert started() == [1, 2] and session.paused
     session.stop()
     await asyncio.wait_for(task, 5)
     assert [e for e in seen if not isinstance(e, (ev.SessionStarted, ev.SessionPaused))] == demo_events(2)
+
+
+# -- reading a journal as a stream ------------------------------------------------------------------
+
+
+async def test_a_long_jump_sends_the_last_cycles_and_the_state_holds_them_all():
+    """End on the shipped demo (36 cycles) from the start: the replay folds cycles 1-30 without
+    sending them, then sends the reset, the header, the recorded notice, cycles 1-30's
+    CycleCompleted (for the equity lines) and cycles 31-36 whole."""
+    contents = read_journal(DEMO)
+    session = ReplaySession.from_journal(DEMO, paused=True)
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(session.run(seen.append))
+    try:
+        await jump(session, 36)
+    finally:
+        session.stop()
+        await asyncio.wait_for(task, 5)
+    sent = seen[next(i for i, e in enumerate(seen) if isinstance(e, ev.StateReset)) :]
+    assert sent[1] == contents.header
+    assert [type(e) for e in sent[2:4]] == [ev.Notice, ev.CycleCompleted] and sent[2].text.startswith("Offline demo")
+    tail = replay.TAIL_CYCLES
+    assert [e.cycle for e in sent if isinstance(e, ev.CycleStarted)] == list(range(37 - tail, 37))
+    assert [e.cycle for e in sent if isinstance(e, ev.CycleCompleted)] == list(range(1, 37))
+    whole = [e for e in contents.events if e.cycle > 36 - tail]
+    first = next(i for i, e in enumerate(sent) if isinstance(e, ev.CycleStarted))
+    assert sent[first : first + len(whole)] == whole
+    assert len(sent) < len(contents.events) / 3
+    same_state(session.state, folded(contents, 36))
+
+
+async def test_jumps_fold_from_checkpoints_to_the_same_state(monkeypatch):
+    """With a checkpoint every 2 cycles and at most 3 kept (so the stride doubles twice), every
+    jump, back or forth, near or far, leaves the state a fold of the journal up to its target."""
+    monkeypatch.setattr(replay, "CHECKPOINT_STRIDE", 2)
+    monkeypatch.setattr(replay, "CHECKPOINTS", 3)
+    contents = read_journal(DEMO)
+    session = ReplaySession.from_journal(DEMO, paused=True)
+    assert 1 < len(session._rec.checkpoints) <= 3 and session._rec.stride == 16  # 2, 4, 8, then 16 (cycles 16 and 32)
+    task = asyncio.ensure_future(session.run(lambda e: None))
+    try:
+        for target in (36, 35, 17, 18, 30, 9, 0, 1, 33, 36):
+            await jump(session, target)
+            same_state(session.state, folded(contents, target))
+    finally:
+        session.stop()
+        await asyncio.wait_for(task, 5)
+
+
+def test_a_journal_changed_under_the_replay_is_one_sentence(tmp_path):
+    path = tmp_path / "demo.jsonl"
+    path.write_bytes(DEMO.read_bytes())
+    session = ReplaySession.from_journal(path)
+    path.write_bytes(DEMO.read_bytes()[: DEMO.stat().st_size // 2])
+    with pytest.raises(JournalError, match="changed while it was being replayed; open the replay again"):
+        session._rec.read(session._rec.n)
+
+
+async def test_a_recording_resumed_after_a_stop_is_not_ended_on_screen_halfway():
+    """The screen's ENDED comes from the state: the recording's stop after cycle 1 is followed by
+    its resume, so at cycle 1 the replay is paused, not ended; the keys still step on."""
+    first, second = demo_events(1), [e for e in demo_events(2) if e.cycle == 2]
+    events = [*first, ev.SessionEnded(1, T0, "stopped by the user", 1), ev.SessionResumed(1, T0, "resumed after cycle 1"), *second]
+    session = ReplaySession(header(), events, paused=True)
+    app = make_app(session, clock=lambda: 1763640000.0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        await pilot.press("right")
+        await settle(app, pilot)
+        assert app.console_screen.cycle == 1 and session.state.ended is None
+        assert not app.ended and app.console_screen.header.state == "paused"
+        await pilot.press("right")
+        await settle(app, pilot)
+        assert app.console_screen.cycle == 2 and not app.ended

@@ -4,17 +4,21 @@
 market at 2025-10-17 00:00-00:10 UTC (prices, funding and 5m indicators as the engine computes them
 from arena_tui/data), three cycles with streamed reasoning and answers, parsed decisions, a rejected
 decision, fills, a take-profit exit, a failure, a halt, account updates and leaderboards with the
-BTC buy-and-hold row. ``FakeSession`` plays it through the ``Session`` protocol and records the
-commands the screen sends.
+BTC buy-and-hold row, in the journal's schema 2 (``MarketData`` and an ``AgentReplied`` for every
+agent each cycle, typed position and leaderboard rows). ``FakeSession`` plays it through the
+``Session`` protocol (folding every event into its ``state`` before the sink sees it, as a live
+session does) and records the commands the screen sends.
 """
 
 from __future__ import annotations
 
 import asyncio
-import inspect
+import time
 from dataclasses import dataclass, field
+from typing import Callable
 
 from arena_tui.engine import events as ev
+from arena_tui.engine.state import ArenaState
 
 T0 = 1760659200000  # 2025-10-17 00:00 UTC
 STEP = 300_000  # 5-minute cycles
@@ -123,11 +127,19 @@ def _position(coin, side, qty, entry, mark, lev, stop, target, liq) -> dict:
     }
 
 
+def _row(p: dict) -> ev.PositionRow:
+    """The position as ``AccountUpdated`` lists it (the script moves the marks of its dict each cycle)."""
+    return ev.PositionRow(
+        p["coin"], p["side"], p["quantity"], p["entry_price"], p["mark_price"], p["unrealized_pnl"], p["leverage"],
+        p["liquidation_price"], p["stop_loss"], p["profit_target"],
+    )
+
+
 def _account(cycle, t, agent, cash, positions, realized=0.0, fees=0.0) -> ev.AccountUpdated:
     upnl = sum(p["unrealized_pnl"] for p in positions)
     value = cash + sum(p["margin"] + p["unrealized_pnl"] for p in positions)
-    rows = tuple(dict(p) for p in positions)  # copies: the script moves the marks on each cycle
-    return ev.AccountUpdated(cycle, t, agent, cash, value, realized, upnl, fees, 0.0, (value / CASH - 1) * 100, rows, {})
+    rows = tuple(_row(p) for p in positions)
+    return ev.AccountUpdated(cycle, t, agent, cash, value, realized, upnl, fees, 0.0, (value / CASH - 1) * 100, rows)
 
 
 def _board(cycle, t, values: dict[str, float], fees: dict[str, float], trades: dict[str, int], btc: float, halted=()) -> ev.CycleCompleted:
@@ -153,9 +165,7 @@ def _board(cycle, t, values: dict[str, float], fees: dict[str, float], trades: d
          "fees": 0.0, "win_rate": None, "sharpe": None, "max_drawdown_pct": None, "trades": 0, "halted": False}
     )
     rows.sort(key=lambda r: -r["account_value"])
-    for i, r in enumerate(rows, start=1):
-        r["rank"] = i
-    return ev.CycleCompleted(cycle, t, 4.2, tuple(rows))
+    return ev.CycleCompleted(cycle, t, 4.2, tuple(ev.LeaderboardRow(rank=i, **r) for i, r in enumerate(rows, start=1)))
 
 
 TREND_REASONING = [
@@ -179,6 +189,18 @@ RSI_REASONING = [
 HOLD_REASONING = ["Buy BTC once with the whole account at 1x and never sell: the benchmark a trader must beat."]
 
 
+def _replies(cycle: int, t: int) -> list[ev.AgentReplied]:
+    """Every agent's reply this cycle (rule-based: at once); RSI revert times out from cycle 2."""
+    out = []
+    for a in AGENTS:
+        if a == RSI and cycle >= 2:
+            out.append(ev.AgentReplied(cycle, t, a, latency_s=30.0, failure_kind="timeout", failure_reason=f"{RSI}: no answer within 30 s, holding this cycle."))
+        else:
+            text = TREND_ANSWERS[cycle - 1] if a == TREND else "{}"
+            out.append(ev.AgentReplied(cycle, t, a, ttft_s=0.0002, latency_s=0.0003, finish_reason="stop", text=text))
+    return out
+
+
 def demo_events(cycles: int = 3) -> list[ev.Event]:
     """The scripted session's events after the header, ``cycles`` (1-3) cycles long."""
     out: list[ev.Event] = [ev.Notice(0, T0, "info", OFFLINE_HINT)]
@@ -191,10 +213,12 @@ def demo_events(cycles: int = 3) -> list[ev.Event]:
         out.append(ev.CycleStarted(c, t, "timer"))
         if c == 3:  # the ledger settles exits between cycles, before the market row
             out.append(ev.PositionClosed(c, t, TREND, "ETH", 1, 2.5, 10.0, T0, 3892.6, 3899.0, 3899.0, 4.38, 4.39, 0.0, 16.0, 7.23, "take_profit"))
+        out.append(ev.MarketData(c, t, t, {}))  # what re-execution needs; never shown
         out.append(ev.MarketUpdated(c, t, rows))
         out += [ev.AgentStarted(c, t, a) for a in AGENTS]
         out += _stream(c, t, TREND, "reasoning", TREND_REASONING[i])
         out += _stream(c, t, TREND, "answer", TREND_ANSWERS[i], chunk_words=6)
+        out += _replies(c, t)
         if c == 1:
             out += _stream(c, t, RSI, "reasoning", RSI_REASONING[0])
             out += _stream(c, t, HOLD, "reasoning", HOLD_REASONING[0])
@@ -246,6 +270,16 @@ def demo_events(cycles: int = 3) -> list[ev.Event]:
     return out
 
 
+async def wait_until(condition: Callable[[], bool], what: str, timeout: float = 20.0) -> None:
+    """Return as soon as ``condition()`` holds (checked every 10 ms); fail naming ``what`` after
+    ``timeout`` seconds. Tests wait on conditions, never for a fixed time."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
 def split_cycles(events: list[ev.Event]) -> tuple[list[ev.Event], list[list[ev.Event]]]:
     """(events before the first cycle, one list per cycle)."""
     before: list[ev.Event] = []
@@ -264,6 +298,9 @@ class FakeSession:
     Records every command it gets.
 
     ``next_cycle_in()`` is a fixed 42 s (None while paused) so the header is deterministic.
+    ``state`` is the fold of every event emitted (reasoning deltas aside, as ``bus.Bus`` does), made
+    before the sink sees the event; ``history`` cycles of the script are folded into it before
+    ``run`` (a resumed session: the screen shows them before the first event).
     """
 
     cycles: int = 3
@@ -276,6 +313,8 @@ class FakeSession:
     stop_calls: int = 0
     cycles_run: int = 0
     emitted: list[ev.Event] = field(default_factory=list)
+    state: ArenaState = field(default_factory=ArenaState)
+    history: int = 0
     _paused: bool = False
     _stopped: bool = False
     _sink: object = None
@@ -289,21 +328,31 @@ class FakeSession:
     def next_cycle_in(self) -> float | None:
         return None if self._paused else 42.0
 
+    def __post_init__(self) -> None:
+        before, cycles = split_cycles(demo_events(self.cycles))
+        self._before, self._pending = before, list(cycles)
+        if self.history:
+            for e in [header(self.name), *before, *(e for c in self._pending[: self.history] for e in c)]:
+                if not isinstance(e, ev.ReasoningDelta):
+                    self.state.apply(e)
+            self.cycles_run = self.history
+            del self._pending[: self.history]
+
     def _emit(self, event: ev.Event) -> None:
         self.emitted.append(event)
-        r = self._sink(event)  # type: ignore[misc]
-        if inspect.isawaitable(r):
-            asyncio.ensure_future(r)
+        if not isinstance(event, ev.ReasoningDelta):
+            self.state.apply(event)
+        self._sink(event)  # type: ignore[misc]
 
     async def run(self, sink) -> None:
         self._sink = sink
         self._wake = asyncio.Event()
         self.done = self.done or asyncio.Event()
-        before, cycles = split_cycles(demo_events(self.cycles))
         self._emit(header(self.name))
-        for e in before:
-            self._emit(e)
-        pending = list(cycles)
+        if not self.history:
+            for e in self._before:
+                self._emit(e)
+        pending = self._pending
         for _ in range(min(self.autoplay, len(pending))):
             for e in pending.pop(0):
                 self._emit(e)

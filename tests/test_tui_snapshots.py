@@ -65,7 +65,7 @@ def test_help_screen(snap_compare):
 
     async def run_before(pilot) -> None:
         await settle(pilot)
-        await pilot.pause(0.3)  # let the console paint its final state: the dialog shows its last frame
+        await pilot.wait_for_scheduled_animations()  # the console painted: the dialog shows it behind
         await pilot.press("question_mark")
         await pilot.pause()
 

@@ -1,8 +1,8 @@
 """``ReplaySession``: a recorded journal played back as a ``Session`` (with ``ReplayControls``).
 
 The screen cannot tell a replay from a live session except by ``mode == "replay"``: the same events
-reach the same sink. Playback paces the events on a virtual clock that runs at ``speed`` times wall
-time while playing and stands still while paused:
+reach the same sink, and ``state`` is the same ``ArenaState`` fold. Playback paces the events on a
+virtual clock that runs at ``speed`` times wall time while playing and stands still while paused:
 
 - cycle ``k`` starts ``gap`` after cycle ``k-1``'s last event (the recorded pace between cycles: the
   recorded session's ``market.speed`` seconds, or its cycle interval for a live session, at most
@@ -11,39 +11,268 @@ time while playing and stands still while paused:
   streams again as it was written); ``CycleCompleted`` comes ``duration_ms`` after; every other event
   right after the one before it.
 
-``step``/``seek`` jump between cycles: the session emits ``StateReset(target_cycle)``, the header,
-then every event of cycles ``<= target`` at once, and carries on from there (playing or paused).
-``cycle_now`` while playing skips the wait for the next cycle; while paused it plays the next
-recorded cycle at the recorded pace and stays paused (as ``c`` does in a live session).
-The journal's own ``SessionPaused``/``SessionResumed`` are left out; the replay emits its own when
-you pause or play it, and ``is_recorded(event)`` tells the journal's events from the replay's own
-(its notices, pauses, resets). No Textual here: this is engine code.
+Reading. ``from_journal(path)`` reads the journal once, as a stream (``journal.open_journal``), and
+keeps only a small index: per recorded cycle the byte offset of its ``CycleStarted`` line, its
+number, how many events it holds and when it starts and ends on the virtual clock (a few arrays of
+numbers), plus at most ``CHECKPOINTS`` pickled states folded on the way. Playing reads one cycle
+at a time from the file, so memory does not grow with the journal's length (the state's own record
+of closed trades aside).
+
+Jumps. ``step``/``seek`` to a cycle at most ``TAIL_CYCLES`` ahead play the cycles in between at
+once, as playing on would have shown them. Any other jump folds every recorded cycle up to the
+target into a new ``ArenaState`` (from the nearest checkpoint before it, or a copy of the current
+state when that is nearer), straight from the file, then sends the screen only what it shows:
+``StateReset(target_cycle)``, the header, the last ``SUMMARY_NOTICES`` recorded notices and the
+``CycleCompleted`` of up to ``SUMMARY_CYCLES`` cycles before the last ``TAIL_CYCLES`` (for the
+leaderboard's equity lines), then those last cycles' events whole (for the agent panes), folded one
+by one as they are sent. The screen's tables draw ``state``. ``cycle_now`` while playing skips the
+wait for the next cycle; while paused it plays the next recorded cycle at the recorded pace and
+stays paused (as ``c`` does in a live session).
+
+The journal's own ``SessionPaused``/``SessionResumed`` are folded into ``state`` but not sent; the
+replay emits its own when you pause or play it, and ``is_recorded(event)`` tells the journal's
+events from the replay's own (its notices, pauses, resets). No Textual here: this is engine code.
 """
 
 from __future__ import annotations
 
 import asyncio
 import bisect
-import inspect
+import copy
 import os
+import pickle
 import time as _time
-from typing import Callable, Sequence
+import weakref
+from array import array
+from collections import deque
+from pathlib import Path
+from typing import Callable, Iterable, Iterator, Sequence
 
 from arena_tui.engine import events as ev
+from arena_tui.engine.errors import JournalError
+from arena_tui.engine.events import from_json
+from arena_tui.engine.journal import _loads, open_journal
 from arena_tui.engine.session import EventSink
+from arena_tui.engine.state import ArenaState
 
 DEFAULT_GAP_S = 2.0
 """Seconds between cycles (at speed 1) when the recording does not say."""
 
+TAIL_CYCLES = 6
+"""Cycles a jump sends whole: the agent panes keep the last 6 (``tui.widgets.reasoning.HISTORY_CYCLES``)."""
+SUMMARY_CYCLES = 240
+"""Cycles before the tail whose ``CycleCompleted`` a jump sends: the leaderboard's equity lines keep
+240 points (``tui.widgets.leaderboard.EQUITY_POINTS``)."""
+SUMMARY_NOTICES = 3
+"""Recorded notices before the tail that a jump sends again (the status line keeps 3)."""
+CHECKPOINTS = 32
+"""At most this many states are kept (pickled, a few hundred KB each at 10,000 cycles), evenly
+spaced: a jump folds from the nearest one before it, so it never folds more than 1/32 of a long
+recording."""
+CHECKPOINT_STRIDE = 32
+"""Cycles between checkpoints to begin with (doubled whenever there would be more than ``CHECKPOINTS``)."""
+FOLD_SLICE = 2000
+"""Journal lines a jump folds before it yields to the event loop (and checks for a newer jump)."""
+
+_LEFT_OUT = (ev.StateReset, ev.SessionStarted)
+"""Journal lines a replay leaves out: resets and repeated headers."""
+_FOLDED_ONLY = (ev.SessionPaused, ev.SessionResumed)
+"""The recording's own pauses and resumes: folded into ``state`` (a resume after a stop clears its
+end) but not sent; the replay sends its own when you pause or play it."""
+_DELTA_LINE = b'{"type":"ReasoningDelta"'
+"""How the journal writer starts a reasoning delta's line: a jump's fold skips them unread (the
+state never sees deltas; ``bus.Bus`` does not fold them either)."""
+
+
+class _Chunk:
+    """The events of one chunk (0: those before the first cycle; k: the k-th recorded cycle) and
+    when each is due on the virtual clock (ms)."""
+
+    __slots__ = ("due", "events", "index")
+
+    def __init__(self, index: int, events: list[ev.Event], due: list[float]) -> None:
+        self.index = index
+        self.events = events
+        self.due = due
+
+
+class _Recording:
+    """The recorded events after the header, as chunks: chunk 0 holds those before the first cycle,
+    chunk k (1..n) the k-th recorded cycle (its ``CycleStarted`` first). The index, one entry per
+    chunk: ``pos`` (where it starts; one more entry: where the events end), ``cycles`` (its cycle
+    number; chunk k at ``cycles[k - 1]``), ``counts`` (events in it), ``start_due``/``end_due``
+    (virtual ms its first and last events are due at). ``checkpoints``: chunk b -> the pickled
+    ``ArenaState`` of chunks 0..b-1, every ``stride`` cycles, at most ``CHECKPOINTS`` of them.
+    ``scan(a, b)`` yields the events of chunks ``a..b`` in order; ``read(k)`` one chunk's."""
+
+    def __init__(self) -> None:
+        self.pos = array("q")
+        self.cycles = array("q")
+        self.counts = array("q", [0])
+        self.start_due = array("d", [0.0])
+        self.end_due = array("d", [0.0])
+        self.checkpoints: dict[int, bytes] = {}
+        self.stride = CHECKPOINT_STRIDE
+
+    @property
+    def n(self) -> int:
+        """Recorded cycles (chunks after chunk 0)."""
+        return len(self.cycles)
+
+    def index(self, header: ev.SessionStarted, positioned: Iterable[tuple[int, ev.Event]], gap_ms: float) -> None:
+        """Build the index in one pass over (position, event) of every event after the header,
+        folding them as it goes for the checkpoints (``pos[0]`` already set; the caller appends the
+        end position)."""
+        cycles, counts, start_due, end_due = self.cycles, self.counts, self.start_due, self.end_due
+        state = ArenaState(header)
+        t = cycle_start = 0.0
+        for at, e in positioned:
+            kind = type(e)
+            if kind is ev.ReasoningDelta:
+                t = max(t, cycle_start + float(e.offset_ms))  # type: ignore[attr-defined]
+                counts[-1] += 1
+                continue  # never folded (as in a live session)
+            if kind in _LEFT_OUT:
+                continue
+            if kind is ev.CycleStarted:
+                if cycles and self.stride and len(cycles) % self.stride == 0:
+                    self._checkpoint(len(cycles) + 1, state)
+                end_due[-1] = t
+                if cycles:
+                    t += gap_ms
+                cycle_start = t
+                self.pos.append(at)
+                cycles.append(e.cycle)
+                counts.append(0)
+                start_due.append(t)
+                end_due.append(t)
+            elif kind is ev.CycleCompleted:
+                t = max(t, cycle_start + float(e.duration_ms))  # type: ignore[attr-defined]
+            counts[-1] += 1
+            state.apply(e)
+        end_due[-1] = t
+
+    def _checkpoint(self, b: int, state: ArenaState) -> None:
+        if self.stride <= 0:
+            return
+        try:
+            self.checkpoints[b] = pickle.dumps(state, pickle.HIGHEST_PROTOCOL)
+        except (pickle.PicklingError, TypeError, AttributeError):  # a state that cannot be copied:
+            self.checkpoints, self.stride = {}, 0  # every jump folds from the start instead
+            return
+        if len(self.checkpoints) > CHECKPOINTS:  # twice the stride, half the checkpoints
+            self.stride *= 2
+            self.checkpoints = {k: v for k, v in self.checkpoints.items() if (k - 1) % self.stride == 0}
+
+    def state_before(self, b: int) -> tuple[int, ArenaState | None]:
+        """The checkpoint nearest before chunk ``b``: (c, the state of chunks 0..c-1), c <= b; (0,
+        None) when there is none."""
+        best = max((c for c in self.checkpoints if c <= b), default=0)
+        return (best, pickle.loads(self.checkpoints[best])) if best else (0, None)
+
+    def read(self, k: int) -> _Chunk:
+        """Chunk ``k``'s events and when each is due (the same rules as ``index``)."""
+        events = list(self.scan(k, k))
+        t = cycle_start = self.start_due[k]
+        due: list[float] = []
+        for e in events:
+            if isinstance(e, ev.ReasoningDelta):
+                t = max(t, cycle_start + float(e.offset_ms))
+            elif isinstance(e, ev.CycleCompleted):
+                t = max(t, cycle_start + float(e.duration_ms))
+            due.append(t)
+        return _Chunk(k, events, due)
+
+    def scan(self, a: int, b: int, *, only: tuple[type[ev.Event], ...] | None = None, skip_deltas: bool = False) -> Iterator[ev.Event]:
+        """The events of chunks ``a..b``: those of the types ``only`` (None: all), without
+        reasoning deltas when ``skip_deltas``."""
+        raise NotImplementedError
+
+
+class _InMemory(_Recording):
+    """Events held in a list (``ReplaySession(header, events)``): positions are list indices."""
+
+    def __init__(self, header: ev.SessionStarted, events: Iterable[ev.Event], gap_ms: float) -> None:
+        super().__init__()
+        self.events = [e for e in events if not isinstance(e, _LEFT_OUT)]
+        self.pos.append(0)
+        self.index(header, enumerate(self.events), gap_ms)
+        self.pos.append(len(self.events))
+
+    def scan(self, a: int, b: int, *, only: tuple[type[ev.Event], ...] | None = None, skip_deltas: bool = False) -> Iterator[ev.Event]:
+        for e in self.events[self.pos[a] : self.pos[b + 1]]:
+            if (only is None or isinstance(e, only)) and not (skip_deltas and isinstance(e, ev.ReasoningDelta)):
+                yield e
+
+
+class _InFile(_Recording):
+    """A journal read on demand: positions are byte offsets of line starts, the last one where the
+    intact events end (a cut-off last line is never read). ``warnings``: the reader's."""
+
+    def __init__(self, path: Path, gap_ms_for: Callable[[ev.SessionStarted], float]) -> None:
+        super().__init__()
+        self.path = path
+        with open_journal(path) as stream:
+            self.header = stream.header
+            self.pos.append(stream.offset)
+
+            def positioned() -> Iterator[tuple[int, ev.Event]]:
+                start = stream.offset
+                for event in stream:
+                    yield start, event
+                    start = stream.offset
+
+            self.index(self.header, positioned(), gap_ms_for(self.header))
+            self.pos.append(stream.offset)
+            self.warnings = tuple(stream.warnings)
+
+    def scan(self, a: int, b: int, *, only: tuple[type[ev.Event], ...] | None = None, skip_deltas: bool = False) -> Iterator[ev.Event]:
+        start, end = self.pos[a], self.pos[b + 1]
+        if start >= end:
+            return
+        names = None if only is None else tuple(f'"{t.type_name}"'.encode() for t in only)
+        try:
+            with open(self.path, "rb") as fh:
+                fh.seek(start)
+                at = start
+                for raw in fh:
+                    at += len(raw)
+                    if at > end:
+                        raise self._changed()
+                    if raw.isspace() or (skip_deltas and raw.startswith(_DELTA_LINE)):
+                        pass
+                    elif names is None or any(name in raw[:64] for name in names):  # the type comes first
+                        try:
+                            event = from_json(_loads(raw))  # type: ignore[arg-type]
+                        except (ValueError, RecursionError):  # EventDecodeError is a ValueError
+                            raise self._changed() from None
+                        if not isinstance(event, _LEFT_OUT) and (only is None or isinstance(event, only)):
+                            yield event
+                    if at == end:
+                        return
+        except OSError as exc:
+            raise JournalError(f"session journal {self.path} cannot be read any more ({exc.strerror}); open the replay again.") from None
+        raise self._changed()  # shorter than when it was indexed
+
+    def _changed(self) -> JournalError:
+        return JournalError(f"session journal {self.path} changed while it was being replayed; open the replay again.")
+
 
 class ReplaySession:
-    """Plays ``events`` (a journal without its header) after ``header``; or pass a journal's
-    ``JournalContents`` (from ``journal.read_journal``) alone, whose warnings become notices.
+    """Plays a recording: ``ReplaySession.from_journal(path)`` (streamed from the file), or
+    ``ReplaySession(header, events)`` with the events after the header in memory (tests; a
+    ``journal.JournalContents`` alone works too, its warnings becoming notices).
 
     ``speed``: multiple of the recorded pace (> 0). ``cycle_gap_s``: seconds between cycles at speed 1
     (None = the recorded pace, capped at ``max_gap_s``). ``paused``: start paused. ``notices``:
     texts emitted as warning ``Notice`` events right after the header (e.g. the journal reader's
     warnings). ``clock``: monotonic seconds (injectable for tests).
+
+    ``state``: the ``ArenaState`` fold of the recorded events played so far, each folded before the
+    sink sees it (the replay's own notices, pauses and resets are not folded, nor are reasoning
+    deltas, as in a live session; the recording's pauses and resumes are folded, not sent); after a
+    jump, the fold of every recorded event up to the target cycle.
+    ``cycle``: the last cycle started on screen. ``total_cycles``: the last recorded cycle number.
     """
 
     mode = "replay"
@@ -51,7 +280,7 @@ class ReplaySession:
     def __init__(
         self,
         header,
-        events: Sequence[ev.Event] | None = None,
+        events: Iterable[ev.Event] | None = None,
         *,
         speed: float = 1.0,
         cycle_gap_s: float | None = None,
@@ -59,6 +288,7 @@ class ReplaySession:
         paused: bool = False,
         notices: Sequence[str] = (),
         clock: Callable[[], float] = _time.monotonic,
+        _recording: _Recording | None = None,
     ) -> None:
         if not isinstance(header, ev.SessionStarted):  # a JournalContents
             contents = header
@@ -66,23 +296,21 @@ class ReplaySession:
             notices = (*notices, *contents.warnings)
         if speed <= 0:
             raise ValueError("replay speed must be > 0")
-        self.header = header
+        self.header: ev.SessionStarted = header
         self.name = header.session
-        self.events: list[ev.Event] = [
-            e for e in (events or ()) if not isinstance(e, (ev.SessionPaused, ev.SessionResumed, ev.StateReset, ev.SessionStarted))
-        ]
         self.speed = float(speed)
-        self.gap_ms = 1000.0 * (cycle_gap_s if cycle_gap_s is not None else min(max_gap_s, _recorded_gap_s(header)))
+        self.gap_ms = _gap_ms(header, cycle_gap_s, max_gap_s)
         self.notices = tuple(notices)
         self.clock = clock
+        self.state = ArenaState()
         self.cycle = 0
-        self._recorded = {id(e) for e in self.events} | {id(header)}
-        self._starts = [i for i, e in enumerate(self.events) if isinstance(e, ev.CycleStarted)]
-        self._cycles = [self.events[i].cycle for i in self._starts]
-        self.total_cycles = self._cycles[-1] if self._cycles else 0
+        rec = _recording if _recording is not None else _InMemory(header, events or (), self.gap_ms)
+        self._rec = rec
+        self.total_cycles = rec.cycles[-1] if rec.n else 0
         """The last recorded cycle number (cycles count from 1)."""
-        self._due = self._schedule()
-        self._cursor = 0
+        self._k = 1 if rec.counts[0] == 0 and rec.n else 0  # the cursor: the next event's chunk...
+        self._pos = 0  # ...and its index in the chunk
+        self._chunk: _Chunk | None = None
         self._playing = not paused
         self._step_end: int | None = None
         self._vt = 0.0
@@ -91,40 +319,51 @@ class ReplaySession:
         self._control: list[ev.Event] = []
         self._stopped = False
         self._wake: asyncio.Event | None = None
+        self._sink: EventSink | None = None
         self._last_time = header.time
         self._told_end = False
+        self._own: weakref.WeakValueDictionary[int, ev.Event] = weakref.WeakValueDictionary()
 
     @classmethod
-    def from_journal(cls, path: str | os.PathLike[str], **kwargs) -> "ReplaySession":
-        """A replay of the journal at ``path``; raises ``JournalError`` (one sentence) when unreadable."""
-        from arena_tui.engine.journal import read_journal
+    def from_journal(cls, path: str | os.PathLike[str], **kwargs) -> ReplaySession:
+        """A replay of the journal at ``path``, read once now to index it and then on demand, so
+        memory does not grow with its length. ``kwargs`` as for the constructor. Raises
+        ``JournalError`` (one sentence naming the file and line) when it cannot be read; a cut-off
+        last line is dropped with a notice."""
 
-        return cls(read_journal(path), **kwargs)
+        def gap(header: ev.SessionStarted) -> float:
+            return _gap_ms(header, kwargs.get("cycle_gap_s"), kwargs.get("max_gap_s", 10.0))
 
-    # -- schedule ---------------------------------------------------------------------------------
+        rec = _InFile(Path(path), gap)
+        kwargs["notices"] = (*kwargs.get("notices", ()), *rec.warnings)
+        return cls(rec.header, _recording=rec, **kwargs)
 
-    def _schedule(self) -> list[float]:
-        due: list[float] = []
-        t = 0.0
-        cycle_start = 0.0
-        first = True
-        for e in self.events:
-            if isinstance(e, ev.CycleStarted):
-                if not first:
-                    t += self.gap_ms
-                first = False
-                cycle_start = t
-            elif isinstance(e, ev.ReasoningDelta):
-                t = max(t, cycle_start + float(e.offset_ms))
-            elif isinstance(e, ev.CycleCompleted):
-                t = max(t, cycle_start + float(e.duration_ms))
-            due.append(t)
-        return due
+    # -- the cursor -------------------------------------------------------------------------------
 
-    def _end_of(self, cycle: int) -> int:
-        """Index just past the events of cycles <= ``cycle``."""
-        k = bisect.bisect_right(self._cycles, cycle)
-        return self._starts[k] if k < len(self._starts) else len(self.events)
+    def _load(self, k: int) -> _Chunk:
+        if self._chunk is None or self._chunk.index != k:
+            self._chunk = self._rec.read(k)
+        return self._chunk
+
+    def _at_end(self) -> bool:
+        return self._k >= self._rec.n and self._pos >= self._rec.counts[self._k]
+
+    def _next_start(self) -> int | None:
+        """The chunk whose ``CycleStarted`` plays next (None: no cycle left to start)."""
+        j = self._k if self._pos == 0 and self._k >= 1 else self._k + 1
+        return j if j <= self._rec.n else None
+
+    def _take(self) -> ev.Event:
+        chunk = self._load(self._k)
+        event = chunk.events[self._pos]
+        self._pos += 1
+        if self._pos >= len(chunk.events) and self._k < self._rec.n:
+            self._k, self._pos = self._k + 1, 0
+        return event
+
+    def _played(self, k: int) -> bool:
+        """True once every event of chunk ``k`` has been played."""
+        return self._k > k or (self._k == k and self._pos >= self._rec.counts[k])
 
     def _now_vt(self) -> float:
         if not self._playing and self._step_end is None:
@@ -134,10 +373,6 @@ class ReplaySession:
     def _sync(self) -> None:
         self._vt = self._now_vt()
         self._vt_wall = self.clock()
-
-    def _next_start(self) -> int | None:
-        k = bisect.bisect_left(self._starts, self._cursor)
-        return self._starts[k] if k < len(self._starts) else None
 
     # -- Session ----------------------------------------------------------------------------------
 
@@ -150,13 +385,13 @@ class ReplaySession:
         nxt = self._next_start()
         if not self._playing or nxt is None:
             return None
-        return max(0.0, (self._due[nxt] - self._now_vt()) / (1000.0 * self.speed))
+        return max(0.0, (self._rec.start_due[nxt] - self._now_vt()) / (1000.0 * self.speed))
 
     def is_recorded(self, event: ev.Event) -> bool:
-        """True when ``event`` (as emitted) is the recording's own (the header or a journal line);
-        False for the events the replay sends itself: the reader's warnings, "End of the
-        recording", its pauses, resumes and resets."""
-        return id(event) in self._recorded
+        """For an event this replay emitted: True when it is the recording's own (the header or a
+        journal line), False for the events the replay sends itself (the reader's warnings, "End of
+        the recording", its pauses, resumes and resets)."""
+        return self._own.get(id(event)) is not event
 
     def cycle_now(self) -> None:
         """Playing: skip the wait (the rest of the current cycle and the start of the next come at
@@ -165,9 +400,9 @@ class ReplaySession:
         nxt = self._next_start()
         if nxt is not None:
             self._sync()
-            self._vt = max(self._vt, self._due[nxt])
-        if not self._playing and self._cursor < len(self.events):
-            self._step_end = self._end_of(self.events[nxt].cycle) if nxt is not None else len(self.events)
+            self._vt = max(self._vt, self._rec.start_due[nxt])
+        if not self._playing and not self._at_end():
+            self._step_end = nxt if nxt is not None else self._rec.n
             self._vt_wall = self.clock()
         self._poke()
 
@@ -175,7 +410,7 @@ class ReplaySession:
         if self._playing:
             self._sync()
             self._playing = False
-            self._control.append(ev.SessionPaused(self.cycle, self._last_time, "replay"))
+            self._control.append(self._own_event(ev.SessionPaused(self.cycle, self._last_time, "replay")))
             self._poke()
 
     def resume(self) -> None:
@@ -183,7 +418,7 @@ class ReplaySession:
             self._sync()
             self._step_end = None
             self._playing = True
-            self._control.append(ev.SessionResumed(self.cycle, self._last_time, "replay"))
+            self._control.append(self._own_event(ev.SessionResumed(self.cycle, self._last_time, "replay")))
             self._poke()
 
     def stop(self) -> None:
@@ -215,12 +450,24 @@ class ReplaySession:
         if self._wake is not None:
             self._wake.set()
 
-    async def _emit(self, sink: EventSink, event: ev.Event) -> None:
+    def _own_event(self, event: ev.Event) -> ev.Event:
+        """Mark ``event`` as the replay's own (not the recording's): see ``is_recorded``."""
+        self._own[id(event)] = event
+        return event
+
+    def _send(self, event: ev.Event) -> None:
+        """Fold a recorded ``event`` into ``state`` (deltas excepted), then emit it (the recording's
+        own pauses and resumes excepted)."""
+        if not isinstance(event, ev.ReasoningDelta):
+            self.state.apply(event)
+        if not isinstance(event, _FOLDED_ONLY):
+            self._emit(event)
+
+    def _emit(self, event: ev.Event) -> None:
         if event.time > 0:
             self._last_time = event.time
-        result = sink(event)
-        if inspect.isawaitable(result):
-            await result
+        assert self._sink is not None
+        self._sink(event)
 
     async def _wait(self, timeout: float | None) -> None:
         assert self._wake is not None
@@ -233,62 +480,118 @@ class ReplaySession:
         """Emit the header, then play until ``stop()``; at the end of the recording it waits (the
         person may still step back)."""
         self._wake = asyncio.Event()
-        await self._emit(sink, self.header)
+        self._sink = sink
+        self._send(self.header)
         for text in self.notices:
-            await self._emit(sink, ev.Notice(0, self.header.time, "warning", text))
+            self._emit(self._own_event(ev.Notice(0, self.header.time, "warning", text)))
         if not self._playing:
-            await self._emit(sink, ev.SessionPaused(0, self.header.time, "replay"))
+            self._emit(self._own_event(ev.SessionPaused(0, self.header.time, "replay")))
         self._vt_wall = self.clock()
         while not self._stopped:
             self._wake.clear()
             if self._seek_target is not None:
-                await self._seek(sink, self._seek_target)
+                await self._seek(self._seek_target)
                 continue
             if self._control:
                 control, self._control = self._control, []
                 for event in control:
-                    await self._emit(sink, event)
+                    self._emit(event)
                 continue
-            if self._cursor >= len(self.events):
+            if self._at_end():
                 if not self._told_end:
                     self._told_end = True
-                    await self._emit(
-                        sink,
-                        ev.Notice(self.cycle, self._last_time, "info", f"End of the recording ({self.total_cycles} cycles): ← or home to look back."),
-                    )
+                    text = f"End of the recording ({self.total_cycles} cycles): ← or home to look back."
+                    self._emit(self._own_event(ev.Notice(self.cycle, self._last_time, "info", text)))
                 await self._wait(None)
                 continue
             if not self._playing and self._step_end is None:
                 await self._wait(None)
                 continue
-            delay = (self._due[self._cursor] - self._now_vt()) / (1000.0 * self.speed)
+            delay = (self._load(self._k).due[self._pos] - self._now_vt()) / (1000.0 * self.speed)
             if delay > 0.0005:
                 await self._wait(delay)
                 continue
-            event = self.events[self._cursor]
-            self._cursor += 1
+            event = self._take()
             if isinstance(event, ev.CycleStarted):
                 self.cycle = event.cycle
-            if self._step_end is not None and self._cursor >= self._step_end:
+            if self._step_end is not None and self._played(self._step_end):
                 self._sync()  # the step is done: the clock stands still again
                 self._step_end = None
-            await self._emit(sink, event)
+            self._send(event)
 
-    async def _seek(self, sink: EventSink, target: int) -> None:
-        self._seek_target = None
+    async def _seek(self, target: int) -> None:
+        """Jump to the end of cycle ``target``: fold the cycles before the tail into a new state,
+        then send the reset, the header, the summary and the tail (see the module docstring)."""
+        rec = self._rec
         self._step_end = None
-        end = self._end_of(target)
-        await self._emit(sink, ev.StateReset(self.cycle, self._last_time, target))
-        await self._emit(sink, self.header)
-        self.cycle = 0
-        for event in self.events[:end]:
+        last = bisect.bisect_right(rec.cycles, target)  # chunks 0..last hold the events up to the target
+        if self.state.header is not None and self._played(last) and (last == rec.n or not self._played(last + 1) and self._pos == 0):
+            self._seek_target = None  # already there
+            return
+        if self.state.header is not None and self._k <= last <= self._k + TAIL_CYCLES - 1:
+            # a few cycles on (→): play them at once, as playing would have shown them
+            self._seek_target = None
+            while not self._played(last):
+                event = self._take()
+                if isinstance(event, ev.CycleStarted):
+                    self.cycle = event.cycle
+                self._send(event)
+            self._vt = rec.end_due[last]
+            self._vt_wall = self.clock()
+            return
+        tail = last - TAIL_CYCLES + 1
+        if tail <= 1:
+            tail = 0  # the tail reaches back to the start: send everything
+        # Start from the nearest checkpoint before the tail, or (a jump forward) from a copy of the
+        # current state when that is nearer: it holds exactly chunks 0..k-1 (the screen may draw
+        # it until the reset, so it is not changed in place).
+        base, state = rec.state_before(tail)
+        if self.state.header is not None and self._pos == 0 and base <= self._k <= tail:
+            base, state = self._k, copy.deepcopy(self.state)
+        if state is None:
+            state = ArenaState(self.header)
+        notices: deque[ev.Event] = deque(maxlen=SUMMARY_NOTICES)
+        summary: deque[ev.Event] = deque(maxlen=SUMMARY_CYCLES)
+        shown = max(0, tail - SUMMARY_CYCLES)
+        scans = []
+        if shown < base:  # folded already, but the summary needs them
+            scans.append((rec.scan(shown, base - 1, only=(ev.CycleCompleted, ev.Notice)), False))
+        if base < tail:
+            scans.append((rec.scan(base, tail - 1, skip_deltas=True), True))
+        n = 0
+        for events, fold in scans:
+            for event in events:
+                if fold:
+                    state.apply(event)
+                if isinstance(event, ev.CycleCompleted):
+                    summary.append(event)
+                elif isinstance(event, ev.Notice):
+                    notices.append(event)
+                n += 1
+                if n % FOLD_SLICE == 0:
+                    await asyncio.sleep(0)
+                    if self._stopped or self._seek_target != target:
+                        return  # a newer jump (or stop): this one is moot
+        self._seek_target = None
+        self._emit(self._own_event(ev.StateReset(self.cycle, self._last_time, target)))
+        self.state = state
+        self._emit(self.header)
+        for event in (*notices, *summary):
+            self._emit(event)  # folded above
+        self.cycle = rec.cycles[tail - 2] if tail >= 2 else 0
+        for event in rec.scan(tail, last):
             if isinstance(event, ev.CycleStarted):
                 self.cycle = event.cycle
-            await self._emit(sink, event)
-        self._cursor = end
+            self._send(event)
+        self._k, self._pos = (last + 1, 0) if last < rec.n else (rec.n, rec.counts[rec.n])
         self._told_end = False
-        self._vt = self._due[end - 1] if end > 0 else 0.0
+        self._vt = rec.end_due[last]
         self._vt_wall = self.clock()
+
+
+def _gap_ms(header: ev.SessionStarted, cycle_gap_s: float | None, max_gap_s: float) -> float:
+    """Virtual ms between cycles: ``cycle_gap_s``, or the recorded pace capped at ``max_gap_s``."""
+    return 1000.0 * (cycle_gap_s if cycle_gap_s is not None else min(max_gap_s, _recorded_gap_s(header)))
 
 
 def _recorded_gap_s(header: ev.SessionStarted) -> float:

@@ -4,7 +4,8 @@ keys that send the session its commands.
 ``make_app(session, ...)`` is the one way to build it (the CLI and the tests both use it). The app
 runs ``session.run(sink)`` in one worker; the sink only queues events, and the same worker drains the
 queue in order and renders each event on the ``ConsoleScreen`` (reasoning deltas of one agent that
-arrive together are joined first). Widgets never call the session: the app sends it ``cycle_now``,
+arrive together are joined first); after each batch the screen's tables show ``session.state``, the
+session's one fold of its events. Widgets never call the session: the app sends it ``cycle_now``,
 ``pause``, ``resume`` and ``stop`` (and in a replay ``step``, ``seek`` and ``set_speed``).
 """
 
@@ -29,14 +30,14 @@ from arena_tui.tui.commands import ArenaCommands
 from arena_tui.tui.screens.console import ConsoleScreen
 from arena_tui.tui.screens.help import HelpScreen
 from arena_tui.tui.themes import APP_VARIABLES, DEFAULT_THEME, ThemeLoad, load_themes, resolve_theme_name
-from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES, AgentPane
+from arena_tui.tui.widgets.reasoning import AgentPane
 from arena_tui.tui.widgets.tables import NARROW_WIDTH
 
 QUIT_TIMEOUT_S = 10.0
 """How long ``q`` waits for the session to finish its journal writes before quitting anyway."""
 
 RENDER_SLICE = 400
-"""Events rendered before the bridge yields to the event loop (a replay seek sends thousands)."""
+"""Events rendered before the bridge yields to the event loop (a long batch stays responsive)."""
 
 REPLAY_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 """The speeds ``+`` and ``-`` step through in a replay."""
@@ -61,10 +62,11 @@ class ArenaApp(App[None]):
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-ctrl"),
     ]
 
-    paused: var[bool] = var(False, toggle_class="-paused")
+    paused: var[bool] = var(False)
     """True while the session is paused (from its events, and at once when a key pauses it)."""
-    ended: var[bool] = var(False, toggle_class="-ended")
-    """True once the session has ended (or failed); a replay jump back clears it."""
+    ended: var[bool] = var(False)
+    """True while the session's state says it has ended (after each batch of events; so a replay
+    jump back, or a recording resumed after a stop, clears it), or once the session failed."""
 
     def __init__(
         self,
@@ -81,11 +83,11 @@ class ArenaApp(App[None]):
         self._live_ui = False
         self.set_reactive(ArenaApp.paused, session.paused)
         self._stopping = False
+        self._failed = False
         self._queue: deque[ev.Event] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
-        self._skip_text_below = 0
-        self.console_screen = ConsoleScreen(session.mode)
+        self.console_screen = ConsoleScreen(session.mode, lambda: session.state)
         self._theme_notices: list[str] = list(themes.notices)
         for theme in themes.themes:
             self.register_theme(theme)
@@ -118,15 +120,15 @@ class ArenaApp(App[None]):
             self.console_screen.status.show("warning", notice)
             self.notify(notice, title="Theme", severity="warning", timeout=8)
         self._tick()
-        self.set_interval(0.5, self._tick, name="header clock")
+        # The screen owns the clock's timer: it stops as the screen closes, before its widgets go.
+        self.console_screen.set_interval(0.5, self._tick, name="header clock")
         self._bridge()
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # hand what ``on_ready`` froze back to the collector (tests run many apps)
 
     def _tick(self) -> None:
-        if not self.console_screen.is_mounted:
-            return  # shutting down
+        """Put the wall clock, the countdown and (replay) the cycles and speed in the header."""
         header = self.console_screen.header
         header.wall_time = self.clock()
         header.countdown = None if self.ended else self.session.next_cycle_in()
@@ -167,7 +169,7 @@ class ArenaApp(App[None]):
             if run.done():
                 run.result()
         except ArenaError as exc:
-            self.ended = True
+            self._failed = self.ended = True
             self.console_screen.status.show("error", str(exc))
         finally:
             if not run.done():
@@ -192,8 +194,6 @@ class ArenaApp(App[None]):
             if not self.is_running:
                 return
             if isinstance(event, ev.ReasoningDelta):
-                if event.cycle < self._skip_text_below:
-                    continue
                 key = (event.agent, event.kind, event.cycle)
                 joined = pending.get(key)
                 pending[key] = event if joined is None else ev.ReasoningDelta(
@@ -210,6 +210,7 @@ class ArenaApp(App[None]):
             await self._flush_text(pending)
         if self.is_running:
             self.console_screen.end_batch()
+            self.ended = self._failed or self.session.state.ended is not None
 
     async def _flush_text(self, pending: dict[tuple[str, str, int], ev.ReasoningDelta]) -> None:
         deltas = list(pending.values())
@@ -225,11 +226,6 @@ class ArenaApp(App[None]):
             self.paused = True
         elif isinstance(event, ev.SessionResumed):
             self.paused = False
-        elif isinstance(event, ev.SessionEnded):
-            self.ended = True
-        elif isinstance(event, ev.StateReset):
-            self.ended = False
-            self._skip_text_below = event.target_cycle - HISTORY_CYCLES + 1
         elif isinstance(event, ev.Notice):
             if self._recorded(event):
                 # history, not news: muted and marked "recorded:" in the status line, no toast

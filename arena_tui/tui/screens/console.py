@@ -13,6 +13,7 @@ from textual.screen import Screen
 from textual.widgets import Footer
 
 from arena_tui.engine import events as ev
+from arena_tui.engine.state import ArenaState
 from arena_tui.tui import formatting as fmt
 from arena_tui.tui.widgets.header import SessionHeader
 from arena_tui.tui.widgets.leaderboard import Leaderboard
@@ -40,8 +41,11 @@ _EXIT_REASONS = {
 
 
 class ConsoleScreen(Screen):
-    """The main screen. ``apply(event)`` renders one engine event; nothing else changes the widgets'
-    content. ``panes`` maps agent name -> ``AgentPane`` in the session's agent order."""
+    """The main screen. ``apply(event)`` renders one engine event and ``end_batch()`` draws the
+    tables from the session's ``ArenaState`` (``state``: a callable giving the session's state now;
+    a replay makes a new one at each jump); nothing else changes the widgets' content. ``panes`` maps agent name -> ``AgentPane`` in the session's agent
+    order. The widgets are held from the start (``header``, ``status``, ``market``, ``positions``,
+    ``leaderboard``), so reaching one never queries the DOM (nor fails while the screen closes)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -73,15 +77,23 @@ class ConsoleScreen(Screen):
         Binding("q", "app.quit", "Quit", tooltip="Stop the session (the journal is flushed) and quit", id="quit"),
     ]
 
-    def __init__(self, mode: str) -> None:
+    def __init__(self, mode: str, state: Callable[[], ArenaState]) -> None:
         super().__init__(id="console")
         self.mode = mode
+        self._state = state
+        self.header = SessionHeader(id="header")
+        self.status = StatusLine(id="status")
+        self.market = MarketTable(id="market")
+        self.positions = PositionsTable(id="positions")
+        self.leaderboard = Leaderboard(id="leaderboard")
+        self.footer = Footer(id="footer")
+        self.agents_grid = Grid(id="agents")
         self.panes: dict[str, AgentPane] = {}
-        self.agent_kinds: dict[str, str] = {}
         self.cycle = 0
-        self.ended = False
         self._history_from = 0
         """Cycles before this one are past the panes' history: a replay jump skips their pane events."""
+        self._stale: set[ArenaTable] = set()
+        self._panes_stale = False
         self._handlers: dict[type[ev.Event], Handler] = {
             ev.SessionStarted: self._ev_session_started,
             ev.SessionEnded: self._ev_session_ended,
@@ -104,23 +116,37 @@ class ConsoleScreen(Screen):
         }
 
     def compose(self) -> ComposeResult:
-        yield SessionHeader(id="header")
-        yield StatusLine(id="status")
+        state = self._state()
+        if state.header is not None:  # a resumed session: its agents are known before any event
+            self._make_panes(state.header)
+        yield self.header
+        yield self.status
         with Vertical(id="body"):
-            yield MarketTable(id="market")
-            yield Grid(id="agents")
-            yield PositionsTable(id="positions")
-            yield Leaderboard(id="leaderboard")
-        yield Footer(id="footer")
+            yield self.market
+            with self.agents_grid:
+                yield from self.panes.values()
+            yield self.positions
+            yield self.leaderboard
+        yield self.footer
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width, self.app.size.height)
         self.header.mode = self.mode
-        self.query_one("#market").border_title = "Market"
-        self.query_one("#positions").border_title = "Positions"
-        self.query_one("#leaderboard").border_title = "Leaderboard"
-        self.query_one("#leaderboard").border_subtitle = "vs BTC buy & hold"
-        self.query_one("#positions", PositionsTable).border_subtitle = "no open positions"
+        self.market.border_title = "Market"
+        self.positions.border_title = "Positions"
+        self.leaderboard.border_title = "Leaderboard"
+        self.leaderboard.border_subtitle = "vs BTC buy & hold"
+        self.positions.border_subtitle = "no open positions"
+        state = self._state()
+        if state.header is not None:  # a resumed session: show its accounts in the first frame
+            self._show_session(state.header)
+            self.cycle = self.header.cycle = state.cycle
+            self.header.sim_time = state.time
+            if first := next(iter(self.panes.values()), None):
+                self.select_pane(first)
+        self._stale.update(self.tables)
+        self._panes_stale = True
+        self.end_batch()
 
     def on_resize(self, event: events.Resize) -> None:
         self._fit(event.size.width, event.size.height)
@@ -128,9 +154,8 @@ class ConsoleScreen(Screen):
     def _fit(self, width: int, height: int) -> None:
         """Narrow (< 100 columns): a compact footer without the palette key. Short (< 32 rows): the
         status line shows only the newest notice."""
-        footer = self.query_one(Footer)
-        footer.compact = width < NARROW_WIDTH
-        footer.show_command_palette = width >= NARROW_WIDTH
+        self.footer.compact = width < NARROW_WIDTH
+        self.footer.show_command_palette = width >= NARROW_WIDTH
         self.status.set_short(height < SHORT_HEIGHT)
         for pane in self.panes.values():
             pane.set_show_open(height < SHORT_HEIGHT)
@@ -138,33 +163,27 @@ class ConsoleScreen(Screen):
     # -- widgets ----------------------------------------------------------------------------------
 
     @property
-    def header(self) -> SessionHeader:
-        return self.query_one(SessionHeader)
-
-    @property
-    def status(self) -> StatusLine:
-        return self.query_one(StatusLine)
-
-    @property
-    def market(self) -> MarketTable:
-        return self.query_one(MarketTable)
-
-    @property
-    def positions(self) -> PositionsTable:
-        return self.query_one(PositionsTable)
-
-    @property
-    def leaderboard(self) -> Leaderboard:
-        return self.query_one(Leaderboard)
-
-    @property
     def tables(self) -> tuple[ArenaTable, ...]:
         return (self.market, self.positions, self.leaderboard)
 
     def end_batch(self) -> None:
-        """The app rendered a batch of events: tables held still by a replay jump show the result."""
+        """The app rendered a batch of events: the tables (and the account line of each pane) whose
+        events came show the session's state now, once."""
+        state = self._state()
         for table in self.tables:
-            table.flush()
+            if table in self._stale:
+                table.show(state)
+        self._stale.clear()
+        if self._panes_stale:
+            self._panes_stale = False
+            for name, pane in self.panes.items():
+                book = state.agents.get(name)
+                if book is None:
+                    continue
+                if book.updated:
+                    pane.account(book.account_value, book.return_pct, len(book.positions))
+                if book.halted is not None and not pane.halted:
+                    pane.halt(state.cycle, state.time, book.halted, quiet=True)  # halted before the panes' history
 
     def pane_at(self, index: int) -> AgentPane | None:
         """The agent pane numbered ``index`` (1-based), if any."""
@@ -188,53 +207,60 @@ class ConsoleScreen(Screen):
     # -- events -----------------------------------------------------------------------------------
 
     async def apply(self, event: ev.Event) -> None:
-        """Render one engine event."""
+        """Render one engine event: agent panes from the event itself; the tables are marked to be
+        drawn from the state at the end of the batch (``end_batch``). ``MarketData`` (re-execution's
+        input) is never shown."""
+        if isinstance(event, ev.MarketData):
+            return
         if event.time > 0 and not isinstance(event, ev.StateReset):
             self.header.sim_time = event.time
         handler = self._handlers.get(type(event))
         if handler is not None:
             await handler(event)
 
+    def _make_panes(self, header: ev.SessionStarted) -> None:
+        agents = [(str(a.get("name")), str(a.get("kind", "")), str(a.get("model", "") or "")) for a in header.agents]
+        self.panes = {name: AgentPane(name, kind, model, i) for i, (name, kind, model) in enumerate(agents, start=1)}
+        grid = self.agents_grid
+        for n in range(1, 10):
+            grid.set_class(len(self.panes) == n, f"-n{n}")
+        grid.set_class(len(self.panes) > 9, "-many")
+        short = self.app.size.height < SHORT_HEIGHT
+        for pane in self.panes.values():
+            pane.set_show_open(short)
+
+    def _show_session(self, header: ev.SessionStarted) -> None:
+        self.header.session_name = header.session
+        self.header.source = header.source
+
     async def _ev_session_started(self, e: ev.SessionStarted) -> None:
-        header = self.header
-        header.session_name = e.session
-        header.source = e.source
-        agents = [(str(a.get("name")), str(a.get("kind", "")), str(a.get("model", "") or "")) for a in e.agents]
-        self.agent_kinds = {name: kind for name, kind, _ in agents}
-        if list(self.panes) != [name for name, _, _ in agents]:
-            grid = self.query_one("#agents", Grid)
-            await grid.remove_children()
-            self.panes = {name: AgentPane(name, kind, model, i) for i, (name, kind, model) in enumerate(agents, start=1)}
-            for n in range(1, 10):
-                grid.set_class(len(self.panes) == n, f"-n{n}")
-            grid.set_class(len(self.panes) > 9, "-many")
-            await grid.mount_all(self.panes.values())
-            for pane in self.panes.values():
-                pane.set_show_open(self.app.size.height < SHORT_HEIGHT)
+        self._show_session(e)
+        if list(self.panes) != [str(a.get("name")) for a in e.agents]:
+            await self.agents_grid.remove_children()
+            self._make_panes(e)
+            await self.agents_grid.mount_all(self.panes.values())
             first = next(iter(self.panes.values()), None)
             if first is not None and self.app.screen is self:
                 self.select_pane(first)
-        self.positions.set_agents(((name, kind) for name, kind, _ in agents), e.coins)
-        self.leaderboard.set_agents(((name, kind) for name, kind, _ in agents), e.starting_cash)
+        self._stale.update(self.tables)
+        self._panes_stale = True
 
     async def _ev_session_ended(self, e: ev.SessionEnded) -> None:
-        self.ended = True
-        self.header.state = "ended"
         self.status.show("info", f"Session ended: {e.reason} ({e.cycles} cycles).")
 
     async def _ev_state_reset(self, e: ev.StateReset) -> None:
-        """Forget everything; the events that follow rebuild the screen up to the target cycle. The
-        tables hold still until the batch ends (``end_batch``), then show the final state once."""
-        self.ended = False
+        """Forget what the panes and tables keep of their own; the events that follow (the last
+        cycles of the target) fill the panes again, and the tables show the new state."""
         self.cycle = 0
         self.header.cycle = 0
         self._history_from = e.target_cycle - HISTORY_CYCLES + 1
         self.status.drop_recorded()
         for table in self.tables:
-            table.defer()
             table.reset()
+        self._stale.update(self.tables)
         for pane in self.panes.values():
             pane.reset()
+        self._panes_stale = True
 
     async def _ev_cycle_started(self, e: ev.CycleStarted) -> None:
         self.cycle = e.cycle
@@ -244,11 +270,12 @@ class ConsoleScreen(Screen):
                 pane.start_cycle(e.cycle, e.time)
 
     async def _ev_cycle_completed(self, e: ev.CycleCompleted) -> None:
-        if e.leaderboard:
-            self.leaderboard.update_rows(e.leaderboard)
+        self.leaderboard.record(e.leaderboard)
+        self._stale.add(self.leaderboard)
 
     async def _ev_market_updated(self, e: ev.MarketUpdated) -> None:
-        self.market.update_market(e.coins)
+        self.market.note_prices(e.coins)
+        self._stale.add(self.market)
 
     async def _ev_market_failed(self, e: ev.MarketFailed) -> None:
         self.status.show("warning", f"Cycle {e.cycle}: no market data ({e.reason}); agents hold.")
@@ -266,7 +293,10 @@ class ConsoleScreen(Screen):
             pane.write(e.cycle, e.time, e.kind, e.text)
 
     async def _ev_agent_replied(self, e: ev.AgentReplied) -> None:
-        if pane := self._pane(e.agent, e.cycle):
+        # The answer itself streamed in as ReasoningDelta (kind "answer"); a failure is told by the
+        # AgentFailed that follows; a rule-based agent answers at once (nothing to tell).
+        pane = self._pane(e.agent, e.cycle)
+        if pane is not None and e.failure_kind is None and pane.kind != "rule-based":
             pane.replied(e.latency_s, e.output_tokens, e.cost_usd)
 
     async def _ev_agent_failed(self, e: ev.AgentFailed) -> None:
@@ -276,8 +306,7 @@ class ConsoleScreen(Screen):
     async def _ev_agent_halted(self, e: ev.AgentHalted) -> None:
         if pane := self._pane(e.agent, e.cycle):
             pane.halt(e.cycle, e.time, e.reason)
-        elif pane := self.panes.get(e.agent):
-            pane.halt(e.cycle, e.time, e.reason, quiet=True)  # halted long ago: still halted
+        self._panes_stale = True
 
     async def _ev_decisions(self, e: ev.DecisionParsed) -> None:
         if pane := self._pane(e.agent, e.cycle):
@@ -317,6 +346,5 @@ class ConsoleScreen(Screen):
             pane.line(e.cycle, e.time, "funding", f"funding {e.coin} {verb} {fmt.money(abs(e.amount))} ({fmt.rate(e.rate)})")
 
     async def _ev_account(self, e: ev.AccountUpdated) -> None:
-        self.positions.update_positions(e.agent, e.positions)
-        if pane := self.panes.get(e.agent):
-            pane.account(e.account_value, e.return_pct, len(e.positions))
+        self._stale.add(self.positions)
+        self._panes_stale = True

@@ -56,24 +56,22 @@ class SessionHeader(Horizontal):
     state: reactive[str] = reactive("starting")
     """``starting``, ``running``, ``paused`` or ``ended``."""
 
+    _IDS = ("mode", "name", "sim", "wall", "cycle", "countdown", "state")
+
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown: dict[str, str] = {}
+        self._labels = {name: Label(id=name) for name in self._IDS}
+        """Held from the start: drawing never queries the DOM (nor fails while the app closes)."""
 
     def compose(self) -> ComposeResult:
-        yield Label(id="mode")
-        yield Label(id="name")
-        yield Label(id="sim")
-        yield Label(id="wall")
-        yield Label(id="cycle")
-        yield Label(id="countdown")
-        yield Label(id="state")
+        yield from self._labels.values()
 
     def on_mount(self) -> None:
         self._draw()
 
     def _label(self, id: str) -> Label:
-        return self.query_one(f"#{id}", Label)
+        return self._labels[id]
 
     _FIXED = frozenset({"mode", "sim", "wall", "countdown", "state"})
 

@@ -1,4 +1,4 @@
-"""The market table: one row per coin, updated in place from each ``MarketUpdated`` event."""
+"""The market table: one row per coin, drawn from the state's last ``MarketUpdated`` rows."""
 
 from __future__ import annotations
 
@@ -11,9 +11,14 @@ from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec, Row
 
 
 class MarketTable(ArenaTable):
-    """Coin, mark price (coloured by the tick since the last cycle), change since the session's first
-    cycle, funding rate, open interest, RSI7/RSI14, EMA20 vs EMA50 (the gap in percent, ▲ when EMA20
-    is above), MACD and ATR14, all on the intraday timeframe as the ``MarketUpdated`` rows give them.
+    """Coin, mark price (coloured by the tick since the cycle before), change since the session's
+    first cycle, funding rate, open interest, RSI7/RSI14, EMA20 vs EMA50 (the gap in percent, ▲ when
+    EMA20 is above), MACD and ATR14, all on the intraday timeframe: ``state.market`` (coin ->
+    {"price", "change_pct", "funding_rate", "open_interest", "rsi7", "rsi14", "ema20", "ema50",
+    "macd", "atr14"}), coins in the market's order.
+
+    The tick colour is display-only history: ``note_prices`` keeps the prices of the last two
+    ``MarketUpdated`` events it was shown.
     """
 
     COLUMNS = (
@@ -31,33 +36,31 @@ class MarketTable(ArenaTable):
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
-        self._rows: dict[str, dict[str, Any]] = {}
+        self._last: dict[str, float] = {}
         self._previous: dict[str, float] = {}
-        self._first: dict[str, float] = {}
 
-    def update_market(self, coins: Mapping[str, Mapping[str, Any]]) -> None:
-        """Apply one ``MarketUpdated.coins`` mapping (coin -> {"price", "change_pct",
-        "funding_rate", "open_interest", "rsi7", "rsi14", "ema20", "ema50", "macd", "atr14"})."""
+    def note_prices(self, coins: Mapping[str, Mapping[str, Any]]) -> None:
+        """Remember one ``MarketUpdated.coins``'s prices, for the tick colour."""
         for coin, row in coins.items():
-            old = self._rows.get(coin)
-            if old is not None and old.get("price") is not None:
-                self._previous[coin] = old["price"]
-            if coin not in self._first and row.get("price"):
-                self._first[coin] = row["price"]
-            self._rows[coin] = dict(row)
-        self.refresh_rows()
+            price = row.get("price")
+            if price is None:
+                continue
+            if coin in self._last:
+                self._previous[coin] = self._last[coin]
+            self._last[coin] = price
 
     def table_rows(self) -> list[Row]:
-        """One row per coin, in the order the market first listed them."""
-        return [(coin, self._cells(coin)) for coin in self._rows]
+        """One row per coin of the state's last market rows."""
+        market = self.state.market if self.state is not None else {}
+        return [(coin, self._cells(coin, row)) for coin, row in market.items()]
 
-    def _cells(self, coin: str) -> dict[str, Text]:
-        row = self._rows[coin]
+    def _cells(self, coin: str, row: Mapping[str, Any]) -> dict[str, Text]:
         price = row.get("price")
         prev = self._previous.get(coin)
         change = row.get("change_pct")
-        if change is None and price and coin in self._first:
-            change = (price / self._first[coin] - 1) * 100
+        first = (self.state.first_prices or {}).get(coin) if self.state is not None else None
+        if change is None and price and first:
+            change = (price / first - 1) * 100
         ema20, ema50 = row.get("ema20"), row.get("ema50")
         ema_gap = (ema20 / ema50 - 1) * 100 if ema20 and ema50 else None
         if ema_gap is None:
@@ -85,7 +88,5 @@ class MarketTable(ArenaTable):
         return self.styled(text)
 
     def reset(self) -> None:
-        self._rows.clear()
+        self._last.clear()
         self._previous.clear()
-        self._first.clear()
-        super().reset()

@@ -67,7 +67,6 @@ class AgentPane(StreamView, inherit_bindings=False):
         self.agent_name = name
         self.kind = kind
         self.model = model
-        self.index = index
         self.halted = False
         self.cycles: list[int] = []
         self._value = ""
@@ -120,8 +119,9 @@ class AgentPane(StreamView, inherit_bindings=False):
     # -- events -----------------------------------------------------------------------------------
 
     def account(self, account_value: float, return_pct: float, open_positions: int = 0) -> None:
-        """``AccountUpdated``: the account value, return and open positions in the subtitle (the
-        positions table is hidden on short screens, so the count shows there: ``show_open``)."""
+        """The agent's account as the session's state holds it: value (USD), return (%) and open
+        positions in the subtitle (the positions table is hidden on short screens, so the count
+        shows there: ``show_open``)."""
         self._value = f"{fmt.money(account_value)} {fmt.percent(return_pct)}"
         self._open_positions = open_positions
         self._draw_status()
@@ -219,15 +219,11 @@ class AgentPane(StreamView, inherit_bindings=False):
 _SIGNAL_WORDS = {"buy_to_enter": "buy", "sell_to_enter": "sell"}
 
 
-def decision_text(d: Mapping[str, Any]) -> str:
-    """One decision dict (``Decision`` fields) as a line: ``▲ BTC buy 0.05 @10x stop 105,000.0
-    tp 112,000.0 conf 65%`` for an entry (▼ for a sell), ``□ ETH close`` for a close. Prices in
-    USD, quantity in the base coin; confidence 0-1 (or 0-100) shown in percent."""
-    return " ".join(decision_chunks(d))
-
-
 def decision_chunks(d: Mapping[str, Any]) -> tuple[str, ...]:
-    """``decision_text`` as the pieces a line may wrap between (``stop 105,000.0`` stays whole)."""
+    """One decision dict (``Decision`` fields) as the pieces of its line, which wraps between them
+    (``stop 105,000.0`` stays whole): ``▲ BTC buy 0.05 @10x stop 105,000.0 tp 112,000.0 conf 65%``
+    for an entry (▼ for a sell), ``□ ETH close`` for a close. Prices in USD, quantity in the base
+    coin; confidence 0-1 (or 0-100) shown in percent."""
     signal = str(d.get("signal", "?"))
     marker = {"buy_to_enter": "▲", "sell_to_enter": "▼", "close": "□"}.get(signal, "▸")
     parts = [f"{marker} {d.get('coin', '?')} {_SIGNAL_WORDS.get(signal, signal)}"]

@@ -77,10 +77,6 @@ class StatusLine(Static):
         self.shown = [n for n in self.shown if not n.recorded]
         self._draw()
 
-    def clear(self) -> None:
-        self.shown = []
-        self._draw()
-
     def set_short(self, short: bool) -> None:
         """Short screen: only the newest notice, in at most ``SHORT_LINES`` lines."""
         if short != self.short:

@@ -1,5 +1,6 @@
 """The base of the market, positions and leaderboard tables: fixed columns, rows keyed by name,
-cells updated in place, colours taken from the theme through component classes."""
+cells drawn from the session's ``ArenaState`` and updated in place, colours taken from the theme
+through component classes."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
+from arena_tui.engine.state import ArenaState
 from arena_tui.tui.widgets.component_style import text_style
 
 NARROW_WIDTH = 100
@@ -41,17 +43,16 @@ class ColumnSpec:
 
 
 class ArenaTable(DataTable, can_focus=False):
-    """A read-only ``DataTable`` with fixed-width columns from ``COLUMNS``.
+    """A read-only ``DataTable`` with fixed-width columns from ``COLUMNS``, showing the session's
+    ``ArenaState``.
 
-    Subclasses keep their own state (the last event's values) and say what the table should show
-    with ``table_rows()`` (every row, in display order); ``refresh_rows()`` makes the table show
-    exactly that: cells that changed are updated in place, and when the set or order of rows
-    changed the rows are laid out again. Nothing else adds, removes or sorts rows, so the table can
-    never hold a row its state does not (a replay jump resets the state and the table follows).
-
-    ``defer()`` holds the table still while many events are applied (a replay jump re-applies a
-    whole recording); ``flush()`` then shows the final state once. Cells are Rich ``Text`` styled by
-    the component classes below, so a theme change re-renders every row.
+    ``show(state)`` draws the table from ``state`` (the screen calls it after each batch of events
+    that changed what the table shows). Subclasses say what the table should hold with
+    ``table_rows()`` (every row, in display order, read from ``self.state``); ``refresh_rows()``
+    makes the table show exactly that: cells that changed are updated in place, and when the set or
+    order of rows changed the rows are laid out again. Nothing else adds, removes or sorts rows, so
+    the table never holds a row the state does not. Cells are Rich ``Text`` styled by the component
+    classes below, so a theme change re-renders every row.
     """
 
     COMPONENT_CLASSES: ClassVar[set[str]] = DataTable.COMPONENT_CLASSES | {
@@ -93,9 +94,10 @@ class ArenaTable(DataTable, can_focus=False):
             cell_padding=0,
         )
         self.narrow = False
+        self.state: ArenaState | None = None
+        """The state last shown (None before the session's first event)."""
         self._shown_keys: list[str] | None = None
         self._shown_cells: dict[str, dict[str, Text]] = {}
-        self._deferred = False
         self._dirty = False
 
     def on_mount(self) -> None:
@@ -148,13 +150,18 @@ class ArenaTable(DataTable, can_focus=False):
 
     # -- rows -------------------------------------------------------------------------------------
 
+    def show(self, state: ArenaState) -> None:
+        """Draw the table from ``state``."""
+        self.state = state
+        self.refresh_rows()
+
     def table_rows(self) -> Sequence[Row]:
-        """Every row the table should show, in display order (subclasses: from their state)."""
+        """Every row the table should show, in display order (subclasses: from ``self.state``)."""
         return ()
 
     def refresh_rows(self) -> None:
-        """Show ``table_rows()`` (or, while deferred, remember to at ``flush()``)."""
-        if self._deferred or not self.is_mounted:
+        """Show ``table_rows()`` (once mounted)."""
+        if not self.is_mounted:
             self._dirty = True
             return
         self._dirty = False
@@ -180,21 +187,11 @@ class ArenaTable(DataTable, can_focus=False):
         self._shown_keys = keys
         self._shown_cells = {key: dict(cells) for key, cells in rows}
 
-    def defer(self) -> None:
-        """Apply state changes without drawing them until ``flush()``."""
-        self._deferred = True
-
-    def flush(self) -> None:
-        """Stop deferring and show the current state (if it changed meanwhile)."""
-        self._deferred = False
-        if self._dirty:
-            self.refresh_rows()
-
     def rerender(self) -> None:
-        """Re-render every row from the widget's state (after a theme change)."""
+        """Re-render every row (after a theme change)."""
         self._shown_cells = {}
         self.refresh_rows()
 
     def reset(self) -> None:
-        """Forget every row (a replay jumped between cycles); subclasses clear their state first."""
-        self.refresh_rows()
+        """Forget what the table keeps of its own (a replay jumped between cycles); subclasses with
+        display-only history clear it."""
