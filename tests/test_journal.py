@@ -437,3 +437,23 @@ def test_unknown_or_malformed_events_are_refused():
         ev.from_json({"type": "CycleStarted", "cycle": 1, "time": 1, "bogus": 2})
     with pytest.raises(ev.EventDecodeError):
         ev.from_json({"type": "OrderFilled", "cycle": 1})
+
+
+def test_a_lone_surrogate_and_line_separators_are_journaled_exactly(tmp_path):
+    """A model can stream a lone surrogate ("\\ud800" is valid JSON, not UTF-8): the writer used to
+    raise UnicodeEncodeError and end the session. It is escaped instead, as are U+2028/U+2029 (other
+    line splitters treat them as line breaks); the text reads back exactly."""
+    p = tmp_path / "s.jsonl"
+    w = JournalWriter.create(p, header())
+    events = [
+        ev.ReasoningDelta(1, 1, "a", "reasoning", "x\ud800y \udfff", 0.0),
+        ev.ReasoningDelta(1, 1, "a", "answer", "line\u2028sep\u2029para é", 0.1),
+    ]
+    for e in events:
+        w.write(e)
+    w.close()
+    raw = p.read_bytes()
+    raw.decode("utf-8")  # valid UTF-8 throughout
+    assert "\u2028".encode() not in raw and "\u2029".encode() not in raw
+    assert len(raw.splitlines()) == 3
+    assert read_journal(p).events == events

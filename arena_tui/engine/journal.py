@@ -51,9 +51,24 @@ _ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan
 _O_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation at the descriptor level
 
 
+_ASCII_ENCODER = json.JSONEncoder(separators=(",", ":"), ensure_ascii=True, allow_nan=True, check_circular=False)
+
+
 def dumps(event: Event) -> str:
-    """One journal line (without the newline): compact JSON, keys in field order."""
-    return _ENCODER.encode(event.to_json())
+    """One journal line (without the newline): compact JSON, keys in field order, always encodable as
+    UTF-8. Text is kept exactly: a lone surrogate (valid in JSON, not in UTF-8: a model can send one)
+    is written as its ``\\ud800`` escape, and U+2028/U+2029, which other line splitters take for line
+    breaks, as ``\\u2028``/``\\u2029``."""
+    obj = event.to_json()
+    line = _ENCODER.encode(obj)
+    if not line.isascii():
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            return _ASCII_ENCODER.encode(obj)
+        if "\u2028" in line or "\u2029" in line:
+            line = line.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    return line
 
 
 def session_file_name(name: str, now: datetime | None = None) -> str:
