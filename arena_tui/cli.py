@@ -92,11 +92,11 @@ def make_session(args: argparse.Namespace, *, headless: bool):
     else:
         import dataclasses
 
-        from arena_tui.engine.verify import verify_journal
+        from arena_tui.headless import reexecute_with_progress
 
         # re-execute the journal to its cut: the session continues from that very arena and state,
         # with the recorded config (fees, risk, market, agents); flags may change the pace only
-        resume = verify_journal(args.resume, stop_before_partial=True)
+        resume = reexecute_with_progress(args.resume, label="re-executing the journal", stop_before_partial=True)
         if resume.difference is not None and not args.resume_unverified:
             raise ArenaError(
                 f"cannot resume {args.resume}: it does not verify (replay differs at {resume.difference}); "
@@ -105,7 +105,7 @@ def make_session(args: argparse.Namespace, *, headless: bool):
             )
         if resume.difference is not None:
             # continue from the last cycle that verified: re-execute to just before the one that differs
-            resume = verify_journal(args.resume, stop_before_partial=True, max_cycles=resume.cycles)
+            resume = reexecute_with_progress(args.resume, label="re-executing the journal", stop_before_partial=True, max_cycles=resume.cycles)
         config = resume.reexecution.config
         if args.speed is not None:
             config = dataclasses.replace(config, market=dataclasses.replace(config.market, speed=args.speed))

@@ -92,19 +92,26 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
     return 0
 
 
-def replay_headless(path: str | Path, console: Console | None = None) -> int:
-    """Verify a journal by re-execution (``verify.reexecute``): print its final leaderboard as the
-    re-execution computed it and "verified N cycles (M events)", or the first difference (exit 1)."""
+def reexecute_with_progress(path: str | Path, *, label: str = "verifying", console: Console | None = None, **kwargs):
+    """``verify.reexecute(path, **kwargs)`` with a transient progress line (cycles re-executed,
+    elapsed time) on the terminal: a long journal takes a while."""
     import asyncio
 
     from arena_tui.engine.verify import reexecute
 
     console = console or _console()
     with Progress(
-        TextColumn("[bold]verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=True
+        TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.completed:,} cycles"), TimeElapsedColumn(), console=console, transient=True
     ) as progress:
-        task = progress.add_task("verify", total=None)
-        result = asyncio.run(reexecute(path, progress=lambda n: progress.update(task, completed=n)))
+        task = progress.add_task(label, total=None)
+        return asyncio.run(reexecute(path, progress=lambda n: progress.update(task, completed=n), **kwargs))
+
+
+def replay_headless(path: str | Path, console: Console | None = None) -> int:
+    """Verify a journal by re-execution (``verify.reexecute``): print its final leaderboard as the
+    re-execution computed it and "verified N cycles (M events)", or the first difference (exit 1)."""
+    console = console or _console()
+    result = reexecute_with_progress(path, console=console)
     for w in result.warnings:
         console.print(Text(f"warning: {w}", style="yellow"))
     state = result.state
