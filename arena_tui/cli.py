@@ -70,7 +70,9 @@ def main(argv: list[str] | None = None) -> int:
             return run_replay(args)
         return run_session(args) if args.headless else run_tui(args)
     except ArenaError as exc:
-        print(f"arena-tui: {exc}", file=sys.stderr)
+        from arena_tui.engine.sanitize import safe_text
+
+        print(f"arena-tui: {safe_text(str(exc))}", file=sys.stderr)  # it may quote a journal or a server
         return 2
     except KeyboardInterrupt:
         return 130

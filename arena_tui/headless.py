@@ -1,4 +1,10 @@
-"""Headless runs (no screen): a rich progress bar and final leaderboard; replay verification."""
+"""Headless runs (no screen): a rich progress bar and final leaderboard; replay verification.
+
+Everything printed that came from a session or a journal (agent names, session names, notices,
+failure reasons, the difference a verification found, paths) goes through ``engine.sanitize``
+(``safe_line`` for one-line places, ``safe_text`` otherwise) and is printed as ``rich.text.Text``,
+never as markup: a journal from elsewhere must not drive the terminal.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +12,20 @@ from pathlib import Path
 from typing import Sequence
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 from rich.text import Text
 
 from arena_tui.engine import events as ev
 from arena_tui.engine.events import LeaderboardRow
 from arena_tui.engine.market.recorded import format_time
+from arena_tui.engine.sanitize import safe_line, safe_text
 
 
 def _console() -> Console:
@@ -24,8 +37,9 @@ def _console() -> Console:
 
 def leaderboard_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
     """The leaderboard as a rich Table (rank, agent, account value, return, PnL, fees, win rate,
-    Sharpe, max drawdown, trades). Agent names are journal text: drawn as plain ``Text``, never markup."""
-    table = Table(title=Text(title), title_justify="left")
+    Sharpe, max drawdown, trades). Agent names and ``title`` are journal text: made safe
+    (``safe_line``) and drawn as plain ``Text``, never markup."""
+    table = Table(title=Text(safe_line(title, limit=None)), title_justify="left")
     for col, just in (
         ("#", "right"),
         ("agent", "left"),
@@ -44,7 +58,7 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
         wr, sh, dd = r.win_rate, r.sharpe, r.max_drawdown_pct
         table.add_row(
             str(r.rank),
-            Text(r.agent + (" (halted)" if r.halted else "")),
+            Text(safe_line(r.agent) + (" (halted)" if r.halted else "")),
             f"${r.account_value:,.2f}",
             Text(f"{r.return_pct:+.2f}%", style=style),
             f"{r.pnl:+,.2f}",
@@ -79,16 +93,17 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
             elif isinstance(e, (ev.AgentHalted, ev.MarketFailed)):
                 failures.append(e.reason)
             elif isinstance(e, ev.Notice) and e.level != "info":
-                console.print(Text(e.text, style="yellow"))
+                console.print(Text(safe_text(e.text), style="yellow"))
 
         await session.run(sink)
     state = session.state
     when = format_time(state.completed_time) if state.completed_time else "start"
     console.print(leaderboard_table(state.standings(), f"Leaderboard at {when} after {state.cycles_completed} cycles"))
     for f in failures[:10]:
-        console.print(Text(f, style="yellow"))
+        console.print(Text(safe_text(f), style="yellow"))
     if session.journal_path is not None:
-        console.print(Text(f"Journal: {session.journal_path}  (replay: arena-tui --replay {session.journal_path})"))
+        path = safe_line(str(session.journal_path), limit=None)
+        console.print(Text(f"Journal: {path}  (replay: arena-tui --replay {path})"))
     return 0
 
 
@@ -113,15 +128,15 @@ def replay_headless(path: str | Path, console: Console | None = None) -> int:
     console = console or _console()
     result = reexecute_with_progress(path, console=console)
     for w in result.warnings:
-        console.print(Text(f"warning: {w}", style="yellow"))
+        console.print(Text(f"warning: {safe_text(w)}", style="yellow"))
     state = result.state
     title = f"{result.header.session}: final leaderboard ({path})"
     console.print(leaderboard_table(state.standings(), title))
     if result.difference is not None:
-        console.print(Text(f"replay differs at {result.difference}", style="red"), soft_wrap=True)
+        console.print(Text(f"replay differs at {safe_text(str(result.difference))}", style="red"), soft_wrap=True)
         return 1
     tail = ""
     if result.partial_cycle is not None:
-        tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {path} runs it again)"
+        tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {safe_line(str(path), limit=None)} runs it again)"
     console.print(Text(f"verified {result.cycles} cycles ({result.events} events){tail}"), soft_wrap=True)
     return 0

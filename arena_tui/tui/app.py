@@ -7,6 +7,14 @@ queue in order and renders each event on the ``ConsoleScreen`` (reasoning deltas
 arrive together are joined first); after each batch the screen's tables show ``session.state``, the
 session's one fold of its events. Widgets never call the session: the app sends it ``cycle_now``,
 ``pause``, ``resume`` and ``stop`` (and in a replay ``step``, ``seek`` and ``set_speed``).
+
+Untrusted text (model output, server error bodies, journals, config and theme names) is made safe
+where it is drawn, by ``arena_tui.engine.sanitize``, in the few entry points every widget's text goes
+through: ``StreamView.append/add_line/fold`` (the agent panes), ``AgentPane``'s title and subtitle,
+``StatusLine.show``, ``SessionHeader``'s labels, ``ArenaTable.styled`` (every table cell),
+``ArenaApp.notify`` (toasts, never markup) and the command palette's agent entries. Each draws
+``Text``/``Content`` built from the safe plain string, never a markup string. The session and its
+journal keep the exact text. ``tests/test_tui_hostile.py`` checks the whole screen.
 """
 
 from __future__ import annotations
@@ -21,15 +29,23 @@ from typing import Callable, ClassVar, Iterable
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.notifications import SeverityLevel
 from textual.reactive import var
 
 from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError
+from arena_tui.engine.sanitize import safe_line, safe_text
 from arena_tui.engine.session import ReplayControls, Session
 from arena_tui.tui.commands import ArenaCommands
 from arena_tui.tui.screens.console import ConsoleScreen
 from arena_tui.tui.screens.help import HelpScreen
-from arena_tui.tui.themes import APP_VARIABLES, DEFAULT_THEME, ThemeLoad, load_themes, resolve_theme_name
+from arena_tui.tui.themes import (
+    APP_VARIABLES,
+    DEFAULT_THEME,
+    ThemeLoad,
+    load_themes,
+    resolve_theme_name,
+)
 from arena_tui.tui.widgets.reasoning import AgentPane
 from arena_tui.tui.widgets.tables import NARROW_WIDTH
 
@@ -123,6 +139,20 @@ class ArenaApp(App[None]):
         # The screen owns the clock's timer: it stops as the screen closes, before its widgets go.
         self.console_screen.set_interval(0.5, self._tick, name="header clock")
         self._bridge()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """A toast, as ``App.notify``, but its message and title are made safe (``safe_text``,
+        ``safe_line``) and the message is not read as markup unless ``markup=True`` is asked for
+        (the app's notices come from sessions, journals and theme files)."""
+        super().notify(safe_text(message), title=safe_line(title), severity=severity, timeout=timeout, markup=markup)
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # hand what ``on_ready`` froze back to the collector (tests run many apps)

@@ -5,7 +5,9 @@ from __future__ import annotations
 from functools import partial
 from typing import TYPE_CHECKING, Callable, Iterator
 
+from rich.text import Text
 from textual.command import DiscoveryHit, Hit, Hits, Provider
+from textual.content import Content
 
 if TYPE_CHECKING:
     from arena_tui.tui.app import ArenaApp
@@ -39,15 +41,22 @@ class ArenaCommands(Provider):
             if app.check_action(action, params):
                 yield title, help_text, partial(getattr(app, f"action_{action}"), *params)
         for index, pane in enumerate(app.console_screen.panes.values(), start=1):
-            yield f"Focus {pane.border_title}", f"Move to agent {index}'s reasoning pane", partial(app.action_focus_agent, index)
+            # the agent's name is untrusted: its safe form (``AgentPane.shown_name``), drawn as Text
+            yield f"Focus {index} {pane.shown_name}", f"Move to agent {index}'s reasoning pane", partial(app.action_focus_agent, index)
 
     async def discover(self) -> Hits:
         for title, help_text, callback in self._commands():
-            yield DiscoveryHit(title, callback, help=help_text)
+            yield DiscoveryHit(Text(title), callback, help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
         for title, help_text, callback in self._commands():
             score = matcher.match(title)
             if score > 0:
-                yield Hit(score, matcher.highlight(title), callback, help=help_text)
+                yield Hit(score, _highlight(matcher, title), callback, help=help_text)
+
+
+def _highlight(matcher, title: str) -> Content:
+    """``title`` with the matched characters highlighted, never read as markup: ``Matcher.highlight``
+    parses its argument as markup, so a title with a ``[`` (an agent's name) is shown plain."""
+    return Content(title) if "[" in title else matcher.highlight(title)

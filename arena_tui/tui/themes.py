@@ -18,6 +18,7 @@ naming the file and what to fix); nothing here raises for a user's file.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from dataclasses import dataclass
 from importlib import resources
@@ -26,6 +27,12 @@ from typing import Any, Mapping
 
 from textual.color import Color, ColorParseError
 from textual.theme import Theme
+
+from arena_tui.engine.sanitize import safe_line
+
+_THEME_NAME = re.compile(r"\w[\w .+-]{0,63}")
+"""A theme name: plain words (Textual's theme picker reads names as markup)."""
+_THEME_NAME_HINT = re.compile(r"[^\w.+-]+")
 
 DEFAULT_THEME = "arena-dark"
 """The theme used when none is configured (``themes/dark.toml``)."""
@@ -109,6 +116,12 @@ def theme_from_mapping(data: Mapping[str, Any], path: Path) -> Theme:
     name = data.get("name")
     if not isinstance(name, str) or not name.strip():
         raise ThemeFileError(f"theme file {path}: add a name, e.g. name = \"{path.stem}\".")
+    if not _THEME_NAME.fullmatch(name.strip()):
+        # the name is drawn by Textual's theme picker, which reads it as markup: keep it plain
+        raise ThemeFileError(
+            f"theme file {path}: name {safe_line(name, limit=40)!r} may use only letters, digits, spaces and . _ + -"
+            f" (at most 64 characters), e.g. name = \"{_THEME_NAME_HINT.sub('-', path.stem) or 'my-theme'}\"."
+        )
     if "primary" not in data:
         raise ThemeFileError(f"theme file {path}: 'primary' is required (a colour such as \"#3b82f6\").")
     kwargs: dict[str, Any] = {"name": name.strip()}

@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from textual.app import ComposeResult
 from textual.containers import Horizontal
+from textual.content import Content
 from textual.reactive import reactive
 from textual.widgets import Label
 
+from arena_tui.engine.sanitize import safe_line
 from arena_tui.tui import formatting as fmt
 
 
 class SessionHeader(Horizontal):
     """``LIVE | RECORDED | REPLAY``, the session name, the simulated clock and the wall clock (UTC),
     the cycle (``12/48`` and the speed in a replay), the countdown to the next cycle and
-    ``RUNNING / PAUSED / ENDED``. The app sets the reactives; the widget only draws them."""
+    ``RUNNING / PAUSED / ENDED``. The app sets the reactives; the widget only draws them.
+
+    The session name and source come from a config or a journal: every label is drawn as plain
+    ``Content`` of ``safe_line`` of its text, never as markup."""
 
     DEFAULT_CSS = """
     SessionHeader {
@@ -78,11 +83,12 @@ class SessionHeader(Horizontal):
     def _put(self, id: str, text: str) -> None:
         """Set label ``id`` when its text changes; fixed-width labels (mode, clocks, countdown, state)
         skip the re-layout, so the clock ticking never re-lays out the screen (and an 80-column
-        header never squeezes the mode to nothing)."""
+        header never squeezes the mode to nothing). ``text`` is made safe (``safe_line``) and drawn
+        as plain ``Content`` (what ``Label`` makes of a ``str`` without markup)."""
         if self._shown.get(id) == text:
             return
         self._shown[id] = text
-        self._label(id).update(text, layout=id not in self._FIXED)
+        self._label(id).update(Content(safe_line(text)), layout=id not in self._FIXED)
 
     def _draw(self) -> None:
         if not self.is_mounted:
@@ -92,7 +98,7 @@ class SessionHeader(Horizontal):
             mode.set_class(self.mode == name, f"-{name}")
         self._put("mode", self.mode.upper())
         self._put("name", self.session_name or "arena-tui")
-        self._label("name").tooltip = self.source or None
+        self._label("name").tooltip = Content(safe_line(self.source)) if self.source else None
         self._put("sim", fmt.sim_time(self.sim_time) if self.sim_time else "waiting for market")
         self._put("wall", f"wall {fmt.wall_time(self.wall_time)}" if self.wall_time else "")
         if self.mode == "replay":

@@ -3,13 +3,19 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, ClassVar, Iterable, Mapping
 
+from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
+from arena_tui.engine.sanitize import safe_line
 from arena_tui.tui import formatting as fmt
 from arena_tui.tui.widgets.stream import StreamView
+
+_CLASS_SAFE = re.compile(r"[a-z][a-z0-9-]{0,30}")
+"""An agent kind that may name a CSS class (``-llm``, ``-rule-based``); others (a journal's) get none."""
 
 HISTORY_CYCLES = 6
 """Cycles each pane keeps; older ones are dropped so a long session never grows the screen."""
@@ -27,6 +33,10 @@ class AgentPane(StreamView, inherit_bindings=False):
     ▼ sell), close (□) and rejection (✗ with the risk rule), all holds on one line, and the fills
     (●), exits (■ with the PnL), funding payments, failures (⚠) and halts (✖). The app calls the
     methods below for the agent's events; the pane never talks to the engine.
+
+    ``name``, ``kind`` and ``model`` come from a config or a journal: the title and subtitle are
+    ``Text`` built from ``safe_line`` of them, and an unusual ``kind`` gets no CSS class of its own.
+    Streamed and inline text is made safe by ``StreamView``.
     """
 
     DEFAULT_CSS = """
@@ -63,18 +73,19 @@ class AgentPane(StreamView, inherit_bindings=False):
     """What the agent is doing, shown in the pane's subtitle."""
 
     def __init__(self, name: str, kind: str, model: str, index: int) -> None:
-        super().__init__(classes=f"-{kind}")
+        super().__init__(classes=f"-{kind}" if _CLASS_SAFE.fullmatch(kind) else None)
         self.agent_name = name
         self.kind = kind
         self.model = model
+        self.shown_name = safe_line(fmt.agent_label(name, kind), limit=60)
+        """The title's agent name as drawn (safe, one line)."""
         self.halted = False
         self.cycles: list[int] = []
         self._value = ""
         self._open_positions = 0
         self.show_open = False
         self._answers_shown = False
-        label = fmt.agent_label(name, kind)
-        self.border_title = f"{index} {label}" if index <= 9 else label
+        self.border_title = Text(f"{index} {self.shown_name}" if index <= 9 else self.shown_name)
         self.add_line("placeholder", "Waiting for the first cycle…", 0, prefix="")
 
     def on_mount(self) -> None:
@@ -86,7 +97,7 @@ class AgentPane(StreamView, inherit_bindings=False):
     def _draw_status(self) -> None:
         model = self.model if self.model and self.kind != "rule-based" else ""
         held = f"{self._open_positions} open" if self.show_open and self._open_positions else ""
-        self.border_subtitle = " · ".join(p for p in (self.status, self._value, held, model) if p)
+        self.border_subtitle = Text(safe_line(" · ".join(p for p in (self.status, self._value, held, model) if p)))
 
     def set_show_open(self, show: bool) -> None:
         """Name the number of open positions in the subtitle (on short screens, no positions table)."""

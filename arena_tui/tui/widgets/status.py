@@ -8,6 +8,8 @@ from rich.cells import cell_len
 from textual.content import Content
 from textual.widgets import Static
 
+from arena_tui.engine.sanitize import safe_text
+
 _ICONS = {"info": "ℹ", "warning": "⚠", "error": "✖"}
 _COLOURS = {"info": "$text-primary", "warning": "$text-warning", "error": "$text-error"}
 KEEP = 3
@@ -32,7 +34,10 @@ class StatusLine(Static):
     warning, error): e.g. the offline demo's line saying which API keys or local endpoint add LLM
     agents, a skipped theme file, the market being unreachable. A notice recorded in a replayed
     journal is muted and starts with ``recorded:``. On a short screen only the newest notice shows,
-    in at most two lines. Hidden while there is none."""
+    in at most two lines. Hidden while there is none.
+
+    Every notice is untrusted (a server's error body, a journal's notice): ``show`` keeps it as
+    ``safe_text`` made it, and it is drawn as a template variable (``$text``), never as markup."""
 
     DEFAULT_CSS = """
     StatusLine {
@@ -67,7 +72,8 @@ class StatusLine(Static):
 
     def show(self, level: str, text: str, *, recorded: bool = False) -> None:
         """Add a notice at ``level`` (info, warning or error); a repeated text moves to the end.
-        ``recorded``: it comes from the journal being replayed."""
+        ``recorded``: it comes from the journal being replayed. ``text`` is made safe (``safe_text``)."""
+        text = safe_text(text)
         level = level if level in _ICONS else "info"
         self.shown = [n for n in self.shown if n.text != text][-(KEEP - 1) :] + [Notice(level, text, recorded)]
         self._draw()
@@ -106,5 +112,5 @@ class StatusLine(Static):
                 if cell_len(last.plain) > width - 1:
                     last = last[: max(0, width - 1)]
                 content = Content("\n").join([*wrapped[: SHORT_LINES - 1], last + "…"])
-                self.tooltip = shown[-1].text
+                self.tooltip = Content(shown[-1].text)
         self.update(content)

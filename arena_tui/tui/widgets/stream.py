@@ -6,6 +6,10 @@ append re-lay out the whole screen (the block's height changes), and the UI loop
 (benchmarks/tui.py measured a p99 timer lag of 243 ms). Here an append re-wraps only the paragraph
 it touches, updates the virtual height and repaints the lines that changed; the screen never
 re-lays out, and only the visible lines are ever rendered.
+
+Untrusted text: ``append``, ``add_line`` and ``fold`` are the only ways text gets in, and each passes
+it through ``engine.sanitize`` (``safe_text``; ``safe_line`` for chunks and summaries); blocks are
+drawn as ``rich.text.Text`` built from the plain string, never parsed as markup.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
 
+from arena_tui.engine.sanitize import safe_line, safe_text
 from arena_tui.tui.widgets.component_style import text_style
 
 
@@ -127,7 +132,9 @@ class StreamView(ScrollView, can_focus=True):
 
     def append(self, kind: str, text: str, cycle: int) -> None:
         """Stream ``text`` onto the open ``kind`` paragraph of ``cycle`` (opening one if the last
-        block is anything else); each newline closes the paragraph and opens the next."""
+        block is anything else); each newline closes the paragraph and opens the next. ``text`` is
+        untrusted (a model's tokens): it is made safe first (``safe_text``)."""
+        text = safe_text(text)
         if not text:
             return
         at_end = self._following()
@@ -146,9 +153,10 @@ class StreamView(ScrollView, can_focus=True):
         """Add ``text`` as a block of its own (a decision, fill, exit, ...), indented by ``prefix``;
         its wrapped lines are indented by ``hang`` cells. ``text`` may be a tuple of chunks that
         wrapping keeps whole. An empty streamed paragraph just before it (the newline that ended
-        the text) is dropped."""
+        the text) is dropped. The text is made safe first (``safe_text``, chunks ``safe_line``)."""
         at_end = self._following()
-        chunks = tuple(text) if isinstance(text, tuple) else ()
+        chunks = tuple(safe_line(c, limit=None) for c in text) if isinstance(text, tuple) else ()
+        text = safe_text(text) if isinstance(text, str) else text
         dropped = bool(self._blocks) and _blank(self._blocks[-1])
         if dropped:
             self._blocks.pop()
@@ -159,7 +167,8 @@ class StreamView(ScrollView, can_focus=True):
     def fold(self, kind: str, cycle: int, summary: tuple[str, ...], prefix: str = " ", expanded: bool = False) -> Block | None:
         """Fold every ``kind`` block of ``cycle`` into one ``fold`` block where the first of them
         was, showing the ``summary`` parts joined by `` · `` (and, ``expanded``, the blocks under
-        it); returns it (None when there was nothing to fold)."""
+        it); returns it (None when there was nothing to fold). The summary is made safe (``safe_line``)."""
+        summary = tuple(safe_line(part, limit=None) for part in summary)
         inside = [b for b in self._blocks if b.kind == kind and b.cycle == cycle and b.children is None]
         if not inside:
             return None

@@ -12,6 +12,7 @@ from rich.text import Text
 from textual import events
 from textual.widgets import DataTable
 
+from arena_tui.engine.sanitize import safe_line
 from arena_tui.engine.state import ArenaState
 from arena_tui.tui.widgets.component_style import text_style
 
@@ -135,7 +136,10 @@ class ArenaTable(DataTable, can_focus=False):
     # -- cells ------------------------------------------------------------------------------------
 
     def styled(self, text: str, *components: str, numeric: bool = True) -> Text:
-        """``text`` as a cell in the style of the given ``arena--*`` components."""
+        """``text`` as a cell in the style of the given ``arena--*`` components. Cells hold names
+        from configs and journals (agents, coins): ``text`` is made safe (``safe_line``) and drawn
+        as ``Text``, never as markup; every table cell is made here."""
+        text = safe_line(text)
         style = Style.combine(text_style(self, c) for c in components) if components else ""
         if numeric:
             return Text(text, style=style, justify="right", no_wrap=True, end="")
