@@ -12,7 +12,9 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping, get_args, get_origin, get_type_hints
@@ -125,21 +127,125 @@ class Config:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict for the journal header: every field of every section and agent, falsy
         values (0, 0.0, "", empty lists) and ``None`` included, so ``config_from_json`` reads back
-        exactly this config. Tuples become lists. Holds no secrets: only env var *names*."""
-        return _jsonable(dataclasses.asdict(self))
+        exactly this config. Tuples become lists. Holds no secrets: only env var *names*, and every
+        string passes ``redact_text`` (credentials in URLs and key-like values become ``REDACTED``;
+        ordinary values are untouched, so they still read back exactly)."""
+        return _jsonable(dataclasses.asdict(self), redact=True)
 
     @property
     def offline_demo(self) -> bool:
         return self.market.source == "recorded" and all(a.kind == "baseline" for a in self.agents)
 
 
-def _jsonable(value: Any) -> Any:
-    """``value`` (built of dicts, tuples, lists and scalars) with every tuple turned into a list."""
+def _jsonable(value: Any, redact: bool = False) -> Any:
+    """``value`` (built of dicts, tuples, lists and scalars) with every tuple turned into a list and,
+    with ``redact``, every string passed through ``redact_text``."""
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: _jsonable(v, redact) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
+        return [_jsonable(v, redact) for v in value]
+    if redact and isinstance(value, str):
+        return redact_text(value)
     return value
+
+
+# --- redaction: what is journaled or shown never carries a credential -----------------------------
+
+REDACTED = "REDACTED"
+
+_KEY_LIKE = re.compile(
+    # well-known key prefixes: OpenAI/Anthropic/DeepSeek (sk-, sk-ant-, sk-proj-), xAI, Groq, Perplexity,
+    # Hugging Face, GitHub, GitLab, Replicate, Google, AWS, NVIDIA, Cerebras, Fireworks
+    r"(?<![A-Za-z0-9_\-.])"
+    r"(?:sk-|sk_|xai-|gsk_|pplx-|hf_|ghp_|gho_|ghs_|github_pat_|glpat-|r8_|AIza|AKIA|ASIA|nvapi-|csk-|fw_)"
+    r"[A-Za-z0-9_\-]{12,}"
+    # or a long high-entropy token: 32+ letters and digits in one run, both present
+    r"|(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9])"
+)
+_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+_CREDENTIAL_NAME = re.compile(r"(?i)key|token|secret|pass|pwd|sig|auth|cred|session|jwt|bearer|code")
+
+
+def looks_like_key(value: str) -> bool:
+    """Whether ``value`` holds something shaped like an API key (``sk-...``, a long random token)."""
+    return bool(_KEY_LIKE.search(value))
+
+
+def _redact_params(params: str) -> str:
+    """A query string or fragment with the value of every credential-like parameter redacted."""
+    out = []
+    for part in params.split("&"):
+        name, eq, value = part.partition("=")
+        if eq and value and (_CREDENTIAL_NAME.search(name) or looks_like_key(value)):
+            part = f"{name}={REDACTED}"
+        out.append(part)
+    return "&".join(out)
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its user-info (``user:password@``) and its credential-like query (and fragment)
+    parameter values replaced by ``REDACTED``: ``key``, ``api_key``, ``token``, ``secret``,
+    ``password``, ``sig``, ``auth``... or any value that looks like a key. The rest is kept as is."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return url
+    cut = len(rest)
+    for ch in "/?#":
+        i = rest.find(ch)
+        if i >= 0:
+            cut = min(cut, i)
+    netloc, tail = rest[:cut], rest[cut:]
+    if "@" in netloc:
+        userinfo, _, host = netloc.rpartition("@")
+        netloc = (f"{REDACTED}:{REDACTED}" if ":" in userinfo else REDACTED) + "@" + host
+    fragment = ""
+    if "#" in tail:
+        tail, _, fragment = tail.partition("#")
+        fragment = "#" + _redact_params(fragment)
+    if "?" in tail:
+        path, _, query = tail.partition("?")
+        tail = path + "?" + _redact_params(query)
+    return f"{scheme}://{netloc}{tail}{fragment}"
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every URL's credentials (``redact_url``) and every key-like value replaced by
+    ``REDACTED``; text without either comes back unchanged."""
+    if "://" in text:
+        text = _URL.sub(lambda m: redact_url(m.group(0)), text)
+    return _KEY_LIKE.sub(REDACTED, text)
+
+
+def url_secrets(url: str) -> list[str]:
+    """The credential parts of ``url`` that ``redact_url`` hides (user, password, credential-like
+    parameter values), raw and percent-decoded, longest first: for scrubbing text that echoes them."""
+    from urllib.parse import unquote
+
+    found: list[str] = []
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return found
+    cut = len(rest)
+    for ch in "/?#":
+        i = rest.find(ch)
+        if i >= 0:
+            cut = min(cut, i)
+    netloc, tail = rest[:cut], rest[cut:]
+    if "@" in netloc:
+        userinfo = netloc.rpartition("@")[0]
+        found.extend(p for p in userinfo.split(":", 1) if p)
+    for params in tail.replace("#", "?").split("?")[1:]:
+        for part in params.split("&"):
+            name, eq, value = part.partition("=")
+            if eq and value and (_CREDENTIAL_NAME.search(name) or looks_like_key(value)):
+                found.append(value)
+    out = {s for v in found for s in (v, unquote(v), unquote(v.replace("+", " "))) if len(s) >= 4}
+    return sorted(out, key=len, reverse=True)
+
+
+def _shown(value: Any) -> str:
+    """``repr(value)`` for an error sentence, credentials redacted."""
+    return redact_text(repr(value))
 
 
 SECTIONS: dict[str, type] = {
@@ -151,6 +257,10 @@ SECTIONS: dict[str, type] = {
 }
 
 SECRET_KEYS = ("api_key", "apikey", "secret", "token", "password")
+ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+"""What ``api_key_env`` may hold: an environment variable's name."""
+MAX_FEE_BP = 10_000.0  # 100 % of the notional
+MAX_STARTING_CASH = 1e12  # USD; far above any real account, far below where sums lose their cents
 
 
 def default_baselines() -> tuple[AgentConfig, ...]:
@@ -215,32 +325,34 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
         return None if value is None else _coerce(value, inner[0], where)
     if typ is float:
         if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise ConfigError(f"{where} must be a number (got {value!r}).")
+            raise ConfigError(f"{where} must be a number (got {_shown(value)}).")
         try:
             number = float(value)
         except OverflowError:
-            raise ConfigError(f"{where} is too large a number (got {value!r}).") from None
+            raise ConfigError(f"{where} is too large a number (got {_shown(value)}).") from None
         if math.isnan(number):
             raise ConfigError(f"{where} must be a number, not NaN.")
+        if math.isinf(number):
+            raise ConfigError(f"{where} must be a finite number, not {number}; write a plain number.")
         return number
     if typ is int:
         if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{where} must be a whole number (got {value!r}).")
+            raise ConfigError(f"{where} must be a whole number (got {_shown(value)}).")
         return value
     if typ is str:
         if not isinstance(value, str):
-            raise ConfigError(f"{where} must be a string (got {value!r}).")
+            raise ConfigError(f"{where} must be a string (got {_shown(value)}).")
         return value
     if typ is bool:
         if not isinstance(value, bool):
-            raise ConfigError(f"{where} must be true or false (got {value!r}).")
+            raise ConfigError(f"{where} must be true or false (got {_shown(value)}).")
         return value
     if origin is tuple:
         (inner, *_rest) = get_args(typ)
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
-            raise ConfigError(f"{where} must be a list (got {value!r}).")
+            raise ConfigError(f"{where} must be a list (got {_shown(value)}).")
         return tuple(_coerce(v, inner, where) for v in value)
     return value
 
@@ -290,18 +402,69 @@ def _validate(cfg: Config, where: str) -> None:
         )
     if not 0 < r.max_margin_usage <= 1:
         raise ConfigError(f"{where} risk.max_margin_usage must be in (0, 1] (got {r.max_margin_usage}).")
-    if cfg.arena.starting_cash <= 0:
-        raise ConfigError(f"{where} arena.starting_cash must be positive (got {cfg.arena.starting_cash}).")
+    if r.min_notional < 0:
+        raise ConfigError(f"{where} risk.min_notional must be 0 or more USD (got {r.min_notional}).")
+    if r.max_open_positions < 1:
+        raise ConfigError(f"{where} risk.max_open_positions must be 1 or more (got {r.max_open_positions}); an agent needs room for a position.")
+    if not 0 <= r.daily_loss_limit_pct <= 100:
+        raise ConfigError(f"{where} risk.daily_loss_limit_pct must be a percent from 0 (off) to 100 (got {r.daily_loss_limit_pct}).")
+    fees = cfg.fees
+    for key in ("taker_fee_bp", "maker_fee_bp", "slippage_bp"):
+        bp = getattr(fees, key)
+        if not 0 <= bp < MAX_FEE_BP:
+            raise ConfigError(
+                f"{where} fees.{key} must be 0 or more basis points and below {MAX_FEE_BP:g} (100% of the notional) (got {bp})."
+            )
+    ar = cfg.arena
+    if looks_like_key(ar.name):
+        raise ConfigError(f"{where} arena.name looks like an API key; name the session, and put keys in environment variables named by api_key_env.")
+    if not 0 < ar.starting_cash <= MAX_STARTING_CASH:
+        raise ConfigError(f"{where} arena.starting_cash must be a positive amount of USD up to {MAX_STARTING_CASH:g} (got {ar.starting_cash}).")
+    if ar.agent_timeout_s <= 0:
+        raise ConfigError(f"{where} arena.agent_timeout_s must be a positive number of seconds (got {ar.agent_timeout_s}).")
+    if ar.halt_after_failures < 0:
+        raise ConfigError(
+            f"{where} arena.halt_after_failures must be 1 or more failed cycles in a row, or 0 to never halt (got {ar.halt_after_failures})."
+        )
+    if not 0 <= ar.halt_drawdown_pct <= 100:
+        raise ConfigError(f"{where} arena.halt_drawdown_pct must be a percent from 0 (never) to 100 (got {ar.halt_drawdown_pct}).")
     seen = set()
     for i, a in enumerate(cfg.agents):
-        loc = f"{where} agents[{i}] ('{a.name}')"
+        at = f"{where} agents[{i}]"
+        if not a.name.strip():
+            raise ConfigError(f"{at}.name is empty; give every agent a name of its own.")
+        if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in a.name):
+            raise ConfigError(f"{at}.name holds a control character or line break; use printable characters only.")
+        if looks_like_key(a.name):
+            raise ConfigError(f"{at}.name looks like an API key; name the agent, and put the key in an environment variable named by api_key_env.")
+        loc = f"{at} ('{a.name}')"
         if a.kind not in AGENT_KINDS:
-            raise ConfigError(f"{loc}: kind '{a.kind}' is not one of {', '.join(AGENT_KINDS)}.")
+            raise ConfigError(f"{loc}: kind {_shown(a.kind)} is not one of {', '.join(AGENT_KINDS)}.")
         if a.name in seen:
             raise ConfigError(f"{loc}: the name is used twice; give every agent its own name.")
         seen.add(a.name)
+        if a.api_key_env and not ENV_NAME.fullmatch(a.api_key_env):
+            raise ConfigError(
+                f"{at}.api_key_env names the environment variable holding the key, not the key itself; "
+                "set it to a name like OPENAI_API_KEY (letters, digits and _) and put the key in that variable."
+            )
+        if a.max_tokens < 1:
+            raise ConfigError(f"{loc}: max_tokens must be 1 or more tokens (got {a.max_tokens}).")
+        if a.timeout_s <= 0:
+            raise ConfigError(f"{loc}: timeout_s must be a positive number of seconds (got {a.timeout_s}).")
+        if a.retries < 0:
+            raise ConfigError(f"{loc}: retries must be 0 or more (got {a.retries}).")
+        if a.temperature is not None and a.temperature < 0:
+            raise ConfigError(f"{loc}: temperature must be 0 or more (got {a.temperature}); leave it out for the provider's default.")
+        for key in ("price_input_per_mtok", "price_output_per_mtok", "budget_usd_per_day"):
+            if getattr(a, key) < 0:
+                raise ConfigError(f"{loc}: {key} must be 0 or more USD (got {getattr(a, key)}).")
+        if a.budget_tokens_per_day < 0:
+            raise ConfigError(f"{loc}: budget_tokens_per_day must be 0 (no budget) or more tokens (got {a.budget_tokens_per_day}).")
+        if a.thinking_budget < 0:
+            raise ConfigError(f"{loc}: thinking_budget must be 0 (off) or more tokens (got {a.thinking_budget}).")
         if a.kind == "baseline" and a.strategy not in BASELINE_STRATEGIES:
-            raise ConfigError(f"{loc}: strategy '{a.strategy}' is not one of {', '.join(BASELINE_STRATEGIES)}.")
+            raise ConfigError(f"{loc}: strategy {_shown(a.strategy)} is not one of {', '.join(BASELINE_STRATEGIES)}.")
         if a.kind in ("openai", "anthropic", "openai-compatible") and not a.model:
             raise ConfigError(f"{loc}: set model (for example 'gpt-5' or 'claude-sonnet-4-5').")
         if a.kind == "openai-compatible" and not a.base_url:
@@ -337,7 +500,7 @@ def load_config(
     data: dict[str, Any] = {}
     if file is not None:
         try:
-            data = tomllib.loads(file.read_text(encoding="utf-8"))
+            data = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) is not TOML's business
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{file} is not valid TOML ({exc}); fix that line or regenerate it with --init-config.") from None
         except (OSError, UnicodeDecodeError) as exc:
@@ -359,7 +522,7 @@ def load_config(
                 try:
                     val = float(val)
                 except ValueError:
-                    raise ConfigError(f"environment variable for {name}.{key} must be a number (got {val!r}).") from None
+                    raise ConfigError(f"environment variable for {name}.{key} must be a number (got {_shown(val)}).") from None
             env_conv[key] = val
         if env_conv:
             sec = _build(cls, env_conv, f"environment {name}", base=sec)
@@ -376,7 +539,27 @@ def load_config(
     market = dataclasses.replace(market, coins=tuple(c.upper() for c in market.coins))
     cfg = Config(market=market, fees=sections["fees"], risk=sections["risk"], arena=sections["arena"], ui=sections["ui"], agents=agents, source=str(file or ""))
     _validate(cfg, where)
+    _validate_paths(cfg, where)
     return cfg
+
+
+def _validate_paths(cfg: Config, where: str) -> None:
+    """Paths that must name a directory do, or can become one (checked when loading, not on resume:
+    a journal header's paths belong to the machine that wrote it)."""
+    raw = cfg.arena.sessions_dir
+    if "\0" in raw:
+        raise ConfigError(f"{where} arena.sessions_dir holds a NUL character; name a directory.")
+    p = Path(raw).expanduser()
+    for q in (p, *p.parents):
+        try:
+            if not q.exists():
+                continue
+            if q.is_dir():
+                return
+        except OSError as exc:
+            raise ConfigError(f"{where} arena.sessions_dir cannot be checked ({exc.strerror or exc}); name a directory you can write to.") from None
+        what = "is a file" if q == p else f"lies under {q}, which is a file"
+        raise ConfigError(f"{where} arena.sessions_dir: {p} {what}; name a directory for the session journals.")
 
 
 STARTER = '''# arena-tui configuration. Precedence: defaults < this file < environment (ARENA_*) < command-line flags.
@@ -492,11 +675,11 @@ def config_from_json(data: Mapping[str, Any], where: str = "journal header") -> 
         sections[name] = _build(cls, raw, f"{where} {name}")
     raw_agents = data.get("agents", [])
     if not isinstance(raw_agents, (list, tuple)):
-        raise ConfigError(f"{where}: the recorded agents is not a list (got {raw_agents!r}); this journal cannot be resumed.")
+        raise ConfigError(f"{where}: the recorded agents is not a list (got {_shown(raw_agents)}); this journal cannot be resumed.")
     agents = []
     for i, a in enumerate(raw_agents):
         if not isinstance(a, Mapping):
-            raise ConfigError(f"{where} agents[{i}] is not a table (got {a!r}); this journal cannot be resumed.")
+            raise ConfigError(f"{where} agents[{i}] is not a table (got {_shown(a)}); this journal cannot be resumed.")
         agents.append(_build(AgentConfig, a, f"{where} agents[{i}]"))
     source = _coerce(data.get("source", ""), str, f"{where} source")
     cfg = Config(agents=tuple(agents), source=source, **sections)

@@ -21,6 +21,8 @@ from arena_tui.config import (
     Config,
     config_from_json,
     load_config,
+    looks_like_key,
+    redact_text,
     write_starter_config,
 )
 from arena_tui.engine.errors import ConfigError
@@ -119,11 +121,11 @@ def _for_type(typ):
     """Arbitrary values of a field's declared type, with the falsy ones drawn on purpose."""
     origin, args = typing.get_origin(typ), typing.get_args(typ)
     if typ is float:
-        return st.one_of(st.just(0.0), st.floats(allow_nan=False))
+        return st.one_of(st.just(0.0), st.floats(allow_nan=False, allow_infinity=False))
     if typ is int:
         return st.one_of(st.just(0), st.integers())
-    if typ is str:
-        return st.one_of(st.just(""), st.text())
+    if typ is str:  # not shaped like a key or a URL with credentials: those are redacted, on purpose
+        return st.one_of(st.just(""), st.text().filter(lambda t: redact_text(t) == t))
     if typ is bool:
         return st.booleans()
     if origin in (typing.Union, types.UnionType) and type(None) in args:
@@ -145,7 +147,14 @@ def _dataclass(cls, special=None):
 
 _TIMEFRAMES = st.sampled_from(sorted(TIMEFRAME_MS))
 _LEVERAGE = st.one_of(st.just(1.0), st.just(39.99), st.floats(min_value=1.0, max_value=39.99))  # below 1 / maintenance margin (40x)
-_NON_EMPTY = st.text(min_size=1)
+_NON_EMPTY = st.text(min_size=1).filter(lambda t: redact_text(t) == t)
+_NON_NEGATIVE = st.one_of(st.just(0.0), st.floats(min_value=0.0, allow_infinity=False))
+_POSITIVE = st.floats(min_value=0.0, exclude_min=True, allow_infinity=False)
+_PERCENT = st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=100.0))
+_FEE_BP = st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=10_000.0, exclude_max=True))
+_AGENT_NAME = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1).filter(
+    lambda t: t.strip() and not looks_like_key(t)
+)
 
 _SECTION_SPECIAL = {
     "market": {
@@ -154,14 +163,23 @@ _SECTION_SPECIAL = {
         "intraday_timeframe": _TIMEFRAMES,
         "context_timeframe": _TIMEFRAMES,
         "cycle_interval": st.one_of(st.just(""), _TIMEFRAMES),
-        "speed": st.one_of(st.just(0.0), st.floats(min_value=0.0)),
+        "speed": _NON_NEGATIVE,
     },
+    "fees": {"taker_fee_bp": _FEE_BP, "maker_fee_bp": _FEE_BP, "slippage_bp": _FEE_BP},
     "risk": {
         "min_leverage": _LEVERAGE,
         "max_leverage": _LEVERAGE,
         "max_margin_usage": st.one_of(st.just(1.0), st.floats(min_value=0.0, max_value=1.0, exclude_min=True)),
+        "min_notional": _NON_NEGATIVE,
+        "max_open_positions": st.integers(min_value=1),
+        "daily_loss_limit_pct": _PERCENT,
     },
-    "arena": {"starting_cash": st.floats(min_value=0.0, exclude_min=True)},
+    "arena": {
+        "starting_cash": st.one_of(st.just(1e12), st.floats(min_value=0.0, max_value=1e12, exclude_min=True)),
+        "agent_timeout_s": _POSITIVE,
+        "halt_after_failures": st.one_of(st.just(0), st.integers(min_value=0)),
+        "halt_drawdown_pct": _PERCENT,
+    },
 }
 
 
@@ -178,7 +196,20 @@ def _section(name):
 def _agents(draw):
     """Valid agents: a known kind, what that kind requires set, every other field arbitrary."""
     kind = draw(st.sampled_from(AGENT_KINDS))
-    special = {"kind": st.just(kind)}
+    special = {
+        "kind": st.just(kind),
+        "name": _AGENT_NAME,
+        "api_key_env": st.one_of(st.just(""), st.from_regex(r"[A-Za-z_][A-Za-z0-9_]*", fullmatch=True).filter(lambda t: not looks_like_key(t))),
+        "temperature": st.one_of(st.none(), _NON_NEGATIVE),
+        "max_tokens": st.integers(min_value=1),
+        "timeout_s": _POSITIVE,
+        "retries": st.one_of(st.just(0), st.integers(min_value=0)),
+        "price_input_per_mtok": _NON_NEGATIVE,
+        "price_output_per_mtok": _NON_NEGATIVE,
+        "budget_tokens_per_day": st.one_of(st.just(0), st.integers(min_value=0)),
+        "budget_usd_per_day": _NON_NEGATIVE,
+        "thinking_budget": st.one_of(st.just(0), st.integers(min_value=0)),
+    }
     if kind == "baseline":
         special["strategy"] = st.sampled_from(BASELINE_STRATEGIES)
     if kind in ("openai", "anthropic", "openai-compatible"):
@@ -266,3 +297,100 @@ def test_max_leverage_stops_below_what_the_ledger_can_open(tmp_path):
     path.write_text("[risk]\nmax_leverage = 40.0\n")
     with pytest.raises(ConfigError, match="max_leverage < 40"):
         load_config(str(path), environ={}, cwd=tmp_path)
+
+
+# --- hostile values: one sentence naming the file and the key, never a traceback ----------------------
+
+_LLM = "[[agents]]\nname = 'GPT'\nkind = 'openai'\nmodel = 'gpt-5'\n"
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("[fees]\ntaker_fee_bp = -1.0\n", "fees.taker_fee_bp must be 0 or more basis points"),
+        ("[fees]\nmaker_fee_bp = nan\n", "fees.maker_fee_bp must be a number, not NaN"),
+        ("[fees]\nslippage_bp = inf\n", "fees.slippage_bp must be a finite number"),
+        ("[fees]\nslippage_bp = 10000.0\n", "fees.slippage_bp must be 0 or more basis points and below 10000"),
+        ("[arena]\nstarting_cash = inf\n", "arena.starting_cash must be a finite number"),
+        ("[arena]\nstarting_cash = 0.0\n", "arena.starting_cash must be a positive amount"),
+        ("[arena]\nstarting_cash = 1e300\n", "arena.starting_cash must be a positive amount of USD up to 1e+12"),
+        ("[arena]\nhalt_after_failures = -3\n", "arena.halt_after_failures must be 1 or more failed cycles in a row, or 0 to never halt"),
+        ("[arena]\nhalt_drawdown_pct = -5.0\n", "arena.halt_drawdown_pct must be a percent"),
+        ("[arena]\nagent_timeout_s = 0.0\n", "arena.agent_timeout_s must be a positive number"),
+        ("[market]\nspeed = inf\n", "market.speed must be a finite number"),
+        ("[risk]\nmin_notional = -1.0\n", "risk.min_notional must be 0 or more"),
+        ("[risk]\nmax_open_positions = 0\n", "risk.max_open_positions must be 1 or more"),
+        ("[risk]\ndaily_loss_limit_pct = 150.0\n", "risk.daily_loss_limit_pct must be a percent"),
+        (_LLM + "retries = -1\n", "retries must be 0 or more"),
+        (_LLM + "max_tokens = 0\n", "max_tokens must be 1 or more"),
+        (_LLM + "timeout_s = -2.0\n", "timeout_s must be a positive number of seconds"),
+        (_LLM + "timeout_s = inf\n", "agents[0].timeout_s must be a finite number"),
+        (_LLM + "temperature = nan\n", "agents[0].temperature must be a number, not NaN"),
+        (_LLM + "temperature = inf\n", "agents[0].temperature must be a finite number"),
+        (_LLM + "temperature = -0.5\n", "temperature must be 0 or more"),
+        (_LLM + "price_input_per_mtok = -1.0\n", "price_input_per_mtok must be 0 or more USD"),
+        (_LLM + "budget_tokens_per_day = -1\n", "budget_tokens_per_day must be 0"),
+        (_LLM + "thinking_budget = -1\n", "thinking_budget must be 0"),
+        (_LLM + "api_key_env = 'sk-proj-abcdefghijklmnop'\n", "api_key_env names the environment variable holding the key, not the key itself"),
+        ("[[agents]]\nname = ''\nkind = 'baseline'\nstrategy = 'always_flat'\n", "agents[0].name is empty"),
+        ("[[agents]]\nname = '   '\nkind = 'baseline'\nstrategy = 'always_flat'\n", "agents[0].name is empty"),
+        ('[[agents]]\nname = "a\\u0007b"\nkind = "baseline"\nstrategy = "always_flat"\n', "agents[0].name holds a control character"),
+        ('[[agents]]\nname = "a\\nb"\nkind = "baseline"\nstrategy = "always_flat"\n', "agents[0].name holds a control character"),
+        ("[[agents]]\nname = 'x'\nkind = 'baseline'\nstrategy = 'always_flat'\n[[agents]]\nname = 'x'\nkind = 'baseline'\nstrategy = 'always_flat'\n",
+         "the name is used twice"),
+    ],
+)
+def test_hostile_values_get_one_sentence_naming_the_key(tmp_path, text, words):
+    p = tmp_path / "bad.toml"
+    p.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(str(p), environ={})
+    msg = str(info.value)
+    assert words in msg
+    assert str(p) in msg
+    assert "\n" not in msg
+
+
+def test_halt_after_failures_zero_still_means_never(tmp_path):
+    p = tmp_path / "arena.toml"
+    p.write_text("[arena]\nhalt_after_failures = 0\nhalt_drawdown_pct = 0.0\n")
+    cfg = load_config(str(p), environ={})
+    assert cfg.arena.halt_after_failures == 0
+
+
+def test_a_bom_prefixed_file_is_read(tmp_path):
+    p = tmp_path / "arena.toml"
+    p.write_bytes("\ufeff[market]\nspeed = 1.0\n".encode("utf-8"))
+    assert load_config(str(p), environ={}).market.speed == 1.0
+
+
+def test_sessions_dir_naming_a_file_is_refused(tmp_path):
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("x")
+    for target in (blocker, blocker / "sub"):
+        p = tmp_path / "arena.toml"
+        p.write_text(f"[arena]\nsessions_dir = '{target.as_posix()}'\n")
+        with pytest.raises(ConfigError) as info:
+            load_config(str(p), environ={})
+        msg = str(info.value)
+        assert "arena.sessions_dir" in msg and str(p) in msg and "name a directory" in msg and "\n" not in msg
+    with pytest.raises(ConfigError, match="arena.sessions_dir"):
+        load_config(None, environ={"ARENA_SESSIONS_DIR": str(blocker)}, cwd=tmp_path / "empty")
+    fine = tmp_path / "new" / "sessions"  # not there yet: created when the session starts
+    p.write_text(f"[arena]\nsessions_dir = '{fine.as_posix()}'\n")
+    assert load_config(str(p), environ={}).arena.sessions_dir == fine.as_posix()
+
+
+def test_a_header_with_a_negative_halt_count_cannot_be_resumed():
+    data = Config().to_json()
+    data["arena"]["halt_after_failures"] = -3
+    with pytest.raises(ConfigError, match="header arena.halt_after_failures"):
+        config_from_json(data)
+
+
+def test_to_json_redacts_credentials_but_keeps_ordinary_values():
+    url = "http://u:" + "hunter2pass@127.0.0.1:9/v1?api_key=" + "QQQsecret&api-version=1"
+    agent = AgentConfig(name="L", kind="openai-compatible", model="qwen3:8b", base_url=url)
+    data = Config(agents=(agent,)).to_json()
+    assert data["agents"][0]["base_url"] == "http://REDACTED:REDACTED@127.0.0.1:9/v1?api_key=REDACTED&api-version=1"
+    assert data["agents"][0]["model"] == "qwen3:8b"

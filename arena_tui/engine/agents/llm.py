@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
+from arena_tui.config import redact_text, redact_url, url_secrets
 from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, DeltaKind, OnDelta, Usage
 from arena_tui.engine.errors import ConfigError
 
@@ -277,7 +278,11 @@ class LLMAgent:
     def __init__(self, config: LLMAgentConfig) -> None:
         self.config = config
         self.name = config.name
-        self.model = config.model
+        self.model = redact_text(config.model)  # what is shown and journaled; the API gets config.model
+        # base_url as shown in failure reasons (user-info and credential parameters redacted; the SDK
+        # client gets the real one), and the credentials to scrub from any text that echoes them.
+        self._where = redact_url(config.base_url) if config.base_url else None
+        self._url_secrets = url_secrets(config.base_url) if config.base_url else []
         self._spend: dict[str, DaySpend] = {}
         # (event loop, sha256 of the key, SDK client): one client per agent, reused across cycles.
         self._cached: tuple[asyncio.AbstractEventLoop, str, Any] | None = None
@@ -495,11 +500,18 @@ class LLMAgent:
 
     # -- errors ----------------------------------------------------------------------------------
     def _scrub(self, text: str, key: str | None) -> str:
-        """``text`` on one line, at most 400 characters, without the API key or bearer tokens."""
+        """``text`` on one line, at most 400 characters, without the API key, bearer tokens, the
+        base_url's credentials (user-info, credential query parameters) or anything key-like."""
         if key:
             text = text.replace(key, "[redacted]")
             if len(key) >= 12:  # also a key cut short by an echoing server
                 text = text.replace(key[:-4], "[redacted]")
+        base_url = self.config.base_url
+        if base_url and self._where and self._where != base_url:
+            text = text.replace(base_url, self._where)
+        for secret in self._url_secrets:
+            text = text.replace(secret, "[redacted]")
+        text = redact_text(text)
         text = re.sub(r"(?i)(bearer\s+)\S+", r"\1[redacted]", text)
         text = " ".join(text.split())
         return text if len(text) <= 400 else text[:397] + "..."
@@ -507,7 +519,7 @@ class LLMAgent:
     def _map_error(self, exc: BaseException, sdk: Any, stream: _Stream) -> _Failed:
         """An SDK exception as a ``_Failed``; works for both SDKs (they share the exception layout)."""
         cfg = self.config
-        where = cfg.base_url or f"the {cfg.provider} API"
+        where = self._where or f"the {cfg.provider} API"
         slow = "holding this cycle — raise timeout_s or pick a faster model"
         broke = f"the connection to {where} broke off mid-answer"
         if isinstance(exc, sdk.APITimeoutError):
@@ -615,7 +627,7 @@ class LLMAgent:
         except Exception as exc:
             raise self._map_error(exc, openai, stream) from None
         if stream.finish is None:
-            where = cfg.base_url or "the openai API"
+            where = self._where or "the openai API"
             raise _Failed("malformed", f"the stream from {where} ended before the model finished (no finish_reason)")
 
     # -- Anthropic -------------------------------------------------------------------------------
@@ -677,4 +689,4 @@ class LLMAgent:
         except Exception as exc:
             raise self._map_error(exc, anthropic, stream) from None
         if not stopped:
-            raise _Failed("malformed", f"the stream from {cfg.base_url or 'the anthropic API'} ended before message_stop")
+            raise _Failed("malformed", f"the stream from {self._where or 'the anthropic API'} ended before message_stop")

@@ -1,0 +1,236 @@
+"""Credentials in the wrong place never leak: a key in base_url (user-info or query string), a key
+pasted into another config field, a key pasted into api_key_env. Canaries are planted in the config,
+a session runs (the LLM agent fails: nothing listens on 127.0.0.1:9), and no canary may appear in the
+journal, in the AgentFailed reasons, or in what ``arena-tui --headless`` and ``--replay --headless``
+print."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from arena_tui.config import Config, config_from_json, load_config, redact_text, redact_url, url_secrets
+from arena_tui.engine import events as ev
+from arena_tui.engine.agents.llm import LLMAgent, LLMAgentConfig
+from arena_tui.engine.errors import ConfigError
+from arena_tui.engine.factory import build_agents, build_market
+from arena_tui.engine.scheduler import ArenaSession
+
+# fake credentials, split so secret scanners do not flag this file
+PASS = "CANARY" + "PASS"
+USER = "CANARY" + "USER"
+QUERY = "CANARY" + "QUERYKEY"
+MODEL_KEY = "sk-" + "CANARYMODEL0123456789abcdef"
+EFFORT_KEY = "sk-ant-" + "CANARYEFFORT0123456789abcdef"
+ENV_KEY = "sk-" + "CANARYENV0123456789abcdef"
+CANARIES = (PASS, USER, QUERY, MODEL_KEY, EFFORT_KEY, ENV_KEY, "CANARY")
+BASE_URL = f"http://{USER}:{PASS}@127.0.0.1:9/v1?api_key={QUERY}"
+
+
+def _config_text(tmp_path: Path) -> str:
+    return f"""
+[market]
+speed = 0.0
+
+[arena]
+sessions_dir = "{tmp_path.as_posix()}/sessions"
+
+[[agents]]
+name = "Leaky local"
+kind = "openai-compatible"
+model = "{MODEL_KEY}"
+base_url = "{BASE_URL}"
+timeout_s = 2.0
+retries = 0
+
+[[agents]]
+name = "Leaky GPT"
+kind = "openai"
+model = "gpt-5"
+base_url = "{BASE_URL}"
+api_key_env = "ARENA_TEST_LEAKY_KEY"
+reasoning_effort = "{EFFORT_KEY}"
+timeout_s = 2.0
+retries = 0
+
+[[agents]]
+name = "Flat"
+kind = "baseline"
+strategy = "always_flat"
+"""
+
+
+def _no_canary(text: str, where: str) -> None:
+    for c in CANARIES:
+        assert c not in text, f"{c} leaked into {where}"
+
+
+def _write_config(tmp_path: Path) -> Path:
+    path = tmp_path / "arena.toml"
+    path.write_text(_config_text(tmp_path), encoding="utf-8")
+    return path
+
+
+# --- the redaction rules ---------------------------------------------------------------------------
+
+
+def test_redact_url_hides_user_info_and_credential_parameters():
+    assert redact_url(BASE_URL) == "http://REDACTED:REDACTED@127.0.0.1:9/v1?api_key=REDACTED"
+    assert redact_url("https://tok@host/v1") == "https://REDACTED@host/v1"
+    assert redact_url("https://h/v1?token=a1&x=1&sig=zz#access_token=t") == "https://h/v1?token=REDACTED&x=1&sig=REDACTED#access_token=REDACTED"
+    # an ordinary parameter (Azure's api-version) and ordinary URLs stay as they are
+    for url in ("https://x.openai.azure.com/openai?api-version=2024-02-01", "http://127.0.0.1:11434/v1", "https://api.deepseek.com"):
+        assert redact_url(url) == url
+        assert redact_text(url) == url
+
+
+def test_redact_text_hides_key_like_values_and_leaves_ordinary_ones():
+    assert redact_text(MODEL_KEY) == "REDACTED"
+    assert redact_text(f"bad model '{EFFORT_KEY}' here") == "bad model 'REDACTED' here"
+    assert redact_text("token 0123456789abcdef0123456789abcdef end") == "token REDACTED end"
+    for plain in ("gpt-5.5", "claude-sonnet-4-6", "meta-llama/Meta-Llama-3.1-405B-Instruct-Turbo", "qwen3:8b", "sessions", "OPENAI_API_KEY",
+                  "deepseek-ai/DeepSeek-R1-Distill-Qwen-32B", "Trend (rule-based)", "2025-10-17T00:00:00Z"):
+        assert redact_text(plain) == plain
+
+
+def test_url_secrets_lists_what_to_scrub():
+    assert set(url_secrets(BASE_URL)) >= {USER, PASS, QUERY}
+    assert url_secrets("http://127.0.0.1:11434/v1?api-version=3") == []
+
+
+def test_the_journal_header_config_is_redacted(tmp_path):
+    cfg = load_config(str(_write_config(tmp_path)), environ={})
+    assert cfg.agents[0].base_url == BASE_URL  # the loaded config keeps the real URL for the SDK
+    text = json.dumps(cfg.to_json())
+    _no_canary(text, "Config.to_json")
+    assert "http://REDACTED:REDACTED@127.0.0.1:9/v1?api_key=REDACTED" in text
+    # the redacted header still reads back (a resumed session gets REDACTED in place of the secrets)
+    back = config_from_json(json.loads(text))
+    assert back.agents[0].model == "REDACTED" and back.agents[2] == cfg.agents[2]
+
+
+# --- refused at load ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [ENV_KEY, "sk-short", "my key", "OPENAI-API-KEY", "1ABC"])
+def test_a_key_pasted_into_api_key_env_is_refused_without_being_echoed(tmp_path, value):
+    path = tmp_path / "arena.toml"
+    path.write_text(f'[[agents]]\nname = "GPT"\nkind = "openai"\nmodel = "gpt-5"\napi_key_env = "{value}"\n')
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path), environ={})
+    msg = str(info.value)
+    assert "api_key_env names the environment variable holding the key, not the key itself" in msg
+    assert str(path) in msg and "agents[0].api_key_env" in msg
+    assert value not in msg and "\n" not in msg
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        f'[[agents]]\nname = "{MODEL_KEY}"\nkind = "baseline"\nstrategy = "always_flat"\n',
+        f'[arena]\nname = "{MODEL_KEY}"\n',
+        f'[market]\nspeed = "{MODEL_KEY}"\n',
+        f'[[agents]]\nname = "x"\nkind = "{MODEL_KEY}"\n',
+        f'[[agents]]\nname = "x"\nkind = "openai"\nmodel = "m"\ntemperature = "{MODEL_KEY}"\n',
+    ],
+)
+def test_error_sentences_never_echo_a_key(tmp_path, text):
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path), environ={})
+    msg = str(info.value)
+    assert MODEL_KEY not in msg and str(path) in msg
+
+
+# --- the LLM agent: failure reasons scrubbed, the SDK gets the real URL -----------------------------------
+
+
+def _agent(**kw) -> LLMAgent:
+    return LLMAgent(LLMAgentConfig(name="Local", provider="openai-compatible", model=MODEL_KEY, base_url=BASE_URL, **kw))
+
+
+def test_failure_text_echoing_the_url_or_its_parts_is_scrubbed():
+    agent = _agent()
+    echoed = (
+        f"Local: server said: POST {BASE_URL}/chat/completions failed for user {USER} with password {PASS}, "
+        f"query api_key={QUERY}, model {MODEL_KEY}; Authorization: Bearer {ENV_KEY}; holding."
+    )
+    out = agent._scrub(echoed, ENV_KEY)
+    _no_canary(out, "a scrubbed failure reason")
+    assert "127.0.0.1:9" in out
+    assert agent.model == "REDACTED" and MODEL_KEY not in repr(agent)
+
+
+async def test_the_sdk_client_gets_the_real_url_and_key():
+    agent = _agent()
+    seen = {}
+
+    class FakeClient:
+        def __init__(self, **kwargs):
+            seen.update(kwargs)
+
+        async def close(self):
+            pass
+
+    await agent._client(FakeClient, ENV_KEY)
+    assert seen["base_url"] == BASE_URL and seen["api_key"] == ENV_KEY
+    await agent.aclose()
+
+
+# --- whole sessions: in process, and through the command line ---------------------------------------------
+
+
+async def test_a_session_never_journals_or_reports_a_canary(tmp_path, monkeypatch):
+    monkeypatch.setenv("ARENA_TEST_LEAKY_KEY", ENV_KEY)
+    cfg = load_config(str(_write_config(tmp_path)), environ=dict(os.environ))
+    journal = tmp_path / "s.jsonl"
+    session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal_path=journal, max_cycles=2, pace=0)
+    seen: list[ev.Event] = []
+    await asyncio.wait_for(session.run(seen.append), 120)
+    _no_canary(journal.read_text(encoding="utf-8"), "the journal")
+    fails = [e for e in seen if isinstance(e, ev.AgentFailed)]
+    assert {e.agent for e in fails} >= {"Leaky local", "Leaky GPT"}
+    for e in fails:
+        _no_canary(e.reason, "an AgentFailed reason")
+    _no_canary(repr(seen), "the events")
+
+
+def _cli(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("ARENA_")}
+    for k in ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY"):
+        env.pop(k, None)
+    env.update(ARENA_TEST_LEAKY_KEY=ENV_KEY, XDG_CONFIG_HOME=str(cwd / "xdg-config"), PYTHONUNBUFFERED="1", COLUMNS="120")
+    return subprocess.run([sys.executable, "-m", "arena_tui", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=300, check=False)
+
+
+def test_the_command_line_never_prints_a_canary(tmp_path):
+    config = _write_config(tmp_path)
+    journal = tmp_path / "j.jsonl"
+    run = _cli(["--config", str(config), "--headless", "--cycles", "2", "--journal", str(journal)], tmp_path)
+    assert run.returncode == 0, run.stderr
+    _no_canary(run.stdout + run.stderr, "arena-tui --headless output")
+    _no_canary(journal.read_text(encoding="utf-8"), "the journal")
+    replay = _cli(["--replay", str(journal), "--headless"], tmp_path)
+    assert replay.returncode == 0, replay.stderr
+    _no_canary(replay.stdout + replay.stderr, "arena-tui --replay --headless output")
+
+
+def test_a_key_in_api_key_env_stops_the_command_line_with_one_sentence(tmp_path):
+    config = tmp_path / "arena.toml"
+    config.write_text(f'[[agents]]\nname = "GPT"\nkind = "openai"\nmodel = "gpt-5"\napi_key_env = "{ENV_KEY}"\n')
+    run = _cli(["--config", str(config), "--headless", "--cycles", "1"], tmp_path)
+    assert run.returncode == 2
+    _no_canary(run.stdout + run.stderr, "the error")
+    assert "not the key itself" in run.stderr and "Traceback" not in run.stderr
+
+
+def test_config_to_json_of_an_ordinary_config_is_unchanged():
+    cfg = Config()
+    assert config_from_json(cfg.to_json()) == cfg
