@@ -47,60 +47,256 @@ class Event:
 
 
 class EventDecodeError(ValueError):
-    """A JSON object is not a known event (unknown type, missing or unexpected fields)."""
+    """A JSON object is not a known event (unknown type, missing or unexpected fields, a field of the
+    wrong type); ``str(err)`` names the event type and the field."""
+
+
+# --- decoding: each field's type is checked against the class's annotation ------------------------
+
+_NONE = type(None)
+_INT = frozenset({int})
+_NUM = frozenset({float, int})  # exact types: a bool is not a number in a journal
+_STR = frozenset({str})
+_BOOL = frozenset({bool})
+_OPT_NUM = frozenset({float, int, _NONE})
+_OPT_STR = frozenset({str, _NONE})
+_DICT = frozenset({dict})
+_SEQ = frozenset({list, tuple})
+
+_ANNOTATIONS: dict[str, frozenset] = {
+    "int": _INT,
+    "float": _NUM,
+    "str": _STR,
+    "bool": _BOOL,
+    "float | None": _OPT_NUM,
+    "str | None": _OPT_STR,
+    "dict": _DICT,
+    "tuple[str, ...] | list[str]": _SEQ,
+    "tuple[dict, ...] | list[dict]": _SEQ,
+    "tuple[LeaderboardRow, ...]": _SEQ,
+    "tuple[PositionRow, ...]": _SEQ,
+}
+"""The annotations event and row fields use, and the JSON value types each accepts. A field with any
+other annotation is a programming error, caught when the class is first decoded (and by the tests)."""
+
+_ELEMENTS: dict[str, frozenset] = {"tuple[str, ...] | list[str]": _STR, "tuple[dict, ...] | list[dict]": _DICT}
+"""Sequence annotations whose elements are checked too (rows are decoded by ``_rows``)."""
+
+_WANTED = {_INT: "a whole number", _NUM: "a number", _STR: "text", _BOOL: "true or false", _OPT_NUM: "a number or null",
+           _OPT_STR: "text or null", _DICT: "an object", _SEQ: "a list"}
+
+
+def _json_kind(v: Any) -> str:
+    if v is None:
+        return "null"
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, str):
+        return "text"
+    if isinstance(v, (int, float)):
+        return repr(v)[:24]
+    if isinstance(v, (list, tuple)):
+        return "a list"
+    if isinstance(v, Mapping):
+        return "an object"
+    return type(v).__name__
+
+
+def _wrong(where: str, name: str, wanted: str, v: Any) -> EventDecodeError:
+    return EventDecodeError(f"{where}: field {name!r} must be {wanted}, not {_json_kind(v)}")
+
+
+class _Spec:
+    """How one event or row class is decoded: ``names`` its fields in order, ``checks`` (name,
+    accepted types) for each, ``required`` the fields without a default, ``deep`` (name, element
+    types) for sequences whose elements are checked, ``rows`` (name, row class) and ``extra`` a
+    per-class check of nested values (or None)."""
+
+    __slots__ = ("cls", "names", "checks", "required", "deep", "rows", "extra", "slow")
+
+    def __init__(self, cls: type) -> None:
+        fields = dataclasses.fields(cls)
+        self.cls = cls
+        self.names = tuple(f.name for f in fields)
+        checks = []
+        for f in fields:
+            ann = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", repr(f.type))
+            if ann not in _ANNOTATIONS:
+                raise TypeError(f"events: no decoding rule for {cls.__name__}.{f.name}: {ann}")
+            checks.append((f.name, _ANNOTATIONS[ann]))
+        self.checks = tuple(checks)
+        self.required = frozenset(
+            f.name for f in fields if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING  # type: ignore[misc]
+        )
+        self.deep = tuple((f.name, _ELEMENTS[f.type]) for f in fields if f.type in _ELEMENTS)
+        rows = getattr(cls, "rows", None) or {}
+        self.rows = tuple((n, _spec(r)) for n, r in rows.items())
+        self.extra = _EXTRA_CHECKS.get(cls.__name__)
+        self.slow = bool(self.deep or self.rows or self.extra)
+
+
+_SPECS: dict[type, _Spec] = {}
+_FAST: dict[str, tuple] = {}
+"""Event type name -> (class, its checks, fields + 1, its ``_Spec`` when nested values need checking)."""
+
+
+def _spec(cls: type) -> _Spec:
+    s = _SPECS.get(cls)
+    if s is None:
+        s = _SPECS[cls] = _Spec(cls)
+    return s
 
 
 def from_json(obj: Mapping[str, Any]) -> Event:
-    """The event a ``to_json`` dict describes; raises ``EventDecodeError`` naming what is wrong."""
-    if not isinstance(obj, Mapping):
+    """The event a ``to_json`` dict describes; raises ``EventDecodeError`` naming what is wrong: an
+    unknown type, a missing or unexpected field, or a field whose JSON type does not match the
+    annotation (``"AccountUpdated: field 'cash' must be a number, not text"``)."""
+    if type(obj) is not dict and not isinstance(obj, Mapping):
         raise EventDecodeError("the line is not a JSON object")
     name = obj.get("type")
-    cls = _REGISTRY.get(name) if isinstance(name, str) else None
-    if cls is None:
-        raise EventDecodeError(f"unknown event type {name!r}")
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        names = _FIELD_NAMES[cls] = tuple(f.name for f in dataclasses.fields(cls))
-    if len(obj) == len(names) + 1:
-        # fast path (every journal line written by this version): no per-field __init__ checks
-        event = object.__new__(cls)
-        d = event.__dict__
+    fast = _FAST.get(name) if type(name) is str else None
+    if fast is None:
+        cls = _REGISTRY.get(name) if isinstance(name, str) else None
+        if cls is None:
+            raise EventDecodeError(f"unknown event type {_short(name)}")
+        spec = _spec(cls)
+        fast = _FAST[name] = (cls, spec.checks, len(spec.names) + 1, spec if spec.slow else None)
+    cls, checks, width, deep = fast
+    event = object.__new__(cls)
+    d = event.__dict__
+    if len(obj) == width:
+        # fast path (every journal line written by this version): one type test per field
         try:
-            for n in names:
+            for n, ok in checks:
                 v = obj[n]
+                if type(v) not in ok:
+                    raise _wrong(name, n, _WANTED[ok], v)
                 d[n] = tuple(v) if type(v) is list else v
-            if cls.rows:
-                _typed_rows(cls, d)
-            return event
         except KeyError:
-            pass
-    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in obj.items() if k != "type"}
-    unexpected = set(kwargs) - set(names)
+            d.clear()
+        else:
+            if deep is not None:
+                _deep(deep, d)
+            return event
+    spec = _spec(cls)
+    unexpected = [k for k in obj if k != "type" and k not in spec.names]
     if unexpected:
-        raise EventDecodeError(f"{name} has unexpected fields {sorted(unexpected)}")
-    if cls.rows:
-        _typed_rows(cls, kwargs)
-    try:
-        return cls(**kwargs)
-    except TypeError as exc:
-        raise EventDecodeError(f"{name}: {exc}") from None
+        raise EventDecodeError(f"{name} has unexpected fields {sorted(map(str, unexpected))}")
+    missing = [n for n in spec.names if n in spec.required and n not in obj]
+    if missing:
+        raise EventDecodeError(f"{name} lacks the field{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+    for f in dataclasses.fields(cls):
+        if f.name not in obj:
+            d[f.name] = f.default if f.default is not dataclasses.MISSING else f.default_factory()  # type: ignore[misc]
+    for n, ok in spec.checks:
+        if n in obj:
+            v = obj[n]
+            if type(v) not in ok:
+                raise _wrong(name, n, _WANTED[ok], v)
+            d[n] = tuple(v) if isinstance(v, list) else v
+    if spec.slow:
+        _deep(spec, d)
+    return event
 
 
-def _typed_rows(cls: type["Event"], d: dict) -> None:
-    """Turn the JSON objects of ``cls.rows`` fields in ``d`` back into their row types."""
-    for field_name, row_cls in cls.rows.items():
-        value = d.get(field_name)
-        if value is None:
-            continue
-        if not isinstance(value, (tuple, list)) or not all(isinstance(r, Mapping) for r in value):
-            raise EventDecodeError(f"{cls.__name__}.{field_name} must be a list of objects")
-        try:
-            d[field_name] = tuple(row_cls(**r) for r in value)
-        except TypeError as exc:
-            raise EventDecodeError(f"{cls.__name__}.{field_name}: {exc}") from None
+def _short(v: Any) -> str:
+    text = repr(v)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+def _deep(spec: _Spec, d: dict) -> None:
+    """Check the elements of ``spec.deep`` sequences, decode ``spec.rows`` and run ``spec.extra``."""
+    where = spec.cls.__name__
+    for n, ok in spec.deep:
+        for i, v in enumerate(d[n]):
+            if type(v) not in ok:
+                raise EventDecodeError(f"{where}: field {n!r} item {i + 1} must be {_WANTED[ok]}, not {_json_kind(v)}")
+    for n, row_spec in spec.rows:
+        d[n] = tuple(_row(where, n, row_spec, r) for r in d[n])
+    if spec.extra is not None:
+        spec.extra(d)
+
+
+def _row(where: str, field_name: str, spec: _Spec, r: Any) -> Any:
+    """One row (``LeaderboardRow``, ``PositionRow``) from its JSON object, its fields type-checked."""
+    if isinstance(r, spec.cls):
+        return r
+    if type(r) is not dict:
+        raise EventDecodeError(f"{where}: field {field_name!r} must be a list of objects, not a list of {_json_kind(r)}")
+    row = object.__new__(spec.cls)
+    d = row.__dict__
+    label = f"{where} {field_name}"
+    if len(r) != len(spec.names):
+        unexpected = [k for k in r if k not in spec.names]
+        if unexpected:
+            raise EventDecodeError(f"{label}: a row has unexpected fields {sorted(map(str, unexpected))}")
+        missing = [n for n in spec.names if n in spec.required and n not in r]
+        if missing:
+            raise EventDecodeError(f"{label}: a row lacks the field{'s' if len(missing) > 1 else ''} {', '.join(map(repr, missing))}")
+        for f in dataclasses.fields(spec.cls):
+            if f.name not in r:
+                d[f.name] = f.default
+    for n, ok in spec.checks:
+        if n in r:
+            v = r[n]
+            if type(v) not in ok:
+                raise _wrong(label, n, _WANTED[ok], v)
+            d[n] = v
+    return row
+
+
+def _check_header(d: dict) -> None:
+    agents = d["agents"]
+    if not agents:
+        raise EventDecodeError("SessionStarted: field 'agents' lists no agent")
+    seen: set[str] = set()
+    for i, a in enumerate(agents, start=1):
+        name = a.get("name")
+        if type(name) is not str or not name:
+            raise EventDecodeError(f"SessionStarted: agent {i} must have a name (text), not {_json_kind(name)}")
+        if name in seen:
+            raise EventDecodeError(f"SessionStarted: the agent name {_short(name)} appears twice")
+        seen.add(name)
+        for key in ("kind", "model"):
+            if type(a.get(key)) not in _OPT_STR:
+                raise EventDecodeError(f"SessionStarted: agent {_short(name)} {key} must be text, not {_json_kind(a.get(key))}")
+
+
+def _check_market_rows(d: dict) -> None:
+    for coin, row in d["coins"].items():
+        if type(row) is not dict:
+            raise EventDecodeError(f"MarketUpdated: the row of {_short(coin)} must be an object, not {_json_kind(row)}")
+        for k, v in row.items():
+            if type(v) not in _OPT_NUM:
+                raise EventDecodeError(f"MarketUpdated: {coin} {k} must be a number or null, not {_json_kind(v)}")
+
+
+def _check_market_data(d: dict) -> None:
+    for coin, row in d["coins"].items():
+        if type(row) is not dict:
+            raise EventDecodeError(f"MarketData: the data of {_short(coin)} must be an object, not {_json_kind(row)}")
+
+
+_DECISION_NUMBERS = ("quantity", "leverage", "stop_loss", "profit_target", "confidence", "risk_usd")
+
+
+def _check_decisions(d: dict) -> None:
+    for i, dec in enumerate(d["decisions"], start=1):
+        for k in ("coin", "signal"):
+            if k in dec and type(dec[k]) is not str:
+                raise EventDecodeError(f"DecisionParsed: decision {i} {k} must be text, not {_json_kind(dec[k])}")
+        for k in _DECISION_NUMBERS:
+            if k in dec and type(dec[k]) not in _OPT_NUM:
+                raise EventDecodeError(f"DecisionParsed: decision {i} {k} must be a number or null, not {_json_kind(dec[k])}")
+
+
+_EXTRA_CHECKS = {
+    "SessionStarted": _check_header,
+    "MarketUpdated": _check_market_rows,
+    "MarketData": _check_market_data,
+    "DecisionParsed": _check_decisions,
+}
+"""Checks of values nested inside a field, per event class name."""
 
 
 # --- session --------------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from typing import IO, Callable, Iterable, Iterator
 from arena_tui.engine.errors import JournalError
 from arena_tui.engine.events import (
     SCHEMA_VERSION,
+    CycleCompleted,
     Event,
     EventDecodeError,
     ReasoningDelta,
@@ -95,7 +96,21 @@ def _loads(line: bytes) -> object:
             return _orjson_loads(line)
         except ValueError:  # orjson.JSONDecodeError: NaN/Infinity, or a really corrupt line
             pass
-    return json.loads(line)
+    return json.loads(line.decode("utf-8-sig"), parse_int=_parse_int)  # a BOM (a Windows editor) is allowed
+
+
+_INT_LIMIT = 1 << 1024
+
+
+def _parse_int(text: str) -> int:
+    """A JSON integer, exactly (however long); one no float can hold (over about 309 digits) is no
+    figure arena-tui writes, and would overflow wherever it is used as money: the line is refused."""
+    if len(text) > 300:
+        v = int(text)
+        if not -_INT_LIMIT < v < _INT_LIMIT:
+            raise ValueError(f"the number {text[:12]}... ({len(text.lstrip('-'))} digits) is too large")
+        return v
+    return int(text)
 
 
 _MAX_HEADER_LINE = 16 << 20
@@ -114,6 +129,17 @@ def _open_for_reading(p: Path) -> IO[bytes]:
         raise JournalError(f"{p} is a directory, not a session journal; give the path of a .jsonl file.") from None
     except OSError as exc:
         raise JournalError(f"session journal {p} cannot be read ({exc.strerror}).") from None
+
+
+def _decode_problem(exc: BaseException) -> str:
+    """What is wrong with a line that does not decode, in a few words."""
+    if isinstance(exc, json.JSONDecodeError):
+        return f"{exc.msg} at column {exc.colno}"
+    if isinstance(exc, UnicodeDecodeError):
+        return f"byte {exc.object[exc.start]:#04x} at byte {exc.start + 1} is not UTF-8 text"
+    if isinstance(exc, RecursionError):
+        return "its values nest too deeply"
+    return " ".join(str(exc).split())[:300] or type(exc).__name__
 
 
 class JournalStream:
@@ -170,7 +196,7 @@ class JournalStream:
                 try:
                     header = from_json(obj)
                 except EventDecodeError as exc:
-                    raise JournalError(f"session journal {p} line {lineno} is a corrupt session header ({exc}); it cannot be replayed.") from None
+                    raise JournalError(f"session journal {p} line {lineno} is a corrupt session header ({_decode_problem(exc)}); it cannot be replayed.") from None
                 assert isinstance(header, SessionStarted)
                 self.line, self.offset = lineno, pos
                 return header
@@ -194,7 +220,7 @@ class JournalStream:
                     if not raw.endswith(b"\n"):  # the last line, cut off
                         self.warnings.append(f"{p} line {lineno} was cut off (the session probably crashed while writing it); dropped it.")
                         return
-                    detail = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc) or type(exc).__name__
+                    detail = _decode_problem(exc)
                     raise JournalError(
                         f"session journal {p} line {lineno} is corrupt ({detail}); the lines before it are intact, so cut the file there to recover them."
                     ) from None
@@ -392,17 +418,26 @@ def _save_tail(p: Path, fh: IO[bytes], start: int, end: int) -> Path:
             raise JournalError(
                 f"session journal {p} ends with {end - start} bytes to cut off, but they cannot be saved to {side} ({exc.strerror}); nothing was changed."
             ) from None
-        with open(fd, "wb") as out:
-            fh.seek(start)
-            left = end - start
-            while left > 0:
-                chunk = fh.read(min(left, 1 << 20))
-                if not chunk:
-                    break
-                out.write(chunk)
-                left -= len(chunk)
-            out.flush()
-            os.fsync(out.fileno())
+        try:
+            with open(fd, "wb") as out:
+                fh.seek(start)
+                left = end - start
+                while left > 0:
+                    chunk = fh.read(min(left, 1 << 20))
+                    if not chunk:
+                        break
+                    out.write(chunk)
+                    left -= len(chunk)
+                out.flush()
+                os.fsync(out.fileno())
+        except OSError as exc:
+            try:
+                side.unlink()
+            except OSError:
+                pass
+            raise JournalError(
+                f"session journal {p} ends with {end - start} bytes to cut off, but they cannot be saved to {side} ({exc.strerror or exc}); nothing was changed."
+            ) from None
         _fsync_dir(p.parent)
         return side
     raise AssertionError("unreachable")
@@ -426,17 +461,45 @@ def _last_line_start(fh: IO[bytes], size: int) -> int:
     return 0
 
 
+class JournalWriteError(JournalError):
+    """The journal cannot be written any more (a full disk, a quota, an I/O error): the session must
+    stop. The journal ends at its last whole line, so it can be resumed once the cause is fixed."""
+
+
+_NO_SPACE = {errno.ENOSPC, getattr(errno, "EDQUOT", errno.ENOSPC), getattr(errno, "EFBIG", errno.ENOSPC)}
+
+
+def _write_failure(p: Path, exc: OSError, last_cycle: int) -> JournalWriteError:
+    reason = (exc.strerror or str(exc) or type(exc).__name__).rstrip(".")
+    reason = reason[:1].lower() + reason[1:]
+    where = f"after cycle {last_cycle}" if last_cycle > 0 else "before its first cycle was complete"
+    if exc.errno in _NO_SPACE:
+        advice = f"free some space and continue it with --resume {p}"
+    else:
+        advice = f"once the disk is writable again, continue it with --resume {p}"
+    return JournalWriteError(f"cannot write session journal {p}: {reason}; the session stopped {where}; {advice}.")
+
+
 class JournalWriter:
     """Writes one session's journal, holding its lock until ``close()``. Make one with ``create``,
     ``create_unique`` (new sessions) or ``append`` (``--resume``).
 
     ``lines_written``/``bytes_written`` count what this writer wrote; ``offset`` is the file's size so
-    far. After ``append``, ``cut_path`` is where bytes cut off the end were saved (None if none were)."""
+    far. After ``append``, ``cut_path`` is where bytes cut off the end were saved (None if none were).
+
+    Write failures: an ``OSError`` while writing, flushing or syncing (a full disk, a quota, an I/O
+    error) cuts a half-written line off again, closes the file, lets go of the lock and raises
+    ``JournalWriteError`` (one sentence: what failed, the last whole cycle, ``--resume``); ``error``
+    keeps it, and every later ``write``/``sync`` raises it again, so a session cannot run on without
+    its journal. ``close`` after a failure does nothing. ``last_cycle``: the last cycle whose
+    ``CycleCompleted`` was written whole (a resuming caller sets where the journal left off)."""
 
     path: Path
     lines_written: int
     bytes_written: int
     cut_path: Path | None
+    error: JournalWriteError | None
+    last_cycle: int
     _fh: IO[bytes] | None
     _lock: _Lock | None
     _start: int
@@ -458,6 +521,8 @@ class JournalWriter:
         w.lines_written = 0
         w.bytes_written = 0
         w.cut_path = None
+        w.error = None
+        w.last_cycle = 0
         return w
 
     # -- making one ----------------------------------------------------------------------------
@@ -515,17 +580,19 @@ class JournalWriter:
         except OSError as exc:
             _release(lock)
             raise JournalError(f"session journal {p} cannot be created ({exc.strerror}).") from None
-        w = cls._attach(p, open(fd, "ab"), lock, 0)
+        w = cls._attach(p, open(fd, "ab", buffering=0), lock, 0)
         try:
             w.write(header)
             w.sync()
-        except OSError as exc:
+        except (OSError, JournalWriteError) as exc:
             w._abandon()
             try:
                 p.unlink()  # ours alone (O_EXCL), holding at most part of the header
             except OSError:
                 pass
-            raise JournalError(f"session journal {p} cannot be written ({exc.strerror}).") from None
+            cause = exc.__cause__ if isinstance(exc, JournalWriteError) else exc
+            strerror = getattr(cause, "strerror", None) or str(cause)
+            raise JournalError(f"session journal {p} cannot be written ({strerror}); nothing was recorded.") from None
         _fsync_dir(p.parent)
         return w
 
@@ -550,7 +617,10 @@ class JournalWriter:
         except _Busy as busy:
             raise _busy_error(p, busy.pid) from None
         try:
-            size, cut = cls._cut_tail(p, truncate_at)
+            try:
+                size, cut = cls._cut_tail(p, truncate_at)
+            except OSError as exc:  # a full disk while saving the cut-off part, an I/O error
+                raise JournalError(f"session journal {p} cannot be prepared for resuming ({exc.strerror or exc}); nothing was appended.") from None
             try:
                 fd = os.open(p, os.O_WRONLY | os.O_APPEND | _O_BINARY)
             except OSError as exc:
@@ -558,7 +628,7 @@ class JournalWriter:
         except BaseException:
             _release(lock)
             raise
-        w = cls._attach(p, open(fd, "ab"), lock, size)
+        w = cls._attach(p, open(fd, "ab", buffering=0), lock, size)
         w.cut_path = cut
         return w
 
@@ -608,23 +678,65 @@ class JournalWriter:
         return self._start + self.bytes_written
 
     def write(self, event: Event) -> None:
-        """Append one event and flush it to the OS."""
-        if self._fh is None:
+        """Append one event and hand it to the OS (the file is unbuffered: one ``write`` a line)."""
+        fh = self._fh
+        if fh is None:
+            if self.error is not None:
+                raise self.error
             return
         data = (dumps(event) + "\n").encode("utf-8")
-        self._fh.write(data)
-        self._fh.flush()
+        try:
+            n = fh.write(data)
+            if n is not None and n < len(data):  # a short write: the disk is nearly full
+                view = memoryview(data)
+                while n < len(data):
+                    more = fh.write(view[n:])
+                    if not more:
+                        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+                    n += more
+            fh.flush()
+        except OSError as exc:
+            raise self._fail(exc) from exc
         self.lines_written += 1
         self.bytes_written += len(data)
+        if type(event) is CycleCompleted:
+            self.last_cycle = event.cycle
 
     def sync(self) -> None:
         """fsync: the cycle's events are on disk."""
-        if self._fh is not None:
-            self._fh.flush()
-            os.fsync(self._fh.fileno())
+        fh = self._fh
+        if fh is None:
+            if self.error is not None:
+                raise self.error
+            return
+        try:
+            fh.flush()
+            os.fsync(fh.fileno())
+        except OSError as exc:
+            raise self._fail(exc) from exc
+
+    def _fail(self, exc: OSError) -> JournalWriteError:
+        """After a failed write or sync: cut the journal back to its last whole line (best effort: a
+        resume cuts a partial last line anyway), close it, let go of the lock; the error to raise."""
+        self.error = _write_failure(self.path, exc, self.last_cycle)
+        fh = self._fh
+        if fh is not None:
+            try:
+                fd = fh.fileno()
+                if os.fstat(fd).st_size > self.offset:
+                    os.ftruncate(fd, self.offset)
+                os.fsync(fd)
+            except (OSError, ValueError):
+                pass
+        try:
+            self._abandon()
+        except OSError:
+            pass
+        return self.error
 
     def close(self) -> None:
-        """Sync, close and let go of the lock (its file is deleted). Closing twice does nothing."""
+        """Sync, close and let go of the lock (its file is deleted). Closing twice, or after a write
+        failure, does nothing."""
         if self._fh is None:
             return
         try:
@@ -637,7 +749,10 @@ class JournalWriter:
         lock, self._lock = self._lock, None
         try:
             if fh is not None:
-                fh.close()
+                try:
+                    fh.close()
+                except OSError:
+                    pass  # unbuffered: nothing is lost; a failed close (NFS) was reported by fsync
         finally:
             _release(lock)
 

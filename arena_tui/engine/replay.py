@@ -49,7 +49,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from arena_tui.engine import events as ev
-from arena_tui.engine.errors import JournalError
+from arena_tui.engine.errors import ArenaError, JournalError
 from arena_tui.engine.events import from_json
 from arena_tui.engine.journal import _loads, open_journal
 from arena_tui.engine.session import EventSink
@@ -323,6 +323,7 @@ class ReplaySession:
         self._last_time = header.time
         self._told_end = False
         self._own: weakref.WeakValueDictionary[int, ev.Event] = weakref.WeakValueDictionary()
+        self._path = getattr(rec, "path", None)
 
     @classmethod
     def from_journal(cls, path: str | os.PathLike[str], **kwargs) -> ReplaySession:
@@ -334,7 +335,12 @@ class ReplaySession:
         def gap(header: ev.SessionStarted) -> float:
             return _gap_ms(header, kwargs.get("cycle_gap_s"), kwargs.get("max_gap_s", 10.0))
 
-        rec = _InFile(Path(path), gap)
+        try:
+            rec = _InFile(Path(path), gap)
+        except ArenaError:
+            raise
+        except Exception as exc:  # a value no check foresaw: a sentence, not a traceback inside the app
+            raise JournalError(f"session journal {path} cannot be replayed: {_problem(exc)}.") from exc
         kwargs["notices"] = (*kwargs.get("notices", ()), *rec.warnings)
         return cls(rec.header, _recording=rec, **kwargs)
 
@@ -478,7 +484,17 @@ class ReplaySession:
 
     async def run(self, sink: EventSink) -> None:
         """Emit the header, then play until ``stop()``; at the end of the recording it waits (the
-        person may still step back)."""
+        person may still step back). Raises ``JournalError`` (one sentence) when the journal cannot be
+        played on (it changed meanwhile, or holds something no check foresaw), never another error."""
+        try:
+            await self._run(sink)
+        except (ArenaError, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            where = self._path if self._path is not None else "the recording"
+            raise JournalError(f"the replay of {where} stopped at cycle {self.cycle}: {_problem(exc)}.") from exc
+
+    async def _run(self, sink: EventSink) -> None:
         self._wake = asyncio.Event()
         self._sink = sink
         self._send(self.header)
@@ -587,6 +603,11 @@ class ReplaySession:
         self._told_end = False
         self._vt = rec.end_due[last]
         self._vt_wall = self.clock()
+
+
+def _problem(exc: BaseException) -> str:
+    """An unforeseen error as a few words for a sentence."""
+    return " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
 
 
 def _gap_ms(header: ev.SessionStarted, cycle_gap_s: float | None, max_gap_s: float) -> float:

@@ -168,6 +168,8 @@ class ArenaSession:
         else:
             self._writer = JournalWriter.create_unique(Path(self.config.arena.sessions_dir), self.name, header)
         self.journal_path = self._writer.path
+        if self._resume is not None and self._resume.reexecution is not None:
+            self._writer.last_cycle = self._resume.reexecution.arena.cycle
 
     async def run(self, sink: Callable[[ev.Event], None]) -> None:
         """Run until ``stop()``, ``max_cycles`` or the end of the recorded data; every event is
@@ -228,18 +230,33 @@ class ArenaSession:
                 if self._writer is not None:
                     self._sync_journal()
         finally:
-            bus.flush_deltas()
-            bus.publish(ev.SessionEnded(arena.cycle, self.market.now, end_reason, arena.cycle))
-            if self._writer is not None:
-                self._writer.close()
-            await self.market.close()
-            for a in self.agents:
-                closer = getattr(a, "aclose", None)
-                if closer is not None:
-                    try:
-                        await closer()
-                    except Exception:  # closing an SDK client must not hide the session's end
-                        pass
+            writer = self._writer
+            failed = writer.error if writer is not None else None
+            if failed is not None:
+                # the journal cannot be written (a full disk): it ends at its last whole line and is
+                # closed; the end goes to the screen only, and the error is raised once, below
+                bus.journal = None
+                end_reason = str(failed)
+            try:
+                bus.flush_deltas()
+                bus.publish(ev.SessionEnded(arena.cycle, self.market.now, end_reason, arena.cycle))
+                if writer is not None:
+                    writer.close()
+            finally:
+                await self._close_sources()
+        if self._writer is not None and self._writer.error is not None:
+            raise self._writer.error  # a failure an agent's own error handling swallowed
+
+    async def _close_sources(self) -> None:
+        """Close the market and the agents' clients."""
+        await self.market.close()
+        for a in self.agents:
+            closer = getattr(a, "aclose", None)
+            if closer is not None:
+                try:
+                    await closer()
+                except Exception:  # closing an SDK client must not hide the session's end
+                    pass
 
     def _sync_journal(self) -> None:
         """fsync at the end of every cycle; when cycles run back to back (pace 0, headless) the

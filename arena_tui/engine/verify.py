@@ -136,8 +136,9 @@ class JournalMarket:
                 self._funding[coin] = (fts, np.ascontiguousarray(frate), int(f["interval_ms"]), keep)
                 oi = row.get("open_interest")
                 self._oi[coin] = None if oi is None else float(oi)
-        except (KeyError, TypeError, ValueError) as exc:
-            raise JournalError(f"cycle {data.cycle}: the journaled market data is malformed ({exc}).") from None
+        except (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
+            detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
+            raise JournalError(f"cycle {data.cycle}: the journaled market data is malformed ({detail}).") from None
 
     def _check_candles(self, coin: str, tf: str, ts: np.ndarray, cols: dict[str, np.ndarray]) -> None:
         ref = self.reference.candles.get(coin, {}).get(tf) if coin in self.reference.candles else None
