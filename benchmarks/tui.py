@@ -21,7 +21,7 @@
    for a journal and jump to its end, one cycle back, one on, home, the middle and the end again;
    the peak resident memory (``VmHWM``) and each jump's time are printed (bar: peak < 300 MB; a
    10,000-cycle journal: ``arena-tui --headless --cycles 10000 --start 2025-10-02T00:00:00Z
-   --journal /tmp/x.jsonl``).
+   --journal x.jsonl``).
 
 Run from the repository root: ``python benchmarks/tui.py`` (the first three), ``--first-frame``,
 ``--stream [--seconds N]``, ``--seek [--journal FILE]`` or ``--memory FILE``. ``--cmd`` overrides the

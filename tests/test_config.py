@@ -331,7 +331,7 @@ _LLM = "[[agents]]\nname = 'GPT'\nkind = 'openai'\nmodel = 'gpt-5'\n"
         (_LLM + "price_input_per_mtok = -1.0\n", "price_input_per_mtok must be 0 or more USD"),
         (_LLM + "budget_tokens_per_day = -1\n", "budget_tokens_per_day must be 0"),
         (_LLM + "thinking_budget = -1\n", "thinking_budget must be 0"),
-        (_LLM + "api_key_env = 'sk-proj-abcdefghijklmnop'\n", "api_key_env names the environment variable holding the key, not the key itself"),
+        (_LLM + "api_key_env = 'sk-" + "proj-abcdefghijklmnop'\n", "api_key_env names the environment variable holding the key, not the key itself"),
         ("[[agents]]\nname = ''\nkind = 'baseline'\nstrategy = 'always_flat'\n", "agents[0].name is empty"),
         ("[[agents]]\nname = '   '\nkind = 'baseline'\nstrategy = 'always_flat'\n", "agents[0].name is empty"),
         ('[[agents]]\nname = "a\\u0007b"\nkind = "baseline"\nstrategy = "always_flat"\n', "agents[0].name holds a control character"),

@@ -1,6 +1,6 @@
 """Paper perpetual-futures accounts: fills, fees, isolated margin, funding, liquidation, SL/TP exits.
 
-One ``Ledger`` per agent. Conventions (``/work/shared/ARCHITECTURE.md``, "Ledger conventions"), all
+One ``Ledger`` per agent. Conventions (the house plan, ``ARCHITECTURE.md``, "Ledger conventions"), all
 money in USD, quantities in the base coin (positive, with ``side`` +1 long / -1 short), times in ms
 since the epoch (UTC):
 
