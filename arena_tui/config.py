@@ -182,19 +182,28 @@ def _redact_params(params: str) -> str:
     return "&".join(out)
 
 
-def redact_url(url: str) -> str:
-    """``url`` with its user-info (``user:password@``) and its credential-like query (and fragment)
-    parameter values replaced by ``REDACTED``: ``key``, ``api_key``, ``token``, ``secret``,
-    ``password``, ``sig``, ``auth``... or any value that looks like a key. The rest is kept as is."""
+def _split_url(url: str) -> tuple[str, str, str] | None:
+    """``scheme``, ``netloc`` (user-info and host) and the rest (path, query, fragment) of ``url``, or
+    None when it has no ``scheme://``."""
     scheme, sep, rest = url.partition("://")
     if not sep:
-        return url
+        return None
     cut = len(rest)
     for ch in "/?#":
         i = rest.find(ch)
         if i >= 0:
             cut = min(cut, i)
-    netloc, tail = rest[:cut], rest[cut:]
+    return scheme, rest[:cut], rest[cut:]
+
+
+def redact_url(url: str) -> str:
+    """``url`` with its user-info (``user:password@``) and its credential-like query (and fragment)
+    parameter values replaced by ``REDACTED``: ``key``, ``api_key``, ``token``, ``secret``,
+    ``password``, ``sig``, ``auth``... or any value that looks like a key. The rest is kept as is."""
+    parts = _split_url(url)
+    if parts is None:
+        return url
+    scheme, netloc, tail = parts
     if "@" in netloc:
         userinfo, _, host = netloc.rpartition("@")
         netloc = (f"{REDACTED}:{REDACTED}" if ":" in userinfo else REDACTED) + "@" + host
@@ -222,15 +231,10 @@ def url_secrets(url: str) -> list[str]:
     from urllib.parse import unquote
 
     found: list[str] = []
-    scheme, sep, rest = url.partition("://")
-    if not sep:
+    parts = _split_url(url)
+    if parts is None:
         return found
-    cut = len(rest)
-    for ch in "/?#":
-        i = rest.find(ch)
-        if i >= 0:
-            cut = min(cut, i)
-    netloc, tail = rest[:cut], rest[cut:]
+    _scheme, netloc, tail = parts
     if "@" in netloc:
         userinfo = netloc.rpartition("@")[0]
         found.extend(p for p in userinfo.split(":", 1) if p)
