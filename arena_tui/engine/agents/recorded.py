@@ -16,6 +16,7 @@ import asyncio
 import bisect
 import gzip
 import json
+import logging
 import time as _time
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,9 @@ from typing import Any, Iterable, Mapping
 
 from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, OnDelta
 from arena_tui.engine.errors import DataError
+from arena_tui.logs import log_hint
+
+_log = logging.getLogger(__name__)
 
 _FAILED_KEY = "failed_json_response_raw_text"
 
@@ -258,13 +262,14 @@ class RecordedAgent:
                     on_delta(kind, piece)  # type: ignore[arg-type]
                     await asyncio.sleep(self.chunk_delay_s)
         except Exception as exc:  # the callback failed: report, never raise into the engine
+            _log.error("%s: streaming the recorded answer failed", self.name, exc_info=True)
             return AgentReply(
                 text=record.answer,
                 reasoning=record.reasoning,
                 ttft_s=ttft,
                 latency_s=_time.perf_counter() - started,
                 failure=AgentFailure(
-                    "error", f"{self.name}: streaming the recorded answer failed ({type(exc).__name__}); see the log."
+                    "error", f"{self.name}: streaming the recorded answer failed ({type(exc).__name__}); {log_hint()}."
                 ),
             )
         failure = None
