@@ -1,3 +1,3 @@
-from arena_tui.cli import main
+from arena_tui.cli import run
 
-raise SystemExit(main())
+run()

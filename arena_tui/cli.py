@@ -1,6 +1,8 @@
 """The ``arena-tui`` command line (argparse).
 
-Errors a user can cause print one sentence on stderr and exit with status 2, never a traceback.
+Errors a user can cause print one sentence on stderr and exit with status 2, never a traceback;
+the unexpected (a bug of ours) prints one sentence naming the log file, which holds the traceback.
+Exit statuses: see ``EXIT_STATUSES`` (also in ``--help``).
 """
 
 from __future__ import annotations
@@ -13,9 +15,34 @@ from arena_tui import __version__
 from arena_tui.engine.errors import ArenaError
 
 
+EXIT_OK = 0
+EXIT_DIFFERS = 1
+EXIT_ERROR = 2
+EXIT_NOTHING = 3
+EXIT_STATUSES = """exit status:
+  0    the session ran (or the replay verified)
+  1    --replay --headless: the journal differs from its re-execution
+  2    bad input or an error: one sentence on stderr (details in the log file)
+  3    the session ran but achieved nothing: the market never answered, or every agent failed every time
+  128+N  stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); the journal is complete and resumable"""
+
+
+def signal_status(name: str | None) -> int | None:
+    """128 + the signal's number for a signal name ("SIGINT" -> 130), None for None."""
+    if name is None:
+        return None
+    import signal
+
+    return 128 + int(getattr(signal, name, signal.SIGTERM))
+
+
 def build_parser() -> argparse.ArgumentParser:
+    from arena_tui.logs import log_file, shown_path
+
     p = argparse.ArgumentParser(
         prog="arena-tui",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=f"{EXIT_STATUSES}\n\nlog file: {shown_path(log_file())} (rotated; ARENA_TUI_LOG_DIR moves it)",
         description=(
             "Watch LLMs and rule-based baselines paper-trade crypto perpetual futures side by side. "
             "With no config and no keys it runs the bundled real market (Alpha Arena Season 1, from 2025-10-17) "
@@ -59,6 +86,42 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.cycles is not None and args.cycles < 1:
         parser.error("--cycles must be at least 1")
+    from arena_tui.logs import close_logging, setup_logging
+
+    setup_logging()
+    try:
+        return _main(args, sys.argv[1:] if argv is None else argv)
+    finally:
+        close_logging()
+
+
+def run() -> None:
+    """The ``arena-tui`` console script (and ``python -m arena_tui``): ``main()``, then leave at once.
+
+    Once ``main`` has returned, the journal is closed and fsynced, the log file closed and the
+    terminal restored; what is left is the interpreter tearing down the SDKs', ccxt's and Numba's
+    module graphs, which takes 1-2 s and is of no use to anyone. So the output streams are flushed
+    and the process exits with ``os._exit`` (``q`` quits within a second)."""
+    import os
+
+    try:
+        status = main()
+    except SystemExit as exc:  # argparse: --help, --version, a usage error (already printed)
+        status = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 2)
+    except BaseException:
+        raise  # the interpreter's own handling (a traceback would be a bug of ours)
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    finally:
+        os._exit(status)
+
+
+def _main(args: argparse.Namespace, argv: list[str]) -> int:
+    import logging
+
+    log = logging.getLogger("arena_tui.cli")
+    log.info("arena-tui %s: %s", __version__, " ".join(argv))
     try:
         if args.init_config:
             from arena_tui.config import write_starter_config
@@ -72,14 +135,21 @@ def main(argv: list[str] | None = None) -> int:
     except ArenaError as exc:
         from arena_tui.engine.sanitize import safe_text
 
+        log.info("ended: %s", exc)
         print(f"arena-tui: {safe_text(str(exc))}", file=sys.stderr)  # it may quote a journal or a server
-        return 2
-    except KeyboardInterrupt:
-        return 130
+        return EXIT_ERROR
+    except (KeyboardInterrupt, asyncio.CancelledError):
+        return signal_status("SIGINT")
+    except Exception as exc:  # a bug of ours: one sentence here, the traceback in the log
+        from arena_tui.logs import log_hint
+
+        log.error("unexpected error", exc_info=True)
+        print(f"arena-tui: unexpected {type(exc).__name__}; this is a bug, please report it ({log_hint()}).", file=sys.stderr)
+        return EXIT_ERROR
 
 
 def make_session(args: argparse.Namespace, *, headless: bool):
-    from arena_tui.config import load_config
+    from arena_tui.config import REDACTED, load_config
     from arena_tui.engine.factory import build_agents, build_market
     from arena_tui.engine.scheduler import ArenaSession
 
@@ -109,6 +179,11 @@ def make_session(args: argparse.Namespace, *, headless: bool):
             # continue from the last cycle that verified: re-execute to just before the one that differs
             resume = reexecute_with_progress(args.resume, label="re-executing the journal", stop_before_partial=True, max_cycles=resume.cycles)
         config = resume.reexecution.config
+        if any(REDACTED in str(v) for a in config.agents for v in vars(a).values()):
+            # credentials in a base_url were redacted in the journal: take them from the config file
+            from arena_tui.config import restore_redacted
+
+            config = restore_redacted(config, load_config(args.config), args.resume)
         if args.speed is not None:
             config = dataclasses.replace(config, market=dataclasses.replace(config.market, speed=args.speed))
         journal_path = args.resume
@@ -155,7 +230,7 @@ def run_replay(args: argparse.Namespace) -> int:
     session = ReplaySession.from_journal(args.replay, speed=args.speed if args.speed else 1.0)
     app = make_app(session, theme=args.theme, config_dir=user_config_dir())
     app.run()
-    return 0
+    return _after_app(app, None)
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -166,4 +241,28 @@ def run_tui(args: argparse.Namespace) -> int:
     session, config = make_session(args, headless=False)
     app = make_app(session, theme=args.theme or config.ui.theme, config_dir=user_config_dir())
     app.run()
-    return 0
+    return _after_app(app, session)
+
+
+def _after_app(app, session) -> int:
+    """After the screen closes: say how the session ended and where its journal is (on stderr, one
+    line each), and return the exit status (``EXIT_STATUSES``)."""
+    from arena_tui.engine.sanitize import safe_line, safe_text
+
+    if app.error is not None:
+        print(f"arena-tui: {safe_text(app.error)}", file=sys.stderr)
+    path = getattr(session, "journal_path", None) if session is not None else None
+    if path is not None:
+        shown = safe_line(str(path), limit=None)
+        cycles = session.state.cycles_completed
+        print(f"arena-tui: {cycles} cycle{'s' if cycles != 1 else ''}; journal {shown} (replay: arena-tui --replay {shown})", file=sys.stderr)
+    if app.error is not None:
+        return EXIT_ERROR
+    status = signal_status(app.stopped_by_signal)
+    if status is not None:
+        return status
+    problem = session.outcome.problem() if session is not None else None
+    if problem is not None:
+        print(f"arena-tui: {safe_text(problem)}", file=sys.stderr)
+        return EXIT_NOTHING
+    return EXIT_OK

@@ -689,3 +689,31 @@ def config_from_json(data: Mapping[str, Any], where: str = "journal header") -> 
     cfg = Config(agents=tuple(agents), source=source, **sections)
     _validate(cfg, where)
     return cfg
+
+
+def restore_redacted(recorded: Config, current: Config | None, journal: str = "the journal") -> Config:
+    """``recorded`` (a journal header's config, for ``--resume``) with every value that was redacted
+    in the journal (a credential in a ``base_url``, a key-like string) taken back from ``current``
+    (the config file of this run): the same agent by name, whose value redacts to exactly the
+    recorded one. The journal never held the credential, so this is the only place it can come from.
+
+    Raises ``ConfigError`` (one sentence naming the agent and the key) when ``current`` has no such
+    value: the user must point ``--config`` at the file the session was started with."""
+    by_name = {a.name: a for a in current.agents} if current is not None else {}
+    agents = []
+    for a in recorded.agents:
+        changes: dict[str, Any] = {}
+        for f in dataclasses.fields(AgentConfig):
+            value = getattr(a, f.name)
+            if not (isinstance(value, str) and REDACTED in value):
+                continue
+            mine = by_name.get(a.name)
+            candidate = getattr(mine, f.name, None) if mine is not None else None
+            if not isinstance(candidate, str) or redact_text(candidate) != value:
+                raise ConfigError(
+                    f"cannot resume {journal}: agent '{a.name}' has a {f.name} whose credentials were not journaled "
+                    f"({value}); pass --config with the file the session started with, so they can be taken from there."
+                )
+            changes[f.name] = candidate
+        agents.append(dataclasses.replace(a, **changes) if changes else a)
+    return dataclasses.replace(recorded, agents=tuple(agents))

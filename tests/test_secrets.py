@@ -234,3 +234,42 @@ def test_a_key_in_api_key_env_stops_the_command_line_with_one_sentence(tmp_path)
 def test_config_to_json_of_an_ordinary_config_is_unchanged():
     cfg = Config()
     assert config_from_json(cfg.to_json()) == cfg
+
+
+def test_a_session_whose_base_url_held_credentials_resumes_with_its_config_file(tmp_path):
+    """The journal holds ``REDACTED`` in place of the URL's user-info; ``--resume`` takes the real
+    value back from ``--config`` (the same agent, whose URL redacts to the recorded one), and without
+    that file says so in one sentence."""
+    import base64
+
+    from tests.fakes.llm_server import FakeLLMServerThread
+
+    with FakeLLMServerThread() as srv:
+        url = srv.openai_base_url.replace("http://", f"http://{USER}:{PASS}@")
+        config = tmp_path / "arena.toml"
+        config.write_text(
+            f'[market]\nspeed = 0.0\ncoins = ["BTC"]\n[[agents]]\nname = "Proxy"\nkind = "openai-compatible"\nmodel = "normal"\n'
+            f'base_url = "{url}"\nretries = 0\n[[agents]]\nname = "Flat"\nkind = "baseline"\nstrategy = "always_flat"\n',
+            encoding="utf-8",
+        )
+        journal = tmp_path / "j.jsonl"
+        first = _cli(["--config", str(config), "--headless", "--cycles", "1", "--journal", str(journal)], tmp_path)
+        assert first.returncode == 0, first.stdout + first.stderr
+        _no_canary(journal.read_text(encoding="utf-8"), "the journal")
+        sent = len(srv.requests)
+        assert sent == 1
+
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        refused = _cli(["--resume", str(journal), "--headless", "--cycles", "1"], elsewhere)
+        assert refused.returncode == 2
+        assert "agent 'Proxy' has a base_url whose credentials were not journaled" in refused.stderr
+        assert "pass --config" in refused.stderr and "Traceback" not in refused.stderr
+        _no_canary(refused.stdout + refused.stderr, "the refusal")
+        assert len(srv.requests) == sent  # nothing was sent with the redacted URL
+
+        resumed = _cli(["--resume", str(journal), "--headless", "--cycles", "1", "--config", str(config)], tmp_path)
+        assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+        _no_canary(resumed.stdout + resumed.stderr + journal.read_text(encoding="utf-8"), "the resumed run")
+        basic = "Basic " + base64.b64encode(f"{USER}:{PASS}".encode()).decode()
+        assert [r.headers.get("authorization") for r in srv.requests[sent:]] == [basic]  # the real credentials

@@ -391,7 +391,7 @@ class FakeSession:
             if self._wake:
                 self._wake.set()
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped by the user") -> None:
         self.stop_calls += 1
         self._stopped = True
         if self._wake:

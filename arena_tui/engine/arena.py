@@ -125,6 +125,37 @@ class Arena:
         self.states: dict[str, AgentState] = {a.name: AgentState(a, make_ledger(config)) for a in agents}
         self._sent_candles: dict[tuple[str, str], int] = {}
         self._sent_funding: dict[str, int] = {}
+        self._calls: set[asyncio.Future] = set()
+        self._stopping: str | None = None
+
+    def cancel_calls(self) -> int:
+        """The session is stopping: cancel the running cycle's market read and model calls. Each
+        cancelled model call ends as a "cancelled" failure (the agent holds; the fold does not count
+        it as a failure in a row), a cancelled market read as ``MarketFailed``; the cycle then
+        completes as usual, so its journal is whole. Returns how many calls were cancelled."""
+        self._stopping = "stopping"
+        pending = [c for c in self._calls if not c.done()]
+        for call in pending:
+            call.cancel()
+        return len(pending)
+
+    async def _cancellable(self, awaitable):
+        """Await ``awaitable`` as a task that ``cancel_calls`` may cancel; returns (result, cancelled).
+        A cancellation of the cycle itself (not by ``cancel_calls``) propagates as usual."""
+        if self._stopping is not None:
+            awaitable.close()
+            return None, True
+        call = asyncio.ensure_future(awaitable)
+        self._calls.add(call)
+        try:
+            return await call, False
+        except asyncio.CancelledError:
+            task = asyncio.current_task()
+            if call.cancelled() and self._stopping is not None and (task is None or not task.cancelling()):
+                return None, True
+            raise
+        finally:
+            self._calls.discard(call)
 
     def emit(self, event: ev.Event) -> None:
         self.bus.publish(event)
@@ -144,7 +175,9 @@ class Arena:
         cyc = self.cycle
         self.emit(ev.CycleStarted(cyc, now, trigger))
         try:
-            snap = await self.market.snapshot()
+            snap, cancelled = await self._cancellable(self.market.snapshot())
+            if cancelled:
+                raise MarketError("the session stopped while the market was being read")
         except MarketError as exc:
             self.emit(ev.MarketFailed(cyc, now, str(exc)))
             self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.state.standings()))
@@ -314,7 +347,15 @@ class Arena:
         timeout = self.config.arena.agent_timeout_s
         try:
             async with asyncio.timeout(timeout):
-                reply = await s.agent.decide(request, on_delta)
+                if prompted:
+                    reply, cancelled = await self._cancellable(s.agent.decide(request, on_delta))
+                else:  # a rule-based agent answers at once: nothing to cancel
+                    reply, cancelled = await s.agent.decide(request, on_delta), False
+            if cancelled:
+                reply = AgentReply(
+                    latency_s=self.clock() - start,
+                    failure=_failure("cancelled", f"{name}: the session stopped while it was answering; its call was cancelled and it holds this cycle."),
+                )
         except TimeoutError:
             reply = AgentReply(
                 latency_s=self.clock() - start,

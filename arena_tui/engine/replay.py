@@ -427,7 +427,8 @@ class ReplaySession:
             self._control.append(self._own_event(ev.SessionResumed(self.cycle, self._last_time, "replay")))
             self._poke()
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped by the user") -> None:
+        """End ``run`` (a replay records nothing, so ``reason`` is not kept)."""
         self._stopped = True
         self._poke()
 

@@ -9,6 +9,7 @@ market (0 = as fast as possible) or every cycle interval live; ``cycle_now()`` t
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 import time as _time
@@ -26,6 +27,9 @@ from arena_tui.engine.errors import MarketExhausted
 from arena_tui.engine.journal import JournalWriter
 from arena_tui.engine.market.base import MarketSource
 from arena_tui.engine.state import ArenaState
+from arena_tui.logs import log_hint
+
+_log = logging.getLogger(__name__)
 
 OFFLINE_HINT = (
     "Offline demo: bundled Binance market from 2025-10-17, rule-based agents. For LLMs set OPENAI_API_KEY, "
@@ -34,6 +38,46 @@ OFFLINE_HINT = (
 
 
 GROUP_SYNC_S = 0.25
+
+
+class RunOutcome:
+    """What one run of a session achieved, counted from its events (a resumed journal's earlier
+    runs are not counted): market reads answered and failed, agent answers parsed and failures
+    (a "cancelled" call is the user's stop, not a failure). ``problem()`` is the sentence behind a
+    non-zero exit when the run achieved nothing."""
+
+    def __init__(self) -> None:
+        self.cycles = 0
+        self.market_answers = 0
+        self.market_failures = 0
+        self.last_market_failure = ""
+        self.answers = 0
+        self.agent_failures = 0
+        self.last_agent_failure = ""
+
+    def __call__(self, e: ev.Event) -> None:
+        if isinstance(e, ev.MarketData):
+            self.market_answers += 1
+        elif isinstance(e, ev.MarketFailed):
+            self.market_failures += 1
+            self.last_market_failure = e.reason
+        elif isinstance(e, ev.DecisionParsed):
+            self.answers += 1
+        elif isinstance(e, ev.AgentFailed) and e.kind != "cancelled":
+            self.agent_failures += 1
+            self.last_agent_failure = e.reason
+        elif isinstance(e, ev.CycleCompleted):
+            self.cycles += 1
+
+    def problem(self) -> str | None:
+        """"The market never answered ..." or "Every agent failed ..." (one sentence), else None."""
+        if self.market_failures and not self.market_answers:
+            n = self.market_failures
+            return f"The market never answered ({n} cycle{'s' if n != 1 else ''}); last: {self.last_market_failure}"
+        if self.agent_failures and not self.answers:
+            n = self.agent_failures
+            return f"Every agent failed every time it was asked ({n} failure{'s' if n != 1 else ''}); last: {self.last_agent_failure}"
+        return None
 
 
 class ArenaSession:
@@ -72,6 +116,10 @@ class ArenaSession:
         self.pace = float(pace)
         self._paused = False
         self._stop = False
+        self._stop_event: asyncio.Event | None = None  # made in run(), on the session's loop
+        self.stop_reason = "stopped by the user"
+        self.cancelled_calls = 0
+        """Model calls and market reads that ``stop()`` cancelled."""
         self._trigger: asyncio.Event | None = None  # made in run(), on the session's loop
         self._manual_pending = False
         self._running_cycle = False
@@ -97,6 +145,8 @@ class ArenaSession:
             self.arena = None
         self.state: ArenaState = self.bus.state
         self.cycles_run = 0
+        self.outcome = RunOutcome()
+        """What this run achieved (``RunOutcome``): the CLI's exit status comes from it."""
 
     # -- Session protocol ----------------------------------------------------------------------
 
@@ -131,8 +181,19 @@ class ArenaSession:
             self.bus.publish(ev.SessionResumed(self._cycle(), self.market.now, "user"))
             self._wake()
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped by the user") -> None:
+        """Stop now: no new cycle starts; a running cycle's market read and model calls are
+        cancelled (each agent then holds with a "cancelled" failure) and the cycle completes, so the
+        journal ends whole, with ``SessionEnded(reason)``. An indicator compile in progress is
+        abandoned (its child process killed). Safe to call more than once and from a signal handler
+        on the session's loop."""
+        if not self._stop:
+            self.stop_reason = reason
         self._stop = True
+        if self._stop_event is not None:
+            self._stop_event.set()
+        if self._running_cycle and self.arena is not None:
+            self.cancelled_calls += self.arena.cancel_calls()
         self._wake()
 
     # -- running -------------------------------------------------------------------------------
@@ -168,6 +229,7 @@ class ArenaSession:
         else:
             self._writer = JournalWriter.create_unique(Path(self.config.arena.sessions_dir), self.name, header)
         self.journal_path = self._writer.path
+        _log.info("session %s: journal %s", self.name, self.journal_path)
         if self._resume is not None and self._resume.reexecution is not None:
             self._writer.last_cycle = self._resume.reexecution.arena.cycle
 
@@ -176,12 +238,16 @@ class ArenaSession:
         folded into ``state``, journaled and passed to ``sink`` (a plain callable that must not block)."""
         if self._trigger is None:
             self._trigger = asyncio.Event()
+        if self._stop_event is None:
+            self._stop_event = asyncio.Event()
+            if self._stop:
+                self._stop_event.set()
         resumed = self._resume is not None
         header = self._resume.header if resumed else self.header()
         self._open_journal(header)
         bus = self.bus
         bus.journal = self._writer
-        bus.listeners = [sink]
+        bus.listeners = [self.outcome, sink]
         if resumed:
             arena = self.arena
             assert arena is not None
@@ -202,8 +268,8 @@ class ArenaSession:
             bus.publish(ev.Notice(0, self.market.now, "info", OFFLINE_HINT))
         await self._prepare_indicators()
         await self._warm_up_agents()
-        end_reason = "stopped by the user"
         first = arena.cycle == 0
+        end_reason: str | None = None
         try:
             while not self._stop:
                 if self.max_cycles is not None and self.cycles_run >= self.max_cycles:
@@ -229,6 +295,11 @@ class ArenaSession:
                 self.cycles_run += 1
                 if self._writer is not None:
                     self._sync_journal()
+        except Exception as exc:
+            if self._writer is None or self._writer.error is None:
+                _log.error("session %s ended by an unexpected error", self.name, exc_info=True)
+                end_reason = f"ended by an unexpected error ({type(exc).__name__}); {log_hint()}"
+            raise
         finally:
             writer = self._writer
             failed = writer.error if writer is not None else None
@@ -237,6 +308,12 @@ class ArenaSession:
                 # closed; the end goes to the screen only, and the error is raised once, below
                 bus.journal = None
                 end_reason = str(failed)
+            elif end_reason is None:
+                end_reason = self.stop_reason
+                if self.cancelled_calls:
+                    n = self.cancelled_calls
+                    end_reason += f" ({n} call{'s' if n != 1 else ''} in flight cancelled; those agents held that cycle)"
+            _log.info("session %s ended after cycle %d: %s", self.name, arena.cycle, end_reason)
             try:
                 bus.flush_deltas()
                 bus.publish(ev.SessionEnded(arena.cycle, self.market.now, end_reason, arena.cycle))
@@ -288,20 +365,49 @@ class ArenaSession:
                 stderr=asyncio.subprocess.DEVNULL,
             )
             try:
-                await asyncio.wait_for(proc.wait(), 1.5)
-            except TimeoutError:
-                announced = True
-                self.bus.publish(ev.Notice(0, self.market.now, "info", WARMUP_NOTICE))
-                await proc.wait()
+                if not await self._unless_stopped(proc.wait(), 1.5):
+                    announced = True
+                    self.bus.publish(ev.Notice(0, self.market.now, "info", WARMUP_NOTICE))
+                    await self._unless_stopped(proc.wait())
+            finally:
+                if proc.returncode is None:  # stopped (or cancelled) mid-compile: the child goes too
+                    proc.kill()
+                    await asyncio.shield(proc.wait())
         except OSError:
             pass  # no child process: the kernels compile in this process on first use instead
+        if self._stop:
+            return  # nothing to compute: loading (or compiling) the kernels now would only delay the exit
         await asyncio.to_thread(_load_indicators)
         if announced:
             took = _time.monotonic() - t0
             self.bus.publish(ev.Notice(0, self.market.now, "info", f"Indicators compiled in {took:.0f} s and cached; later starts take under a second."))
 
+    async def _unless_stopped(self, awaitable, timeout: float | None = None) -> bool:
+        """Await ``awaitable`` until it is done (True), or ``stop()`` or ``timeout`` s come first
+        (False; the awaitable is cancelled)."""
+        assert self._stop_event is not None
+        task = asyncio.ensure_future(awaitable)
+        stopped = asyncio.ensure_future(self._stop_event.wait())
+        try:
+            await asyncio.wait({task, stopped}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopped.cancel()
+            if not task.done():
+                task.cancel()
+        return task.done() and not task.cancelled()
+
     async def _warm_up_agents(self) -> None:
-        """Import SDKs and build clients before the first cycle (off the deadline of cycle 1)."""
+        """Import the SDKs once, one after the other (agents importing the same SDK concurrently see
+        it partially initialised), then build the agents' clients, before the first cycle (off the
+        deadline of cycle 1)."""
+        if self._stop:
+            return
+        sdks = [a.sdk_name for a in self.agents if getattr(a, "sdk_name", None)]
+        if sdks:
+            from arena_tui.engine.agents.llm import import_sdks
+
+            for name, sentence in (await import_sdks(sdks)).items():
+                self.bus.publish(ev.Notice(0, self.market.now, "warning", sentence))
         warm = [a.warm_up() for a in self.agents if hasattr(a, "warm_up")]
         if warm:
             results = await asyncio.gather(*warm, return_exceptions=True)

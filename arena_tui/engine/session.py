@@ -48,8 +48,9 @@ class Session(Protocol):
 
     def resume(self) -> None: ...
 
-    def stop(self) -> None:
-        """Finish the running cycle's journal writes and end ``run``."""
+    def stop(self, reason: str = "stopped by the user") -> None:
+        """End ``run`` soon: cancel what is in flight, finish the running cycle's journal writes;
+        ``reason`` is the end recorded (live sessions)."""
         ...
 
 

@@ -156,6 +156,8 @@ class ArenaState:
 
     def _agent_failed(self, e: ev.AgentFailed) -> None:
         if book := self.agents.get(e.agent):
+            if e.kind == "cancelled":  # the user stopped the session mid-call: not the agent's failure
+                return
             book.consecutive_failures += 1
             book.failures += 1
 

@@ -49,8 +49,13 @@ from arena_tui.tui.themes import (
 from arena_tui.tui.widgets.reasoning import AgentPane
 from arena_tui.tui.widgets.tables import NARROW_WIDTH
 
-QUIT_TIMEOUT_S = 10.0
-"""How long ``q`` waits for the session to finish its journal writes before quitting anyway."""
+QUIT_TIMEOUT_S = 0.8
+"""How long ``q`` waits for the session to finish its journal writes before quitting anyway. The
+session cancels its model calls at once (``ArenaSession.stop``), so this is a guard, not the path."""
+
+STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
+"""Signals that stop the session as ``q`` does (SIGINT only arrives from ``kill``: in the screen,
+Ctrl-C is a key)."""
 
 RENDER_SLICE = 400
 """Events rendered before the bridge yields to the event loop (a long batch stays responsive)."""
@@ -76,6 +81,7 @@ class ArenaApp(App[None]):
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("ctrl+q", "quit", "Quit", show=False, priority=True, id="quit-ctrl"),
+        Binding("ctrl+c", "quit", "Quit", show=False, priority=True, id="quit-ctrl-c"),
     ]
 
     paused: var[bool] = var(False)
@@ -100,6 +106,12 @@ class ArenaApp(App[None]):
         self.set_reactive(ArenaApp.paused, session.paused)
         self._stopping = False
         self._failed = False
+        self._bridge_done = False
+        self._signals: list[int] = []
+        self.stopped_by_signal: str | None = None
+        """The signal (SIGTERM, SIGHUP, SIGINT) that stopped the app, if one did."""
+        self.error: str | None = None
+        """The sentence that ended the session when it failed (shown on screen, printed on exit)."""
         self._queue: deque[ev.Event] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -138,7 +150,24 @@ class ArenaApp(App[None]):
         self._tick()
         # The screen owns the clock's timer: it stops as the screen closes, before its widgets go.
         self.console_screen.set_interval(0.5, self._tick, name="header clock")
+        self._catch_signals()
         self._bridge()
+
+    def _catch_signals(self) -> None:
+        """SIGTERM, SIGHUP and SIGINT stop the session as ``q`` does (journal complete, terminal
+        restored) instead of killing the process mid-write."""
+        import signal
+
+        loop = asyncio.get_running_loop()
+        for name in STOP_SIGNALS:
+            signum = getattr(signal, name, None)
+            if signum is None:
+                continue
+            try:
+                loop.add_signal_handler(signum, self._on_signal, name)
+            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
+                continue
+            self._signals.append(signum)
 
     def notify(
         self,
@@ -156,6 +185,10 @@ class ArenaApp(App[None]):
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # hand what ``on_ready`` froze back to the collector (tests run many apps)
+        loop = asyncio.get_running_loop()
+        for signum in self._signals:
+            loop.remove_signal_handler(signum)
+        self._signals.clear()
 
     def _tick(self) -> None:
         """Put the wall clock, the countdown and (replay) the cycles and speed in the header."""
@@ -199,14 +232,26 @@ class ArenaApp(App[None]):
             if run.done():
                 run.result()
         except ArenaError as exc:
-            self._failed = self.ended = True
-            self.console_screen.status.show("error", str(exc))
+            self._fail(str(exc))
+        except Exception as exc:  # a bug of ours: one sentence on screen, the traceback in the log
+            import logging
+
+            from arena_tui.logs import log_hint
+
+            logging.getLogger(__name__).error("the session failed", exc_info=True)
+            self._fail(f"The session stopped on an unexpected error ({type(exc).__name__}); the journal is intact up to its last cycle; {log_hint()}.")
         finally:
             if not run.done():
                 run.cancel()
             self._idle.set()
+            self._bridge_done = True
         if self._stopping:
             self.exit()
+
+    def _fail(self, sentence: str) -> None:
+        self.error = sentence
+        self._failed = self.ended = True
+        self.console_screen.status.show("error", sentence)
 
     async def events_rendered(self) -> None:
         """Wait until every event the session has sent so far is on screen (tests, benchmarks)."""
@@ -377,13 +422,24 @@ class ArenaApp(App[None]):
             self.push_screen(HelpScreen())
 
     async def action_quit(self) -> None:
-        """Stop the session (it finishes its journal writes), then exit; ``q`` again exits at once."""
-        if self._stopping:
+        """Stop the session (model calls are cancelled, the journal writes finish), then exit;
+        ``q`` again exits at once."""
+        self._begin_quit()
+
+    def _on_signal(self, name: str) -> None:
+        self.stopped_by_signal = self.stopped_by_signal or name
+        self._begin_quit(f"stopped by {name}")
+
+    def _begin_quit(self, reason: str = "stopped by the user") -> None:
+        """Quit within a second in every state: at once when the session has already ended, else
+        after it has stopped (it cancels its model calls and closes its journal), at the latest after
+        ``QUIT_TIMEOUT_S``."""
+        if self._stopping or self._bridge_done:
             self.exit()
             return
         self._stopping = True
-        self.console_screen.status.show("info", "Stopping: finishing this cycle's journal writes…")
-        self.session.stop()
+        self.console_screen.status.show("info", "Stopping: cancelling model calls, finishing this cycle's journal writes…")
+        self.session.stop(reason)
         self.set_timer(QUIT_TIMEOUT_S, self.exit, name="quit timeout")
 
 

@@ -51,7 +51,8 @@ class Usage:
 @dataclass(frozen=True)
 class AgentFailure:
     """Why an agent produced no usable answer: ``kind`` is one of timeout, rate_limit, server,
-    connection, malformed, empty, length, budget, auth, config, error; ``reason`` is one sentence."""
+    connection, malformed, empty, length, budget, auth, config, error, cancelled (the session
+    stopped during the call); ``reason`` is one sentence."""
 
     kind: str
     reason: str

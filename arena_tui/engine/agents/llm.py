@@ -26,10 +26,12 @@ import asyncio
 import hashlib
 import importlib
 import json
+import logging
 import os
 import random
 import re
 import sys
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -38,6 +40,9 @@ from typing import Any, Literal
 from arena_tui.config import redact_text, redact_url, url_secrets
 from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, DeltaKind, OnDelta, Usage
 from arena_tui.engine.errors import ConfigError
+from arena_tui.logs import log_hint
+
+_log = logging.getLogger(__name__)
 
 Provider = Literal["openai", "anthropic", "openai-compatible"]
 PROVIDERS: tuple[str, ...] = ("openai", "anthropic", "openai-compatible")
@@ -233,13 +238,37 @@ class _Stream:
         self.on_delta(kind, text)
 
 
+_IMPORT_LOCK = threading.Lock()
+"""Imports of the SDKs run one at a time: two threads importing ``openai`` at once see it partially
+initialised (its own circular imports) and warn, or fail."""
+
+
+def _import_in_order(name: str) -> Any:
+    with _IMPORT_LOCK:
+        return importlib.import_module(name)
+
+
 async def _import_sdk(name: str) -> Any:
     """Import ``name`` ("openai"/"anthropic") in a worker thread the first time, so the event loop
-    (and the screen) never stalls for the SDK's import (several hundred ms)."""
+    (and the screen) never stalls for the SDK's import (several hundred ms). Concurrent callers are
+    serialised (``_IMPORT_LOCK``); ``import_sdks`` does it once for a whole session."""
     module = sys.modules.get(name)
-    if module is not None:
+    if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
         return module
-    return await asyncio.to_thread(importlib.import_module, name)
+    return await asyncio.to_thread(_import_in_order, name)
+
+
+async def import_sdks(names: Any) -> dict[str, str]:
+    """Import each SDK in ``names`` once, one after the other, in a worker thread (the session calls
+    this before any agent starts). Returns {name: one-sentence error} for those that cannot be
+    imported; the agents using them report it when they are asked."""
+    failed: dict[str, str] = {}
+    for name in dict.fromkeys(names):
+        try:
+            await _import_sdk(name)
+        except Exception as exc:
+            failed[name] = f"the {name} package cannot be imported ({type(exc).__name__}); install it with pip install {name}."
+    return failed
 
 
 def _retry_after_s(headers: Any) -> float | None:
@@ -358,6 +387,11 @@ class LLMAgent:
         return None
 
     # -- the call --------------------------------------------------------------------------------
+    @property
+    def sdk_name(self) -> str:
+        """The SDK this agent calls: "anthropic" or "openai"."""
+        return "anthropic" if self.config.provider == "anthropic" else "openai"
+
     async def warm_up(self) -> None:
         """Import this agent's SDK and build its client in worker threads now, rather than inside
         the first cycle's deadline (skipped for the client when the key is not set yet)."""
@@ -397,7 +431,8 @@ class LLMAgent:
         except _Failed as exc:
             failure = AgentFailure(exc.kind, self._scrub(exc.reason(self.name), key))
         except Exception as exc:  # never raise into the engine
-            reason = f"{self.name}: unexpected {type(exc).__name__}: {exc}; holding this cycle — see the log."
+            _log.error("%s: unexpected error in decide", self.name, exc_info=True)
+            reason = f"{self.name}: unexpected {type(exc).__name__}: {exc}; holding this cycle ({log_hint()})."
             failure = AgentFailure("error", self._scrub(reason, key))
         stream = attempts[-1] if attempts else _Stream(on_delta, started)
         usage = stream.usage or Usage()
@@ -429,8 +464,9 @@ class LLMAgent:
             try:
                 on_delta(kind, text)
             except Exception as exc:
+                _log.error("%s: the on_delta callback failed", self.name, exc_info=True)
                 what = f"the on_delta callback failed ({type(exc).__name__}: {exc})"
-                raise _Failed("error", what, "see the log") from None
+                raise _Failed("error", what, log_hint()) from None
 
         last: _Failed | None = None
         try:
