@@ -130,7 +130,7 @@ class HostileSession:
     def resume(self) -> None:
         pass
 
-    def stop(self) -> None:
+    def stop(self, reason: str = "stopped by the user") -> None:
         self.stop_calls += 1
         if self._stopped is not None:
             self._stopped.set()
@@ -317,3 +317,39 @@ def test_headless_replay_of_a_hostile_journal_in_tmux(tmp_path, tmux):
     title, buffers, layout, window = tmux.observed()
     assert (title, buffers, layout, window) == before
     assert title == PANE_TITLE and buffers == "" and window == WINDOW
+
+
+@pytest.mark.e2e
+@needs_tmux
+def test_live_session_with_a_hostile_model_in_tmux(tmp_path, tmux):
+    """A live session: the real openai client streams a model's reasoning and answer full of escape
+    sequences and markup from the fake server on 127.0.0.1; the pane title, tmux's paste buffers, the
+    window name and the layout are unchanged, and the text is on screen literally."""
+    import gzip
+    import json
+
+    from tests.fakes.llm_server import FakeLLMServerThread
+
+    answers = tmp_path / "hostile-answers.json.gz"
+    record = {"timestamp": 1, "model_id": "evil", "cycle_id": 1, "reasoning": "".join(REASONING), "answer": ANSWER + NOTICE}
+    with gzip.open(answers, "wt", encoding="utf-8") as fh:
+        json.dump({"source": "tests", "records": [record]}, fh)
+    with FakeLLMServerThread(answers=answers) as srv:
+        config = tmp_path / "arena.toml"
+        config.write_text(
+            '[market]\nspeed = 30.0\ncoins = ["BTC"]\n[arena]\nname = "live-hostile"\n'
+            f'[[agents]]\nname = "Evil model"\nkind = "openai-compatible"\nmodel = "reasoning:chunk=7"\nbase_url = "{srv.openai_base_url}"\n',
+            encoding="utf-8",
+        )
+        before = tmux.start(f"{sys.executable} -m arena_tui --config {config} --journal {tmp_path / 'j.jsonl'}; echo EXITED $?")
+        screen = tmux.wait_for(r"answered in", timeout=120)
+        assert "[b]bold[/b]" in screen  # markup drawn as text
+        tmux("send-keys", "-t", "h", "q")
+        tmux.wait_for(r"EXITED 0")
+    title, buffers, layout, window = tmux.observed()
+    print(f"before: title={before[0]!r} buffers={before[1]!r} layout={before[2]!r} window={before[3]!r}")
+    print(f"after:  title={title!r} buffers={buffers!r} layout={layout!r} window={window!r}")
+    assert (title, buffers, layout, window) == before
+    assert title == PANE_TITLE and buffers == "" and window == WINDOW
+    journal = (tmp_path / "j.jsonl").read_text(encoding="utf-8")
+    assert "\\u001b]52;c;" in journal  # the journal keeps the exact text (escaped as JSON)

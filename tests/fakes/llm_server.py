@@ -142,6 +142,16 @@ def load_answers(path: Path = DEFAULT_ANSWERS) -> list[dict[str, Any]]:
     return sorted(records, key=lambda r: float(r["timestamp"]))
 
 
+def _json_bytes(obj: Any) -> bytes:
+    """``obj`` as compact JSON in UTF-8, as the providers send it; text that UTF-8 cannot hold (a lone
+    surrogate a model produced) is sent as a ``\\ud800`` escape, which is valid JSON."""
+    text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"))
+    try:
+        return text.encode()
+    except UnicodeEncodeError:
+        return json.dumps(obj, ensure_ascii=True, separators=(",", ":")).encode()
+
+
 _WORD = re.compile(r"\s*\S+|\s+$")
 
 
@@ -341,7 +351,7 @@ class FakeLLMServer:
             }
             if include_usage:
                 obj["usage"] = usage
-            return b"data: " + json.dumps(obj, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n"
+            return b"data: " + _json_bytes(obj) + b"\n\n"
 
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                            "Cache-Control": "no-cache", "x-request-id": cid})
@@ -450,7 +460,7 @@ class FakeLLMServer:
 
         def event(name: str, data: dict[str, Any]) -> bytes:
             return (f"event: {name}\ndata: ".encode()
-                    + json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode() + b"\n\n")
+                    + _json_bytes(data) + b"\n\n")
 
         resp = web.StreamResponse(headers={"Content-Type": "text/event-stream; charset=utf-8",
                                            "Cache-Control": "no-cache", "request-id": f"req_{mid}"})
