@@ -7,8 +7,10 @@ import sys
 from pathlib import Path
 
 import pytest
+from textual.widgets import OptionList
 
 from arena_tui.tui import formatting as fmt
+from arena_tui.tui.app import make_app
 from arena_tui.tui.themes import (
     APP_VARIABLES,
     ThemeFileError,
@@ -16,7 +18,9 @@ from arena_tui.tui.themes import (
     load_themes,
     resolve_theme_name,
     shipped_theme_dir,
+    textual_variables,
 )
+from test_tui_script import FakeSession, wait_until
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -40,7 +44,8 @@ def test_user_theme_replaces_and_adds(tmp_path):
     loaded = load_themes(tmp_path)
     assert "sea" in loaded.names() and loaded.notices == ()
     sea = next(t for t in loaded.themes if t.name == "sea")
-    assert sea.primary == "rgb(0, 90, 160)" and sea.success == "#32cd32 80%"
+    # the alpha is folded into the colour: Textual's ColorSystem cannot read "#32cd32 80%" (the app would not start)
+    assert sea.primary == "rgb(0, 90, 160)" and sea.success == "#32CD32CC"
 
 
 @pytest.mark.parametrize(
@@ -54,6 +59,21 @@ def test_user_theme_replaces_and_adds(tmp_path):
         ("name = \"x\"\nprimary = \"#112233\"\ndark = \"yes\"\n", "'dark' must be true or false"),
         ("name = \"x\"\nprimary = \"#112233\"\n[variables]\narena-up = \"#00ff00\"\n", "unknown variable 'arena-up'"),
         ("name = \"x\"\nprimary = \"#112233\"\n[variables]\narena-benchmark = 12\n", "must be a colour"),
+        # Textual's own design variables, checked as Textual reads them (each of these stopped the app on a CSS error)
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nfooter-key-foreground = \"not-a-colour\"\n",
+         "'variables.footer-key-foreground' = 'not-a-colour' is not a colour"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nblock-cursor-text-style = \"blinky\"\n",
+         "'variables.block-cursor-text-style' = 'blinky' is not a text style"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nlink-style = \"none bold\"\n", "'none bold' is not a text style"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nlink-style-hover = \"bold not\"\n", "'bold not' is not a text style"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nfooter-key-foreground = \"$primary\"\n", "refers to another variable"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nfooter-background = \"auto 50%\"\n", "'auto 50%' is not allowed here"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nborder = \"initial\"\n", "'initial' is not allowed here"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\ntext-muted = \"auto 150%\"\n", "has an alpha over 100%"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nfooter-key-foreground = 3\n", "must be a colour"),
+        ("name = \"x\"\nprimary = \"#112233\"\n[variables]\nfooter-key-foregroud = \"#60A5FA\"\n",
+         r"unknown variable 'footer-key-foregroud' \(did you mean 'footer-key-foreground'\?\); \[variables\] may set the arena-\* colours"
+         " or Textual's design variables"),
     ],
 )
 def test_broken_theme_files_are_skipped_with_a_sentence(tmp_path, body, says):
@@ -65,6 +85,93 @@ def test_broken_theme_files_are_skipped_with_a_sentence(tmp_path, body, says):
     loaded = load_themes(tmp_path)
     assert "x" not in loaded.names() and {"arena-dark", "arena-light"} <= set(loaded.names())
     assert len(loaded.notices) == 1 and str(path) in loaded.notices[0] and loaded.notices[0].endswith("Skipped it.")
+
+
+def test_textual_variables_and_their_kinds():
+    kinds = textual_variables()
+    assert len(kinds) == 168 and textual_variables() is kinds  # computed once
+    assert {name for name, kind in kinds.items() if kind == "style"} == {name for name in kinds if "-style" in name}
+    assert kinds["block-cursor-text-style"] == kinds["link-style-hover"] == "style"
+    assert kinds["text-muted"] == kinds["link-color"] == "auto" and kinds["link-background"] == "initial"
+    assert kinds["footer-key-foreground"] == kinds["footer-key-background"] == kinds["primary-lighten-1"] == "colour"
+
+
+def test_good_textual_variables_load(tmp_path):
+    path = tmp_path / "good.toml"
+    path.write_text(
+        'name = "good"\nprimary = "#336699"\n[variables]\n'
+        'footer-key-foreground = "#60A5FA"\nblock-cursor-text-style = " bold  underline "\ntext-muted = "auto 60%"\n'
+        'link-background = "initial"\nfooter-key-background = "transparent"\nfooter-background = "ansi_default"\n'
+        'foreground = "#fff 50%"\nbackground-darken-1 = "rgba(1, 2, 3, 0.5)"\nlink-style = "none"\nbutton-focus-text-style = "b not u"\n'
+    )
+    assert load_theme_file(path).variables == {
+        "footer-key-foreground": "#60A5FA",
+        "block-cursor-text-style": "bold underline",
+        "text-muted": "auto 60%",
+        "link-background": "initial",
+        "footer-key-background": "transparent",
+        "footer-background": "ansi_default",
+        "foreground": "#FFFFFF7F",  # folded: Markdown tables use "keyline: thin $foreground 20%", which takes one alpha
+        "background-darken-1": "rgba(1, 2, 3, 0.5)",
+        "link-style": "none",
+        "button-focus-text-style": "b not u",
+    }
+
+
+THEME_APP_SIZE = (120, 40)
+
+
+def theme_notices(app) -> list[str]:
+    return [text for _, text in app.console_screen.status.notices]
+
+
+@pytest.mark.parametrize(
+    "variable, says",
+    [
+        ('footer-key-foreground = "not-a-colour"', "'variables.footer-key-foreground' = 'not-a-colour' is not a colour"),
+        ('block-cursor-text-style = "blinky"', "'variables.block-cursor-text-style' = 'blinky' is not a text style"),
+    ],
+)
+async def test_a_theme_with_a_bad_textual_variable_is_skipped_and_the_app_starts(tmp_path, variable, says):
+    """Before the check these themes stopped the app on start-up with Textual's CSS error dump
+    (StylesheetParseError, "CSS parsing failed"); now the file is skipped with a notice and the app
+    falls back to arena-dark."""
+    (tmp_path / "themes").mkdir()
+    path = tmp_path / "themes" / "bad.toml"
+    path.write_text(f'name = "bad"\nprimary = "#336699"\n[variables]\n{variable}\n')
+    app = make_app(FakeSession(autoplay=0), theme="bad", config_dir=tmp_path, clock=lambda: 0.0)
+    async with app.run_test(size=THEME_APP_SIZE) as pilot:
+        await wait_until(lambda: any("Unknown theme 'bad'" in t for t in theme_notices(app)), "the theme notices")
+        await pilot.pause()
+        assert app.theme == "arena-dark" and "bad" not in app.available_themes
+        skipped = [t for t in theme_notices(app) if str(path) in t]
+        assert len(skipped) == 1 and says in skipped[0] and skipped[0].endswith("Skipped it.")
+        assert any(str(path) in str(n.message) for n in app._notifications)  # and as a toast
+    assert app.return_code in (None, 0)
+
+
+async def test_a_theme_with_good_textual_variables_is_used_and_renders(tmp_path):
+    (tmp_path / "themes").mkdir()
+    (tmp_path / "themes" / "good.toml").write_text(
+        'name = "good"\nprimary = "#336699"\n[variables]\n'
+        'footer-key-foreground = "#60A5FA"\nblock-cursor-text-style = "bold underline"\ntext-muted = "auto 60%"\n'
+    )
+    app = make_app(FakeSession(autoplay=0), theme="good", config_dir=tmp_path, clock=lambda: 0.0)
+    async with app.run_test(size=THEME_APP_SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "good"
+        assert not any("good.toml" in t or "Unknown theme" in t for t in theme_notices(app))
+        assert app.theme_variables["text-muted"] == "auto 60%"
+        footer_key = app.console_screen.query("FooterKey").first()
+        assert footer_key.get_component_rich_style("footer-key--key").color.triplet.hex == "#60a5fa"
+        # the block cursor's text style shows on a focused list (arena-dark's is bold alone)
+        options = OptionList("one", "two")
+        await app.console_screen.mount(options)
+        options.focus()
+        options.highlighted = 0
+        await pilot.pause()
+        cursor = options.get_component_rich_style("option-list--option-highlighted")
+        assert cursor.bold and cursor.underline
 
 
 def test_theme_names_resolve_with_fallback():

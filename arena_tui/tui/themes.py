@@ -2,9 +2,27 @@
 
 A theme file holds Textual ``Theme`` fields (``name``, ``primary``, ``secondary``, ``accent``,
 ``foreground``, ``background``, ``surface``, ``panel``, ``boost``, ``success``, ``warning``, ``error``,
-``dark``, ``luminosity_spread``, ``text_alpha``) and a ``[variables]`` table for app-specific colours
-(``arena-benchmark``, ``arena-rule-based``, ``arena-reasoning``, ``arena-live``, ``arena-recorded``,
-``arena-replay``; see ``APP_VARIABLES``). Colours are CSS colours (``#rrggbb``, ``rgb(...)``, names).
+``dark``, ``luminosity_spread``, ``text_alpha``) and a ``[variables]`` table. A colour is one that
+Textual reads (``#rgb``, ``#rrggbb``, ``#rrggbbaa``, ``rgb(...)``, ``hsl(...)``, a name such as ``red``
+or ``transparent``, ``ansi_red``, ``ansi_default``), optionally followed by an alpha percentage
+(``"#3b82f6 50%"``, folded into the colour).
+
+``[variables]`` may hold:
+
+* the app's own colours (``arena-benchmark``, ``arena-rule-based``, ``arena-reasoning``,
+  ``arena-live``, ``arena-recorded``, ``arena-replay``; see ``APP_VARIABLES``), each a colour;
+* Textual's design variables (the names ``Theme.to_color_system().generate()`` makes, such as
+  ``footer-key-foreground``, ``text-muted``, ``block-cursor-text-style``; see ``textual_variables``):
+  the text-style ones (``*-text-style``, ``link-style``, ``link-style-hover``) take style words
+  separated by spaces (``bold``, ``italic``, ``underline``, ``reverse``, ``not underline``, ``none``
+  alone, ...; ``textual.css.constants.VALID_STYLE_FLAGS``), the others a colour;
+  ``auto`` (with an optional alpha percentage, ``"auto 60%"``) or ``initial`` only where Textual's
+  own default for that variable is that keyword (``text``, ``text-muted``, ``link-color``,
+  ``link-background``, ...). ``$name`` references are refused: Textual does not resolve them inside
+  a theme, so the app would stop on a CSS error.
+
+Anything else (an unknown name, a bad value) makes the file invalid, since Textual would otherwise
+fail on the theme's CSS when the app starts.
 
 Where they come from, in order (a later file with the same ``name`` replaces an earlier one):
 
@@ -18,6 +36,8 @@ naming the file and what to fix); nothing here raises for a user's file.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import re
 import tomllib
 from dataclasses import dataclass
@@ -25,7 +45,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
+from rich.errors import StyleSyntaxError
+from rich.style import Style
 from textual.color import Color, ColorParseError
+from textual.css.constants import VALID_STYLE_FLAGS
 from textual.theme import Theme
 
 from arena_tui.engine.sanitize import safe_line
@@ -92,21 +115,100 @@ def shipped_theme_dir() -> Path | None:
     return source_tree if source_tree.is_dir() else None
 
 
-def _check_colour(path: Path, key: str, value: Any) -> str:
+_ALPHA = re.compile(r"(?P<colour>.+?)\s+(?P<alpha>\d{1,3}(?:\.\d+)?)%")
+"""A colour followed by an alpha percentage, ``"#3b82f6 50%"``."""
+
+
+@functools.cache
+def textual_variables() -> dict[str, str]:
+    """Textual's design variables, name -> kind: ``"style"`` (text-style words), ``"auto"`` or
+    ``"initial"`` (a colour, or that keyword as Textual's own default uses it) or ``"colour"``.
+
+    The names are the ones ``Theme.to_color_system().generate()`` makes; the kind comes from the
+    default value generated for a plain theme (``block-cursor-text-style`` = ``bold``, ``text`` =
+    ``auto 87%``, ``link-background`` = ``initial``, the rest colours)."""
+    kinds: dict[str, str] = {}
+    for name, default in Theme(name="defaults", primary="#0178D4").to_color_system().generate().items():
+        words = default.split()
+        if all(word in VALID_STYLE_FLAGS for word in words):
+            kinds[name] = "style"
+        else:
+            kinds[name] = words[0] if words[0] in ("auto", "initial") else "colour"
+    return kinds
+
+
+def _check_colour(path: Path, key: str, value: Any, keyword: str | None = None) -> str:
+    """A colour Textual reads, with an optional alpha percentage folded into it (``"#fff 50%"`` ->
+    ``"#FFFFFF7F"``: Textual's ``Color.parse`` behind a theme's fields and some variables does not
+    read the percentage). ``keyword`` (``auto``, ``initial``) is accepted too, ``auto`` with a
+    percentage; it is passed on as written."""
     if not isinstance(value, str):
         raise ThemeFileError(f"theme file {path}: '{key}' must be a colour in quotes such as \"#3b82f6\" (got {value!r}).")
     text = value.strip()
-    base, _, alpha = text.rpartition(" ")
-    candidate = base if alpha.endswith("%") and base else text
+    match = _ALPHA.fullmatch(text)
+    colour, alpha = (match["colour"], float(match["alpha"])) if match else (text, None)
+    if alpha is not None and alpha > 100:
+        raise ThemeFileError(f"theme file {path}: '{key}' = {value!r} has an alpha over 100%; use 0% to 100%.")
+    if colour == keyword and (alpha is None or keyword == "auto"):
+        return text
+    if colour in ("auto", "initial"):
+        raise ThemeFileError(f"theme file {path}: '{key}' = {value!r} is not allowed here (Textual would fail on it); use a colour such as \"#3b82f6\".")
+    if text.startswith("$"):
+        raise ThemeFileError(
+            f"theme file {path}: '{key}' = {value!r} refers to another variable, which Textual does not resolve in a theme;"
+            " write the colour itself, e.g. \"#3b82f6\"."
+        )
     try:
-        Color.parse(candidate)
+        parsed = Color.parse(colour)
     except ColorParseError:
-        raise ThemeFileError(f"theme file {path}: '{key}' = {value!r} is not a colour; use #rrggbb, rgb(r, g, b) or a colour name.") from None
-    return text
+        also = f", or {keyword}" if keyword else ""
+        raise ThemeFileError(
+            f"theme file {path}: '{key}' = {value!r} is not a colour; use #rrggbb, rgb(r, g, b) or a colour name,"
+            f" optionally followed by an alpha such as 50%{also}."
+        ) from None
+    return text if alpha is None else parsed.multiply_alpha(alpha / 100).hex
+
+
+def _check_style(path: Path, key: str, value: Any) -> str:
+    """Text-style words as Textual applies them: each in ``VALID_STYLE_FLAGS`` and together a Rich
+    style (``none`` alone, ``not`` before a word)."""
+    words = value.split() if isinstance(value, str) else []
+    if words and all(word in VALID_STYLE_FLAGS for word in words):
+        try:
+            Style.parse(" ".join(words))
+            return " ".join(words)
+        except StyleSyntaxError:
+            pass
+    raise ThemeFileError(
+        f"theme file {path}: '{key}' = {value!r} is not a text style; use words from {', '.join(sorted(VALID_STYLE_FLAGS))}"
+        " separated by spaces, e.g. \"bold underline\" or \"none\" (alone)."
+    )
+
+
+def _check_variable(path: Path, key: str, value: Any) -> str:
+    """One ``[variables]`` entry: an ``arena-*`` colour or a Textual design variable of its kind."""
+    if key.startswith("arena-"):
+        if key not in APP_VARIABLES:
+            raise ThemeFileError(f"theme file {path}: unknown variable '{key}'; arena variables are {', '.join(APP_VARIABLES)}.")
+        return _check_colour(path, f"variables.{key}", value)
+    kind = textual_variables().get(key)
+    if kind is None:
+        close = difflib.get_close_matches(key, [*APP_VARIABLES, *textual_variables()], n=1)
+        hint = f" (did you mean '{close[0]}'?)" if close else ""
+        raise ThemeFileError(
+            f"theme file {path}: unknown variable {safe_line(key, limit=40)!r}{hint}; [variables] may set the arena-* colours"
+            " or Textual's design variables such as footer-key-foreground or block-cursor-text-style."
+        )
+    if kind == "style":
+        return _check_style(path, f"variables.{key}", value)
+    return _check_colour(path, f"variables.{key}", value, keyword=None if kind == "colour" else kind)
 
 
 def theme_from_mapping(data: Mapping[str, Any], path: Path) -> Theme:
-    """A ``Theme`` from a parsed TOML table; raises ``ThemeFileError`` naming the file and the key."""
+    """A ``Theme`` from a parsed TOML table; raises ``ThemeFileError`` naming the file and the key.
+
+    Every value is checked the way Textual will read it (see the module docstring), so a theme that
+    loads here cannot stop the app on a colour or CSS error."""
     allowed = {"name", "dark", "variables", *_COLOUR_FIELDS, *_NUMBER_FIELDS}
     unknown = sorted(set(data) - allowed)
     if unknown:
@@ -141,17 +243,7 @@ def theme_from_mapping(data: Mapping[str, Any], path: Path) -> Theme:
     variables = data.get("variables", {})
     if not isinstance(variables, dict):
         raise ThemeFileError(f"theme file {path}: 'variables' must be a table, e.g. [variables].")
-    checked: dict[str, str] = {}
-    for key, value in variables.items():
-        if key.startswith("arena-"):
-            if key not in APP_VARIABLES:
-                raise ThemeFileError(f"theme file {path}: unknown variable '{key}'; arena variables are {', '.join(APP_VARIABLES)}.")
-            checked[key] = _check_colour(path, f"variables.{key}", value)
-        elif not isinstance(value, str):
-            raise ThemeFileError(f"theme file {path}: variable '{key}' must be a string (got {value!r}).")
-        else:
-            checked[key] = value
-    kwargs["variables"] = checked
+    kwargs["variables"] = {key: _check_variable(path, key, value) for key, value in variables.items()}
     return Theme(**kwargs)
 
 
