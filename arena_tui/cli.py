@@ -179,6 +179,13 @@ def make_session(args: argparse.Namespace, *, headless: bool):
             # continue from the last cycle that verified: re-execute to just before the one that differs
             resume = reexecute_with_progress(args.resume, label="re-executing the journal", stop_before_partial=True, max_cycles=resume.cycles)
         config = resume.reexecution.config
+        recorded = list(resume.reexecution.arena.states)
+        configured = [a.name for a in config.agents]
+        if sorted(recorded) != sorted(configured):
+            raise ArenaError(
+                f"cannot resume {args.resume}: its header lists the agents {', '.join(map(repr, recorded))} but its recorded "
+                f"config has {', '.join(map(repr, configured))}; the journal was edited. Start a new session instead."
+            )
         if any(REDACTED in str(v) for a in config.agents for v in vars(a).values()):
             # credentials in a base_url were redacted in the journal: take them from the config file
             from arena_tui.config import restore_redacted

@@ -383,16 +383,19 @@ def _build(cls: type, data: Mapping[str, Any], where: str, base: Any = None) -> 
 def _validate(cfg: Config, where: str) -> None:
     m = cfg.market
     if m.source not in ("recorded", "live"):
-        raise ConfigError(f"{where} market.source must be 'recorded' or 'live' (got '{m.source}').")
+        raise ConfigError(f"{where} market.source must be 'recorded' or 'live' (got {_shown(m.source)}).")
     for c in m.coins:
         if c.upper() not in COINS:
-            raise ConfigError(f"{where} market.coins: unknown coin '{c}'; choose from {', '.join(COINS)}.")
+            # a coin is a short ticker: a long value is not echoed (it may be a pasted key, upper-cased
+            # past what redaction recognises)
+            shown = _shown(c) if len(c) <= 12 else f"{_shown(c[:4])[:-1]}...' ({len(c)} characters)"
+            raise ConfigError(f"{where} market.coins: unknown coin {shown}; choose from {', '.join(COINS)}.")
     for key in ("intraday_timeframe", "context_timeframe"):
         tf = getattr(m, key)
         if tf not in TIMEFRAME_MS:
-            raise ConfigError(f"{where} market.{key}: unknown timeframe '{tf}'; use one of {', '.join(TIMEFRAME_MS)}.")
+            raise ConfigError(f"{where} market.{key}: unknown timeframe {_shown(tf)}; use one of {', '.join(TIMEFRAME_MS)}.")
     if m.cycle_interval and m.cycle_interval not in TIMEFRAME_MS:
-        raise ConfigError(f"{where} market.cycle_interval: '{m.cycle_interval}' is not a timeframe; use one of {', '.join(TIMEFRAME_MS)}.")
+        raise ConfigError(f"{where} market.cycle_interval: {_shown(m.cycle_interval)} is not a timeframe; use one of {', '.join(TIMEFRAME_MS)}.")
     if m.speed < 0:
         raise ConfigError(f"{where} market.speed must be 0 or more seconds per cycle (got {m.speed}).")
     r = cfg.risk
@@ -509,6 +512,10 @@ def load_config(
             raise ConfigError(f"{file} is not valid TOML ({exc}); fix that line or regenerate it with --init-config.") from None
         except (OSError, UnicodeDecodeError) as exc:
             raise ConfigError(f"{file} cannot be read ({exc}).") from None
+        except RecursionError:
+            raise ConfigError(f"{file} nests arrays or tables too deeply to read; a config needs two levels at most.") from None
+        except ValueError as exc:  # tomllib's own limits, e.g. an integer of more than 4,300 digits
+            raise ConfigError(f"{file} holds a value TOML cannot read here ({_shown(str(exc)[:80])}); fix it or regenerate the file with --init-config.") from None
     unknown = set(data) - set(SECTIONS) - {"agents"}
     if unknown:
         raise ConfigError(f"{where}: unknown section '{sorted(unknown)[0]}'; allowed are {', '.join([*SECTIONS, 'agents'])}.")
@@ -536,7 +543,10 @@ def load_config(
     raw_agents = data.get("agents", [])
     if not isinstance(raw_agents, list):
         raise ConfigError(f"{where}: agents must be an array of tables ([[agents]]).")
-    agents = tuple(_build(AgentConfig, a, f"{where} agents[{i}]") for i, a in enumerate(raw_agents) if isinstance(a, dict))
+    for i, a in enumerate(raw_agents):
+        if not isinstance(a, dict):
+            raise ConfigError(f"{where}: agents[{i}] must be a table ([[agents]] with name = ... and kind = ...), not {_shown(a)}.")
+    agents = tuple(_build(AgentConfig, a, f"{where} agents[{i}]") for i, a in enumerate(raw_agents))
     if not agents:
         agents = default_baselines() + env_agents(environ)
     market = sections["market"]

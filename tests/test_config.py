@@ -338,6 +338,11 @@ _LLM = "[[agents]]\nname = 'GPT'\nkind = 'openai'\nmodel = 'gpt-5'\n"
         ('[[agents]]\nname = "a\\nb"\nkind = "baseline"\nstrategy = "always_flat"\n', "agents[0].name holds a control character"),
         ("[[agents]]\nname = 'x'\nkind = 'baseline'\nstrategy = 'always_flat'\n[[agents]]\nname = 'x'\nkind = 'baseline'\nstrategy = 'always_flat'\n",
          "the name is used twice"),
+        # found by benchmarks/hostile_input.py: tomllib's own limits, and agents that are not tables
+        ("[arena]\nname = " + "[" * 5000 + "]" * 5000 + "\n", "nests arrays or tables too deeply to read"),
+        ("[arena]\nname = " + "{a=" * 3000 + "1" + "}" * 3000 + "\n", "nests arrays or tables too deeply to read"),
+        ("[arena]\nhalt_after_failures = " + "9" * 5000 + "\n", "holds a value TOML cannot read here"),
+        ("agents = [1, 2]\n", "agents[0] must be a table"),
     ],
 )
 def test_hostile_values_get_one_sentence_naming_the_key(tmp_path, text, words):
@@ -394,3 +399,25 @@ def test_to_json_redacts_credentials_but_keeps_ordinary_values():
     data = Config(agents=(agent,)).to_json()
     assert data["agents"][0]["base_url"] == "http://REDACTED:REDACTED@127.0.0.1:9/v1?api_key=REDACTED&api-version=1"
     assert data["agents"][0]["model"] == "qwen3:8b"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "[market]\nsource = '{key}'\n",
+        "[market]\nintraday_timeframe = '{key}'\n",
+        "[market]\ncontext_timeframe = '{key}'\n",
+        "[market]\ncycle_interval = '{key}'\n",
+        "[market]\ncoins = ['{key}']\n",
+    ],
+)
+def test_a_key_pasted_into_a_market_field_is_not_echoed(tmp_path, text):
+    """Found by benchmarks/hostile_input.py: these messages quoted the raw value (coins upper-cased
+    past what redaction recognises)."""
+    key = "sk-" + "CANARYMODEL0123456789abcdef"
+    p = tmp_path / "bad.toml"
+    p.write_text(text.format(key=key))
+    with pytest.raises(ConfigError) as info:
+        load_config(str(p), environ={})
+    msg = str(info.value)
+    assert "CANARY" not in msg.upper() and str(p) in msg

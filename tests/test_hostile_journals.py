@@ -454,3 +454,16 @@ async def test_an_unforeseen_error_while_playing_is_a_sentence(monkeypatch):
     monkeypatch.setattr("arena_tui.engine.state.ArenaState.apply", boom)
     with pytest.raises(JournalError, match=r"^the replay of .*demo.jsonl stopped at cycle 1: ZeroDivisionError: a value no check foresaw\.$"):
         await asyncio.wait_for(session.run(lambda e: None), 10)
+
+
+def test_resume_unverified_of_a_journal_whose_header_and_config_disagree_is_one_sentence(tmp_path):
+    """Found by benchmarks/hostile_input.py: an agent renamed in the header only made
+    ``--resume --resume-unverified`` raise KeyError out of ``Arena.replace_agents``."""
+    path = tmp_path / "edited.jsonl"
+    path.write_bytes(HOSTILE["markup in an agent name (header only)"])
+    err = io.StringIO()
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.redirect_stderr(err):
+        rc = cli.main(["--resume", str(path), "--resume-unverified", "--headless", "--cycles", "1"])
+    text = err.getvalue().strip()
+    assert rc == 2 and _one_sentence(text), text
+    assert "its header lists the agents" in text and "the journal was edited" in text

@@ -97,6 +97,8 @@ def load_recorded_responses(path: str | Path, model_id: str | None = None) -> li
     or no record matches ``model_id``.
     """
     p = Path(path)
+    if p.exists() and not p.is_file():  # a directory, /dev/zero (read forever), a FIFO (blocks)
+        raise DataError(f"recorded responses file {p} is not a regular file: point the agent's path at a .jsonl or .json(.gz) file.")
     try:
         text = _open_text(p)
     except FileNotFoundError:
