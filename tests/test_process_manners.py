@@ -424,7 +424,11 @@ def test_q_during_the_first_compile_quits_within_a_second_and_leaves_no_child(tm
     tmux = Tmux(tmp_path, ["--config", str(config), "--journal", str(journal)], env=env)
     try:
         wait_for_screen(tmux.name, r"Compiling the Numba indicators", timeout=60)
-        assert _compile_children(cache)  # the compile is running in its child process
+        compiling = _compile_children(cache)
+        assert compiling  # the compile is running in its child process...
+        app = tmux.app_pid()
+        children = [int(p) for p in subprocess.run(["pgrep", "-P", str(app)], capture_output=True, text=True).stdout.split()]
+        assert set(compiling) <= set(children)  # ...a child of the app, by parent id
         pressed = tmux.keys("q")
         status, ended = tmux.exited()
     finally:
@@ -432,7 +436,9 @@ def test_q_during_the_first_compile_quits_within_a_second_and_leaves_no_child(tm
     assert status == 0
     assert ended - pressed < 1.0, f"q took {ended - pressed:.2f} s"
     time.sleep(0.2)
-    assert _compile_children(cache) == []  # the child went with the app
+    alive = [pid for pid in [app, *children] if Path(f"/proc/{pid}").exists()]
+    assert alive == []  # the app and every process it started are gone (none reparented to PID 1)
+    assert _compile_children(cache) == []
     events = events_of(journal)
     assert events[-1]["type"] == "SessionEnded" and events[-1]["reason"] == "stopped by the user"
 
@@ -448,3 +454,56 @@ def test_a_cancelled_call_does_not_count_toward_a_halt():
     state.apply(ev.AgentFailed(1, 1, "A", "timeout", "A: slow"))
     state.apply(ev.AgentFailed(2, 2, "A", "cancelled", "A: the session stopped"))
     assert state.agents["A"].consecutive_failures == 1 and state.agents["A"].failures == 1
+
+
+# -- the end of a journal says what happened ---------------------------------------------------------
+
+
+async def test_a_crash_inside_a_cycle_is_recorded_as_such_not_as_a_user_stop(tmp_path, monkeypatch):
+    """A bug of ours inside a cycle: the journal ends with a SessionEnded naming the error and the
+    log (not "stopped by the user"), the log holds the traceback, and the error propagates."""
+    from arena_tui import logs
+    from arena_tui.config import load_config
+    from arena_tui.engine.arena import Arena
+    from arena_tui.engine.factory import build_agents, build_market
+    from arena_tui.engine.scheduler import ArenaSession
+
+    monkeypatch.setenv("ARENA_TUI_LOG_DIR", str(tmp_path / "logs"))
+    logs.close_logging()
+    logs.setup_logging()
+
+    async def broken(self, snap):
+        raise ZeroDivisionError("a bug in the indicators")
+
+    monkeypatch.setattr(Arena, "_features", broken)
+    cfg = load_config(str(write_config(tmp_path, [BASELINE])), environ={})
+    journal = tmp_path / "j.jsonl"
+    session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal_path=journal, max_cycles=2, pace=0)
+    try:
+        with pytest.raises(ZeroDivisionError):
+            await session.run(lambda e: None)
+    finally:
+        logs.close_logging()
+    last = events_of(journal)[-1]
+    assert last["type"] == "SessionEnded"
+    assert last["reason"].startswith("ended by an unexpected error (ZeroDivisionError); see the log: ")
+    text = (tmp_path / "logs" / "arena-tui.log").read_text(encoding="utf-8")
+    assert "Traceback" in text and "a bug in the indicators" in text
+
+
+def test_an_unexpected_error_on_the_command_line_is_one_sentence_naming_the_log(tmp_path, monkeypatch, capsys):
+    from arena_tui.engine.arena import Arena
+
+    monkeypatch.setenv("ARENA_TUI_LOG_DIR", str(tmp_path / "logs"))
+
+    async def broken(self, snap):
+        raise ZeroDivisionError("a bug in the indicators")
+
+    monkeypatch.setattr(Arena, "_features", broken)
+    config = write_config(tmp_path, [BASELINE])
+    status = main(["--config", str(config), "--headless", "--cycles", "1", "--journal", str(tmp_path / "j.jsonl")])
+    err = capsys.readouterr().err.strip()
+    assert status == 2
+    assert err.startswith("arena-tui: unexpected ZeroDivisionError; this is a bug, please report it (see the log: ")
+    assert "\n" not in err and "Traceback" not in err
+    assert "a bug in the indicators" in (tmp_path / "logs" / "arena-tui.log").read_text(encoding="utf-8")
