@@ -75,11 +75,11 @@ def test_hold_gives_nothing():
         ({"BTC": Decision("BTC", "close")}, "close_without_position", "no open position"),
         ({"BTC": long(quantity=0.0)}, "positive_quantity", "quantity 0"),
         ({"BTC": long(quantity=-1.0)}, "positive_quantity", "quantity -1"),
-        ({"BTC": long(quantity=None)}, "positive_quantity", "quantity None"),
-        ({"BTC": long(quantity=math.nan)}, "positive_quantity", "quantity nan"),
+        ({"BTC": long(quantity=None)}, "positive_quantity", "the quantity is missing or not a finite number"),  # issue #17: not "quantity None"
+        ({"BTC": long(quantity=math.nan)}, "positive_quantity", "the quantity is not a number (NaN)"),  # issue #17: not "quantity nan"
         ({"BTC": long(leverage=25.0)}, "leverage_bounds", "leverage 25 is outside the allowed 1-20x"),
         ({"BTC": long(leverage=0.5)}, "leverage_bounds", "leverage 0.5"),
-        ({"BTC": long(leverage=None)}, "leverage_bounds", "leverage None"),
+        ({"BTC": long(leverage=None)}, "leverage_bounds", "the leverage is missing or not a finite number"),
         ({"BTC": long(confidence=150.0)}, "confidence_range", "confidence 150"),
         ({"BTC": long(confidence=-0.1)}, "confidence_range", "confidence -0.1"),
         ({"BTC": long(stop_loss=None)}, "stop_loss_required", "no stop-loss"),

@@ -27,8 +27,10 @@ no signal) is left out and named in ``ParseResult.skipped``; the other coins sti
 
 Values are kept as the model gave them: ``confidence`` 0.75 or 75 (``risk.validate`` reads > 1 as a
 percentage), quantities and prices unchecked. Numbers that are not finite (NaN, inf, 1e999), booleans
-and unreadable strings become ``None``. Coins the caller does not trade are ignored (listed in
-``ParseResult.skipped``).
+and unreadable strings become ``None``. Coins the caller does not trade are left out of the decisions
+(listed in ``ParseResult.skipped``) and kept aside in ``ParseResult.unknown``; the mapping
+``parse_decisions`` returns carries them as its ``unknown`` attribute, which ``risk.validate`` turns
+into ``unknown_coin`` rejections.
 
 Whatever the input, the only exception raised is ``ParseError``.
 """
@@ -48,6 +50,7 @@ from arena_tui.engine.market.base import COINS
 
 __all__ = [
     "MAX_ANSWER_CHARS",
+    "Decisions",
     "ParseError",
     "ParseResult",
     "parse_decisions",
@@ -61,6 +64,7 @@ MAX_ANSWER_CHARS = 1_000_000
 _MAX_LOAD_ATTEMPTS = 256  # bracket spans tried as JSON / Python literals per answer
 _MAX_CANDIDATE_DEPTH = 12  # brackets nested deeper than this are never tried on their own
 _MAX_WALK_DEPTH = 8  # nesting levels searched for decisions inside a parsed object
+_MAX_UNKNOWN = 50  # entries for coins not traded kept per answer (as many as ``skipped`` notes)
 
 
 class ParseError(ValueError):
@@ -86,7 +90,10 @@ class ParseResult:
     ``form`` is ``"json"``, ``"json-lenient"``, ``"python-literal"`` or ``"plain-text"``;
     ``fenced`` says the decisions sat inside a markdown code fence; ``in_prose`` that other text
     surrounded them; ``skipped`` lists, one sentence each, entries that were ignored (unknown coin,
-    unrecognised signal).
+    unrecognised signal). ``unknown`` holds, in answer order (at most 50), the entries of the
+    chosen JSON object (or plain text) for coins not in ``coins``: ``(coin, decision)`` with the coin as
+    the answer named it (upper-case when it looks like a ticker, ``"BTC-USDT"`` -> ``"BTC"``; else the
+    first 20 characters) and the entry read like any other (``None`` when its signal cannot be read).
     """
 
     decisions: dict[str, Decision]
@@ -94,18 +101,34 @@ class ParseResult:
     fenced: bool = False
     in_prose: bool = False
     skipped: tuple[str, ...] = field(default_factory=tuple)
+    unknown: tuple[tuple[str, Decision | None], ...] = field(default_factory=tuple)
+
+
+class Decisions(dict):  # type: ignore[type-arg]
+    """What ``parse_decisions`` returns: a plain ``dict`` coin -> ``Decision`` (equal to one), plus
+    ``unknown``, the answer's entries for coins not traded (``ParseResult.unknown``), for
+    ``risk.validate`` to reject with the ``unknown_coin`` rule."""
+
+    unknown: tuple[tuple[str, Decision | None], ...] = ()
 
 
 def parse_decisions(text: str, coins: Sequence[str] = COINS) -> dict[str, Decision]:
     """Parse a model's answer into ``{coin: Decision}`` (coins upper-case, only those in ``coins``).
 
+    The result is a ``Decisions`` (a ``dict``) whose ``unknown`` attribute holds the entries for coins
+    not in ``coins`` (see ``ParseResult.unknown``); pass it to ``risk.validate`` as it is.
     Raises ``ParseError`` (and nothing else) with a one-sentence ``reason`` when no decision for a
     known coin can be read: empty answer, answer cut off mid-JSON, no JSON or plain-text signal,
     only unknown coins or unrecognised signals. See the module docstring for the accepted forms.
     """
     if isinstance(text, str) and len(text) <= _CACHED_CHARS:
-        return dict(_parse_cached(text, tuple(coins)).decisions)
-    return parse_response(text, coins).decisions
+        result = _parse_cached(text, tuple(coins))
+    else:
+        result = parse_response(text, coins)
+    out = Decisions(result.decisions)
+    if result.unknown:
+        out.unknown = result.unknown
+    return out
 
 
 _CACHED_CHARS = 8_192
@@ -329,6 +352,7 @@ class _Walk:
         self.decisions: dict[str, Decision] = {}
         self.skipped: list[str] = []
         self.unknown_coins: list[str] = []
+        self.unknown: list[tuple[str, Decision | None]] = []
         self.bad_signals: list[str] = []
         self.coinless = 0
 
@@ -393,6 +417,7 @@ class _Walk:
                     name = str(raw_coin if raw_coin is not None else coin)[:20]
                     self.unknown_coins.append(name)
                     self._skip(f"{name}: not one of the coins traded")
+                    self._unknown(coin if coin is not None else name, obj)
                 return
             for k, v in obj.items():
                 coin = _coin_of(k)
@@ -409,6 +434,15 @@ class _Walk:
     def _skip(self, note: str) -> None:
         if len(self.skipped) < 50:
             self.skipped.append(note)
+
+    def _unknown(self, coin: str, obj: Mapping[Any, Any]) -> None:
+        """Keep an entry for a coin not traded, read the way a known coin's entry is read."""
+        if len(self.unknown) >= _MAX_UNKNOWN:
+            return
+        coin = " ".join(coin.split()) or "?"
+        aside = _Walk((coin,))
+        aside.decision(coin, obj)
+        self.unknown.append((coin, aside.decisions.get(coin)))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -639,8 +673,11 @@ def _text_signal(val: str, side: object = None) -> str | None:
     return None
 
 
-def _plain_text(text: str, known: tuple[str, ...]) -> tuple[dict[str, Decision], list[str], bool]:
-    """Decisions from ``Key: value`` lines; returns (decisions, skipped notes, saw a signal line)."""
+def _plain_text(
+    text: str, known: tuple[str, ...]
+) -> tuple[dict[str, Decision], list[str], bool, list[tuple[str, Decision | None]]]:
+    """Decisions from ``Key: value`` lines; returns (decisions, skipped notes, saw a signal line,
+    entries for coins not traded)."""
     blocks: list[dict[str, str]] = []
     cur: dict[str, str] | None = None
     for line in text.splitlines():
@@ -669,6 +706,7 @@ def _plain_text(text: str, known: tuple[str, ...]) -> tuple[dict[str, Decision],
         cur.setdefault(name, val)
     decisions: dict[str, Decision] = {}
     skipped: list[str] = []
+    unknown: list[tuple[str, Decision | None]] = []
     signal_blocks = [b for b in blocks if "signal" in b]
     for b in signal_blocks:
         sig = _text_signal(b["signal"], b.get("side"))
@@ -680,6 +718,9 @@ def _plain_text(text: str, known: tuple[str, ...]) -> tuple[dict[str, Decision],
             coin = _coin_of(re.sub(r"[*_`\s].*$", "", b["coin"].strip("*_` ")))
             if coin not in known:
                 skipped.append(f"{b['coin'][:20]}: not one of the coins traded")
+                if len(unknown) < _MAX_UNKNOWN:
+                    name = coin if coin is not None else " ".join(b["coin"][:20].split()) or "?"
+                    unknown.append((name, _text_decision(name, sig, b)))
                 continue
         elif len(signal_blocks) == 1:
             named = {c for c in known if re.search(rf"(?<![A-Za-z0-9]){re.escape(c)}(?![A-Za-z0-9])", text)}
@@ -690,18 +731,22 @@ def _plain_text(text: str, known: tuple[str, ...]) -> tuple[dict[str, Decision],
         if coin is None:
             skipped.append("a plain-text signal named no coin")
             continue
-        nums = {
-            name: (_first_number(b[name]) if name in b else None)
-            for name in _NUMERIC
-        }
-        decisions[coin] = Decision(
-            coin=coin,
-            signal=sig,  # type: ignore[arg-type]
-            invalidation_condition=b.get("invalidation_condition"),
-            justification=b.get("justification"),
-            **nums,
-        )
-    return decisions, skipped, bool(signal_blocks)
+        decisions[coin] = _text_decision(coin, sig, b)
+    return decisions, skipped, bool(signal_blocks), unknown
+
+
+def _text_decision(coin: str, sig: str, b: Mapping[str, str]) -> Decision:
+    nums = {
+        name: (_first_number(b[name]) if name in b else None)
+        for name in _NUMERIC
+    }
+    return Decision(
+        coin=coin,
+        signal=sig,  # type: ignore[arg-type]
+        invalidation_condition=b.get("invalidation_condition"),
+        justification=b.get("justification"),
+        **nums,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -756,7 +801,7 @@ def _parse(text: str, coins: Sequence[str]) -> ParseResult:
             except RecursionError:
                 w = _Walk(known)
             if w.decisions:
-                return ParseResult(dict(w.decisions), "json", False, False, tuple(w.skipped[:50]))
+                return ParseResult(dict(w.decisions), "json", False, False, tuple(w.skipped[:50]), tuple(w.unknown))
 
     scan = _scan(body)
     first_unclosed = next((p for p in scan.unclosed if _json_like_opener(body, p)), len(body))
@@ -780,19 +825,21 @@ def _parse(text: str, coins: Sequence[str]) -> ParseResult:
                 chosen.insert(0, c)
         decisions: dict[str, Decision] = {}
         skipped: list[str] = []
+        unknown: list[tuple[str, Decision | None]] = []
         for c in chosen:
             decisions.update(c.walk.decisions)
             skipped.extend(c.walk.skipped)
+            unknown.extend(c.walk.unknown)
         fences = _fence_spans(body)
         first, last = chosen[0], chosen[-1]
         fenced = any(a <= first.start and last.end < b for a, b in fences)
         outside = body[: first.start] + body[last.end + 1 :]
         in_prose = bool(re.sub(r"```[^\n`]*|\s", "", outside))
-        return ParseResult(decisions, last.form, fenced, in_prose, tuple(skipped[:50]))
+        return ParseResult(decisions, last.form, fenced, in_prose, tuple(skipped[:50]), tuple(unknown[:_MAX_UNKNOWN]))
 
-    text_decisions, text_skipped, saw_signal = _plain_text(body, known)
+    text_decisions, text_skipped, saw_signal, text_unknown = _plain_text(body, known)
     if text_decisions:
-        return ParseResult(text_decisions, "plain-text", False, True, tuple(text_skipped[:50]))
+        return ParseResult(text_decisions, "plain-text", False, True, tuple(text_skipped[:50]), tuple(text_unknown))
 
     unknown = [u for c in cands for u in c.walk.unknown_coins]
     bad = [b for c in cands for b in c.walk.bad_signals]

@@ -3,6 +3,16 @@
 ``validate`` never raises, whatever the decisions hold (NaN, negative, None, strings, huge numbers):
 every decision it refuses comes back as a ``Rejection`` with a rule id from ``RULES`` and a sentence
 with the numbers. ``hold`` decisions produce neither. All bounds come from ``RiskLimits`` (config).
+Entries the parser found for coins not traded (``parse.Decisions.unknown``) are refused as
+``unknown_coin``, after the rejections of the other decisions; a hold for such a coin changes
+nothing and is passed over.
+
+Numbers in the sentences read the way a person reads them, all through one formatter (``_num``,
+``_usd``): up to 6 significant digits with thousands separators (``0.18872``, ``112,000``,
+``1,234,567``), cents for USD (``$1,234.56``), short scientific notation below 1e-4 and from 1e12
+(``1e+308``, ``$4.5e+301``, ``1e-300``); a value that is missing or not a finite number is said in
+words ("the quantity is missing or not a finite number", "is not a number (NaN)", "is infinite"),
+never as Python spells it (``None``, ``nan``, ``inf``).
 
 Rules are checked in the order of ``RULES``; a decision is refused by the first rule it breaks.
 Closes are checked before entries (whatever their order in the mapping) and come first in
@@ -24,7 +34,7 @@ from arena_tui.engine.ledger import entry_cost, exit_amounts, fill_price
 OrderAction = Literal["open", "close"]
 
 RULES: dict[str, str] = {
-    "unknown_coin": "The coin must be one the market trades, with a valid price this cycle.",
+    "unknown_coin": "The coin must be one the session trades, with a valid price this cycle (decisions for other coins are refused, also beside decisions for traded coins).",
     "unknown_signal": "The signal must be one of buy_to_enter, sell_to_enter, hold or close.",
     "one_position_per_coin": "One decision and one position per coin: a second decision for the same coin in one answer is refused.",
     "close_without_position": "A close needs an open position in that coin.",
@@ -144,12 +154,54 @@ def _text(value: Any) -> str | None:
         return None
 
 
+_SCIENTIFIC_FROM = 1e12
+"""Magnitudes from here up are written in short scientific notation (``1e+308``), in coins and USD."""
+
+
+def _num(value: float) -> str:
+    """A float as a person reads it: ``0.18872``, ``4,000``, ``112,000``, ``1,234,567`` (up to 6
+    significant digits, whole numbers kept whole below 1e12), ``1e+308`` / ``1.23e+20`` (from 1e12),
+    ``1.5e-07`` (below 1e-4); ``NaN``, ``infinity``, ``minus infinity``."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "infinity" if value > 0 else "minus infinity"
+    if value == 0:
+        return "0"
+    size = abs(value)
+    if size >= _SCIENTIFIC_FROM:
+        return f"{value:.3g}"
+    if size >= 1e6:
+        return f"{value:,.0f}"
+    return f"{value:,.6g}"
+
+
+def _usd(value: float) -> str:
+    """USD with cents (``$1,234.56``, ``-$5.00``); absurd amounts in short scientific form (``$1e+305``)."""
+    if not math.isfinite(value):
+        return f"{_num(value)} USD"
+    sign = "-" if value < 0 else ""
+    size = abs(value)
+    return f"{sign}${size:,.2f}" if size < _SCIENTIFIC_FROM else f"{sign}${size:.3g}"
+
+
+def _finite(value: Any) -> float | None:
+    """A model's number as a float when it is a finite number (ints of any size, floats, numeric
+    strings), else ``None``; never raises."""
+    if isinstance(value, bool) or value is None:
+        return None
+    x = _number(value)
+    return x if x is not None and math.isfinite(x) else None
+
+
 def _show(value: Any) -> str:
-    """A number as a person reads it (``0.18872``, ``112,000``); anything else as a short repr."""
-    if isinstance(value, float) and math.isfinite(value):
-        if value != 0 and abs(value) < 1:
-            return f"{value:.6g}"
-        return f"{value:,.6g}" if abs(value) < 1e6 else f"{value:,.0f}"
+    """A value as a person reads it: numbers through ``_num`` (ints too, of any size), anything else
+    as a short repr."""
+    if isinstance(value, float) or (isinstance(value, int) and not isinstance(value, bool)):
+        try:
+            return _num(float(value))
+        except OverflowError:  # an int beyond the float range
+            return "infinity" if value > 0 else "minus infinity"
     try:
         text = repr(value)
     except Exception:
@@ -157,9 +209,23 @@ def _show(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _usd(value: float) -> str:
-    """USD with cents (``$1,234.56``); absurd amounts in short scientific form (``$1e+305``)."""
-    return f"${value:,.2f}" if abs(value) < 1e12 else f"${value:.3g}"
+def _unusable(label: str, value: Any) -> str | None:
+    """When a model's ``value`` is not a finite number, what is wrong with it, in words:
+    ``"the quantity is missing or not a finite number"`` (``None``: the parser reads NaN, inf and
+    unreadable text as ``None``), ``"the quantity is not a number (NaN)"``, ``"the quantity is
+    infinite"``, ``"the quantity 'abc' is not a number"``; ``None`` when it is a finite number."""
+    if value is None:
+        return f"the {label} is missing or not a finite number"
+    if _finite(value) is not None:
+        return None
+    x = _number(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        return f"the {label} is {'infinite' if value > 0 else 'minus infinity'}"  # beyond the float range
+    if isinstance(value, (float, str)) and x is not None and not math.isnan(x):
+        return f"the {label} is {'infinite' if x > 0 else 'minus infinity'}"
+    if isinstance(value, float) or (isinstance(value, str) and value.strip().lower().lstrip("+-") == "nan"):
+        return f"the {label} is not a number (NaN)"
+    return f"the {label} {_show(value)} is not a number"
 
 
 def _signal(value: Any) -> str | None:
@@ -220,7 +286,7 @@ def validate(
         raw_signal = getattr(decision, "signal", None)
         price = _number(prices.get(coin)) if coin in prices else None
         if price is None or not math.isfinite(price) or price <= 0:
-            known = ", ".join(prices) or "none"
+            known = ", ".join(map(str, prices)) or "none"
             reject(
                 index,
                 Rejection(coin, "unknown_coin", f"{coin} is not traded in this market or has no valid price now (coins: {known}).", decision)
@@ -322,39 +388,71 @@ def validate(
                     )
                 )
                 continue
-        qty = _number(getattr(decision, "quantity", None))
+        raw_qty = getattr(decision, "quantity", None)
+        qty = _number(raw_qty)
         if qty is None or not math.isfinite(qty) or qty <= 0:
+            wrong = _unusable("quantity", raw_qty)
             reject(
                 index,
-                Rejection(coin, "positive_quantity", f"{coin}: quantity {_show(getattr(decision, 'quantity', None))} is not a positive number of coins.", decision)
+                Rejection(
+                    coin,
+                    "positive_quantity",
+                    f"{coin}: {wrong}; an entry needs a positive number of coins."
+                    if wrong
+                    else f"{coin}: quantity {_show(raw_qty)} is not a positive number of coins.",
+                    decision,
+                )
             )
             continue
-        lev = _number(getattr(decision, "leverage", None))
+        raw_lev = getattr(decision, "leverage", None)
+        lev = _number(raw_lev)
         if lev is None or not math.isfinite(lev) or not limits.min_leverage <= lev <= limits.max_leverage:
+            allowed_lev = f"{limits.min_leverage:g}-{limits.max_leverage:g}x"
+            wrong = _unusable("leverage", raw_lev)
             reject(
                 index,
                 Rejection(
                     coin,
                     "leverage_bounds",
-                    f"{coin}: leverage {_show(getattr(decision, 'leverage', None))} is outside the allowed {limits.min_leverage:g}-{limits.max_leverage:g}x.",
+                    f"{coin}: {wrong}; it must be within the allowed {allowed_lev}."
+                    if wrong
+                    else f"{coin}: leverage {_show(raw_lev)} is outside the allowed {allowed_lev}.",
                     decision,
                 )
             )
             continue
-        conf = _number(getattr(decision, "confidence", None))
+        raw_conf = getattr(decision, "confidence", None)
+        conf = _number(raw_conf)
         if conf is not None and math.isfinite(conf) and 1.0 < conf <= 100.0:
             conf = conf / 100.0
         if conf is not None and not (math.isfinite(conf) and 0.0 <= conf <= 1.0):
+            wrong = _unusable("confidence", raw_conf)
             reject(
                 index,
-                Rejection(coin, "confidence_range", f"{coin}: confidence {_show(getattr(decision, 'confidence', None))} is not within 0-1 (or 0-100 %).", decision)
+                Rejection(
+                    coin,
+                    "confidence_range",
+                    f"{coin}: {wrong}; it must be within 0-1 (or 0-100 %)."
+                    if wrong
+                    else f"{coin}: confidence {_show(raw_conf)} is not within 0-1 (or 0-100 %).",
+                    decision,
+                )
             )
             continue
-        stop = _number(getattr(decision, "stop_loss", None))
+        raw_stop = getattr(decision, "stop_loss", None)
+        stop = _number(raw_stop)
         if stop is not None and (not math.isfinite(stop) or stop <= 0):
+            wrong = _unusable("stop-loss", raw_stop)
             reject(
                 index,
-                Rejection(coin, "stop_loss_required", f"{coin}: stop-loss {_show(getattr(decision, 'stop_loss', None))} is not a positive price.", decision)
+                Rejection(
+                    coin,
+                    "stop_loss_required",
+                    f"{coin}: {wrong}; it must be a positive price."
+                    if wrong
+                    else f"{coin}: stop-loss {_show(raw_stop)} is not a positive price.",
+                    decision,
+                )
             )
             continue
         if stop is None and limits.require_stop_loss:
@@ -372,11 +470,20 @@ def validate(
                 )
             )
             continue
-        target = _number(getattr(decision, "profit_target", None))
+        raw_target = getattr(decision, "profit_target", None)
+        target = _number(raw_target)
         if target is not None and (not math.isfinite(target) or target <= 0):
+            wrong = _unusable("profit target", raw_target)
             reject(
                 index,
-                Rejection(coin, "profit_target_required", f"{coin}: profit target {_show(getattr(decision, 'profit_target', None))} is not a positive price.", decision)
+                Rejection(
+                    coin,
+                    "profit_target_required",
+                    f"{coin}: {wrong}; it must be a positive price."
+                    if wrong
+                    else f"{coin}: profit target {_show(raw_target)} is not a positive price.",
+                    decision,
+                )
             )
             continue
         if target is None and limits.require_profit_target:
@@ -475,5 +582,26 @@ def validate(
                 fee=fee,
             )
         )
+    # entries the parser found for coins not traded (``parse.Decisions.unknown``), after the others
+    traded = ", ".join(map(str, prices)) or "none"
+    for offset, (name, decision) in enumerate(_not_traded(decisions)):
+        reject(
+            len(items) + offset,
+            Rejection(name, "unknown_coin", f"{name} is not traded in this session (coins: {traded}).", decision),
+        )
     rejections.sort(key=lambda item: item[0])
     return RiskResult(tuple(orders_close + orders_open), tuple(r for _, r in rejections))
+
+
+def _not_traded(decisions: Mapping[str, Decision]) -> list[tuple[str, Decision | None]]:
+    """``decisions.unknown`` (set by ``parse.parse_decisions``): ``(coin, decision or None)`` pairs for
+    coins not traded; empty for a plain mapping or anything unreadable."""
+    out: list[tuple[str, Decision | None]] = []
+    try:
+        for name, decision in tuple(getattr(decisions, "unknown", ()) or ())[:50]:
+            if getattr(decision, "signal", None) == "hold":
+                continue  # holding a coin not traded changes nothing (glm-4.6 names PAXG and PUMP every cycle)
+            out.append(((_text(name) or "?")[:20], decision))
+    except Exception:
+        return out
+    return out
