@@ -2,7 +2,7 @@
 
 The TOML file is ``--config PATH``, else ``arena.toml`` in the working directory, else
 ``<user config dir>/arena-tui/arena.toml``. Read with ``tomllib``; ``write_starter_config`` writes a
-commented starter with every section. A bad value raises ``ConfigError`` with one sentence naming
+commented starter with every option. A bad value raises ``ConfigError`` with one sentence naming
 the file and key and what is allowed. API keys are never part of the config: agents name the
 environment variable that holds theirs (``api_key_env``).
 """
@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Mapping, get_args, get_origin, get_type_hints
 
 import platformdirs
+import tomli_w
 
 from arena_tui.engine.errors import ConfigError
 from arena_tui.engine.market.base import COINS, TIMEFRAME_MS
@@ -576,91 +577,169 @@ def _validate_paths(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where} arena.sessions_dir: {p} {what}; name a directory for the session journals.")
 
 
-STARTER = '''# arena-tui configuration. Precedence: defaults < this file < environment (ARENA_*) < command-line flags.
-# API keys never go in this file: each LLM agent names the environment variable holding its key.
+# --- the starter config (--init-config): generated from the dataclasses above, so it lists every option
 
-[market]
-source = "recorded"            # "recorded": the bundled real market (Binance perps, Aug-Nov 2025); "live": an exchange via ccxt
-exchange = "hyperliquid"       # live only: "hyperliquid" or "binanceusdm"
-coins = ["BTC", "ETH", "SOL", "BNB", "XRP", "DOGE"]
-intraday_timeframe = "5m"      # the intraday series in the prompt (the bundled data's finest is 5m)
-context_timeframe = "4h"       # the longer-term context
-start = "2025-10-17T00:00:00Z" # recorded only: where the simulated clock starts (Alpha Arena Season 1 began Oct 17)
-cycle_interval = ""            # "" = 5m recorded, 3m live (as Alpha Arena)
-speed = 2.0                    # recorded only: wall seconds between cycles on screen (0 = as fast as possible)
+STARTER_NOTES: dict[tuple[str, str], str] = {
+    ("market", "source"): '"recorded": the bundled real market (Binance perps, Aug-Nov 2025); "live": an exchange via ccxt',
+    ("market", "exchange"): 'live only: "hyperliquid" or "binanceusdm"',
+    ("market", "coins"): f"the coins traded: any of {', '.join(COINS)}",
+    ("market", "intraday_timeframe"): "the intraday series in the prompt (the bundled data's finest is 5m)",
+    ("market", "context_timeframe"): f"the longer-term context; timeframes: {', '.join(TIMEFRAME_MS)}",
+    ("market", "start"): "recorded only: where the simulated clock starts, UTC (Alpha Arena Season 1 began Oct 17)",
+    ("market", "cycle_interval"): '"" = 5m recorded, 3m live (as Alpha Arena)',
+    ("market", "speed"): "recorded only: wall seconds between cycles on screen (0 = as fast as possible)",
+    ("fees", "taker_fee_bp"): "basis points of notional, Hyperliquid base tier; the agents' market orders pay it",
+    ("fees", "maker_fee_bp"): "basis points, for fills resting at their own price",
+    ("fees", "slippage_bp"): "taker fills move this much against the trader",
+    ("risk", "min_leverage"): "lowest leverage an entry may use",
+    ("risk", "max_leverage"): "highest; must stay below the leverage that liquidates a position as it opens",
+    ("risk", "min_notional"): "USD: the smallest entry (quantity x price)",
+    ("risk", "max_open_positions"): "per agent",
+    ("risk", "max_margin_usage"): "share of account value that may be posted as margin (0-1]",
+    ("risk", "daily_loss_limit_pct"): "percent lost since the UTC day began that stops new entries (0 = off)",
+    ("arena", "name"): "names the session journal: sessions/<UTC time>-<name>.jsonl",
+    ("arena", "starting_cash"): "USD each agent starts with",
+    ("arena", "agent_timeout_s"): "seconds an agent has to decide each cycle (caps every agent's timeout_s)",
+    ("arena", "halt_after_failures"): "halt an agent after this many failed cycles in a row (0 = never)",
+    ("arena", "halt_drawdown_pct"): "halt an agent whose drawdown from peak passes this percent (0 = never)",
+    ("arena", "sessions_dir"): "where session journals are written",
+    ("arena", "system_prompt"): 'path to your own system prompt template ("" = bundled)',
+    ("arena", "user_prompt"): 'path to your own user prompt template ("" = bundled)',
+    ("ui", "theme"): 'or "arena-light", or a theme file in the config directory\'s themes/',
+    ("agents", "name"): "unique; shown on screen and in the journal",
+    ("agents", "kind"): " | ".join(AGENT_KINDS),
+    ("agents", "model"): "the provider's model id",
+    ("agents", "base_url"): '"" = the provider\'s own endpoint; required for openai-compatible',
+    ("agents", "api_key_env"): 'NAME of the variable holding the key ("" = OPENAI_API_KEY or ANTHROPIC_API_KEY by kind)',
+    ("agents", "temperature"): "unset = the provider's default (reasoning models accept no other)",
+    ("agents", "max_tokens"): "output tokens per answer",
+    ("agents", "timeout_s"): "seconds per decision, retries included (capped by [arena] agent_timeout_s)",
+    ("agents", "retries"): "extra attempts after a rate limit, server or connection error",
+    ("agents", "price_input_per_mtok"): "USD per million input tokens, for the cost shown and budget_usd_per_day",
+    ("agents", "price_output_per_mtok"): "USD per million output tokens",
+    ("agents", "budget_tokens_per_day"): "hold the agent for the rest of the UTC day past this many tokens (0 = none)",
+    ("agents", "budget_usd_per_day"): "... or past this cost in USD (0 = none)",
+    ("agents", "thinking_budget"): "anthropic only: extended-thinking tokens, below max_tokens (0 = off)",
+    ("agents", "reasoning_effort"): 'OpenAI reasoning models: "minimal", "low", "medium" or "high" ("" = default)',
+    ("agents", "strategy"): " | ".join(BASELINE_STRATEGIES),
+    ("agents", "path"): "recorded only: a JSONL file of recorded model responses",
+}
+"""The comment beside each key of the starter config, by (section, key); ``agents`` stands for
+``AgentConfig``. Every field has one: tests/test_starter_config.py fails on a field without."""
 
-[fees]
-taker_fee_bp = 4.5             # Hyperliquid base tier
-maker_fee_bp = 1.5
-slippage_bp = 1.0              # fills move this much against the trader
+STARTER_UNSET_EXAMPLES: dict[tuple[str, str], Any] = {("agents", "temperature"): 0.7}
+"""A value to show, commented out, for a field whose default is ``None`` (TOML has no null)."""
 
-[risk]
-min_leverage = 1.0
-max_leverage = 20.0
-min_notional = 10.0            # USD
-max_open_positions = 6
-max_margin_usage = 0.95        # share of account value that may be posted as margin
-daily_loss_limit_pct = 0.0     # 0 = no daily-loss circuit breaker
+STARTER_KIND_FIELDS: dict[str, str] = {"thinking_budget": "anthropic", "strategy": "baseline", "path": "recorded"}
+"""Agent fields that mean something to one kind only: shown in that kind's examples, not the first."""
 
-[arena]
-name = "my-session"
-starting_cash = 10000.0
-agent_timeout_s = 90.0
-halt_after_failures = 5        # halt an agent after this many failed cycles in a row (0 = never)
-halt_drawdown_pct = 0.0        # halt an agent whose drawdown from peak passes this (0 = never)
-sessions_dir = "sessions"
-system_prompt = ""             # path to your own system prompt template ("" = bundled)
-user_prompt = ""               # path to your own user prompt template ("" = bundled)
+_NOTE_COLUMN = 31  # where the comment beside a key begins
 
-[ui]
-theme = "arena-dark"           # or "arena-light", or a theme file in the config directory's themes/
 
-# --- agents: remove the ones you do not want -------------------------------------------------
+def _starter_agents() -> tuple[tuple[AgentConfig, dict[str, str], bool], ...]:
+    """The example agents: (agent, comments replacing the generic ones, commented out). The first
+    shows every option an LLM agent has; the others only what they set."""
+    baselines = tuple((a, {}, False) for a in default_baselines())
+    return (
+        (
+            AgentConfig(
+                name="GPT-5.5", kind="openai", model="gpt-5.5", api_key_env="OPENAI_API_KEY",
+                price_input_per_mtok=1.25, price_output_per_mtok=10.0, budget_usd_per_day=5.0,
+            ),
+            {},
+            False,
+        ),
+        (
+            AgentConfig(
+                name="Claude Sonnet 4.6", kind="anthropic", model="claude-sonnet-4-6", api_key_env="ANTHROPIC_API_KEY",
+                thinking_budget=2048, price_input_per_mtok=3.0, price_output_per_mtok=15.0,
+            ),
+            {},
+            False,
+        ),
+        (
+            AgentConfig(name="Qwen3 (local, Ollama)", kind="openai-compatible", model="qwen3:8b", base_url="http://127.0.0.1:11434/v1"),
+            {"base_url": "Ollama; vLLM: http://127.0.0.1:8000/v1, llama.cpp: http://127.0.0.1:8080/v1"},
+            False,
+        ),
+        *baselines,
+        (
+            AgentConfig(name="Replayed model", kind="recorded", path="responses.jsonl"),
+            {"name": "replays a model's recorded answers, offline"},
+            True,
+        ),
+    )
 
-[[agents]]
-name = "GPT-5.5"
-kind = "openai"
-model = "gpt-5.5"
-api_key_env = "OPENAI_API_KEY"
-price_input_per_mtok = 1.25
-price_output_per_mtok = 10.0
-budget_usd_per_day = 5.0
 
-[[agents]]
-name = "Claude Sonnet 4.6"
-kind = "anthropic"
-model = "claude-sonnet-4-6"
-api_key_env = "ANTHROPIC_API_KEY"
-thinking_budget = 2048
-price_input_per_mtok = 3.0
-price_output_per_mtok = 15.0
+def _field_default(f: dataclasses.Field) -> Any:
+    if f.default is not dataclasses.MISSING:
+        return f.default
+    if f.default_factory is not dataclasses.MISSING:
+        return f.default_factory()
+    return dataclasses.MISSING
 
-[[agents]]
-name = "Qwen3 (local, Ollama)"
-kind = "openai-compatible"
-model = "qwen3:8b"
-base_url = "http://127.0.0.1:11434/v1"   # Ollama; vLLM: http://127.0.0.1:8000/v1, llama.cpp: http://127.0.0.1:8080/v1
 
-[[agents]]
-name = "Trend (rule-based)"
-kind = "baseline"
-strategy = "trend_follower"
+def _starter_key(key: str, value: Any, note: str, *, commented: bool = False) -> list[str]:
+    """The lines of ``key = value`` as tomli-w writes them, commented out with ``commented``, with
+    ``note`` beside (or, for a value of several lines, above)."""
+    lines = tomli_w.dumps({key: value}).rstrip("\n").split("\n")
+    if commented:
+        lines = ["# " + line for line in lines]
+    if note and len(lines) == 1:
+        lines[0] = lines[0].ljust(_NOTE_COLUMN - 1) + " # " + note
+    elif note:
+        lines.insert(0, "# " + note)
+    return lines
 
-[[agents]]
-name = "RSI revert (rule-based)"
-kind = "baseline"
-strategy = "rsi_mean_reversion"
 
-[[agents]]
-name = "BTC hold (rule-based)"
-kind = "baseline"
-strategy = "btc_buy_and_hold"
+def starter_config_text() -> str:
+    """The commented starter config: every field of every section with its default (values written
+    by tomli-w, a comment beside each from ``STARTER_NOTES``), then example agents that together
+    show every agent option. Loads back to the defaults and those agents."""
+    out = [
+        "# arena-tui configuration. Precedence: defaults < this file < environment (ARENA_*) < command-line flags.",
+        "# API keys never go in this file: each LLM agent names the environment variable holding its key.",
+        "# Every option is listed; the sections show the defaults, so delete what you do not change.",
+    ]
+    for section, cls in SECTIONS.items():
+        out += ["", f"[{section}]"]
+        for f in dataclasses.fields(cls):
+            value = _field_default(f)
+            note = STARTER_NOTES.get((section, f.name), "")
+            if value is None:
+                if (section, f.name) in STARTER_UNSET_EXAMPLES:
+                    out += _starter_key(f.name, STARTER_UNSET_EXAMPLES[section, f.name], note, commented=True)
+            else:
+                out += _starter_key(f.name, value, note)
+    out += ["", "# --- agents: one [[agents]] table each; remove the ones you do not want " + "-" * 25]
+    shown: set[str] = set()  # keys whose generic comment has been written once already
+    for i, (agent, notes, commented) in enumerate(_starter_agents()):
+        prefix = "# " if commented else ""
+        out += ["", prefix + "[[agents]]"]
+        for f in dataclasses.fields(AgentConfig):
+            value = getattr(agent, f.name)
+            kind_only = STARTER_KIND_FIELDS.get(f.name)
+            full = i == 0 and kind_only is None  # the first example shows every option of its kind
+            if not (f.name in ("name", "kind") or value != _field_default(f) or full):
+                continue
+            note = notes.get(f.name) or ("" if f.name in shown else STARTER_NOTES.get(("agents", f.name), ""))
+            shown.add(f.name)
+            if value is None:
+                if ("agents", f.name) in STARTER_UNSET_EXAMPLES:
+                    out += _starter_key(f.name, STARTER_UNSET_EXAMPLES["agents", f.name], note, commented=True)
+            else:
+                out += _starter_key(f.name, value, note, commented=commented)
+    return "\n".join(out) + "\n"
 
-[[agents]]
-name = "Flat (rule-based)"
-kind = "baseline"
-strategy = "always_flat"
-'''
+
+def starter_undocumented(sections: Mapping[str, type] | None = None) -> list[str]:
+    """``section.key`` for every field of ``sections`` (default: ``SECTIONS`` and ``agents``) that has
+    no comment in ``STARTER_NOTES``: a new option must say what it does in the starter config."""
+    sections = {**SECTIONS, "agents": AgentConfig} if sections is None else sections
+    return [f"{s}.{f.name}" for s, cls in sections.items() for f in dataclasses.fields(cls) if not STARTER_NOTES.get((s, f.name))]
+
+
+STARTER = starter_config_text()
 
 
 def write_starter_config(path: str | os.PathLike[str]) -> Path:
