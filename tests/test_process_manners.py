@@ -13,7 +13,6 @@ import asyncio
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -28,6 +27,7 @@ from arena_tui.cli import main
 from arena_tui.engine import events as ev
 
 from tests.fakes.llm_server import FakeLLMServerThread
+from test_tui_e2e import capture, wait_for
 
 KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "ARENA_LOCAL_BASE_URL", "ARENA_LOCAL_MODEL")
 SLOW = "reasoning:tps=20,tokens=4000"  # reasoning streams for minutes: a stop lands mid-answer
@@ -285,19 +285,8 @@ def test_the_command_line_writes_the_log_and_messages_name_it(tmp_path, monkeypa
 # -- the screen: q and signals in tmux -----------------------------------------------------------
 
 
-def capture(name: str) -> str:
-    return subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
-
-
 def wait_for_screen(name: str, pattern: str, timeout: float = 180.0) -> str:
-    deadline = time.monotonic() + timeout
-    screen = ""
-    while time.monotonic() < deadline:
-        screen = capture(name)
-        if re.search(pattern, screen):
-            return screen
-        time.sleep(0.1)
-    pytest.fail(f"{pattern!r} never appeared; the screen was:\n{screen}")
+    return wait_for(name, pattern, timeout)
 
 
 class Tmux:
@@ -459,23 +448,30 @@ def test_a_cancelled_call_does_not_count_toward_a_halt():
 # -- the end of a journal says what happened ---------------------------------------------------------
 
 
-async def test_a_crash_inside_a_cycle_is_recorded_as_such_not_as_a_user_stop(tmp_path, monkeypatch):
-    """A bug of ours inside a cycle: the journal ends with a SessionEnded naming the error and the
-    log (not "stopped by the user"), the log holds the traceback, and the error propagates."""
-    from arena_tui import logs
-    from arena_tui.config import load_config
+@pytest.fixture
+def indicators_bug(tmp_path, monkeypatch):
+    """A bug of ours inside every cycle (the indicators raise), the log in ``tmp_path/logs``."""
     from arena_tui.engine.arena import Arena
-    from arena_tui.engine.factory import build_agents, build_market
-    from arena_tui.engine.scheduler import ArenaSession
 
     monkeypatch.setenv("ARENA_TUI_LOG_DIR", str(tmp_path / "logs"))
-    logs.close_logging()
-    logs.setup_logging()
 
     async def broken(self, snap):
         raise ZeroDivisionError("a bug in the indicators")
 
     monkeypatch.setattr(Arena, "_features", broken)
+    return tmp_path / "logs" / "arena-tui.log"
+
+
+async def test_a_crash_inside_a_cycle_is_recorded_as_such_not_as_a_user_stop(tmp_path, indicators_bug):
+    """A bug of ours inside a cycle: the journal ends with a SessionEnded naming the error and the
+    log (not "stopped by the user"), the log holds the traceback, and the error propagates."""
+    from arena_tui import logs
+    from arena_tui.config import load_config
+    from arena_tui.engine.factory import build_agents, build_market
+    from arena_tui.engine.scheduler import ArenaSession
+
+    logs.close_logging()
+    logs.setup_logging()
     cfg = load_config(str(write_config(tmp_path, [BASELINE])), environ={})
     journal = tmp_path / "j.jsonl"
     session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal_path=journal, max_cycles=2, pace=0)
@@ -487,23 +483,15 @@ async def test_a_crash_inside_a_cycle_is_recorded_as_such_not_as_a_user_stop(tmp
     last = events_of(journal)[-1]
     assert last["type"] == "SessionEnded"
     assert last["reason"].startswith("ended by an unexpected error (ZeroDivisionError); see the log: ")
-    text = (tmp_path / "logs" / "arena-tui.log").read_text(encoding="utf-8")
+    text = indicators_bug.read_text(encoding="utf-8")
     assert "Traceback" in text and "a bug in the indicators" in text
 
 
-def test_an_unexpected_error_on_the_command_line_is_one_sentence_naming_the_log(tmp_path, monkeypatch, capsys):
-    from arena_tui.engine.arena import Arena
-
-    monkeypatch.setenv("ARENA_TUI_LOG_DIR", str(tmp_path / "logs"))
-
-    async def broken(self, snap):
-        raise ZeroDivisionError("a bug in the indicators")
-
-    monkeypatch.setattr(Arena, "_features", broken)
+def test_an_unexpected_error_on_the_command_line_is_one_sentence_naming_the_log(tmp_path, indicators_bug, capsys):
     config = write_config(tmp_path, [BASELINE])
     status = main(["--config", str(config), "--headless", "--cycles", "1", "--journal", str(tmp_path / "j.jsonl")])
     err = capsys.readouterr().err.strip()
     assert status == 2
     assert err.startswith("arena-tui: unexpected ZeroDivisionError; this is a bug, please report it (see the log: ")
     assert "\n" not in err and "Traceback" not in err
-    assert "a bug in the indicators" in (tmp_path / "logs" / "arena-tui.log").read_text(encoding="utf-8")
+    assert "a bug in the indicators" in indicators_bug.read_text(encoding="utf-8")
