@@ -27,15 +27,6 @@ EXIT_STATUSES = """exit status:
   128+N  stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); the journal is complete and resumable"""
 
 
-def signal_status(name: str | None) -> int | None:
-    """128 + the signal's number for a signal name ("SIGINT" -> 130), None for None."""
-    if name is None:
-        return None
-    import signal
-
-    return 128 + int(getattr(signal, name, signal.SIGTERM))
-
-
 def build_parser() -> argparse.ArgumentParser:
     from arena_tui.logs import log_file, shown_path
 
@@ -139,7 +130,7 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
         print(f"arena-tui: {safe_text(str(exc))}", file=sys.stderr)  # it may quote a journal or a server
         return EXIT_ERROR
     except (KeyboardInterrupt, asyncio.CancelledError):
-        return signal_status("SIGINT")
+        return 130  # 128 + SIGINT
     except Exception as exc:  # a bug of ours: one sentence here, the traceback in the log
         from arena_tui.logs import log_hint
 
@@ -265,6 +256,8 @@ def _after_app(app, session) -> int:
         print(f"arena-tui: {cycles} cycle{'s' if cycles != 1 else ''}; journal {shown} (replay: arena-tui --replay {shown})", file=sys.stderr)
     if app.error is not None:
         return EXIT_ERROR
+    from arena_tui.engine.session import signal_status
+
     status = signal_status(app.stopped_by_signal)
     if status is not None:
         return status

@@ -71,56 +71,33 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
     return table
 
 
-STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
-
-
-def _catch_signals(session, stopped: list[str]) -> list[int]:
-    """The first SIGINT/SIGTERM/SIGHUP stops ``session`` as ``q`` does (model calls cancelled, the
-    cycle's journal writes finished); a second one cancels the run at once."""
-    import asyncio
-    import signal
-
-    loop = asyncio.get_running_loop()
-    main = asyncio.current_task()
-    installed: list[int] = []
-
-    def on_signal(name: str) -> None:
-        if stopped and main is not None:
-            main.cancel()  # asked twice: stop waiting
-            return
-        stopped.append(name)
-        session.stop(f"stopped by {name}")
-
-    for name in STOP_SIGNALS:
-        signum = getattr(signal, name, None)
-        if signum is None:
-            continue
-        try:
-            loop.add_signal_handler(signum, on_signal, name)
-        except (NotImplementedError, RuntimeError, ValueError):
-            continue
-        installed.append(signum)
-    return installed
-
-
 async def run_headless(session, *, total: int | None, console: Console | None = None) -> int:
     """Run ``session`` (an ArenaSession) to the end with a progress bar; print the leaderboard from
     the session's state. Returns the exit status: 0; 3 when the run achieved nothing
     (``RunOutcome.problem``: the market never answered, or every agent failed); 128 + N when
     signal N stopped it (the journal is complete)."""
     import asyncio
-    import signal
+
+    from arena_tui.engine.session import catch_stop_signals, signal_status
 
     console = console or _console()
     failures: list[str] = []
     stopped: list[str] = []
-    installed = _catch_signals(session, stopped)
+    main = asyncio.current_task()
+
+    def on_signal(name: str) -> None:
+        """The first signal stops the session as ``q`` does; a second one stops waiting."""
+        if stopped and main is not None:
+            main.cancel()
+            return
+        stopped.append(name)
+        session.stop(f"stopped by {name}")
+
+    remove = catch_stop_signals(on_signal)
     try:
         await _run_with_progress(session, total, console, failures)
     finally:
-        loop = asyncio.get_running_loop()
-        for signum in installed:
-            loop.remove_signal_handler(signum)
+        remove()
     state = session.state
     when = format_time(state.completed_time) if state.completed_time else "start"
     console.print(leaderboard_table(state.standings(), f"Leaderboard at {when} after {state.cycles_completed} cycles"))
@@ -131,7 +108,7 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
         console.print(Text(f"Journal: {path}  (replay: arena-tui --replay {path})"))
     if stopped:
         console.print(Text(f"Stopped by {stopped[0]}; the journal is complete (arena-tui --resume continues it).", style="yellow"))
-        return 128 + int(getattr(signal, stopped[0]))
+        return signal_status(stopped[0])
     problem = session.outcome.problem()
     if problem is not None:
         console.print(Text(safe_text(problem), style="red"), soft_wrap=True)

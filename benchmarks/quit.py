@@ -66,17 +66,17 @@ def hello_world(tmp: Path) -> float:
     name = f"hello-{os.getpid()}-{time.monotonic_ns()}"
     done = tmp / "exited.txt"
     command = f"{sys.executable} {script}; echo $? $(date +%s.%N) > {done}; sleep 60"
-    subprocess.run(["tmux", "new-session", "-d", "-s", name, "-x", "140", "-y", "44", "-c", str(tmp), command], check=True, env=env_for(tmp))
+    subprocess.run(["tmux", "-L", name, "new-session", "-d", "-s", name, "-x", "140", "-y", "44", "-c", str(tmp), command], check=True, env=env_for(tmp))
     try:
         wait_for_screen(name, "hello world")
         pressed = time.time()
-        subprocess.run(["tmux", "send-keys", "-t", name, "q"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "q"], check=True)
         deadline = time.monotonic() + 30
         while not (done.exists() and done.read_text().strip()) and time.monotonic() < deadline:
             time.sleep(0.05)
         ended = float(done.read_text().split()[1])
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)
     return ended - pressed
 
 

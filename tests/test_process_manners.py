@@ -290,7 +290,11 @@ def wait_for_screen(name: str, pattern: str, timeout: float = 180.0) -> str:
 
 
 class Tmux:
-    """``arena-tui`` in a tmux pane; the shell prints its exit status and the wall time it ended."""
+    """``arena-tui`` in a tmux pane; the shell prints its exit status and the wall time it ended.
+
+    Each runs on its own tmux server (``-L name``, as ``test_tui_e2e.capture`` reads it): a server
+    that another test started would run the command with that test's environment (another
+    ``NUMBA_CACHE_DIR``, another config directory)."""
 
     def __init__(self, tmp_path: Path, args: list[str], env: dict[str, str] | None = None) -> None:
         self.name = f"arena-manners-{uuid.uuid4().hex[:8]}"
@@ -298,18 +302,18 @@ class Tmux:
         argv = " ".join([sys.executable, "-m", "arena_tui", *args])
         command = f"{argv}; echo $? $(date +%s.%N) > {self.done}; sleep 60"
         subprocess.run(
-            ["tmux", "new-session", "-d", "-s", self.name, "-x", "140", "-y", "44", "-c", str(tmp_path), command],
+            ["tmux", "-L", self.name, "new-session", "-d", "-s", self.name, "-x", "140", "-y", "44", "-c", str(tmp_path), command],
             check=True, env=env or env_for(tmp_path),
         )
 
     def keys(self, *keys: str) -> float:
         """Send ``keys``; returns the wall time just before."""
         t = time.time()
-        subprocess.run(["tmux", "send-keys", "-t", self.name, *keys], check=True)
+        subprocess.run(["tmux", "-L", self.name, "send-keys", "-t", self.name, *keys], check=True)
         return t
 
     def app_pid(self) -> int:
-        shell = subprocess.run(["tmux", "list-panes", "-t", self.name, "-F", "#{pane_pid}"], capture_output=True, text=True).stdout.split()[0]
+        shell = subprocess.run(["tmux", "-L", self.name, "list-panes", "-t", self.name, "-F", "#{pane_pid}"], capture_output=True, text=True).stdout.split()[0]
         kids = subprocess.run(["pgrep", "-P", shell], capture_output=True, text=True).stdout.split()
         return int(kids[0])
 
@@ -324,7 +328,7 @@ class Tmux:
         pytest.fail(f"arena-tui did not exit; the screen was:\n{capture(self.name)}")
 
     def close(self) -> None:
-        subprocess.run(["tmux", "kill-session", "-t", self.name], capture_output=True)
+        subprocess.run(["tmux", "-L", self.name, "kill-server"], capture_output=True)
 
 
 @pytest.mark.e2e
@@ -495,3 +499,23 @@ def test_an_unexpected_error_on_the_command_line_is_one_sentence_naming_the_log(
     assert err.startswith("arena-tui: unexpected ZeroDivisionError; this is a bug, please report it (see the log: ")
     assert "\n" not in err and "Traceback" not in err
     assert "a bug in the indicators" in indicators_bug.read_text(encoding="utf-8")
+
+
+@pytest.mark.e2e
+@pytest.mark.slow
+@needs_tmux
+def test_closing_the_terminal_ends_the_app_and_its_session(tmp_path, llm):
+    """SIGHUP (the terminal window closed, here the tmux server killed) while a model answers: the
+    app does not linger without a terminal, and the journal ends whole."""
+    config = write_config(tmp_path, [slow_agent(llm), BASELINE], speed=2.0)
+    journal = tmp_path / "j.jsonl"
+    tmux = Tmux(tmp_path, ["--config", str(config), "--journal", str(journal)])
+    wait_for_journal(journal, answering("Slowpoke"))
+    app = tmux.app_pid()
+    tmux.close()  # kill-server: the pane's processes get SIGHUP and lose their terminal
+    deadline = time.monotonic() + 5.0
+    while Path(f"/proc/{app}").exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not Path(f"/proc/{app}").exists(), "arena-tui lingered after its terminal closed"
+    events = events_of(journal)
+    assert events[-1]["type"] == "SessionEnded" and "stopped by SIGHUP" in events[-1]["reason"]

@@ -20,7 +20,9 @@ KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "ARENA_LOCAL_
 
 
 def capture(name: str) -> str:
-    return subprocess.run(["tmux", "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
+    """The screen of tmux session ``name``, on its own server (``-L name``): a server started by
+    another test would run our command with that test's environment."""
+    return subprocess.run(["tmux", "-L", name, "capture-pane", "-t", name, "-p"], capture_output=True, text=True).stdout
 
 
 def wait_for(name: str, pattern: str, timeout: float = 90.0) -> str:
@@ -42,7 +44,7 @@ def test_offline_demo_in_tmux(tmp_path):
     env.pop("TMUX", None)
     command = f"{sys.executable} -m arena_tui; echo EXITED $?; sleep 60"
     subprocess.run(
-        ["tmux", "new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-c", str(tmp_path), command],
+        ["tmux", "-L", name, "new-session", "-d", "-s", name, "-x", "120", "-y", "40", "-c", str(tmp_path), command],
         check=True,
         env=env,
     )
@@ -54,24 +56,24 @@ def test_offline_demo_in_tmux(tmp_path):
         assert btc and 90_000 < float(btc.group(1).replace(",", "")) < 130_000  # a real Oct 2025 price
         assert "(rule-based)" in screen and re.search(r"hold|justification|EMA|RSI", screen)  # a rationale
 
-        subprocess.run(["tmux", "send-keys", "-t", name, "p"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "p"], check=True)
         screen = wait_for(name, r"PAUSED")
         paused_at = int(re.search(r"cycle (\d+)", screen).group(1))
         wait_for(name, r"c One cycle")  # the footer: c runs one cycle while paused
-        subprocess.run(["tmux", "send-keys", "-t", name, "c"], check=True)  # exactly one cycle, still paused
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "c"], check=True)  # exactly one cycle, still paused
         screen = wait_for(name, rf"cycle {paused_at + 1}\b.*PAUSED")
         assert re.search(r"\bcycle (\d+)", screen).group(1) == str(paused_at + 1)
 
-        subprocess.run(["tmux", "send-keys", "-t", name, "p"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "p"], check=True)
         wait_for(name, r"RUNNING")
-        subprocess.run(["tmux", "send-keys", "-t", name, "c"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "c"], check=True)
         wait_for(name, rf"cycle (?!{paused_at}\b|{paused_at + 1}\b)\d+")
 
-        subprocess.run(["tmux", "send-keys", "-t", name, "q"], check=True)
+        subprocess.run(["tmux", "-L", name, "send-keys", "-t", name, "q"], check=True)
         wait_for(name, r"EXITED 0")
         journals = list((tmp_path / "sessions").glob("*.jsonl"))
         assert len(journals) == 1
         last = json.loads(journals[0].read_text().splitlines()[-1])
         assert last["type"] == "SessionEnded"  # q stopped the session and the journal was closed
     finally:
-        subprocess.run(["tmux", "kill-session", "-t", name], capture_output=True)
+        subprocess.run(["tmux", "-L", name, "kill-server"], capture_output=True)

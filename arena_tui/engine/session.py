@@ -69,3 +69,44 @@ class ReplayControls(Protocol):
     def seek(self, cycle: int) -> None: ...
 
     def set_speed(self, speed: float) -> None: ...
+
+
+STOP_SIGNALS = ("SIGINT", "SIGTERM", "SIGHUP")
+"""Signals that stop a session as ``q`` does: model calls cancelled, the journal ended whole. (On the
+screen, Ctrl-C is a key; SIGINT then only comes from ``kill``.)"""
+
+
+def catch_stop_signals(on_signal: Callable[[str], None]) -> Callable[[], None]:
+    """Call ``on_signal(name)`` on the running loop for each of ``STOP_SIGNALS`` this platform has;
+    returns the function that removes the handlers again. Where the loop cannot take signal handlers
+    (not the main thread, Windows) nothing is installed."""
+    import asyncio
+    import signal
+
+    loop = asyncio.get_running_loop()
+    installed: list[int] = []
+    for name in STOP_SIGNALS:
+        signum = getattr(signal, name, None)
+        if signum is None:
+            continue
+        try:
+            loop.add_signal_handler(signum, on_signal, name)
+        except (NotImplementedError, RuntimeError, ValueError):
+            continue
+        installed.append(signum)
+
+    def remove() -> None:
+        for signum in installed:
+            loop.remove_signal_handler(signum)
+        installed.clear()
+
+    return remove
+
+
+def signal_status(name: str | None) -> int | None:
+    """The exit status for a stop by signal ``name``: 128 + its number ("SIGINT" -> 130); None for None."""
+    if name is None:
+        return None
+    import signal
+
+    return 128 + int(getattr(signal, name, signal.SIGTERM))

@@ -35,7 +35,7 @@ from textual.reactive import var
 from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError
 from arena_tui.engine.sanitize import safe_line, safe_text
-from arena_tui.engine.session import ReplayControls, Session
+from arena_tui.engine.session import ReplayControls, Session, catch_stop_signals
 from arena_tui.tui.commands import ArenaCommands
 from arena_tui.tui.screens.console import ConsoleScreen
 from arena_tui.tui.screens.help import HelpScreen
@@ -53,9 +53,8 @@ QUIT_TIMEOUT_S = 0.8
 """How long ``q`` waits for the session to finish its journal writes before quitting anyway. The
 session cancels its model calls at once (``ArenaSession.stop``), so this is a guard, not the path."""
 
-STOP_SIGNALS = ("SIGTERM", "SIGHUP", "SIGINT")
-"""Signals that stop the session as ``q`` does (SIGINT only arrives from ``kill``: in the screen,
-Ctrl-C is a key)."""
+SIGNAL_EXIT_S = 2.0
+"""After a stop signal, the process leaves by ``os._exit`` at the latest this many seconds later."""
 
 RENDER_SLICE = 400
 """Events rendered before the bridge yields to the event loop (a long batch stays responsive)."""
@@ -107,7 +106,7 @@ class ArenaApp(App[None]):
         self._stopping = False
         self._failed = False
         self._bridge_done = False
-        self._signals: list[int] = []
+        self._remove_signals: Callable[[], None] = lambda: None
         self.stopped_by_signal: str | None = None
         """The signal (SIGTERM, SIGHUP, SIGINT) that stopped the app, if one did."""
         self.error: str | None = None
@@ -156,18 +155,7 @@ class ArenaApp(App[None]):
     def _catch_signals(self) -> None:
         """SIGTERM, SIGHUP and SIGINT stop the session as ``q`` does (journal complete, terminal
         restored) instead of killing the process mid-write."""
-        import signal
-
-        loop = asyncio.get_running_loop()
-        for name in STOP_SIGNALS:
-            signum = getattr(signal, name, None)
-            if signum is None:
-                continue
-            try:
-                loop.add_signal_handler(signum, self._on_signal, name)
-            except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or Windows
-                continue
-            self._signals.append(signum)
+        self._remove_signals = catch_stop_signals(self._on_signal)
 
     def notify(
         self,
@@ -185,10 +173,7 @@ class ArenaApp(App[None]):
 
     def on_unmount(self) -> None:
         gc.unfreeze()  # hand what ``on_ready`` froze back to the collector (tests run many apps)
-        loop = asyncio.get_running_loop()
-        for signum in self._signals:
-            loop.remove_signal_handler(signum)
-        self._signals.clear()
+        self._remove_signals()
 
     def _tick(self) -> None:
         """Put the wall clock, the countdown and (replay) the cycles and speed in the header."""
@@ -427,6 +412,18 @@ class ArenaApp(App[None]):
         self._begin_quit()
 
     def _on_signal(self, name: str) -> None:
+        """Stop as ``q`` does; and if the process is still alive ``SIGNAL_EXIT_S`` later (after a
+        SIGHUP the terminal is gone, and Textual's own shutdown can block on it), leave anyway: the
+        journal is unbuffered and the session ends its cycle in well under a second."""
+        if self.stopped_by_signal is None:
+            import os
+            import threading
+
+            from arena_tui.engine.session import signal_status
+
+            timer = threading.Timer(SIGNAL_EXIT_S, os._exit, (signal_status(name) or 1,))
+            timer.daemon = True
+            timer.start()
         self.stopped_by_signal = self.stopped_by_signal or name
         self._begin_quit(f"stopped by {name}")
 
