@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import statistics
 
 import numpy as np
@@ -12,7 +11,6 @@ from arena_tui.engine.account import AccountSnapshot, Position, Trade
 from arena_tui.engine.data import bundled_dataset
 from arena_tui.engine.ledger import Ledger
 from arena_tui.engine.metrics import (
-    YEAR_MS,
     EquityTracker,
     Metrics,
     buy_and_hold,
@@ -76,7 +74,7 @@ def test_compute_metrics_on_a_known_history():
     per_cycle = statistics.mean(r) / statistics.stdev(r)
     assert m.sharpe_per_cycle == pytest.approx(per_cycle)
     assert m.cycles_per_year == pytest.approx(105_120.0)  # 5-minute cycles
-    assert m.sharpe_annualised == pytest.approx(per_cycle * math.sqrt(YEAR_MS / M5))
+    assert m.sharpe_annualised is None and m.sharpe_periods == 0  # 20 minutes of history: no hourly return yet
     assert m.max_drawdown_usd == pytest.approx(200.0) and m.max_drawdown_pct == pytest.approx(200 / 10_100 * 100)
     # 4 intervals: long, long, flat, short
     assert (m.time_long_pct, m.time_flat_pct, m.time_short_pct) == (50.0, 25.0, 25.0)
@@ -176,27 +174,76 @@ def test_running_metrics_agree_with_compute_metrics():
     """The O(1)-per-cycle figures the arena streams equal the full recomputation."""
     import numpy as np
 
-    from arena_tui.engine.metrics import RunningMetrics, max_drawdown, sharpe_ratio
+    from arena_tui.engine.metrics import RunningMetrics, annualised_sharpe, max_drawdown, period_returns, sharpe_ratio
 
     rng = np.random.default_rng(3)
     values = 10_000 * np.cumprod(1 + rng.normal(0, 0.004, 800))
+    times = 1_761_048_000_000 + 300_000 * np.arange(800)
     rm = RunningMetrics(cycles_per_year=105_120)
-    for v in values:
-        fig = rm.update(float(v), ())
+    for t, v in zip(times, values):
+        fig = rm.update(float(v), (), int(t))
     assert fig["sharpe_per_cycle"] == pytest.approx(sharpe_ratio(values), rel=1e-9)
-    assert fig["sharpe"] == pytest.approx(sharpe_ratio(values) * 105_120 ** 0.5, rel=1e-9)
+    hourly = period_returns(times, values)
+    assert fig["sharpe_periods"] == hourly.shape[0] == 66  # 800 five-minute cycles: 66 whole hours closed
+    assert fig["sharpe"] == pytest.approx(annualised_sharpe(hourly), rel=1e-9)
     dd_pct, dd_usd = max_drawdown(values)
     assert fig["max_drawdown_pct"] == pytest.approx(dd_pct, rel=1e-12)
     assert fig["max_drawdown_usd"] == pytest.approx(dd_usd, rel=1e-12)
     assert fig["win_rate"] is None and fig["trades"] == 0
 
 
-def test_running_sharpe_waits_for_enough_returns():
+def test_sharpe_is_over_hourly_returns_annualised_by_sqrt_8760():
+    """Hand-computed: the value at the last cycle of each hour, returns between them, the hour still
+    running left out; mean / sample std x sqrt(8,760)."""
+    from arena_tui.engine.metrics import RunningMetrics, period_returns
+
+    hour = 3_600_000
+    t0 = 1_761_048_000_000  # 2025-10-21 12:00 UTC, an hour boundary
+    rng = np.random.default_rng(11)
+    times, values = [], []
+    for h in range(30):
+        for m in range(0, 60, 15):  # 15-minute cycles
+            times.append(t0 + h * hour + m * 60_000)
+            values.append(10_000 + rng.normal(0, 50) + h * 3)
+    closes = [values[0]] + [values[h * 4 + 3] for h in range(29)]  # hour 29 is still running
+    r = np.array(closes[1:]) / np.array(closes[:-1]) - 1
+    expected = r.mean() / r.std(ddof=1) * np.sqrt(8760)
+    assert period_returns(times, values) == pytest.approx(r, rel=1e-12)
+    rm = RunningMetrics()
+    for t, v in zip(times, values):
+        fig = rm.update(v, (), t)
+    assert fig["sharpe_periods"] == 29
+    assert fig["sharpe"] == pytest.approx(expected, rel=1e-9)
+
+
+def test_sharpe_waits_for_a_day_of_hourly_returns_whatever_the_cycle_interval():
+    from arena_tui.engine.metrics import RunningMetrics
+
+    hour = 3_600_000
+    for step in (60_000, 300_000, 900_000):
+        rm = RunningMetrics(cycles_per_year=365 * 86_400_000 / step)
+        t, i = 0, 0
+        fig = rm.update(10_000.0, (), t)
+        while fig["sharpe_periods"] < 23:
+            i += 1
+            t += step
+            fig = rm.update(10_000 + (i % 7) * 3.0, (), t)
+        assert fig["sharpe"] is None, step  # 23 hourly returns: too few to mean anything
+        while fig["sharpe_periods"] < 24:
+            i += 1
+            t += step
+            fig = rm.update(10_000 + (i % 7) * 3.0, (), t)
+        assert fig["sharpe"] is not None and abs(fig["sharpe"]) < 1_000, step
+        assert t // hour == 24
+
+
+def test_running_sharpe_per_cycle_waits_for_enough_returns():
     from arena_tui.engine.metrics import RunningMetrics
 
     rm = RunningMetrics(cycles_per_year=105_120)
     for i in range(30):
-        fig = rm.update(10_000 + (i % 3), ())
-    assert fig["sharpe"] is None  # 29 returns: too few to mean anything
-    fig = rm.update(10_001, ())
-    assert fig["sharpe"] is not None
+        fig = rm.update(10_000 + (i % 3), (), i * 300_000)
+    assert fig["sharpe_per_cycle"] is None  # 29 returns: too few to mean anything
+    fig = rm.update(10_001, (), 30 * 300_000)
+    assert fig["sharpe_per_cycle"] is not None
+    assert fig["sharpe"] is None  # 2.5 hours

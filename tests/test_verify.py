@@ -410,7 +410,8 @@ MUTATIONS: list[tuple[str, str, Callable[[Lines], Lines]]] = [
     ("leaderboard", "final leaderboard: return", final_row(0, "return_pct", add(1.0))),
     ("leaderboard", "final leaderboard: PnL", final_row(0, "pnl", add(100.0))),
     ("leaderboard", "final leaderboard: fees", row_field(lambda r: r["fees"] > 0, "fees", mul(10), lambda d: d["cycle"] == CYCLES)),
-    ("leaderboard", "final leaderboard: sharpe", row_field(lambda r: r["sharpe"] is not None, "sharpe", add(1.0), lambda d: d["cycle"] == CYCLES)),
+    # 5 hours of cycles: no hourly Sharpe ratio yet, so a journal that claims one is caught
+    ("leaderboard", "final leaderboard: sharpe", row_field(lambda r: r["sharpe"] is None, "sharpe", lambda v: 1.5, lambda d: d["cycle"] == CYCLES)),
     ("leaderboard", "final leaderboard: win rate", row_field(lambda r: r["win_rate"] is not None, "win_rate", lambda v: 100.0 - v + 1, lambda d: d["cycle"] == CYCLES)),
     ("leaderboard", "final leaderboard: max drawdown", row_field(lambda r: r["max_drawdown_pct"] is not None, "max_drawdown_pct", add(1.0), lambda d: d["cycle"] == CYCLES)),
     ("leaderboard", "final leaderboard: trades", row_field(lambda r: r["trades"] > 0, "trades", add(1), lambda d: d["cycle"] == CYCLES)),

@@ -5,12 +5,17 @@ Record the account once per cycle with ``EquityTracker.record(time, snapshot)``,
 ``buy_and_hold(prices, starting_cash)`` is the benchmark row (BTC bought at the window's first price
 and held).
 
-Sharpe ratio. Per-cycle simple returns ``r_i = V_i / V_{i-1} - 1`` of the recorded account values,
-risk-free rate 0, ``sharpe_per_cycle = mean(r) / std(r)`` (sample standard deviation, ddof=1),
-un-annualised. ``sharpe_annualised = sharpe_per_cycle x sqrt(cycles per year)`` where
-cycles per year = 365 days / the median interval between recorded cycles (crypto trades every day;
-a 5-minute cycle gives 105,120 cycles a year, a factor of ~324). Both are ``None`` with fewer than
-two returns or zero variance.
+Sharpe ratio (the leaderboard's). Simple returns over a fixed period, one hour (``SHARPE_PERIOD_MS``):
+the account value at the last cycle of each UTC hour, ``r_h = V_h / V_{h-1} - 1`` (the first from the
+first recorded value; an hour with no cycle is skipped, and the hour still running is not counted until
+it ends), risk-free rate 0, ``mean(r) / std(r)`` (sample standard deviation, ddof=1), annualised by
+``sqrt(8,760)`` hours a year (crypto trades every hour of every day). ``None`` until
+``SHARPE_MIN_PERIODS`` (24) hourly returns exist, or with zero variance: over a handful of cycles an
+annualised figure is noise in the hundreds. The period does not depend on the cycle interval, so
+sessions at 3-minute and 15-minute cycles compare.
+
+``sharpe_per_cycle``: the same over per-cycle returns, un-annualised, as Alpha Arena's prompts state
+it (the prompt shows it to the models); ``None`` with fewer than two returns or zero variance.
 
 Alpha Arena's published Sharpe values (final: Qwen3 Max 0.273, DeepSeek V3.1 0.359) are not
 annualised: an annualised figure over ~2-3-minute cycles would be hundreds of times larger. Nor are
@@ -33,6 +38,12 @@ from arena_tui.engine.account import AccountSnapshot, Trade
 
 YEAR_MS = 365 * 86_400_000
 """Milliseconds in a (365-day) year, for annualising per-cycle figures."""
+SHARPE_PERIOD_MS = 3_600_000
+"""The Sharpe ratio's return period: one hour (ms)."""
+SHARPE_MIN_PERIODS = 24
+"""Hourly returns needed before a Sharpe ratio is shown (one day)."""
+PERIODS_PER_YEAR = YEAR_MS / SHARPE_PERIOD_MS
+"""8,760 hours a year: the annualising factor is its square root."""
 
 
 @dataclass(frozen=True)
@@ -44,7 +55,8 @@ class Metrics:
     ``unrealized_pnl``, ``fees_paid``, ``funding_paid`` (positive = paid);
     ``trade_count`` closed trades, ``wins``/``losses`` by net PnL (after fees and funding; a trade at
     exactly 0 is neither), ``win_rate_pct``, ``biggest_win``/``biggest_loss`` (best/worst net PnL of one
-    trade); ``sharpe_per_cycle`` and ``sharpe_annualised`` (see the module docstring),
+    trade); ``sharpe_per_cycle`` (un-annualised, per-cycle returns) and ``sharpe_annualised`` (hourly
+    returns, annualised; see the module docstring), ``sharpe_periods`` (hourly returns it used),
     ``cycles_per_year``; ``max_drawdown_pct`` / ``max_drawdown_usd`` (largest peak-to-trough fall of the
     recorded account value); ``avg_holding_minutes`` / ``median_holding_minutes`` (closed trades);
     ``avg_leverage`` / ``avg_confidence`` over entries (closed trades and open positions);
@@ -72,6 +84,7 @@ class Metrics:
     cycles_per_year: float | None
     max_drawdown_pct: float
     max_drawdown_usd: float
+    sharpe_periods: int
     avg_holding_minutes: float | None
     median_holding_minutes: float | None
     avg_leverage: float | None
@@ -120,6 +133,35 @@ def sharpe_ratio(values: Sequence[float] | np.ndarray) -> float | None:
     if not sd > 0.0 or not math.isfinite(sd):
         return None
     return float(np.mean(r)) / sd
+
+
+def period_returns(times: Sequence[int] | np.ndarray, values: Sequence[float] | np.ndarray,
+                   period_ms: int = SHARPE_PERIOD_MS) -> np.ndarray:
+    """Simple returns between the values at the end of each ``period_ms`` period (ms since the epoch,
+    UTC): the value of each period's last record, the first measured from the first record; the last
+    (still running) period is left out. float64 array; empty with fewer than two periods."""
+    t = np.asarray(times, dtype=np.int64)
+    v = np.asarray(values, dtype=np.float64)
+    if t.shape[0] < 2:
+        return np.empty(0)
+    bucket = t // period_ms
+    ends = np.flatnonzero(bucket[1:] != bucket[:-1])  # the last record of every period but the last
+    closes = np.concatenate(([v[0]], v[ends]))
+    prev = closes[:-1]
+    ok = prev > 0
+    return closes[1:][ok] / prev[ok] - 1.0
+
+
+def annualised_sharpe(returns: Sequence[float] | np.ndarray, min_periods: int = SHARPE_MIN_PERIODS) -> float | None:
+    """``mean / std (ddof=1) x sqrt(PERIODS_PER_YEAR)`` of hourly ``returns``; ``None`` with fewer than
+    ``min_periods`` returns or zero variance."""
+    r = np.asarray(returns, dtype=np.float64)
+    if r.shape[0] < max(2, min_periods):
+        return None
+    sd = float(np.std(r, ddof=1))
+    if not sd > 0.0 or not math.isfinite(sd) or sd < 1e-12 * max(1.0, abs(float(np.mean(r)))):
+        return None
+    return float(np.mean(r)) / sd * math.sqrt(PERIODS_PER_YEAR)
 
 
 def max_drawdown(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
@@ -213,7 +255,8 @@ def compute_metrics(equity: EquityTracker, trades: Sequence[Trade], account: Acc
         step = float(np.median(np.diff(times)))
         if step > 0:
             cycles_per_year = YEAR_MS / step
-    sharpe_ann = sharpe * math.sqrt(cycles_per_year) if sharpe is not None and cycles_per_year else None
+    hourly = period_returns(times, values)
+    sharpe_ann = annualised_sharpe(hourly)
 
     dd_pct, dd_usd = max_drawdown(values)
 
@@ -247,6 +290,7 @@ def compute_metrics(equity: EquityTracker, trades: Sequence[Trade], account: Acc
         cycles_per_year=cycles_per_year,
         max_drawdown_pct=dd_pct,
         max_drawdown_usd=dd_usd,
+        sharpe_periods=int(hourly.shape[0]),
         avg_holding_minutes=float(holding.mean()) if holding.shape[0] else None,
         median_holding_minutes=float(np.median(holding)) if holding.shape[0] else None,
         avg_leverage=float(np.mean(leverages)) if leverages else None,
@@ -292,38 +336,49 @@ def buy_and_hold(prices: Sequence[float] | np.ndarray, starting_cash: float = 10
 class RunningMetrics:
     """The leaderboard figures updated in O(1) per cycle, for long sessions (thousands of cycles).
 
-    Same definitions as ``compute_metrics``: Sharpe ratio over per-cycle simple returns (Welford's
-    running mean and sample variance, ddof=1, un-annualised, and annualised by
-    ``sqrt(cycles_per_year)``), maximum drawdown from the running peak (percent and USD), and win rate
-    by net PnL over closed trades. ``update(account_value, trades)`` takes the value after the cycle
-    (USD) and the ledger's closed-trade list (only its new tail is read) and returns a small dict:
-    ``sharpe``, ``sharpe_per_cycle``, ``max_drawdown_pct``, ``max_drawdown_usd``, ``win_rate``
-    (percent or None), ``trades``. The Sharpe ratio is ``None`` until ``min_returns`` per-cycle returns
-    exist (default 30): over a handful of 5-minute cycles an annualised figure is noise in the hundreds.
+    Same definitions as ``compute_metrics`` (Welford's running mean and sample variance, ddof=1):
+    the Sharpe ratio over hourly returns, annualised (``sharpe``, ``None`` until
+    ``SHARPE_MIN_PERIODS`` hourly returns exist), the per-cycle Sharpe ratio un-annualised
+    (``sharpe_per_cycle``, ``None`` until ``min_returns`` per-cycle returns exist, default 30), maximum
+    drawdown from the running peak (percent and USD), and win rate by net PnL over closed trades.
+    ``update(account_value, trades, time)`` takes the value after the cycle (USD), the ledger's
+    closed-trade list (only its new tail is read) and the cycle's time (ms, UTC), and returns a small
+    dict: ``sharpe``, ``sharpe_periods`` (hourly returns so far), ``sharpe_per_cycle``,
+    ``max_drawdown_pct``, ``max_drawdown_usd``, ``win_rate`` (percent or None), ``trades``.
+    ``cycles_per_year`` is kept for callers that annualise per-cycle figures themselves.
     """
 
-    def __init__(self, cycles_per_year: float | None = None, min_returns: int = 30) -> None:
+    def __init__(self, cycles_per_year: float | None = None, min_returns: int = 30,
+                 period_ms: int = SHARPE_PERIOD_MS, min_periods: int = SHARPE_MIN_PERIODS) -> None:
         self.min_returns = max(2, int(min_returns))
         self.cycles_per_year = cycles_per_year
-        self.n = 0
-        self.mean = 0.0
-        self.m2 = 0.0
+        self.period_ms = int(period_ms)
+        self.min_periods = max(2, int(min_periods))
+        self.cycle = _Welford()
+        self.hourly = _Welford()
         self.prev: float | None = None
+        self.period: int | None = None
+        self.period_base = 0.0
+        self.period_close = 0.0
         self.peak = -math.inf
         self.dd_pct = 0.0
         self.dd_usd = 0.0
         self.seen_trades = 0
         self.wins = 0
 
-    def update(self, account_value: float, trades: Sequence[Trade]) -> dict[str, float | int | None]:
+    def update(self, account_value: float, trades: Sequence[Trade], time: int) -> dict[str, float | int | None]:
         v = float(account_value)
         if self.prev is not None and self.prev > 0:
-            r = v / self.prev - 1.0
-            self.n += 1
-            delta = r - self.mean
-            self.mean += delta / self.n
-            self.m2 += delta * (r - self.mean)
+            self.cycle.add(v / self.prev - 1.0)
         self.prev = v
+        period = int(time) // self.period_ms
+        if self.period is None:
+            self.period, self.period_base = period, v
+        elif period != self.period:  # the last period ended with the previous record
+            if self.period_base > 0:
+                self.hourly.add(self.period_close / self.period_base - 1.0)
+            self.period, self.period_base = period, self.period_close
+        self.period_close = v
         if v > self.peak:
             self.peak = v
         fall = self.peak - v
@@ -338,7 +393,43 @@ class RunningMetrics:
         return self.figures()
 
     def sharpe_per_cycle(self) -> float | None:
-        if self.n < self.min_returns:
+        return self.cycle.ratio(self.min_returns)
+
+    def sharpe(self) -> float | None:
+        s = self.hourly.ratio(self.min_periods)
+        return s * math.sqrt(YEAR_MS / self.period_ms) if s is not None else None
+
+    def figures(self) -> dict[str, float | int | None]:
+        return {
+            "sharpe": self.sharpe(),
+            "sharpe_periods": self.hourly.n,
+            "sharpe_per_cycle": self.sharpe_per_cycle(),
+            "max_drawdown_pct": self.dd_pct,
+            "max_drawdown_usd": self.dd_usd,
+            "win_rate": self.wins / self.seen_trades * 100.0 if self.seen_trades else None,
+            "trades": self.seen_trades,
+        }
+
+
+class _Welford:
+    """Running mean and sample variance (Welford); ``ratio(min_n)`` is mean / std (ddof=1), or None
+    with fewer than ``min_n`` values or (near) zero variance."""
+
+    __slots__ = ("n", "mean", "m2")
+
+    def __init__(self) -> None:
+        self.n = 0
+        self.mean = 0.0
+        self.m2 = 0.0
+
+    def add(self, x: float) -> None:
+        self.n += 1
+        delta = x - self.mean
+        self.mean += delta / self.n
+        self.m2 += delta * (x - self.mean)
+
+    def ratio(self, min_n: int) -> float | None:
+        if self.n < max(2, min_n):
             return None
         var = self.m2 / (self.n - 1)
         if not var > 0.0:
@@ -347,14 +438,3 @@ class RunningMetrics:
         if sd < 1e-12 * max(1.0, abs(self.mean)):
             return None
         return self.mean / sd
-
-    def figures(self) -> dict[str, float | int | None]:
-        s = self.sharpe_per_cycle()
-        return {
-            "sharpe": s * math.sqrt(self.cycles_per_year) if s is not None and self.cycles_per_year else None,
-            "sharpe_per_cycle": s,
-            "max_drawdown_pct": self.dd_pct,
-            "max_drawdown_usd": self.dd_usd,
-            "win_rate": self.wins / self.seen_trades * 100.0 if self.seen_trades else None,
-            "trades": self.seen_trades,
-        }

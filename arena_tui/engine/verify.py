@@ -28,7 +28,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from arena_tui.engine import events as ev
-from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, OnDelta, Usage
+from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, OnDelta, Prices, Usage
 from arena_tui.engine.bus import Bus
 from arena_tui.engine.errors import JournalError, MarketError
 from arena_tui.engine.market.base import Candles, CoinSnapshot, FundingHistory, MarketSnapshot, timeframe_ms
@@ -248,10 +248,10 @@ class ReplayedAgent:
     needs_prompt = False
 
     def __init__(
-        self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False, prices: tuple[float, float] = (0.0, 0.0)
+        self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False, prices: Prices = Prices()
     ) -> None:
         self.prices = prices
-        """USD per million input and output tokens (the agent's config): the cost is recomputed."""
+        """The agent's token prices (its config): the cost is recomputed."""
         self.name = name
         self.kind = kind
         self.model = model
@@ -275,18 +275,29 @@ class ReplayedAgent:
             failure = None
             if r.failure_kind is not None:
                 failure = AgentFailure(str(r.failure_kind), str(r.failure_reason or ""))
-            usage = Usage(int(r.input_tokens or 0), int(r.output_tokens or 0))
+            usage = Usage(int(r.input_tokens or 0), int(r.output_tokens or 0), int(r.reasoning_tokens or 0),
+                          int(r.cached_input_tokens or 0))
             return AgentReply(
                 text=r.text,
                 usage=usage,
                 ttft_s=r.ttft_s,
                 latency_s=float(r.latency_s or 0.0),
-                cost_usd=(usage.input_tokens * self.prices[0] + usage.output_tokens * self.prices[1]) / 1e6,
+                cost_usd=self.prices.cost_usd(usage),
                 finish_reason=r.finish_reason,
                 failure=failure,
             )
         finally:
             self._turns.finish(self.name)
+
+
+def agent_prices(a: Any) -> Prices:
+    """The token prices of one config agent entry (``config.AgentConfig``)."""
+    return Prices(
+        float(a.price_input_per_mtok or 0.0),
+        float(a.price_output_per_mtok or 0.0),
+        getattr(a, "price_cached_input_per_mtok", None),
+        getattr(a, "price_reasoning_per_mtok", None),
+    )
 
 
 # --- comparing -------------------------------------------------------------------------------------
@@ -413,13 +424,15 @@ class Reexecution:
         self.header = header
         self.state = ArenaState(header)
         self.produced: list[ev.Event] = []
+        self._cycle_time: int | None = None
+        """The time of the last cycle re-executed (ms)."""
         self.bus = Bus(self.state, None, (self._collect, *listeners))
         m = self.config.market
         self.market = JournalMarket(header, tuple(dict.fromkeys((m.intraday_timeframe, m.context_timeframe))), _bundled_reference(header))
         self.turns = _Turns()
-        prices = {a.name: (a.price_input_per_mtok, a.price_output_per_mtok) for a in self.config.agents}
+        prices = {a.name: agent_prices(a) for a in self.config.agents}
         self.agents = {
-            name: ReplayedAgent(name, str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns, prices=prices.get(name, (0.0, 0.0)))
+            name: ReplayedAgent(name, str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns, prices=prices.get(name, Prices()))
             for name, a in ((str(a.get("name")), a) for a in header.agents)
         }
         self.arena = Arena(self.config, self.market, list(self.agents.values()), self.bus)
@@ -450,6 +463,14 @@ class Reexecution:
         its ``CycleStarted``; compare. A cycle cut off by a crash is compared as far as it goes."""
         first_line, first = recorded[0]
         assert isinstance(first, ev.CycleStarted)
+        step = self.header.cycle_interval_ms
+        previous, self._cycle_time = self._cycle_time, first.time
+        if self.header.mode == "recorded" and previous is not None and first.time - previous != step:
+            # a recorded market moves one cycle interval per cycle: the header's interval is a fact
+            # the screen shows (and the Sharpe ratio's cycles per year came from it)
+            return Difference(first.cycle, first_line, "CycleStarted", None,
+                              note=f"it starts {first.time - previous} ms after the previous cycle, "
+                                   f"but the header's cycle interval is {step} ms")
         data: ev.MarketData | None = None
         failure: str | None = None
         replies: dict[str, ev.AgentReplied] = {}
