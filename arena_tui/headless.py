@@ -9,7 +9,7 @@ never as markup: a journal from elsewhere must not drive the terminal.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.console import Console
 from rich.progress import (
@@ -27,6 +27,9 @@ from arena_tui.engine.events import LeaderboardRow
 from arena_tui.engine.market.recorded import format_time
 from arena_tui.engine.sanitize import safe_line, safe_text
 
+if TYPE_CHECKING:
+    from arena_tui.engine.state import ArenaState
+
 
 def _console() -> Console:
     """A console; when output is not a terminal (a pipe, a file, CI) the tables get 120 columns
@@ -35,11 +38,13 @@ def _console() -> Console:
     return c if c.is_terminal else Console(width=120)
 
 
-def leaderboard_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
+def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaState | None" = None) -> Table:
     """The leaderboard as a rich Table (rank, agent, account value, return, PnL, fees, win rate,
-    Sharpe, max drawdown, trades). Agent names and ``title`` are journal text: made safe
+    Sharpe, max drawdown, trades; with ``state``, each model's tokens and cost (USD) and a failing
+    agent marked with its failure count). Agent names and ``title`` are journal text: made safe
     (``safe_line``) and drawn as plain ``Text``, never markup."""
     table = Table(title=Text(safe_line(title, limit=None)), title_justify="left")
+    books = state.agents if state is not None else {}
     for col, just in (
         ("#", "right"),
         ("agent", "left"),
@@ -51,14 +56,23 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
         ("Sharpe", "right"),
         ("max DD", "right"),
         ("trades", "right"),
+        *((("tokens", "right"), ("cost $", "right")) if state is not None else ()),
     ):
         table.add_column(col, justify=just)
     for r in rows:
         style = "green" if r.return_pct > 0 else ("red" if r.return_pct < 0 else "")
         wr, sh, dd = r.win_rate, r.sharpe, r.max_drawdown_pct
+        book = books.get(r.agent)
+        mark = " (halted)" if r.halted else ""
+        if book is not None and book.failures and not r.halted:
+            mark = f" ⚠ {book.failures} failed"
+        usage = ()
+        if state is not None:
+            llm = book is not None and book.calls and book.kind != "rule-based"
+            usage = (f"{book.input_tokens + book.output_tokens:,}" if llm else "-", f"{book.cost_usd:.4f}" if llm else "-")
         table.add_row(
             str(r.rank),
-            Text(safe_line(r.agent) + (" (halted)" if r.halted else "")),
+            Text(safe_line(r.agent) + mark, style="yellow" if mark and not r.halted else ""),
             f"${r.account_value:,.2f}",
             Text(f"{r.return_pct:+.2f}%", style=style),
             f"{r.pnl:+,.2f}",
@@ -67,6 +81,31 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str) -> Table:
             "-" if sh is None else f"{sh:.3f}",
             "-" if dd is None else f"{dd:.2f}%",
             str(r.trades),
+            *usage,
+        )
+    return table
+
+
+def failures_table(state: "ArenaState") -> Table | None:
+    """Each agent's failed calls this session: how many, of which kinds (``timeout ×3, auth ×1``)
+    and the first reason of the most frequent kind, or whether it was halted and why; None when
+    no agent failed. Reasons are model/server/journal text: made safe, drawn as plain ``Text``."""
+    books = [b for b in state.agents.values() if b.failures or b.halted]
+    if not books:
+        return None
+    table = Table(title=Text("Failures"), title_justify="left")
+    for col, just in (("agent", "left"), ("failed", "right"), ("kinds", "left"), ("first reason", "left")):
+        table.add_column(col, justify=just, overflow="fold")
+    for b in books:
+        kinds = sorted(b.failure_kinds.items(), key=lambda kv: -kv[1])
+        reason = b.failure_reasons.get(kinds[0][0], "") if kinds else ""
+        if b.halted:
+            reason = f"halted: {b.halted}" + (f" (first failure: {reason})" if reason else "")
+        table.add_row(
+            Text(safe_line(b.name)),
+            str(b.failures),
+            Text(safe_line(", ".join(f"{k} ×{n}" for k, n in kinds)) or "-"),
+            Text(safe_line(reason, limit=300)),
         )
     return table
 
@@ -100,7 +139,10 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
         remove()
     state = session.state
     when = format_time(state.completed_time) if state.completed_time else "start"
-    console.print(leaderboard_table(state.standings(), f"Leaderboard at {when} after {state.cycles_completed} cycles"))
+    console.print(leaderboard_table(state.standings(), f"Leaderboard at {when} after {state.cycles_completed} cycles", state))
+    table = failures_table(state)
+    if table is not None:
+        console.print(table)
     for f in failures[:10]:
         console.print(Text(safe_text(f), style="yellow"))
     if session.journal_path is not None:
@@ -131,7 +173,7 @@ async def _run_with_progress(session, total: int | None, console: Console, failu
         def sink(e: ev.Event) -> None:
             if isinstance(e, ev.CycleCompleted):
                 progress.update(task, advance=1, clock=format_time(e.time))
-            elif isinstance(e, (ev.AgentHalted, ev.MarketFailed)):
+            elif isinstance(e, ev.MarketFailed):  # agents' failures and halts: the Failures table
                 failures.append(e.reason)
             elif isinstance(e, ev.Notice) and e.level != "info":
                 console.print(Text(safe_text(e.text), style="yellow"))
@@ -163,7 +205,10 @@ def replay_headless(path: str | Path, console: Console | None = None) -> int:
         console.print(Text(f"warning: {safe_text(w)}", style="yellow"))
     state = result.state
     title = f"{result.header.session}: final leaderboard ({path})"
-    console.print(leaderboard_table(state.standings(), title))
+    console.print(leaderboard_table(state.standings(), title, state))
+    table = failures_table(state)
+    if table is not None:
+        console.print(table)
     if result.difference is not None:
         console.print(Text(f"replay differs at {safe_text(str(result.difference))}", style="red"), soft_wrap=True)
         return 1

@@ -363,7 +363,7 @@ async def test_end_shows_exactly_the_last_cycle_after_playing_a_few():
             lines = painted(screen.positions)[1:]
             assert sum(1 for line in lines if line.strip()) == len(expected["positions"])
             if target:
-                assert screen.leaderboard.get_cell(expected["board"][0][0], "rank").plain.strip() == "1"
+                assert screen.leaderboard.get_cell(expected["board"][0][0], "rank").plain.strip() == "1."
             for name, pane in screen.panes.items():
                 assert pane.cycles == list(range(max(1, target - HISTORY_CYCLES + 1), target + 1))
                 assert len(screen.leaderboard.equity(name)) == target  # every cycle's account value

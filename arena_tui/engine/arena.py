@@ -386,6 +386,8 @@ class Arena:
                 reply.text,
                 failure.kind if failure is not None else None,
                 failure.reason if failure is not None else None,
+                reply.usage.reasoning_tokens,
+                reply.usage.cached_input_tokens,
             )
         )
         if failure is not None:

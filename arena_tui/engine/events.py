@@ -455,7 +455,8 @@ class AgentReplied(Event):
     """A primary input: an agent's whole reply this cycle, sent for every agent that was asked.
     ``text`` is the exact answer (parsed by the arena, and again by re-execution); usage from the API;
     ``ttft_s``/``latency_s`` wall seconds; ``cost_usd``; ``failure_kind``/``failure_reason`` when the
-    agent produced nothing usable (timeout, rate_limit, ...; see ``AgentFailure``)."""
+    agent produced nothing usable (timeout, rate_limit, ...; see ``AgentFailure``);
+    ``reasoning_tokens`` (of ``output_tokens``) and ``cached_input_tokens`` (of ``input_tokens``)."""
 
     agent: str
     input_tokens: int = 0
@@ -467,6 +468,8 @@ class AgentReplied(Event):
     text: str = ""
     failure_kind: str | None = None
     failure_reason: str | None = None
+    reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
 
 
 @dataclass(frozen=True)

@@ -45,10 +45,33 @@ class AgentBook:
     positions: tuple[PositionRow, ...] = ()
     trades: list[ev.PositionClosed] = field(default_factory=list)
     figures: dict = field(default_factory=dict)
-    """``RunningMetrics.figures()`` after the last ``AccountUpdated``: sharpe, sharpe_per_cycle,
-    max_drawdown_pct, max_drawdown_usd, win_rate, trades."""
+    """``RunningMetrics.figures()`` after the last ``AccountUpdated``: sharpe (hourly returns,
+    annualised), sharpe_periods, sharpe_per_cycle, max_drawdown_pct, max_drawdown_usd, win_rate, trades."""
     consecutive_failures: int = 0
     failures: int = 0
+    failure_kinds: dict[str, int] = field(default_factory=dict)
+    """Failures by kind (timeout, auth, parse, ...), in the order first seen."""
+    failure_reasons: dict[str, str] = field(default_factory=dict)
+    """The first reason (one sentence) of each failure kind."""
+    last_failure: ev.AgentFailed | None = None
+    """The last failure, while it is the latest outcome (cleared by the next parsed decision)."""
+    calls: int = 0
+    """Model calls answered (``AgentReplied``), failed ones included."""
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    cost_usd: float = 0.0
+    """Session totals of the calls' usage (tokens as the API reported them) and cost (USD)."""
+    last_reply: ev.AgentReplied | None = None
+    """The last call's reply (latency, tokens, cost): shown until the next call ends."""
+    spend_day: int = -1
+    day_tokens: int = 0
+    day_cost_usd: float = 0.0
+    """Tokens (input + output) and cost (USD) of the UTC day ``spend_day`` (by event time), for budgets."""
+    budget_tokens_per_day: int | None = None
+    budget_usd_per_day: float | None = None
+    """The agent's daily budgets from the header's config (None: no budget)."""
     halted: str | None = None
     day: int = -1
     day_start_value: float = 0.0
@@ -69,6 +92,13 @@ class Benchmark:
     entry_price: float | None = None
     value: float | None = None
     figures: dict = field(default_factory=dict)
+
+
+def _positive(value: object, kind: type) -> float | int | None:
+    """A budget from a journal's config: a positive number, else None (no budget)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0 or not math.isfinite(value):
+        return None
+    return kind(value)
 
 
 class ArenaState:
@@ -98,6 +128,7 @@ class ArenaState:
             ev.SessionStarted: self._session_started,
             ev.CycleStarted: self._cycle_started,
             ev.MarketUpdated: self._market_updated,
+            ev.AgentReplied: self._agent_replied,
             ev.AgentFailed: self._agent_failed,
             ev.DecisionParsed: self._decision_parsed,
             ev.PositionClosed: self._position_closed,
@@ -132,6 +163,12 @@ class ArenaState:
             name = str(a.get("name"))
             self.agents[name] = AgentBook(name, str(a.get("kind", "")), str(a.get("model", "") or ""), cash, RunningMetrics(per_year))
         self.benchmark = Benchmark(cash, RunningMetrics(per_year))
+        configs = e.config.get("agents") if isinstance(e.config, dict) else None
+        for c in configs if isinstance(configs, list) else ():
+            book = self.agents.get(str(c.get("name"))) if isinstance(c, dict) else None
+            if book is not None:
+                book.budget_tokens_per_day = _positive(c.get("budget_tokens_per_day"), int)
+                book.budget_usd_per_day = _positive(c.get("budget_usd_per_day"), float)
 
     def _cycle_started(self, e: ev.CycleStarted) -> None:
         self.cycle = e.cycle
@@ -152,7 +189,24 @@ class ArenaState:
             if bench.entry_price is None:
                 bench.entry_price = float(price)
             bench.value = bench.starting_cash * price / bench.entry_price
-            bench.figures = bench.running.update(bench.value, ())
+            bench.figures = bench.running.update(bench.value, (), e.time)
+
+    def _agent_replied(self, e: ev.AgentReplied) -> None:
+        book = self.agents.get(e.agent)
+        if book is None:
+            return
+        book.calls += 1
+        book.input_tokens += e.input_tokens
+        book.output_tokens += e.output_tokens
+        book.reasoning_tokens += e.reasoning_tokens
+        book.cached_input_tokens += e.cached_input_tokens
+        book.cost_usd += e.cost_usd
+        book.last_reply = e
+        day = e.time // DAY_MS
+        if day != book.spend_day:
+            book.spend_day, book.day_tokens, book.day_cost_usd = day, 0, 0.0
+        book.day_tokens += e.input_tokens + e.output_tokens
+        book.day_cost_usd += e.cost_usd
 
     def _agent_failed(self, e: ev.AgentFailed) -> None:
         if book := self.agents.get(e.agent):
@@ -160,10 +214,14 @@ class ArenaState:
                 return
             book.consecutive_failures += 1
             book.failures += 1
+            book.failure_kinds[e.kind] = book.failure_kinds.get(e.kind, 0) + 1
+            book.failure_reasons.setdefault(e.kind, e.reason)
+            book.last_failure = e
 
     def _decision_parsed(self, e: ev.DecisionParsed) -> None:
         if book := self.agents.get(e.agent):
             book.consecutive_failures = 0
+            book.last_failure = None
 
     def _position_closed(self, e: ev.PositionClosed) -> None:
         if book := self.agents.get(e.agent):
@@ -181,7 +239,7 @@ class ArenaState:
         book.funding_paid = e.funding_paid
         book.return_pct = e.return_pct
         book.positions = tuple(e.positions)
-        book.figures = book.running.update(e.account_value, book.trades)
+        book.figures = book.running.update(e.account_value, book.trades, e.time)
         book.updated = True
 
     def _agent_halted(self, e: ev.AgentHalted) -> None:

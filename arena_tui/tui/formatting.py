@@ -158,3 +158,29 @@ def agent_label(name: str, kind: str | None) -> str:
     if kind == "rule-based" and "rule-based" not in name:
         return f"{name} (rule-based)"
     return name
+
+
+def usd_small(value: float | None) -> str:
+    """A model's cost in USD in at most 7 cells: ``0.0123``, ``1.234``, ``12.35``, ``1,234``; ``0``
+    for nothing spent."""
+    if _missing(value):
+        return MISSING
+    if value == 0:
+        return "0"
+    a = abs(value)
+    if a < 1:
+        return f"{value:.4f}"
+    if a < 10:
+        return f"{value:.3f}"
+    if a < 1000:
+        return f"{value:.2f}"
+    return f"{value:,.0f}"
+
+
+def agent_number(names: "list[str] | tuple[str, ...]", name: str) -> int | None:
+    """An agent's number: its 1-based place in the session's agent list (the header's order), used
+    by its pane title, its leaderboard row and the focus keys; None for a name not in the list."""
+    try:
+        return list(names).index(name) + 1
+    except ValueError:
+        return None

@@ -41,18 +41,53 @@ class AgentRequest:
 
 @dataclass(frozen=True)
 class Usage:
-    """Token usage as reported by the API (0 when the provider reports none)."""
+    """Token usage as reported by the API (0 when the provider reports none).
+
+    ``input_tokens`` counts every prompt token, ``cached_input_tokens`` of them read from the provider's
+    prompt cache (priced apart); ``output_tokens`` counts every generated token, ``reasoning_tokens``
+    of them spent on reasoning/thinking (priced apart when a reasoning price is set)."""
 
     input_tokens: int = 0
     output_tokens: int = 0
     reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Prices:
+    """What a model's tokens cost, in USD per million tokens: ``input`` (prompt tokens not read from
+    cache), ``cached_input`` (prompt tokens read from the provider's cache; None: the input price),
+    ``output`` (generated tokens other than reasoning), ``reasoning`` (reasoning/thinking tokens;
+    None: the output price, as OpenAI and Anthropic bill them)."""
+
+    input: float = 0.0
+    output: float = 0.0
+    cached_input: float | None = None
+    reasoning: float | None = None
+
+    def cost_usd(self, usage: Usage) -> float:
+        """USD for ``usage``: each kind of token at its own price (cached tokens are part of
+        ``input_tokens``, reasoning tokens part of ``output_tokens``; counts are clamped so a server
+        that reports more cached than input tokens is never paid for twice)."""
+        cached = min(max(usage.cached_input_tokens, 0), max(usage.input_tokens, 0))
+        reasoning = min(max(usage.reasoning_tokens, 0), max(usage.output_tokens, 0))
+        cached_price = self.input if self.cached_input is None else self.cached_input
+        reasoning_price = self.output if self.reasoning is None else self.reasoning
+        return (
+            (max(usage.input_tokens, 0) - cached) * self.input
+            + cached * cached_price
+            + (max(usage.output_tokens, 0) - reasoning) * self.output
+            + reasoning * reasoning_price
+        ) / 1e6
 
 
 @dataclass(frozen=True)
 class AgentFailure:
     """Why an agent produced no usable answer: ``kind`` is one of timeout, rate_limit, server,
-    connection, malformed, empty, length, budget, auth, config, error, cancelled (the session
-    stopped during the call); ``reason`` is one sentence."""
+    connection, malformed, empty, length (cut off at max_tokens), context_window (the prompt and answer
+    outgrew the model's context window), refusal (the model declined), content_filter (the provider
+    withheld the answer), budget, auth, config, error, cancelled (the session stopped during the
+    call); ``reason`` is one sentence."""
 
     kind: str
     reason: str

@@ -28,8 +28,17 @@ PANES = """\
   liquidation price (entry, stop and target need 100 columns; hidden on screens under 32 rows).
 - **Status line**: the latest notices. In a replay, notices from the recording are muted and
   start with "recorded:".
-- **Leaderboard**: ranked by account value, with each agent's equity line and the BTC buy-and-hold
-  benchmark over the same window.
+- **Leaderboard**: ranked by account value (`1.`, `2.`, ...), with each agent's equity line and
+  the BTC buy-and-hold benchmark over the same window. The number before an agent's name is its
+  own: the same on its pane and its focus key. A failing agent is marked `⚠` with the kind of
+  its last failure (`⚠ auth ×3`: three calls in a row); a halted one `✖ halted`. `tokens` and
+  `cost $` are the model's session totals (input + output tokens; USD at the agent's prices,
+  cached and reasoning tokens at their own); with a daily budget, the share spent today follows
+  the cost.
+- **Sharpe ratio**: mean over standard deviation of the account's hourly returns (the value at
+  the last cycle of each UTC hour), risk-free rate 0, annualised by √8,760. It shows once a day of
+  hourly returns exists (24); before that it reads `–`, because a few hours of returns give a
+  number that means nothing.
 """
 
 

@@ -19,21 +19,25 @@ EQUITY_POINTS = 240
 class Leaderboard(ArenaTable):
     """Rows keyed by agent name, best first: the state's ``leaderboard`` (the standings the last
     ``CycleCompleted`` recorded), or before any cycle completed ``state.standings()`` (every agent
-    at its starting cash). Columns: rank, agent (the benchmark in italics, a halted agent struck
-    through), equity sparkline (its account value at every cycle, scaled to its own range), account
-    value and PnL (USD), return %, fees (USD), win rate (percent of closed trades that made money),
-    Sharpe ratio (annualised), maximum drawdown (%) and trades; a missing figure shows ``–``. Under
-    100 columns PnL, fees and win rate are left out and the equity line is 12 cycles long instead
-    of 14.
+    at its starting cash). Columns: rank (``1.``), agent (its number, the one its pane and focus key use;
+    the benchmark in italics; a halted agent struck through and marked ``✖ halted``; a failing
+    one marked ``⚠`` with its failure kind and count in a row), equity sparkline (its account
+    value at every cycle, scaled to its own range), account value and PnL (USD), return %, fees
+    (USD), win rate (percent of closed trades that made money), Sharpe ratio (hourly returns,
+    annualised, shown after a day of them), maximum drawdown (%), trades, the model's tokens
+    (input + output, session total) and cost (USD, session total; with the share of the daily
+    budget used today where a budget is set); a missing figure shows ``–``. Under 100 columns PnL,
+    fees, win rate and tokens are left out, the agent column is narrower and the equity line is 12
+    cycles long instead of 14 (10 there).
 
     The equity lines are display-only history: ``record`` adds each ``CycleCompleted``'s account
     values (at most ``EQUITY_POINTS`` per agent).
     """
 
     COLUMNS = (
-        ColumnSpec("rank", "#", 2),
-        ColumnSpec("agent", "agent", 23, numeric=False),
-        ColumnSpec("equity", "equity", 14, narrow_width=12),
+        ColumnSpec("rank", "#", 3),
+        ColumnSpec("agent", "agent", 30, numeric=False, narrow_width=16),
+        ColumnSpec("equity", "equity", 14, narrow_width=10),
         ColumnSpec("value", "value $", 9),
         ColumnSpec("return", "return", 8),
         ColumnSpec("pnl", "PnL $", 9, wide_only=True),
@@ -42,6 +46,8 @@ class Leaderboard(ArenaTable):
         ColumnSpec("sharpe", "Sharpe", 6),
         ColumnSpec("drawdown", "maxDD", 6),
         ColumnSpec("trades", "trades", 6),
+        ColumnSpec("tokens", "tokens", 6, wide_only=True),
+        ColumnSpec("cost", "cost $", 11, narrow_width=6),
     )
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -72,13 +78,27 @@ class Leaderboard(ArenaTable):
             label_style = ("arena--halted",)
         elif row.kind == "rule-based":
             label_style = ("arena--rule-based",)
+        book = self.state.agents.get(row.agent) if self.state is not None and row.kind != "benchmark" else None
+        label = fmt.agent_label(row.agent, row.kind)
+        if book is not None:
+            number = fmt.agent_number(tuple(self.state.agents), row.agent)  # type: ignore[union-attr]
+            label = f"{number} {label}"
+            if book.halted is not None:
+                label = f"{label} ✖ halted"
+            elif book.consecutive_failures and book.last_failure is not None:
+                label = f"{label} ⚠ {book.last_failure.kind}"
+                if book.consecutive_failures > 1:
+                    label = f"{label} ×{book.consecutive_failures}"
+                label_style = ("arena--warning",)
+        elif row.kind == "benchmark":
+            label = f"  {label}"
         line = list(self._equity.get(row.agent, ()))
         spark = next(c for c in self.COLUMNS if c.key == "equity").width_for(self.narrow)
         trend = (line[-1] - line[0]) if len(line) >= 2 else None
         ret, pnl, win, dd = row.return_pct, row.pnl, row.win_rate, row.max_drawdown_pct
         return {
-            "rank": self.styled(str(row.rank)),
-            "agent": self.styled(fmt.agent_label(row.agent, row.kind), *label_style, numeric=False),
+            "rank": self.styled(f"{row.rank}."),
+            "agent": self.styled(label, *label_style, numeric=False),
             "equity": self.signed(trend, fmt.sparkline(line, spark)) if line else self.styled("", numeric=False),
             "value": self.styled(fmt.number(row.account_value, 2), "arena--strong"),
             "return": self.signed(ret, fmt.percent(ret)),
@@ -88,7 +108,25 @@ class Leaderboard(ArenaTable):
             "sharpe": self.signed(row.sharpe, fmt.ratio(row.sharpe)),
             "drawdown": self.styled(fmt.MISSING if dd is None else f"{dd:.1f}%"),
             "trades": self.styled(str(row.trades)),
+            "tokens": self._tokens(book),
+            "cost": self._cost(book),
         }
+
+    def _tokens(self, book) -> Text:
+        if book is None or book.kind == "rule-based" or not book.calls:
+            return self.styled(fmt.MISSING, "arena--muted")
+        return self.styled(fmt.compact(book.input_tokens + book.output_tokens), "arena--muted")
+
+    def _cost(self, book) -> Text:
+        """Session cost (USD); ``0.42 (31%)`` where a daily budget is set: the larger share of the
+        token and dollar budgets spent today (warning colour from 80%; wide terminals only)."""
+        if book is None or book.kind == "rule-based" or not book.calls:
+            return self.styled(fmt.MISSING, "arena--muted")
+        text = fmt.usd_small(book.cost_usd)
+        used = budget_used_pct(book)
+        if used is None or self.narrow:
+            return self.styled(text, "arena--muted")
+        return self.styled(f"{text} ({used:.0f}%)", "arena--warning" if used >= 80 else "arena--muted")
 
     def equity(self, name: str) -> list[float]:
         """The account values recorded for ``name`` so far (oldest first)."""
@@ -96,3 +134,14 @@ class Leaderboard(ArenaTable):
 
     def reset(self) -> None:
         self._equity.clear()
+
+
+def budget_used_pct(book) -> float | None:
+    """The share (%) of an agent's daily budget (tokens or USD, whichever is further along) spent on
+    the current UTC day, or None when it has no budget."""
+    shares = []
+    if book.budget_tokens_per_day:
+        shares.append(book.day_tokens / book.budget_tokens_per_day * 100)
+    if book.budget_usd_per_day:
+        shares.append(book.day_cost_usd / book.budget_usd_per_day * 100)
+    return max(shares) if shares else None
