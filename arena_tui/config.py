@@ -30,6 +30,60 @@ BASELINE_STRATEGIES = ("trend_follower", "rsi_mean_reversion", "btc_buy_and_hold
 AGENT_KINDS = ("openai", "anthropic", "openai-compatible", "baseline", "recorded")
 
 
+# --- LLM reasoning/thinking settings (shared with arena_tui.engine.agents.llm) ---
+
+THINKING_MODES: tuple[str, ...] = ("adaptive", "enabled", "off")
+"""Anthropic thinking: "adaptive" (the model decides how much to think, steered by ``reasoning_effort``;
+Claude 4.6 and later), "enabled" (manual extended thinking with ``thinking_budget`` tokens; deprecated on
+4.6, refused from 4.7 on) or "off"."""
+THINKING_DISPLAYS: tuple[str, ...] = ("summarized", "omitted")
+"""Anthropic ``thinking.display``: "summarized" streams the (summarised) thinking, "omitted" sends none."""
+ANTHROPIC_EFFORTS: tuple[str, ...] = ("low", "medium", "high", "xhigh", "max")
+"""Anthropic ``output_config.effort`` levels."""
+REASONING_SUMMARIES: tuple[str, ...] = ("auto", "concise", "detailed", "off")
+"""OpenAI Responses ``reasoning.summary`` levels, and "off" for none requested (models without reasoning)."""
+MIN_THINKING_BUDGET = 1024
+"""The Anthropic API's smallest ``thinking.budget_tokens``."""
+
+
+def check_thinking(where: str, provider: str, thinking: str | None, budget: int | None, display: str | None,
+                   effort: str | None, summary: str | None, max_tokens: int) -> None:
+    """Raise ``ConfigError`` (one sentence starting with ``where``) for reasoning/thinking settings that
+    cannot work; shared by ``LLMAgentConfig`` and the config file's validation."""
+    if provider != "anthropic":
+        for key, value in (("thinking", thinking), ("thinking_budget", budget), ("thinking_display", display)):
+            if value:
+                raise ConfigError(
+                    f"{where}: {key} applies to anthropic agents only; remove it, and use reasoning_effort"
+                    + (" and reasoning_summary" if provider == "openai" else "") + " for this model."
+                )
+    if summary not in (None, "auto") and provider != "openai":
+        raise ConfigError(f"{where}: reasoning_summary applies to openai agents only (the Responses API); remove it.")
+    if summary is not None and summary not in REASONING_SUMMARIES:
+        raise ConfigError(f"{where}: reasoning_summary '{summary}' is unknown; use one of {', '.join(REASONING_SUMMARIES)}.")
+    if provider != "anthropic":
+        return
+    if thinking and thinking not in THINKING_MODES:
+        raise ConfigError(f"{where}: thinking '{thinking}' is unknown; use one of {', '.join(THINKING_MODES)}.")
+    if display and display not in THINKING_DISPLAYS:
+        raise ConfigError(f"{where}: thinking_display '{display}' is unknown; use one of {', '.join(THINKING_DISPLAYS)}.")
+    if effort and effort not in ANTHROPIC_EFFORTS:
+        raise ConfigError(f"{where}: reasoning_effort '{effort}' is not an Anthropic effort level; use one of "
+                          f"{', '.join(ANTHROPIC_EFFORTS)}.")
+    mode = thinking or ("enabled" if budget else "off")
+    if mode == "enabled":
+        if not budget or not MIN_THINKING_BUDGET <= budget < max_tokens:
+            raise ConfigError(
+                f"{where}: thinking_budget {budget or 0} must be at least {MIN_THINKING_BUDGET} and below max_tokens "
+                f"({max_tokens}) for thinking = \"enabled\"; set it in that range (raise max_tokens if needed), "
+                "or use thinking = \"adaptive\"."
+            )
+    elif budget:
+        raise ConfigError(f"{where}: thinking_budget applies to thinking = \"enabled\" only; remove it for thinking = \"{mode}\".")
+    elif display and mode == "off":
+        raise ConfigError(f"{where}: thinking_display needs thinking on; remove it or set thinking = \"adaptive\".")
+
+
 @dataclass(frozen=True)
 class MarketConfig:
     """``source``: recorded (bundled real market) or live (ccxt exchange). Times are ISO-8601 UTC."""
@@ -105,10 +159,15 @@ class AgentConfig:
     retries: int = 2
     price_input_per_mtok: float = 0.0
     price_output_per_mtok: float = 0.0
+    price_cached_input_per_mtok: float | None = None  # None = the input price
+    price_reasoning_per_mtok: float | None = None  # None = the output price
     budget_tokens_per_day: int = 0
     budget_usd_per_day: float = 0.0
-    thinking_budget: int = 0
     reasoning_effort: str = ""
+    reasoning_summary: str = "auto"  # openai only
+    thinking: str = ""  # anthropic only: "" = "enabled" with a thinking_budget, else "off"
+    thinking_budget: int = 0
+    thinking_display: str = ""
     strategy: str = ""
     path: str = ""
 
@@ -464,13 +523,17 @@ def _validate(cfg: Config, where: str) -> None:
             raise ConfigError(f"{loc}: retries must be 0 or more (got {a.retries}).")
         if a.temperature is not None and a.temperature < 0:
             raise ConfigError(f"{loc}: temperature must be 0 or more (got {a.temperature}); leave it out for the provider's default.")
-        for key in ("price_input_per_mtok", "price_output_per_mtok", "budget_usd_per_day"):
-            if getattr(a, key) < 0:
+        for key in ("price_input_per_mtok", "price_output_per_mtok", "price_cached_input_per_mtok",
+                    "price_reasoning_per_mtok", "budget_usd_per_day"):
+            if (getattr(a, key) or 0) < 0:
                 raise ConfigError(f"{loc}: {key} must be 0 or more USD (got {getattr(a, key)}).")
         if a.budget_tokens_per_day < 0:
             raise ConfigError(f"{loc}: budget_tokens_per_day must be 0 (no budget) or more tokens (got {a.budget_tokens_per_day}).")
         if a.thinking_budget < 0:
             raise ConfigError(f"{loc}: thinking_budget must be 0 (off) or more tokens (got {a.thinking_budget}).")
+        if a.kind in ("openai", "anthropic", "openai-compatible"):
+            check_thinking(loc, a.kind, a.thinking, a.thinking_budget, a.thinking_display, a.reasoning_effort,
+                           a.reasoning_summary, a.max_tokens)
         if a.kind == "baseline" and a.strategy not in BASELINE_STRATEGIES:
             raise ConfigError(f"{loc}: strategy {_shown(a.strategy)} is not one of {', '.join(BASELINE_STRATEGIES)}.")
         if a.kind in ("openai", "anthropic", "openai-compatible") and not a.model:
@@ -619,19 +682,34 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("agents", "price_output_per_mtok"): "USD per million output tokens",
     ("agents", "budget_tokens_per_day"): "hold the agent for the rest of the UTC day past this many tokens (0 = none)",
     ("agents", "budget_usd_per_day"): "... or past this cost in USD (0 = none)",
-    ("agents", "thinking_budget"): "anthropic only: extended-thinking tokens, below max_tokens (0 = off)",
-    ("agents", "reasoning_effort"): 'OpenAI reasoning models: "minimal", "low", "medium" or "high" ("" = default)',
+    ("agents", "price_cached_input_per_mtok"): "USD per million input tokens read from the prompt cache (unset = the input price)",
+    ("agents", "price_reasoning_per_mtok"): "USD per million reasoning/thinking tokens (unset = the output price)",
+    ("agents", "reasoning_effort"): 'openai: "low", "medium", "high" (also "none", "minimal", "xhigh" where the model takes them); anthropic: "low" ... "max" ("" = default)',
+    ("agents", "reasoning_summary"): 'openai: "auto", "concise" or "detailed" reasoning summaries stream into the pane; "off" for models without reasoning',
+    ("agents", "thinking"): 'anthropic: "adaptive" (Claude 4.6+), "enabled" (manual, with thinking_budget; refused from 4.7 on) or "off"',
+    ("agents", "thinking_budget"): 'anthropic, thinking = "enabled": thinking tokens, 1024 or more and below max_tokens',
+    ("agents", "thinking_display"): 'anthropic: "summarized" or "omitted" ("" = summarized with adaptive thinking, else the model\'s default)',
     ("agents", "strategy"): " | ".join(BASELINE_STRATEGIES),
     ("agents", "path"): "recorded only: a JSONL file of recorded model responses",
 }
 """The comment beside each key of the starter config, by (section, key); ``agents`` stands for
 ``AgentConfig``. Every field has one: tests/test_starter_config.py fails on a field without."""
 
-STARTER_UNSET_EXAMPLES: dict[tuple[str, str], Any] = {("agents", "temperature"): 0.7}
+STARTER_UNSET_EXAMPLES: dict[tuple[str, str], Any] = {
+    ("agents", "temperature"): 0.7,
+    ("agents", "price_cached_input_per_mtok"): 0.125,
+    ("agents", "price_reasoning_per_mtok"): 10.0,
+}
 """A value to show, commented out, for a field whose default is ``None`` (TOML has no null)."""
 
-STARTER_KIND_FIELDS: dict[str, str] = {"thinking_budget": "anthropic", "strategy": "baseline", "path": "recorded"}
+STARTER_KIND_FIELDS: dict[str, str] = {
+    "thinking": "anthropic", "thinking_budget": "anthropic", "thinking_display": "anthropic",
+    "strategy": "baseline", "path": "recorded",
+}
 """Agent fields that mean something to one kind only: shown in that kind's examples, not the first."""
+
+STARTER_KIND_EXAMPLES: dict[str, Any] = {"thinking_budget": 2048, "thinking_display": "summarized"}
+"""A value to show, commented out, for a kind-only field the kind's example leaves at its default."""
 
 _NOTE_COLUMN = 31  # where the comment beside a key begins
 
@@ -645,6 +723,7 @@ def _starter_agents() -> tuple[tuple[AgentConfig, dict[str, str], bool], ...]:
             AgentConfig(
                 name="GPT-5.5", kind="openai", model="gpt-5.5", api_key_env="OPENAI_API_KEY",
                 price_input_per_mtok=1.25, price_output_per_mtok=10.0, budget_usd_per_day=5.0,
+                reasoning_effort="medium", reasoning_summary="auto",
             ),
             {},
             False,
@@ -652,9 +731,10 @@ def _starter_agents() -> tuple[tuple[AgentConfig, dict[str, str], bool], ...]:
         (
             AgentConfig(
                 name="Claude Sonnet 4.6", kind="anthropic", model="claude-sonnet-4-6", api_key_env="ANTHROPIC_API_KEY",
-                thinking_budget=2048, price_input_per_mtok=3.0, price_output_per_mtok=15.0,
+                thinking="adaptive", reasoning_effort="medium", price_input_per_mtok=3.0, price_output_per_mtok=15.0,
+                price_cached_input_per_mtok=0.3,
             ),
-            {},
+            {"reasoning_effort": 'output_config.effort: "low", "medium", "high", "xhigh" or "max" ("" = default)'},
             False,
         ),
         (
@@ -720,6 +800,11 @@ def starter_config_text() -> str:
             value = getattr(agent, f.name)
             kind_only = STARTER_KIND_FIELDS.get(f.name)
             full = i == 0 and kind_only is None  # the first example shows every option of its kind
+            if kind_only == agent.kind and value == _field_default(f) and f.name in STARTER_KIND_EXAMPLES:
+                note = notes.get(f.name) or STARTER_NOTES.get(("agents", f.name), "")
+                shown.add(f.name)
+                out += _starter_key(f.name, STARTER_KIND_EXAMPLES[f.name], note, commented=True)
+                continue
             if not (f.name in ("name", "kind") or value != _field_default(f) or full):
                 continue
             note = notes.get(f.name) or ("" if f.name in shown else STARTER_NOTES.get(("agents", f.name), ""))

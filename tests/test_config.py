@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 
 from arena_tui.config import (
     AGENT_KINDS,
+    ANTHROPIC_EFFORTS,
+    REASONING_SUMMARIES,
+    THINKING_DISPLAYS,
     BASELINE_STRATEGIES,
     SECTIONS,
     AgentConfig,
@@ -208,8 +211,19 @@ def _agents(draw):
         "price_output_per_mtok": _NON_NEGATIVE,
         "budget_tokens_per_day": st.one_of(st.just(0), st.integers(min_value=0)),
         "budget_usd_per_day": _NON_NEGATIVE,
-        "thinking_budget": st.one_of(st.just(0), st.integers(min_value=0)),
+        "price_cached_input_per_mtok": st.one_of(st.none(), _NON_NEGATIVE),
+        "price_reasoning_per_mtok": st.one_of(st.none(), _NON_NEGATIVE),
+        "reasoning_summary": st.just("auto"),
+        "thinking": st.just(""),
+        "thinking_budget": st.just(0),
+        "thinking_display": st.just(""),
     }
+    if kind == "openai":
+        special["reasoning_summary"] = st.sampled_from(REASONING_SUMMARIES)
+    if kind == "anthropic":
+        special["reasoning_effort"] = st.sampled_from(("",) + ANTHROPIC_EFFORTS)
+        special["thinking"] = st.sampled_from(("", "adaptive", "off"))
+        special["thinking_display"] = st.sampled_from(("",) + THINKING_DISPLAYS)
     if kind == "baseline":
         special["strategy"] = st.sampled_from(BASELINE_STRATEGIES)
     if kind in ("openai", "anthropic", "openai-compatible"):
@@ -218,7 +232,15 @@ def _agents(draw):
         special["base_url"] = _NON_EMPTY
     if kind == "recorded":
         special["path"] = _NON_EMPTY
-    return draw(_dataclass(AgentConfig, special))
+    agent = draw(_dataclass(AgentConfig, special))
+    if kind == "anthropic":
+        if draw(st.booleans()):  # a manual budget, the old way ("" = "enabled" with a budget) or the new
+            budget = draw(st.integers(min_value=1024, max_value=max(1024, agent.max_tokens - 1)))
+            agent = dataclasses.replace(agent, thinking=draw(st.sampled_from(("", "enabled"))), thinking_budget=budget,
+                                        max_tokens=max(agent.max_tokens, budget + 1))
+        elif agent.thinking in ("", "off"):
+            agent = dataclasses.replace(agent, thinking_display="")
+    return agent
 
 
 _CONFIG_SPECIAL = {name: _section(name) for name in SECTIONS}
@@ -302,6 +324,7 @@ def test_max_leverage_stops_below_what_the_ledger_can_open(tmp_path):
 # --- hostile values: one sentence naming the file and the key, never a traceback ----------------------
 
 _LLM = "[[agents]]\nname = 'GPT'\nkind = 'openai'\nmodel = 'gpt-5'\n"
+_CLAUDE = "[[agents]]\nname = 'Claude'\nkind = 'anthropic'\nmodel = 'claude-opus-4-7'\n"
 
 
 @pytest.mark.parametrize(
@@ -331,6 +354,19 @@ _LLM = "[[agents]]\nname = 'GPT'\nkind = 'openai'\nmodel = 'gpt-5'\n"
         (_LLM + "price_input_per_mtok = -1.0\n", "price_input_per_mtok must be 0 or more USD"),
         (_LLM + "budget_tokens_per_day = -1\n", "budget_tokens_per_day must be 0"),
         (_LLM + "thinking_budget = -1\n", "thinking_budget must be 0"),
+        (_LLM + "price_cached_input_per_mtok = -0.5\n", "price_cached_input_per_mtok must be 0 or more USD"),
+        (_LLM + "price_reasoning_per_mtok = -2.0\n", "price_reasoning_per_mtok must be 0 or more USD"),
+        (_LLM + "reasoning_summary = 'full'\n", "agents[0] ('GPT'): reasoning_summary 'full' is unknown; use one of auto, concise, detailed, off"),
+        (_LLM + "thinking = 'adaptive'\n", "agents[0] ('GPT'): thinking applies to anthropic agents only"),
+        (_LLM + "thinking_budget = 2048\n", "agents[0] ('GPT'): thinking_budget applies to anthropic agents only"),
+        (_CLAUDE + "thinking_budget = 512\n", "thinking_budget 512 must be at least 1024 and below max_tokens (8192)"),
+        (_CLAUDE + "thinking_budget = 8192\n", "thinking_budget 8192 must be at least 1024 and below max_tokens (8192)"),
+        (_CLAUDE + "thinking = 'enabled'\n", 'thinking_budget 0 must be at least 1024 and below max_tokens (8192) for thinking = "enabled"'),
+        (_CLAUDE + "thinking = 'adaptive'\nthinking_budget = 2048\n", 'thinking_budget applies to thinking = "enabled" only'),
+        (_CLAUDE + "thinking = 'always'\n", "thinking 'always' is unknown; use one of adaptive, enabled, off"),
+        (_CLAUDE + "thinking = 'adaptive'\nthinking_display = 'full'\n", "thinking_display 'full' is unknown; use one of summarized, omitted"),
+        (_CLAUDE + "reasoning_effort = 'minimal'\n", "reasoning_effort 'minimal' is not an Anthropic effort level; use one of low, medium, high, xhigh, max"),
+        (_CLAUDE + "reasoning_summary = 'detailed'\n", "reasoning_summary applies to openai agents only"),
         (_LLM + "api_key_env = 'sk-" + "proj-abcdefghijklmnop'\n", "api_key_env names the environment variable holding the key, not the key itself"),
         ("[[agents]]\nname = ''\nkind = 'baseline'\nstrategy = 'always_flat'\n", "agents[0].name is empty"),
         ("[[agents]]\nname = '   '\nkind = 'baseline'\nstrategy = 'always_flat'\n", "agents[0].name is empty"),

@@ -28,7 +28,7 @@ FAKE_KEY = "sk-" + "test-a1b2c3d4e5f6a7b8c9d0-SECRET"  # fake; split so secret s
 ROTATED_KEY = "sk-" + "test-rotated-key-000000000000"
 T0 = 1761632058_293  # 2025-10-28 06:14:18 UTC, the first Alpha Arena record
 DAY_MS = 86_400_000
-PROVIDERS = ["openai-compatible", "anthropic"]
+PROVIDERS = ["openai", "openai-compatible", "anthropic"]
 
 
 def make_request(time_ms: int = T0, cycle: int = 1) -> AgentRequest:
@@ -122,12 +122,13 @@ async def test_normal_answer_streams_the_real_text_with_usage_and_cost(server, p
 
 
 @pytest.mark.parametrize(("provider", "model"), [
+    ("openai", "reasoning"),  # Responses API: response.reasoning_summary_text.delta
     ("openai-compatible", "reasoning"),  # DeepSeek / vLLM: delta.reasoning_content
     ("openai-compatible", "reasoning:field=reasoning"),  # newer vLLM / Ollama / OpenRouter: delta.reasoning
     ("anthropic", "reasoning"),  # thinking_delta blocks, signature_delta
 ])
 async def test_reasoning_deltas_are_marked_and_come_first(server, provider, model):
-    kw = {"thinking": 2048} if provider == "anthropic" else {}
+    kw = {"thinking_budget": 2048} if provider == "anthropic" else {}
     agent = agent_for(server, provider, model, temperature=0.7, **kw)
     deltas = Deltas()
     reply = await agent.decide(make_request(), deltas)
@@ -137,12 +138,13 @@ async def test_reasoning_deltas_are_marked_and_come_first(server, provider, mode
     assert record["reasoning"] and deltas.kinds() == ["reasoning", "answer"]
     assert deltas.text("reasoning") == reply.reasoning == record["reasoning"]
     assert deltas.text("answer") == reply.text == record["answer"]
+    body = server.requests[-1].body
     if provider == "anthropic":
-        body = server.requests[-1].body
         assert body["thinking"] == {"type": "enabled", "budget_tokens": 2048}
         assert "temperature" not in body  # the API refuses a temperature other than 1 with thinking
-    else:
-        assert reply.usage.reasoning_tokens == server.requests[-1].reasoning_tokens > 0
+    elif provider == "openai":
+        assert body["reasoning"] == {"summary": "auto"} and "temperature" not in body
+    assert reply.usage.reasoning_tokens == server.requests[-1].reasoning_tokens > 0
 
 
 @pytest.mark.parametrize("provider", PROVIDERS)
@@ -180,16 +182,18 @@ def test_think_splitter_is_independent_of_chunking(reasoning, answer, cuts):
     assert "".join(t for k, t in out if k == "answer") == answer
 
 
-async def test_openai_provider_sends_max_completion_tokens_and_asks_for_usage(server):
-    agent = agent_for(server, "openai", "normal", max_tokens=1234, reasoning_effort="low", temperature=0.2)
+async def test_openai_compatible_sends_chat_completions_and_asks_for_usage(server):
+    agent = agent_for(server, "openai-compatible", "normal", max_tokens=1234, reasoning_effort="low", temperature=0.2)
     reply = await agent.decide(make_request(), Deltas())
     assert reply.ok, reply.failure
-    body = server.requests[-1].body
+    sent = server.requests[-1]
+    body = sent.body
+    assert sent.path == "/v1/chat/completions"
     assert body["stream"] is True and body["stream_options"] == {"include_usage": True}
-    assert body["max_completion_tokens"] == 1234 and "max_tokens" not in body
+    assert body["max_tokens"] == 1234 and "max_completion_tokens" not in body
     assert body["reasoning_effort"] == "low" and body["temperature"] == 0.2
     assert [m["role"] for m in body["messages"]] == ["system", "user"]
-    assert server.requests[-1].api_key == FAKE_KEY
+    assert sent.api_key == FAKE_KEY
 
 
 async def test_keyless_local_server_gets_a_placeholder_key(server):
@@ -345,7 +349,7 @@ def test_config_refuses_a_key_in_place_of_a_variable_name():
     with pytest.raises(ConfigError, match="NAME of an environment variable"):
         LLMAgentConfig(name="x", provider="openai", model="gpt-5", api_key_env=FAKE_KEY)
     with pytest.raises(ConfigError, match="below max_tokens"):
-        LLMAgentConfig(name="x", provider="anthropic", model="claude", thinking=8192, max_tokens=8192)
+        LLMAgentConfig(name="x", provider="anthropic", model="claude", thinking_budget=8192, max_tokens=8192)
     with pytest.raises(ConfigError, match="provider"):
         LLMAgentConfig(name="x", provider="gemini", model="g")  # type: ignore[arg-type]
 

@@ -15,7 +15,7 @@ from tests.fakes.llm_server import FakeLLMServer
 KEY = "sk-" + "roundtrip-0123456789abcdef"  # fake; split so secret scanners do not flag it
 
 
-@pytest.mark.parametrize("kind", ["openai-compatible", "anthropic"])
+@pytest.mark.parametrize("kind", ["openai", "openai-compatible", "anthropic"])
 async def test_prompt_stream_parse_trade(tmp_path, monkeypatch, kind):
     monkeypatch.setenv("ARENA_RT_KEY", KEY)
     cfg = load_config(None, environ={}, cwd=tmp_path, overrides={"market": {"start": "2025-10-28T06:15:00Z"}})
@@ -32,6 +32,8 @@ async def test_prompt_stream_parse_trade(tmp_path, monkeypatch, kind):
         req = srv.requests[-1]
         body = str(req.body)
         assert "ALL BTC DATA" in body and "HERE IS YOUR ACCOUNT INFORMATION" in body
+        # OpenAI through the Responses API (reasoning summaries), the others as before
+        assert req.path == {"openai": "/v1/responses", "openai-compatible": "/v1/chat/completions", "anthropic": "/v1/messages"}[kind]
     deltas = [e for e in seen if isinstance(e, ev.ReasoningDelta)]
     assert {d.kind for d in deltas} == {"reasoning", "answer"}
     # reasoning streams first, then the answer
@@ -42,6 +44,7 @@ async def test_prompt_stream_parse_trade(tmp_path, monkeypatch, kind):
     assert not [e for e in seen if isinstance(e, ev.AgentFailed)]
     replied = [e for e in seen if isinstance(e, ev.AgentReplied)]
     assert replied and replied[0].output_tokens > 0
+    assert replied[0].reasoning_tokens == req.reasoning_tokens > 0  # journaled apart, as reported
     text = path.read_text()
     assert KEY not in text
     # the journal holds the coalesced stream: all the answer text, in fewer chunks

@@ -69,8 +69,18 @@ def test_the_written_file_loads_back_to_the_defaults_and_the_examples(tmp_path):
     assert cfg.agents[3:] == config.default_baselines()
     gpt = cfg.agents[0]
     assert gpt.model == "gpt-5.5" and gpt.api_key_env == "OPENAI_API_KEY" and gpt.temperature is None
-    assert cfg.agents[1].thinking_budget == 2048
+    assert (gpt.reasoning_effort, gpt.reasoning_summary) == ("medium", "auto")  # a Responses-API reasoning model
+    claude = cfg.agents[1]
+    assert (claude.thinking, claude.reasoning_effort, claude.thinking_budget) == ("adaptive", "medium", 0)
     assert cfg.agents[2].base_url == "http://127.0.0.1:11434/v1"
+
+
+def test_the_commented_manual_budget_is_refused_with_adaptive_thinking_in_one_sentence(tmp_path):
+    """Uncommenting ``thinking_budget`` beside ``thinking = "adaptive"`` says what to do."""
+    path = tmp_path / "arena.toml"
+    path.write_text(STARTER.replace("# thinking_budget = ", "thinking_budget = "), encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"\('Claude Sonnet 4.6'\): thinking_budget applies to thinking = \"enabled\" only"):
+        load_config(str(path), environ={})
 
 
 def test_the_file_ends_with_one_newline():
@@ -80,13 +90,15 @@ def test_the_file_ends_with_one_newline():
 
 def test_the_commented_out_lines_load_when_uncommented(tmp_path):
     """``# temperature = 0.7`` and the commented ``recorded`` example are valid once uncommented."""
-    text = STARTER.replace("# temperature = ", "temperature = ")
+    text = STARTER.replace("# temperature = ", "temperature = ").replace("# thinking_display = ", "thinking_display = ")
+    text = text.replace("# price_cached_input_per_mtok = ", "price_cached_input_per_mtok = ")
     text = re.sub(r"^# (\[\[agents\]\]|name|kind|path) ", r"\1 ", text, flags=re.M)
     text = text.replace("# [[agents]]", "[[agents]]")
     path = tmp_path / "arena.toml"
     path.write_text(text, encoding="utf-8")
     cfg = load_config(str(path), environ={})
-    assert cfg.agents[0].temperature == 0.7
+    assert cfg.agents[0].temperature == 0.7 and cfg.agents[0].price_cached_input_per_mtok == 0.125
+    assert cfg.agents[1].thinking_display == "summarized"
     assert (cfg.agents[-1].kind, cfg.agents[-1].path) == ("recorded", "responses.jsonl")
     assert len(cfg.agents) == len(EXAMPLES) + 1
 
@@ -105,8 +117,12 @@ def test_every_value_is_written_by_tomli_w():
             first = tomli_w.dumps({key: value}).rstrip("\n")
             assert any(line == first or line.startswith(first + " ") for line in lines), f"agents.{key}"
     # and the commented-out example value too
-    shown = tomli_w.dumps({"temperature": STARTER_UNSET_EXAMPLES["agents", "temperature"]}).rstrip("\n")
-    assert any(line.startswith("# " + shown + " ") for line in lines)
+    for key in ("temperature", "price_cached_input_per_mtok", "price_reasoning_per_mtok"):
+        shown = tomli_w.dumps({key: STARTER_UNSET_EXAMPLES["agents", key]}).rstrip("\n")
+        assert any(line.startswith("# " + shown + " ") for line in lines), key
+    for key, value in config.STARTER_KIND_EXAMPLES.items():  # the anthropic example's manual-thinking keys
+        shown = tomli_w.dumps({key: value}).rstrip("\n")
+        assert any(line.startswith("# " + shown + " ") for line in lines), key
 
 
 def test_the_starter_is_produced_through_tomli_w(monkeypatch):

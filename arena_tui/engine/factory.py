@@ -47,10 +47,15 @@ def build_agent(a: AgentConfig, config: Config) -> Agent:
             retries=a.retries,
             price_input_per_mtok=a.price_input_per_mtok,
             price_output_per_mtok=a.price_output_per_mtok,
+            price_cached_input_per_mtok=a.price_cached_input_per_mtok,
+            price_reasoning_per_mtok=a.price_reasoning_per_mtok,
             budget_tokens_per_day=a.budget_tokens_per_day or None,
             budget_usd_per_day=a.budget_usd_per_day or None,
-            thinking=a.thinking_budget or None,
             reasoning_effort=a.reasoning_effort or None,
+            reasoning_summary=a.reasoning_summary or None,
+            thinking=a.thinking or None,
+            thinking_budget=a.thinking_budget or None,
+            thinking_display=a.thinking_display or None,
         )
     )
 

@@ -292,12 +292,7 @@ class ReplayedAgent:
 
 def agent_prices(a: Any) -> Prices:
     """The token prices of one config agent entry (``config.AgentConfig``)."""
-    return Prices(
-        float(a.price_input_per_mtok or 0.0),
-        float(a.price_output_per_mtok or 0.0),
-        getattr(a, "price_cached_input_per_mtok", None),
-        getattr(a, "price_reasoning_per_mtok", None),
-    )
+    return Prices(a.price_input_per_mtok, a.price_output_per_mtok, a.price_cached_input_per_mtok, a.price_reasoning_per_mtok)
 
 
 # --- comparing -------------------------------------------------------------------------------------

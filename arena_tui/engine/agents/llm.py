@@ -1,23 +1,35 @@
-"""LLM agents on the official SDKs: ``openai`` (chat completions, also any OpenAI-compatible server:
-DeepSeek, xAI, Qwen, Groq, OpenRouter, Ollama, vLLM, llama.cpp) and ``anthropic`` (Messages, extended
-thinking), always streaming.
+"""LLM agents on the official SDKs, always streaming: ``openai`` for provider "openai" (the Responses
+API, ``client.responses.create``) and "openai-compatible" (Chat Completions, for DeepSeek, xAI, Qwen,
+Groq, OpenRouter, Ollama, vLLM, llama.cpp), and ``anthropic`` (Messages, adaptive or manual thinking).
 
 Every piece of text goes to ``on_delta(kind, text)`` as it arrives, ``kind`` "reasoning" or "answer":
-OpenAI-compatible ``delta.reasoning_content`` (DeepSeek, vLLM) and ``delta.reasoning`` (newer vLLM,
-Ollama, OpenRouter) are reasoning, and so is text inside ``<think>...</think>`` in ``delta.content``
-(DeepSeek-R1 distills on Ollama/llama.cpp), also when a tag is split across chunks; Anthropic
-``thinking_delta`` is reasoning and ``text_delta`` the answer.
+OpenAI Responses ``response.reasoning_summary_text.delta`` (the reasoning summaries asked for with
+``reasoning={"effort": ..., "summary": "auto"}``; summary parts are joined by a blank line) is reasoning
+and ``response.output_text.delta`` the answer; OpenAI-compatible ``delta.reasoning_content`` (DeepSeek,
+vLLM) and ``delta.reasoning`` (newer vLLM, Ollama, OpenRouter) are reasoning, and so is text inside
+``<think>...</think>`` in the answer text (DeepSeek-R1 distills on Ollama/llama.cpp), also when a tag is
+split across chunks; Anthropic ``thinking_delta`` is reasoning and ``text_delta`` the answer.
+
+Usage (``Usage``, tokens) counts every input token with those read from the prompt cache apart
+(OpenAI ``input_tokens_details.cached_tokens`` / ``prompt_tokens_details.cached_tokens``, Anthropic
+``cache_read_input_tokens``) and every output token with the reasoning ones apart (OpenAI
+``output_tokens_details.reasoning_tokens`` / ``completion_tokens_details.reasoning_tokens``, Anthropic
+``output_tokens_details.thinking_tokens`` where reported); ``LLMAgentConfig.cost_usd`` prices each part.
 
 The SDKs are imported lazily, in a worker thread, on the first call (``warm_up`` does it ahead of
 time), so importing this module costs nothing. API keys are read from the environment variable the
 config names at call time only; they are never stored, logged, or put into a failure reason (SDK and
-server error texts are scrubbed of the key before they are surfaced).
+server error texts, and text quoted from the model, are scrubbed of the key before they are surfaced).
 
 ``decide`` never raises: timeouts (one deadline for the whole call, retries included), HTTP 429
 (retried with backoff, honouring ``retry-after``), 5xx and 529 overloaded (retried), refused
-connections, malformed or truncated streams, mid-stream errors, empty answers, length cut-offs, a
-missing or rejected key and a spent budget all end as ``AgentReply(failure=AgentFailure(kind, reason))``
-with a one-sentence reason that names the agent and says what to do.
+connections, malformed or truncated streams, mid-stream errors (Anthropic ``event: error``, OpenAI
+``response.failed`` / ``error`` events), empty answers, length cut-offs, refusals (OpenAI refusal
+deltas, Anthropic ``stop_reason: "refusal"``), context-window overflows (HTTP 400
+``context_length_exceeded`` / "prompt is too long", Anthropic ``model_context_window_exceeded``),
+content filters, unexpected stops (Anthropic ``pause_turn``), a missing or rejected key and a spent
+budget all end as ``AgentReply(failure=AgentFailure(kind, reason))`` with a one-sentence reason that
+names the agent and says what to do.
 """
 
 from __future__ import annotations
@@ -37,8 +49,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Literal
 
-from arena_tui.config import redact_text, redact_url, url_secrets
-from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, DeltaKind, OnDelta, Usage
+from arena_tui.config import (  # noqa: F401  (the constants are re-exported for callers)
+    ANTHROPIC_EFFORTS,
+    MIN_THINKING_BUDGET,
+    REASONING_SUMMARIES,
+    THINKING_DISPLAYS,
+    THINKING_MODES,
+    check_thinking,
+    redact_text,
+    redact_url,
+    url_secrets,
+)
+from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, DeltaKind, OnDelta, Prices, Usage
 from arena_tui.engine.errors import ConfigError
 from arena_tui.logs import log_hint
 
@@ -56,24 +78,37 @@ PLACEHOLDER_KEY = "no-key-needed"
 class LLMAgentConfig:
     """One LLM contestant.
 
-    - ``name``: unique label in the session; ``provider``: "openai", "anthropic" or "openai-compatible";
-      ``model``: the provider's model id; ``base_url``: None for the provider's default endpoint, else
-      e.g. ``http://localhost:11434/v1`` (Ollama), ``https://api.deepseek.com``.
+    - ``name``: unique label in the session; ``provider``: "openai" (the Responses API),
+      "openai-compatible" (Chat Completions: DeepSeek, Qwen, OpenRouter, Ollama, vLLM, llama.cpp...) or
+      "anthropic" (Messages); ``model``: the provider's model id; ``base_url``: None for the provider's
+      default endpoint, else e.g. ``http://localhost:11434/v1`` (Ollama), ``https://api.deepseek.com``.
     - ``api_key_env``: NAME of the environment variable holding the key (never the key). None means
       ``OPENAI_API_KEY``/``ANTHROPIC_API_KEY`` for "openai"/"anthropic", and no key at all for
       "openai-compatible" (a placeholder is sent).
-    - ``temperature`` (None: provider default; not sent with Anthropic thinking), ``max_tokens`` (output
-      tokens; sent as ``max_completion_tokens`` to "openai", ``max_tokens`` elsewhere).
+    - ``temperature`` (None: provider default). Not sent where the API refuses it: to Anthropic with
+      thinking on, to OpenAI whenever ``reasoning`` is sent (an effort, or a summary other than "off").
+    - ``max_tokens``: output tokens, reasoning included; sent as ``max_output_tokens`` to "openai",
+      ``max_tokens`` elsewhere.
     - ``timeout_s``: deadline for the whole call, retries included (s); ``retries``: extra attempts after
       a 429/5xx/connection failure that happened before any text arrived; ``retry_backoff_s``: first
       backoff (s), doubled each retry, with jitter, unless the server sends ``retry-after``.
-    - ``price_input_per_mtok``/``price_output_per_mtok``: USD per million input/output tokens.
+    - ``price_input_per_mtok``/``price_output_per_mtok``: USD per million input/output tokens;
+      ``price_cached_input_per_mtok``: USD per million input tokens read from the prompt cache (None:
+      the input price); ``price_reasoning_per_mtok``: USD per million reasoning/thinking tokens (None:
+      the output price). See ``cost_usd``.
     - ``budget_tokens_per_day``/``budget_usd_per_day``: hold the agent for the rest of the UTC day once
       its input+output tokens or its cost that day reach these (None: no budget).
-    - ``thinking``: Anthropic extended thinking ``budget_tokens`` (None: off; must be < ``max_tokens``);
-      ``reasoning_effort``: OpenAI reasoning models' effort ("minimal", "low", "medium", "high").
+    - ``reasoning_effort``: "openai": ``reasoning.effort`` ("none", "minimal", "low", "medium", "high",
+      "xhigh", "max", as the model supports); "openai-compatible": the chat ``reasoning_effort``
+      parameter; "anthropic": ``output_config.effort`` (one of ``ANTHROPIC_EFFORTS``). None: not sent.
+    - ``reasoning_summary``: "openai" only: ``reasoning.summary`` ("auto", "concise", "detailed"), the
+      reasoning summaries that stream into the pane; "off" asks for none (models without reasoning).
+    - ``thinking``: "anthropic" only, one of ``THINKING_MODES``; None: "enabled" when ``thinking_budget``
+      is set, else "off". ``thinking_budget``: manual thinking tokens, at least 1024 and below
+      ``max_tokens``. ``thinking_display``: "summarized" or "omitted"; None: "summarized" with adaptive
+      thinking (where the newest models default to omitted), the model's default with "enabled".
 
-    Raises ``ConfigError`` (one sentence naming the field) for values that cannot work.
+    Raises ``ConfigError`` (one sentence naming the agent and the field) for values that cannot work.
     """
 
     name: str
@@ -88,10 +123,15 @@ class LLMAgentConfig:
     retry_backoff_s: float = 1.0
     price_input_per_mtok: float = 0.0
     price_output_per_mtok: float = 0.0
+    price_cached_input_per_mtok: float | None = None
+    price_reasoning_per_mtok: float | None = None
     budget_tokens_per_day: int | None = None
     budget_usd_per_day: float | None = None
-    thinking: int | None = None
     reasoning_effort: str | None = None
+    reasoning_summary: str | None = "auto"
+    thinking: str | None = None
+    thinking_budget: int | None = None
+    thinking_display: str | None = None
 
     def __post_init__(self) -> None:
         where = f"agent '{self.name}'"
@@ -114,18 +154,12 @@ class LLMAgentConfig:
             raise ConfigError(f"{where}: retries is {self.retries}: use 0 or more.")
         if self.retry_backoff_s < 0:
             raise ConfigError(f"{where}: retry_backoff_s is {self.retry_backoff_s}: use 0 or more seconds.")
-        if self.price_input_per_mtok < 0 or self.price_output_per_mtok < 0:
+        prices = (self.price_input_per_mtok, self.price_output_per_mtok, self.price_cached_input_per_mtok,
+                  self.price_reasoning_per_mtok)
+        if any(p is not None and p < 0 for p in prices):
             raise ConfigError(f"{where}: token prices must not be negative: use USD per million tokens.")
-        if self.thinking is not None:
-            if self.provider != "anthropic":
-                raise ConfigError(
-                    f"{where}: thinking applies to provider anthropic only: use reasoning_effort for OpenAI models."
-                )
-            if not 1 <= self.thinking < self.max_tokens:
-                raise ConfigError(
-                    f"{where}: thinking budget {self.thinking} must be at least 1 and below max_tokens "
-                    f"({self.max_tokens}): lower thinking or raise max_tokens."
-                )
+        check_thinking(where, self.provider, self.thinking, self.thinking_budget, self.thinking_display,
+                       self.reasoning_effort, self.reasoning_summary, self.max_tokens)
         for label, value in (("budget_tokens_per_day", self.budget_tokens_per_day),
                              ("budget_usd_per_day", self.budget_usd_per_day)):
             if value is not None and value < 0:
@@ -138,9 +172,22 @@ class LLMAgentConfig:
             return self.api_key_env
         return DEFAULT_KEY_ENV.get(self.provider)
 
+    @property
+    def thinking_mode(self) -> str:
+        """Anthropic thinking as sent: "adaptive", "enabled" or "off" (see ``thinking``)."""
+        return self.thinking or ("enabled" if self.thinking_budget else "off")
+
+    @property
+    def prices(self) -> Prices:
+        """This agent's token prices (USD per million tokens)."""
+        return Prices(self.price_input_per_mtok, self.price_output_per_mtok,
+                      self.price_cached_input_per_mtok, self.price_reasoning_per_mtok)
+
     def cost_usd(self, usage: Usage) -> float:
-        """USD for ``usage`` at this agent's prices (``reasoning_tokens`` are already in ``output_tokens``)."""
-        return (usage.input_tokens * self.price_input_per_mtok + usage.output_tokens * self.price_output_per_mtok) / 1e6
+        """USD for ``usage`` at this agent's prices (``Prices.cost_usd``): uncached input at the input
+        price, cached input at ``price_cached_input_per_mtok``, reasoning tokens at
+        ``price_reasoning_per_mtok`` and the rest of the output at the output price."""
+        return self.prices.cost_usd(usage)
 
 
 @dataclass(frozen=True)
@@ -227,6 +274,9 @@ class _Stream:
     usage: Usage | None = None
     finish: str | None = None
     emitted: bool = False
+    refusal: list[str] = field(default_factory=list)
+    detail: str = ""
+    """What the provider said about how it finished (a refusal's category, an incomplete reason)."""
 
     def emit(self, kind: DeltaKind, text: str) -> None:
         if not text:
@@ -428,6 +478,8 @@ class LLMAgent:
                     return AgentReply(failure=AgentFailure("auth", reason))
             await self._call(request, key, on_delta, started, attempts)
             failure = self._judge(attempts[-1])
+            if failure is not None:  # it may quote the model or the server: untrusted text
+                failure = AgentFailure(failure.kind, self._scrub(failure.reason, key))
         except _Failed as exc:
             failure = AgentFailure(exc.kind, self._scrub(exc.reason(self.name), key))
         except Exception as exc:  # never raise into the engine
@@ -444,7 +496,7 @@ class LLMAgent:
             ttft_s=stream.ttft,
             latency_s=time.perf_counter() - started,
             cost_usd=cost,
-            finish_reason=stream.finish,
+            finish_reason=self._scrub(stream.finish, key) if stream.finish else None,  # sent by the server: untrusted
             failure=failure,
         )
 
@@ -477,8 +529,10 @@ class LLMAgent:
                     try:
                         if cfg.provider == "anthropic":
                             await self._anthropic(request, key or PLACEHOLDER_KEY, stream, deadline - loop.time())
+                        elif cfg.provider == "openai":
+                            await self._openai_responses(request, key or PLACEHOLDER_KEY, stream, deadline - loop.time())
                         else:
-                            await self._openai(request, key or PLACEHOLDER_KEY, stream, deadline - loop.time())
+                            await self._openai_chat(request, key or PLACEHOLDER_KEY, stream, deadline - loop.time())
                         return
                     except _Failed as exc:
                         last = exc
@@ -514,24 +568,62 @@ class LLMAgent:
             u = stream.usage
             self.add_spend(time_ms, u.input_tokens + u.output_tokens, self.config.cost_usd(u))
 
+    _FINISHED = ("stop", "end_turn", "stop_sequence", "completed")
+
     def _judge(self, stream: _Stream) -> AgentFailure | None:
-        """Failures of a stream that ended properly: length cut-off, refusal, empty answer."""
+        """Failures of a stream that ended properly: a refusal, a cut-off (max_tokens or the context
+        window), a content filter, an unexpected stop, an empty answer."""
         cfg = self.config
-        if stream.finish in ("length", "max_tokens"):
-            spent_on = " (all of it on reasoning)" if stream.reasoning and not "".join(stream.answer).strip() else ""
+        name = self.name
+        finish = stream.finish
+        answered = bool("".join(stream.answer).strip())
+        if stream.refusal or finish == "refusal":
+            said = " ".join("".join(stream.refusal).split())
+            if len(said) > 160:
+                said = said[:157] + "..."
+            said = f' ("{said}")' if said else ""
+            why = f" (category {stream.detail})" if stream.detail else ""
+            return AgentFailure("refusal", f"{name}: the model refused to answer{why}{said}; holding this cycle — "
+                                           "if it keeps refusing, check the prompt templates or pick another model.")
+        if finish in ("length", "max_tokens"):
+            spent_on = " (all of it on reasoning)" if stream.reasoning and not answered else ""
             return AgentFailure(
                 "length",
-                f"{self.name}: the answer was cut off at max_tokens={cfg.max_tokens}{spent_on}; "
-                "raise max_tokens in its config.",
+                f"{name}: the answer was cut off at max_tokens={cfg.max_tokens}{spent_on}; raise max_tokens in its config.",
             )
-        if stream.finish in ("content_filter", "refusal"):
+        if finish in ("model_context_window_exceeded", "context_length_exceeded"):
+            return AgentFailure(
+                "context_window",
+                f"{name}: the prompt and the answer outgrew the model's context window, so the answer was cut off; "
+                "pick a model with a larger context window, or shorten the prompt (fewer coins or a shorter user_prompt template).",
+            )
+        if finish == "content_filter":
+            return AgentFailure(
+                "content_filter",
+                f"{name}: the provider's content filter withheld the answer; holding this cycle — if it repeats, "
+                "check the prompt templates or pick another model.",
+            )
+        if finish == "pause_turn":
             return AgentFailure(
                 "error",
-                f"{self.name}: the provider withheld the answer (finish reason '{stream.finish}'); holding this cycle.",
+                f"{name}: the API paused the turn before the answer was done (stop reason pause_turn, which this app "
+                "does not continue); holding this cycle — if it repeats, check model and base_url.",
             )
-        if not "".join(stream.answer).strip():
+        if finish and finish.startswith("incomplete:"):
+            return AgentFailure(
+                "error",
+                f"{name}: the response ended incomplete (reason '{finish[11:]}'); holding this cycle — "
+                "if it repeats, check the model and its settings.",
+            )
+        if finish and cfg.provider != "openai-compatible" and finish not in self._FINISHED:
+            return AgentFailure(
+                "error",
+                f"{name}: the model stopped for an unexpected reason ('{finish}'); holding this cycle — "
+                "if it repeats, check model and base_url.",
+            )
+        if not answered:
             what = "only reasoning and no answer" if stream.reasoning else "an empty answer"
-            return AgentFailure("empty", f"{self.name}: the model returned {what}; holding this cycle.")
+            return AgentFailure("empty", f"{name}: the model returned {what}; holding this cycle.")
         return None
 
     # -- errors ----------------------------------------------------------------------------------
@@ -586,6 +678,10 @@ class LLMAgent:
                 transient = etype in ("overloaded_error", "api_error", "rate_limit_error")
                 return _Failed("server", f"{where} reported an error mid-stream ({etype or 'error'}{detail})",
                                retryable=transient and not stream.emitted)
+            if self._context_exceeded(exc, detail):
+                return _Failed("context_window", f"the prompt does not fit the model's context window (HTTP {status}{detail})",
+                               "pick a model with a larger context window, or shorten the prompt (fewer coins or a "
+                               "shorter user_prompt template)")
             return _Failed("config", f"{where} refused the request (HTTP {status}{detail})",
                            "check the agent's model and settings")
         if isinstance(exc, sdk.APIError):  # OpenAI: {"error": ...} inside the stream
@@ -603,6 +699,15 @@ class LLMAgent:
         return _Failed("malformed", f"the stream from {where} could not be read ({type(exc).__name__}: {exc})")
 
     @staticmethod
+    def _context_exceeded(exc: Any, detail: str) -> bool:
+        """Whether an HTTP 400 says the prompt outgrew the context window: OpenAI's error code
+        ``context_length_exceeded``, Anthropic's "prompt is too long"."""
+        body = getattr(exc, "body", None)
+        err = body.get("error", body) if isinstance(body, dict) else None
+        code = getattr(exc, "code", None) or (err.get("code") if isinstance(err, dict) else None)
+        return code == "context_length_exceeded" or "prompt is too long" in detail.lower()
+
+    @staticmethod
     def _detail(exc: Any) -> str:
         """ ": <the server's error message>" (trailing punctuation dropped), or "" if it sent none."""
         message = getattr(exc, "api_message", None)
@@ -613,8 +718,97 @@ class LLMAgent:
         message = message.strip().rstrip(".!") if isinstance(message, str) else ""
         return f": {message}" if message else ""
 
-    # -- OpenAI ----------------------------------------------------------------------------------
-    async def _openai(self, request: AgentRequest, key: str, stream: _Stream, remaining: float) -> None:
+    # -- OpenAI: Responses API -----------------------------------------------------------------
+    def _responses_kwargs(self, request: AgentRequest) -> dict[str, Any]:
+        cfg = self.config
+        kwargs: dict[str, Any] = {
+            "model": cfg.model,
+            "instructions": request.system_prompt,
+            "input": [{"role": "user", "content": request.user_prompt}],
+            "max_output_tokens": cfg.max_tokens,
+            "store": False,  # nothing kept on the provider's side: every cycle is a fresh prompt
+            "stream": True,
+        }
+        reasoning: dict[str, str] = {}
+        if cfg.reasoning_effort:
+            reasoning["effort"] = cfg.reasoning_effort
+        if cfg.reasoning_summary and cfg.reasoning_summary != "off":
+            reasoning["summary"] = cfg.reasoning_summary
+        if reasoning:
+            kwargs["reasoning"] = reasoning
+        elif cfg.temperature is not None:  # reasoning models refuse a temperature
+            kwargs["temperature"] = cfg.temperature
+        return kwargs
+
+    async def _openai_responses(self, request: AgentRequest, key: str, stream: _Stream, remaining: float) -> None:
+        """One streamed call of the Responses API: reasoning summary deltas are reasoning, output text
+        deltas the answer, refusal deltas a refusal; ``response.completed``/``response.incomplete``
+        carry the usage and how it ended, ``response.failed`` and ``error`` events are failures."""
+        openai = await _import_sdk("openai")
+        where = self._where or "the openai API"
+        splitter = ThinkTagSplitter()
+        summary_at: tuple[int, int] | None = None  # (output_index, summary_index) of the last summary delta
+        try:
+            client = await self._client(openai.AsyncOpenAI, key)
+            events = await client.responses.create(**self._responses_kwargs(request), timeout=max(0.1, remaining))
+            async with events:
+                async for event in events:
+                    etype = getattr(event, "type", None)
+                    if etype == "response.reasoning_summary_text.delta":
+                        at = (event.output_index, event.summary_index)
+                        if summary_at is not None and at != summary_at:
+                            stream.emit("reasoning", "\n\n")  # summary parts are paragraphs
+                        summary_at = at
+                        stream.emit("reasoning", event.delta)
+                    elif etype == "response.reasoning_text.delta":  # raw reasoning (open-weight models)
+                        stream.emit("reasoning", event.delta)
+                    elif etype == "response.output_text.delta":
+                        for kind, text in splitter.feed(event.delta):
+                            stream.emit(kind, text)
+                    elif etype == "response.refusal.delta":
+                        stream.refusal.append(event.delta)
+                    elif etype in ("response.completed", "response.incomplete", "response.failed"):
+                        self._responses_end(event.response, stream, where)
+                    elif etype == "error":
+                        code = getattr(event, "code", None)
+                        message = str(getattr(event, "message", None) or "no message").strip().rstrip(".!")
+                        raise _Failed("server", f"{where} reported an error mid-stream ({code or 'error'}: {message})",
+                                      retryable=not stream.emitted)
+            for kind, text in splitter.flush():
+                stream.emit(kind, text)
+        except (_Failed, asyncio.CancelledError):
+            raise
+        except Exception as exc:
+            raise self._map_error(exc, openai, stream) from None
+        if stream.finish is None:
+            raise _Failed("malformed", f"the stream from {where} ended before the model finished (no response.completed)")
+
+    @staticmethod
+    def _responses_end(response: Any, stream: _Stream, where: str) -> None:
+        """Take usage and the finish from a final Responses event; raise for ``response.failed``."""
+        u = getattr(response, "usage", None)
+        if u is not None:
+            cached = getattr(getattr(u, "input_tokens_details", None), "cached_tokens", None) or 0
+            reasoning = getattr(getattr(u, "output_tokens_details", None), "reasoning_tokens", None) or 0
+            stream.usage = Usage(u.input_tokens or 0, u.output_tokens or 0, reasoning, cached)
+        status = getattr(response, "status", None)
+        if status == "failed":
+            err = getattr(response, "error", None)
+            code = getattr(err, "code", None) or "error"
+            message = str(getattr(err, "message", None) or "no message").strip().rstrip(".!")
+            if code == "context_length_exceeded":
+                stream.finish = code
+                return
+            raise _Failed("server", f"{where} reported an error mid-stream ({code}: {message})",
+                          retryable=not stream.emitted and code in ("server_error", "rate_limit_exceeded"))
+        if status == "incomplete":
+            reason = getattr(getattr(response, "incomplete_details", None), "reason", None) or "unknown"
+            stream.finish = {"max_output_tokens": "length", "content_filter": "content_filter"}.get(reason, f"incomplete:{reason}")
+            return
+        stream.finish = "stop"
+
+    # -- OpenAI-compatible: Chat Completions -----------------------------------------------------
+    async def _openai_chat(self, request: AgentRequest, key: str, stream: _Stream, remaining: float) -> None:
         cfg = self.config
         openai = await _import_sdk("openai")
         kwargs: dict[str, Any] = {
@@ -625,10 +819,10 @@ class LLMAgent:
             ],
             "stream": True,
             "stream_options": {"include_usage": True},
+            "max_tokens": cfg.max_tokens,
         }
         if cfg.temperature is not None:
             kwargs["temperature"] = cfg.temperature
-        kwargs["max_completion_tokens" if cfg.provider == "openai" else "max_tokens"] = cfg.max_tokens
         if cfg.reasoning_effort:
             kwargs["reasoning_effort"] = cfg.reasoning_effort
         splitter = ThinkTagSplitter()
@@ -638,13 +832,7 @@ class LLMAgent:
             async with response:
                 async for chunk in response:
                     if chunk.usage is not None:
-                        u = chunk.usage
-                        details = getattr(u, "completion_tokens_details", None)
-                        stream.usage = Usage(
-                            input_tokens=u.prompt_tokens or 0,
-                            output_tokens=u.completion_tokens or 0,
-                            reasoning_tokens=(getattr(details, "reasoning_tokens", None) or 0) if details else 0,
-                        )
+                        stream.usage = self._chat_usage(chunk.usage)
                     for choice in (chunk.choices or [])[:1]:
                         delta = choice.delta
                         if delta is not None:
@@ -654,6 +842,9 @@ class LLMAgent:
                             if delta.content:
                                 for kind, text in splitter.feed(delta.content):
                                     stream.emit(kind, text)
+                            refusal = getattr(delta, "refusal", None)
+                            if isinstance(refusal, str) and refusal:
+                                stream.refusal.append(refusal)
                         if choice.finish_reason:
                             stream.finish = choice.finish_reason
             for kind, text in splitter.flush():
@@ -666,10 +857,20 @@ class LLMAgent:
             where = self._where or "the openai API"
             raise _Failed("malformed", f"the stream from {where} ended before the model finished (no finish_reason)")
 
-    # -- Anthropic -------------------------------------------------------------------------------
-    async def _anthropic(self, request: AgentRequest, key: str, stream: _Stream, remaining: float) -> None:
+    @staticmethod
+    def _chat_usage(u: Any) -> Usage:
+        """Chat usage: ``prompt_tokens_details.cached_tokens`` (or DeepSeek's ``prompt_cache_hit_tokens``)
+        and ``completion_tokens_details.reasoning_tokens``."""
+        cached = getattr(getattr(u, "prompt_tokens_details", None), "cached_tokens", None)
+        if cached is None:
+            cached = getattr(u, "prompt_cache_hit_tokens", None)
+        reasoning = getattr(getattr(u, "completion_tokens_details", None), "reasoning_tokens", None)
+        return Usage(u.prompt_tokens or 0, u.completion_tokens or 0,
+                     reasoning if isinstance(reasoning, int) else 0, cached if isinstance(cached, int) else 0)
+
+    # -- Anthropic ------------------------------------------------------------------------------
+    def _anthropic_kwargs(self, request: AgentRequest) -> dict[str, Any]:
         cfg = self.config
-        anthropic = await _import_sdk("anthropic")
         kwargs: dict[str, Any] = {
             "model": cfg.model,
             "max_tokens": cfg.max_tokens,
@@ -677,18 +878,31 @@ class LLMAgent:
             "messages": [{"role": "user", "content": request.user_prompt}],
             "stream": True,
         }
-        if cfg.thinking is not None:
-            kwargs["thinking"] = {"type": "enabled", "budget_tokens": cfg.thinking}
-        elif cfg.temperature is not None:
+        mode = cfg.thinking_mode
+        if mode == "adaptive":
+            kwargs["thinking"] = {"type": "adaptive", "display": cfg.thinking_display or "summarized"}
+        elif mode == "enabled":
+            kwargs["thinking"] = {"type": "enabled", "budget_tokens": cfg.thinking_budget}
+            if cfg.thinking_display:
+                kwargs["thinking"]["display"] = cfg.thinking_display
+        elif cfg.temperature is not None:  # the API refuses a temperature other than 1 with thinking
             kwargs["temperature"] = cfg.temperature
+        if cfg.reasoning_effort:
+            kwargs["output_config"] = {"effort": cfg.reasoning_effort}
+        return kwargs
+
+    async def _anthropic(self, request: AgentRequest, key: str, stream: _Stream, remaining: float) -> None:
+        """One streamed Messages call: ``thinking_delta`` is reasoning, ``text_delta`` the answer;
+        ``message_start``/``message_delta`` carry the usage (input = uncached + cache writes + cache
+        reads; cached = cache reads; reasoning = ``output_tokens_details.thinking_tokens`` where
+        reported) and ``message_delta`` the stop reason."""
+        anthropic = await _import_sdk("anthropic")
         splitter = ThinkTagSplitter()  # Anthropic-compatible servers of open models may use <think> tags
         stopped = False
-        input_tokens = 0
-        output_tokens = 0
-        thinking_tokens = 0
+        usage = Usage()
         try:
             client = await self._client(anthropic.AsyncAnthropic, key)
-            events = await client.messages.create(**kwargs, timeout=max(0.1, remaining))
+            events = await client.messages.create(**self._anthropic_kwargs(request), timeout=max(0.1, remaining))
             async with events:
                 async for event in events:
                     etype = event.type
@@ -700,22 +914,15 @@ class LLMAgent:
                         elif delta.type == "thinking_delta":
                             stream.emit("reasoning", delta.thinking)
                     elif etype == "message_start":
-                        u = event.message.usage
-                        input_tokens = (u.input_tokens or 0) + (getattr(u, "cache_creation_input_tokens", None) or 0) \
-                            + (getattr(u, "cache_read_input_tokens", None) or 0)
-                        output_tokens = u.output_tokens or 0
-                        stream.usage = Usage(input_tokens, output_tokens, 0)
+                        usage = self._anthropic_usage(event.message.usage, usage)
+                        stream.usage = usage
                     elif etype == "message_delta":
-                        u = event.usage
-                        if getattr(u, "input_tokens", None):
-                            input_tokens = u.input_tokens + (getattr(u, "cache_creation_input_tokens", None) or 0) \
-                                + (getattr(u, "cache_read_input_tokens", None) or 0)
-                        output_tokens = u.output_tokens or output_tokens
-                        details = getattr(u, "output_tokens_details", None)
-                        thinking_tokens = (getattr(details, "thinking_tokens", None) or 0) if details else 0
-                        stream.usage = Usage(input_tokens, output_tokens, thinking_tokens)
+                        usage = self._anthropic_usage(event.usage, usage)
+                        stream.usage = usage
                         if event.delta.stop_reason:
                             stream.finish = event.delta.stop_reason
+                            details = getattr(event.delta, "stop_details", None)
+                            stream.detail = str(getattr(details, "category", None) or "")
                     elif etype == "message_stop":
                         stopped = True
             for kind, text in splitter.flush():
@@ -726,3 +933,20 @@ class LLMAgent:
             raise self._map_error(exc, anthropic, stream) from None
         if not stopped:
             raise _Failed("malformed", f"the stream from {self._where or 'the anthropic API'} ended before message_stop")
+
+    @staticmethod
+    def _anthropic_usage(u: Any, before: Usage) -> Usage:
+        """``before`` updated with the (cumulative) counts ``u`` reports; counts it leaves out are kept."""
+        def count(name: str) -> int | None:
+            value = getattr(u, name, None)
+            return value if isinstance(value, int) else None
+
+        input_tokens, cached = before.input_tokens, before.cached_input_tokens
+        uncached = count("input_tokens")
+        if uncached is not None:  # message_start, and message_delta where it repeats them
+            cached = count("cache_read_input_tokens") or 0
+            input_tokens = uncached + (count("cache_creation_input_tokens") or 0) + cached
+        thinking = getattr(getattr(u, "output_tokens_details", None), "thinking_tokens", None)
+        output = count("output_tokens")
+        return Usage(input_tokens, output if output is not None else before.output_tokens,
+                     thinking if isinstance(thinking, int) else before.reasoning_tokens, cached)
