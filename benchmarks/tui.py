@@ -6,12 +6,18 @@
    warms the OS file cache and is not counted. Bar: <= 1.0 s. The child also reports which of the
    LLM SDKs, ccxt and Numba were imported when the first frame was written.
 2. Streaming: 6 agents each streaming 50 tokens/s into their panes for 30 s (a scripted session
-   sending ``ReasoningDelta`` events as a live arena does: reasoning, then every ``ANSWER_EVERY``
+   sending ``ReasoningDelta`` events as a live arena does: reasoning with Markdown in it (bold,
+   italics, code, strike, a marker split across tokens, list items), then every ``ANSWER_EVERY``
    tokens an answer of JSON lines that a ``DecisionParsed`` folds into one line), in a 120x40
    pseudo-terminal with the real terminal driver. A 20 ms ``set_interval`` timer on the app measures
    its own lateness (time between ticks minus the interval); the p50/p99/max lag are printed (bar:
    p99 <= 50 ms), and every token sent is checked to be in its agent's pane at the end (reasoning and
-   answers, folded or not).
+   answers, folded or not). The anchor, run first in the same invocation: the same stream with
+   Markdown rendering off (``StreamView.MARKDOWN`` empty: plain wrapped text, as before Markdown);
+   the ratio of the two p99s is printed (``--no-anchor`` skips it).
+   ``--append-cost``: the CPU side of the same, without the timer: the time per appended token of
+   the streaming session's text written straight into 6 panes (headless, 120x40), with Markdown and
+   with the plain-text anchor, median of 5 rounds each, and their ratio.
 3. Replay jumps: ``End`` and ``Home`` on ``sessions/demo.jsonl`` (36 cycles; or ``--journal FILE``),
    headless at 120x40, timed from the key until every event is on screen (the replay folds the
    cycles before the target into its state and sends the screen only the last few); the median of
@@ -170,16 +176,18 @@ def child_cli(argv: list[str]) -> None:
 
 
 WORDS = (
-    "BTC holds above the 4h EMA20 while funding stays slightly positive, so longs pay a little; "
-    "RSI14 near 55 says neither stretched nor weak. ETH leads with MACD turning up and volume rising; "
-    "the invalidation is a 4h close below 3,850. SOL lags, so I keep it flat until the EMA20 crosses "
-    "the EMA50 on the intraday candles and ATR calms down."
+    "**BTC** holds above the 4h `EMA20` while funding stays *slightly* positive, so longs pay a little; "
+    "RSI14 near 55 says neither stretched nor weak. **ETH leads** with MACD turning up and volume rising; "
+    "the invalidation is a 4h close below `3,850`. SOL lags, so I keep it ~~long~~ flat until the EMA20 crosses "
+    "the EMA50 on the _intraday_ candles and ATR calms down."
 ).split(" ")
+"""Reasoning words, Markdown in them as models write it (``**ETH`` and ``leads**`` arrive apart)."""
 
 
 def token(agent: int, n: int) -> tuple[str, str]:
     """The n-th token of an agent as (kind, text): reasoning words with a paragraph break every 60
-    tokens, and every ``ANSWER_EVERY`` tokens the last 20 are an answer, one JSON line per 2 tokens."""
+    tokens (every other paragraph a list item), and every ``ANSWER_EVERY`` tokens the last 20 are an
+    answer, one JSON line per 2 tokens."""
     k = n % ANSWER_EVERY
     if k >= ANSWER_EVERY - 20:
         i = k - (ANSWER_EVERY - 20)
@@ -188,7 +196,9 @@ def token(agent: int, n: int) -> tuple[str, str]:
             return "answer", ("{\n" if i == 0 else "") + f'  "{coin}": {{"coin": "{coin}", "signal": '
         return "answer", '"hold", "justification": "EMA20 above EMA50 on 4h"}' + ("\n}" if i == 19 else ",\n")
     word = WORDS[(n + agent * 7) % len(WORDS)]
-    return "reasoning", word + ("\n\n" if n % 60 == 59 else " ")
+    if n % 60 == 59:
+        return "reasoning", word + ("\n\n- " if n % 120 == 59 else "\n\n")
+    return "reasoning", word + " "
 
 
 class StreamingSession:
@@ -264,9 +274,14 @@ class StreamingSession:
             await asyncio.sleep(0.05)
 
 
-def child_stream(seconds: float, out: Path) -> None:
-    """The streaming benchmark inside the app (run in a pty by ``stream``); writes results to ``out``."""
+def child_stream(seconds: float, out: Path, markdown: bool = True) -> None:
+    """The streaming benchmark inside the app (run in a pty by ``stream``); writes results to ``out``.
+    ``markdown=False``: the panes draw plain text (the anchor)."""
     from arena_tui.tui.app import make_app
+    from arena_tui.tui.widgets.stream import StreamView
+
+    if not markdown:
+        StreamView.MARKDOWN = frozenset()
 
     session = StreamingSession(seconds)
     app = make_app(session)
@@ -311,28 +326,84 @@ def child_stream(seconds: float, out: Path) -> None:
     app.run()
 
 
-def stream(seconds: float) -> None:
+def _stream_run(seconds: float, markdown: bool) -> dict | None:
+    """One streaming run in a pty child; its result (lags, tokens, missing, stalls, folds) or None."""
     out = Path(tempfile.mkdtemp()) / "stream.json"
     argv = [sys.executable, str(Path(__file__).resolve()), "--child-stream", str(out), "--seconds", str(seconds)]
+    if not markdown:
+        argv.append("--plain")
     _, status = run_in_pty(argv, marker=None, timeout=seconds + 120, quit_after_marker=False)
     if not out.exists():
         print(f"stream: the child produced no result (exit status {status})")
-        return
-    result = json.loads(out.read_text())
-    lags = sorted(result["lags"])
-    if not lags:
-        print("stream: no timer ticks recorded")
-        return
-    p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
-    print(f"stream: {AGENTS} agents x {TOKENS_PER_S:g} tokens/s for {seconds:g} s = {result['tokens']} tokens, {len(lags)} timer ticks of {TICK_S * 1000:g} ms")
-    print(f"stream: timer lag p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {lags[-1] * 1000:.1f} ms (bar p99 <= 50 ms): {'PASS' if p(0.99) <= 50 else 'FAIL'}")
-    print(f"stream: {result.get('folds', 0)} parsed answers folded into one line each")
-    if os.environ.get("BENCH_VERBOSE"):
-        print("stream: stalls over 30 ms (s since start, ms):", result.get("stalls"))
-    if result["missing"]:
-        print(f"stream: tokens MISSING on screen: {result['missing']}")
-    else:
-        print("stream: every token arrived on screen (each pane's text equals what was sent)")
+        return None
+    return json.loads(out.read_text())
+
+
+def stream(seconds: float, anchor: bool = True) -> None:
+    p99s = {}
+    for markdown in ((False, True) if anchor else (True,)):
+        label = "Markdown" if markdown else "anchor, plain text"
+        result = _stream_run(seconds, markdown)
+        if result is None:
+            continue
+        lags = sorted(result["lags"])
+        if not lags:
+            print(f"stream ({label}): no timer ticks recorded")
+            continue
+        p = lambda q: lags[min(len(lags) - 1, int(q * len(lags)))] * 1000  # noqa: E731
+        p99s[markdown] = p(0.99)
+        print(f"stream ({label}): {AGENTS} agents x {TOKENS_PER_S:g} tokens/s for {seconds:g} s = {result['tokens']} tokens, {len(lags)} timer ticks of {TICK_S * 1000:g} ms")
+        verdict = f": {'PASS' if p(0.99) <= 50 else 'FAIL'}" if markdown else ""
+        print(f"stream ({label}): timer lag p50 {p(0.5):.1f} ms, p99 {p(0.99):.1f} ms, max {lags[-1] * 1000:.1f} ms (bar p99 <= 50 ms){verdict}")
+        print(f"stream ({label}): {result.get('folds', 0)} parsed answers folded into one line each")
+        if os.environ.get("BENCH_VERBOSE"):
+            print(f"stream ({label}): stalls over 30 ms (s since start, ms):", result.get("stalls"))
+        if result["missing"]:
+            print(f"stream ({label}): tokens MISSING on screen: {result['missing']}")
+        else:
+            print(f"stream ({label}): every token arrived on screen (each pane's text equals what was sent)")
+    if len(p99s) == 2 and p99s[False] > 0:
+        print(f"stream: p99 lag with Markdown / plain-text anchor = {p99s[True]:.1f} / {p99s[False]:.1f} ms = {p99s[True] / p99s[False]:.2f}x")
+
+
+def append_cost(tokens: int = 1500, rounds: int = 5) -> None:
+    """Time per token appended to a pane (``AgentPane.write``, which re-renders the open paragraph),
+    Markdown on and off (the anchor), headless at 120x40; the median of ``rounds`` rounds of
+    ``tokens`` tokens per agent."""
+    from arena_tui.tui.app import make_app
+    from arena_tui.tui.widgets.stream import StreamView
+
+    markdown_kinds = StreamView.MARKDOWN
+    session = StreamingSession(0.0)
+    app = make_app(session)
+    timings: dict[bool, list[float]] = {False: [], True: []}
+
+    async def run() -> None:
+        async with app.run_test(size=(COLS, ROWS)) as pilot:
+            await app.events_rendered()
+            await pilot.pause()
+            panes = list(app.console_screen.panes.values())
+            for r in range(rounds):
+                for markdown in (False, True):
+                    StreamView.MARKDOWN = markdown_kinds if markdown else frozenset()
+                    cycle = 2 + 2 * r + markdown
+                    app.console_screen.cycle = cycle
+                    for pane in panes:
+                        pane.start_cycle(cycle, 0)
+                    start = time.perf_counter()
+                    for n in range(tokens):
+                        for i, pane in enumerate(panes):
+                            kind, text = token(i, n)
+                            pane.write(cycle, 0, kind, text)
+                    timings[markdown].append((time.perf_counter() - start) / (tokens * len(panes)))
+                    await pilot.pause()
+            StreamView.MARKDOWN = markdown_kinds
+
+    asyncio.run(run())
+    plain, md = statistics.median(timings[False]) * 1e6, statistics.median(timings[True]) * 1e6
+    print(f"append cost: {len(app.console_screen.panes)} panes x {tokens} tokens, median of {rounds}: Markdown {md:.0f} us/token, plain-text anchor {plain:.0f} us/token = {md / plain:.2f}x")
+    budget = 1e6 / (AGENTS * TOKENS_PER_S)
+    print(f"append cost: at {AGENTS} x {TOKENS_PER_S:g} tokens/s that is {md * AGENTS * TOKENS_PER_S / 1e4:.1f}% of one core with Markdown ({plain * AGENTS * TOKENS_PER_S / 1e4:.1f}% plain; {budget:.0f} us/token would be all of it)")
 
 
 # -- 3. replay jumps --------------------------------------------------------------------------------
@@ -438,12 +509,15 @@ def main() -> None:
     ap.add_argument("--first-frame", action="store_true")
     ap.add_argument("--stream", action="store_true")
     ap.add_argument("--seek", action="store_true")
+    ap.add_argument("--append-cost", action="store_true", help="time per token appended to a pane, Markdown vs plain text")
     ap.add_argument("--journal", type=Path, default=None, help="the journal --seek jumps in (default sessions/demo.jsonl)")
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--cmd", nargs=argparse.REMAINDER, default=None)
     ap.add_argument("--child-cli", nargs=argparse.REMAINDER, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--child-stream", type=Path, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--no-anchor", action="store_true", help="--stream: skip the plain-text anchor run")
     ap.add_argument("--memory", type=Path, default=None, metavar="FILE", help="peak memory of replaying FILE (a long journal)")
     ap.add_argument("--child-memory", type=Path, default=None, help=argparse.SUPPRESS)
     args = ap.parse_args()
@@ -451,7 +525,7 @@ def main() -> None:
         child_cli(args.child_cli)
         return
     if args.child_stream is not None:
-        child_stream(args.seconds, args.child_stream)
+        child_stream(args.seconds, args.child_stream, markdown=not args.plain)
         return
     if args.child_memory is not None:
         child_memory(args.child_memory)
@@ -459,11 +533,14 @@ def main() -> None:
     if args.memory is not None:
         memory(args.memory)
         return
+    if args.append_cost:
+        append_cost()
+        return
     every = not (args.first_frame or args.stream or args.seek)
     if args.first_frame or every:
         first_frame(args.runs, args.cmd)
     if args.stream or every:
-        stream(args.seconds)
+        stream(args.seconds, anchor=not args.no_anchor)
     if args.seek or every:
         seek(journal=args.journal)
 

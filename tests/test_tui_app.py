@@ -14,6 +14,7 @@ from textual.command import CommandList, CommandPalette
 from textual.widgets import Footer
 
 from arena_tui.engine import events as ev
+from arena_tui.engine.state import ArenaState
 from arena_tui.tui.app import ArenaApp, make_app
 from arena_tui.tui.screens.help import HelpScreen
 from arena_tui.tui.widgets.leaderboard import Leaderboard
@@ -27,6 +28,11 @@ FROZEN = 1763640000.0  # 2025-11-20 12:00:00 UTC
 
 def app_for(session: FakeSession, **kwargs) -> ArenaApp:
     return make_app(session, clock=lambda: FROZEN, **kwargs)
+
+
+def borders(pane: AgentPane) -> str:
+    """A pane's border title and subtitle, as drawn."""
+    return f"{pane.border_title} | {pane.border_subtitle}"
 
 
 def footer_labels(app: ArenaApp) -> set[str]:
@@ -195,7 +201,7 @@ async def test_events_render_into_tables_and_panes():
         assert positions.get_cell(f"{RSI}/XRP", "side").plain.strip() == "short"
         board = screen.query_one(Leaderboard)
         assert "BTC buy & hold" in [k.value for k in board.rows]
-        assert board.get_cell(TREND, "rank").plain.strip() == "1"
+        assert board.get_cell(TREND, "rank").plain.strip() == "1."
         assert len(board.equity(TREND)) == 3 and board.equity(TREND)[-1] == pytest.approx(10_007.23)
         trend, rsi = screen.panes[TREND], screen.panes[RSI]
         lines = "\n".join(rsi.lines())
@@ -372,7 +378,7 @@ async def test_80x24_keeps_the_leaderboard_whole_and_the_keys_in_the_footer():
         await pilot.pause()
         screen = app.console_screen
         board = screen.leaderboard
-        assert [c.key for c in board.shown_columns] == ["rank", "agent", "equity", "value", "return", "sharpe", "drawdown", "trades"]
+        assert [c.key for c in board.shown_columns] == ["rank", "agent", "equity", "value", "return", "sharpe", "drawdown", "trades", "cost"]
         assert sum(c.width_for(True) + 1 for c in board.shown_columns) <= 80
         assert "liq" in [c.key for c in screen.positions.shown_columns] and "stop" not in [c.key for c in screen.positions.shown_columns]
         labels = footer_labels(app)
@@ -407,7 +413,7 @@ async def test_the_tables_show_the_sessions_state_not_a_fold_of_their_own():
         await app.events_rendered()
         assert f"{FLAT}/SOL" in [row.key.value for row in table.ordered_rows]
         assert table.border_subtitle.startswith(f"{len(before) + 1} open")
-        assert "$10,003.40" in str(app.console_screen.panes[FLAT].border_subtitle)
+        assert "$10,003.40" in borders(app.console_screen.panes[FLAT])  # the title's, or the subtitle's when narrow
 
 
 async def test_a_resumed_session_shows_its_accounts_in_the_first_frame():
@@ -433,32 +439,56 @@ async def test_a_resumed_session_shows_its_accounts_in_the_first_frame():
         assert [row.key.value for row in board.ordered_rows] == [r.agent for r in session.state.leaderboard]
         assert board.get_cell(TREND, "value").plain.strip() == f"{session.state.agents[TREND].account_value:,.2f}"
         assert screen.market.get_cell("BTC", "price").plain == "108,010.9"
-        assert "$10,003.05 +0.03%" in str(screen.panes[TREND].border_subtitle)
+        assert "$10,003.05" in borders(screen.panes[TREND])  # (a 30-column pane: the return is left out)
         session.go.set()
         await app.events_rendered()
         assert list(screen.panes) == list(AGENTS)  # the header that follows changes nothing
 
 
 async def test_agent_replied_tells_the_latency_once_and_never_prints_the_answer_again():
-    app = app_for(FakeSession(autoplay=0))
+    """The last call's latency, tokens and cost come from the state's ``last_reply`` and stay in the
+    subtitle through the next cycle's start, until the next call ends; a failed call shows its
+    failure instead, and a parsed decision clears the mark."""
+    session = FakeSession(autoplay=0)
+    app = app_for(session)
+
+    def send(event: ev.Event) -> None:
+        session.state.apply(event)
+        app.sink(event)
+
     async with app.run_test(size=(120, 40)):
         await app.events_rendered()
-        app.sink(dataclasses.replace(header(), agents=({"name": "GPT", "kind": "llm", "model": "gpt-5"},)))
+        session.state = ArenaState()  # a session of one LLM agent from here on
+        send(dataclasses.replace(header(), agents=({"name": "GPT", "kind": "llm", "model": "gpt-5"},)))
         answer = '{"BTC": {"signal": "hold"}}'
-        app.sink(ev.CycleStarted(1, T0))
-        app.sink(ev.AgentStarted(1, T0, "GPT"))
-        app.sink(ev.ReasoningDelta(1, T0, "GPT", "answer", answer))
-        app.sink(ev.AgentReplied(1, T0, "GPT", 1200, 85, 0.8, 3.2, 0.0021, "stop", answer))
+        send(ev.CycleStarted(1, T0))
+        send(ev.AgentStarted(1, T0, "GPT"))
+        send(ev.ReasoningDelta(1, T0, "GPT", "answer", answer))
+        send(ev.AgentReplied(1, T0, "GPT", 1200, 85, 0.8, 3.2, 0.0021, "stop", answer, reasoning_tokens=40))
         await app.events_rendered()
         pane = app.console_screen.panes["GPT"]
-        assert pane.status == "answered in 3.2 s · 85 tok · $0.0021"
+        assert pane.call_line == "answered in 3.2 s · 85 tok (40 reasoning) · $0.0021"
+        assert str(pane.border_subtitle) == "answered in 3.2 s · 85 tok (40 reasoning) · $0.0021 · gpt-5"
         assert pane.text("answer") == answer  # streamed once, not printed again by the reply
-        app.sink(ev.CycleStarted(2, T0 + STEP))
-        app.sink(ev.AgentReplied(2, T0 + STEP, "GPT", latency_s=90.0, failure_kind="timeout", failure_reason="GPT: no answer within 90 s"))
-        app.sink(ev.AgentFailed(2, T0 + STEP, "GPT", "timeout", "GPT: no answer within 90 s"))
-        app.sink(ev.MarketData(2, T0 + STEP, T0 + STEP, {}))  # re-execution's input: nothing on screen
+        send(ev.DecisionParsed(1, T0, "GPT", ({"coin": "BTC", "signal": "hold"},)))
+        send(ev.CycleStarted(2, T0 + STEP))
+        send(ev.AgentStarted(2, T0 + STEP, "GPT"))
         await app.events_rendered()
-        assert pane.status == "failed: timeout" and "answered" not in str(pane.border_subtitle)
+        assert str(pane.border_subtitle) == "thinking… · answered in 3.2 s · 85 tok (40 reasoning) · $0.0021 · gpt-5"
+        send(ev.AgentReplied(2, T0 + STEP, "GPT", latency_s=90.0, failure_kind="timeout", failure_reason="GPT: no answer within 90 s"))
+        send(ev.AgentFailed(2, T0 + STEP, "GPT", "timeout", "GPT: no answer within 90 s. Holding this cycle."))
+        send(ev.MarketData(2, T0 + STEP, T0 + STEP, {}))  # re-execution's input: nothing on screen
+        await app.events_rendered()
+        assert pane.has_class("-failed") and pane.status == ""
+        assert str(pane.border_subtitle) == "⚠ timeout: no answer within 90 s · failed after 90.0 s · gpt-5"
+        assert "answered" not in str(pane.border_subtitle)
+        send(ev.CycleStarted(3, T0 + 2 * STEP))  # the mark stays until the agent answers well again
+        await app.events_rendered()
+        assert pane.has_class("-failed") and str(pane.border_subtitle).startswith("⚠ timeout")
+        send(ev.AgentReplied(3, T0 + 2 * STEP, "GPT", 1200, 90, 0.8, 4.0, 0.0025, "stop", answer))
+        send(ev.DecisionParsed(3, T0 + 2 * STEP, "GPT", ({"coin": "BTC", "signal": "hold"},)))
+        await app.events_rendered()
+        assert not pane.has_class("-failed") and str(pane.border_subtitle) == "answered in 4.0 s · 90 tok · $0.0025 · gpt-5"
 
 
 async def test_the_header_clock_belongs_to_the_screen_and_never_queries_it():

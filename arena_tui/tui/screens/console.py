@@ -19,7 +19,7 @@ from arena_tui.tui.widgets.header import SessionHeader
 from arena_tui.tui.widgets.leaderboard import Leaderboard
 from arena_tui.tui.widgets.market import MarketTable
 from arena_tui.tui.widgets.positions import PositionsTable
-from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES, AgentPane
+from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES, AgentPane, agent_numbers
 from arena_tui.tui.widgets.status import StatusLine
 from arena_tui.tui.widgets.tables import NARROW_WIDTH, ArenaTable
 
@@ -43,8 +43,10 @@ _EXIT_REASONS = {
 class ConsoleScreen(Screen):
     """The main screen. ``apply(event)`` renders one engine event and ``end_batch()`` draws the
     tables from the session's ``ArenaState`` (``state``: a callable giving the session's state now;
-    a replay makes a new one at each jump); nothing else changes the widgets' content. ``panes`` maps agent name -> ``AgentPane`` in the session's agent
-    order. The widgets are held from the start (``header``, ``status``, ``market``, ``positions``,
+    a replay makes a new one at each jump); nothing else changes the widgets' content. ``panes`` maps
+    agent name -> ``AgentPane`` in the session's agent order: pane n is agent number n
+    (``reasoning.agent_numbers``; ``agent_number(state, name)`` gives it from the state), which its
+    title shows and key n (1-9) focuses. The widgets are held from the start (``header``, ``status``, ``market``, ``positions``,
     ``leaderboard``), so reaching one never queries the DOM (nor fails while the screen closes)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -167,8 +169,8 @@ class ConsoleScreen(Screen):
         return (self.market, self.positions, self.leaderboard)
 
     def end_batch(self) -> None:
-        """The app rendered a batch of events: the tables (and the account line of each pane) whose
-        events came show the session's state now, once."""
+        """The app rendered a batch of events: the tables (and each pane's title and subtitle: account,
+        last call, failure, halt) whose events came show the session's state now, once."""
         state = self._state()
         for table in self.tables:
             if table in self._stale:
@@ -180,15 +182,13 @@ class ConsoleScreen(Screen):
                 book = state.agents.get(name)
                 if book is None:
                     continue
-                if book.updated:
-                    pane.account(book.account_value, book.return_pct, len(book.positions))
+                pane.show_book(book)
                 if book.halted is not None and not pane.halted:
                     pane.halt(state.cycle, state.time, book.halted, quiet=True)  # halted before the panes' history
 
     def pane_at(self, index: int) -> AgentPane | None:
-        """The agent pane numbered ``index`` (1-based), if any."""
-        panes = list(self.panes.values())
-        return panes[index - 1] if 1 <= index <= len(panes) else None
+        """The pane of agent number ``index`` (1-based, ``agent_numbers``), if any."""
+        return next((pane for pane in self.panes.values() if pane.number == index), None)
 
     def select_pane(self, pane: AgentPane) -> None:
         """Mark ``pane`` as the selected agent (the one shown when the screen is short) and focus it."""
@@ -219,8 +219,11 @@ class ConsoleScreen(Screen):
             await handler(event)
 
     def _make_panes(self, header: ev.SessionStarted) -> None:
-        agents = [(str(a.get("name")), str(a.get("kind", "")), str(a.get("model", "") or "")) for a in header.agents]
-        self.panes = {name: AgentPane(name, kind, model, i) for i, (name, kind, model) in enumerate(agents, start=1)}
+        # one pane per name, numbered as the state numbers its agents (a name listed twice keeps its
+        # first place and, as in the state, its last kind and model)
+        agents = {str(a.get("name")): (str(a.get("kind", "")), str(a.get("model", "") or "")) for a in header.agents}
+        numbers = agent_numbers(agents)
+        self.panes = {name: AgentPane(name, kind, model, numbers[name]) for name, (kind, model) in agents.items()}
         grid = self.agents_grid
         for n in range(1, 10):
             grid.set_class(len(self.panes) == n, f"-n{n}")
@@ -294,14 +297,15 @@ class ConsoleScreen(Screen):
 
     async def _ev_agent_replied(self, e: ev.AgentReplied) -> None:
         # The answer itself streamed in as ReasoningDelta (kind "answer"); a failure is told by the
-        # AgentFailed that follows; a rule-based agent answers at once (nothing to tell).
-        pane = self._pane(e.agent, e.cycle)
-        if pane is not None and e.failure_kind is None and pane.kind != "rule-based":
-            pane.replied(e.latency_s, e.output_tokens, e.cost_usd)
+        # AgentFailed that follows; the call's latency, tokens and cost are drawn from the state.
+        if pane := self._pane(e.agent, e.cycle):
+            pane.replied()
+        self._panes_stale = True
 
     async def _ev_agent_failed(self, e: ev.AgentFailed) -> None:
         if pane := self._pane(e.agent, e.cycle):
             pane.failed(e.cycle, e.time, e.kind, e.reason)
+        self._panes_stale = True
 
     async def _ev_agent_halted(self, e: ev.AgentHalted) -> None:
         if pane := self._pane(e.agent, e.cycle):
@@ -311,6 +315,7 @@ class ConsoleScreen(Screen):
     async def _ev_decisions(self, e: ev.DecisionParsed) -> None:
         if pane := self._pane(e.agent, e.cycle):
             pane.decisions(e.cycle, e.time, e.decisions)
+        self._panes_stale = True  # a parsed decision ends a run of failures
 
     async def _ev_rejected(self, e: ev.DecisionRejected) -> None:
         if pane := self._pane(e.agent, e.cycle):

@@ -7,9 +7,15 @@ append re-lay out the whole screen (the block's height changes), and the UI loop
 it touches, updates the virtual height and repaints the lines that changed; the screen never
 re-lays out, and only the visible lines are ever rendered.
 
+Markdown: streamed paragraphs of the ``MARKDOWN`` kinds (reasoning, answer) are drawn as Markdown
+(``widgets/markdown.py``: inline styles, headings, list items, quotes, rules, code fences; JSON
+verbatim). A block's rendering depends only on its text and the Markdown state the blocks before it
+left (an open code fence), fixed when the block opens, so a settled block is rendered once (its
+strips are cached per width) and each append re-renders only the open, last block.
+
 Untrusted text: ``append``, ``add_line`` and ``fold`` are the only ways text gets in, and each passes
 it through ``engine.sanitize`` (``safe_text``; ``safe_line`` for chunks and summaries); blocks are
-drawn as ``rich.text.Text`` built from the plain string, never parsed as markup.
+drawn as ``rich.text.Text`` built from plain strings with styles, never parsed as markup.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from textual.widget import Widget
 
 from arena_tui.engine.sanitize import safe_line, safe_text
 from arena_tui.tui.widgets.component_style import text_style
+from arena_tui.tui.widgets.markdown import PLAIN, GrowingLine, MdState, MdStyles, advance, render_line
 
 
 @dataclass(eq=False)
@@ -37,7 +44,11 @@ class Block:
     ``cycle`` the cycle it belongs to, ``prefix`` is drawn before the text and ``hang`` indents the
     wrapped lines after the first; ``chunks``, when given, are the pieces of ``text`` (joined by
     spaces) that wrapping never splits (``stop 112,052.7``); ``strips`` caches its wrapped lines at
-    the current width.
+    the current width (``lines``: the same lines as ``Text``, to tell which changed, while it grows). ``md`` is the Markdown state the blocks before it left (None: not Markdown);
+    ``shown``, when set, is drawn instead of ``text`` (a run of repeated lines collapsed into one,
+    ``text`` keeping them all, joined by newlines). ``growing`` is kept while a streamed paragraph
+    is open (its appends re-parse only what follows the settled part of its Markdown, and re-render
+    only the lines that changed); once it settles it is rendered again whole, once.
 
     A fold (``kind == "fold"``) holds other blocks in ``children``: folded it is one line (its
     ``chunks`` joined by `` · ``, the last ones left out when the line is too narrow), unfolded
@@ -52,7 +63,11 @@ class Block:
     children: list["Block"] | None = None
     expanded: bool = False
     strips: list[Strip] = field(default_factory=list)
+    lines: list[Text] = field(default_factory=list)
     wrapped_at: int = -1
+    md: MdState | None = None
+    shown: str | None = None
+    growing: GrowingLine | None = None
 
 
 class StreamView(ScrollView, can_focus=True):
@@ -82,6 +97,14 @@ class StreamView(ScrollView, can_focus=True):
         "stream--funding",
         "stream--failed",
         "stream--halted",
+        "stream--md-strong",
+        "stream--md-emphasis",
+        "stream--md-code",
+        "stream--md-strike",
+        "stream--md-link",
+        "stream--md-heading",
+        "stream--md-quote",
+        "stream--md-marker",
     }
 
     NO_WRAP: ClassVar[frozenset[str]] = frozenset({"rule", "answer"})
@@ -91,6 +114,8 @@ class StreamView(ScrollView, can_focus=True):
     """Appended to a fold's summary when it is folded and when it is unfolded (e.g. the key)."""
     OWN_BACKGROUND: ClassVar[frozenset[str]] = frozenset({"halted"})
     """Block kinds whose component style sets a background of their own."""
+    MARKDOWN: ClassVar[frozenset[str]] = frozenset({"reasoning", "answer"})
+    """Streamed block kinds drawn as Markdown (over the kind's own style)."""
 
     DEFAULT_CSS = """
     StreamView {
@@ -112,6 +137,14 @@ class StreamView(ScrollView, can_focus=True):
         & > .stream--funding { color: $text-muted; }
         & > .stream--failed { color: $text-error; text-style: bold; }
         & > .stream--halted { color: $background; background: $error; text-style: bold; }
+        & > .stream--md-strong { text-style: bold; }
+        & > .stream--md-emphasis { text-style: italic; }
+        & > .stream--md-code { color: $text-accent; text-style: not italic; }
+        & > .stream--md-strike { text-style: strike; }
+        & > .stream--md-link { text-style: underline; }
+        & > .stream--md-heading { color: $text; text-style: bold; }
+        & > .stream--md-quote { text-style: italic; }
+        & > .stream--md-marker { color: $text-secondary; text-style: bold not italic; }
     }
     """
 
@@ -122,7 +155,9 @@ class StreamView(ScrollView, can_focus=True):
         self._total = 0
         self._width = 0
         self._style_cache: dict[str, Style] | None = None
+        self._md_styles: MdStyles | None = None
         self._follow = True
+        self._merged = False
 
     # -- content ----------------------------------------------------------------------------------
 
@@ -140,14 +175,53 @@ class StreamView(ScrollView, can_focus=True):
         at_end = self._following()
         first, *rest = text.split("\n")
         last = self._blocks[-1] if self._blocks else None
-        if last is not None and last.kind == kind and last.cycle == cycle and last.prefix == "":
-            last.text += first
-            self._rewrap_last()
+        if last is not None and last.kind == kind and last.cycle == cycle and last.prefix == "" and last.children is None:
+            if first:
+                last.text += first
+                self._rewrap_last()
         else:
-            self._push(Block(kind, first, cycle))
+            self._push(self._streamed(kind, first, cycle))
         for paragraph in rest:
-            self._push(Block(kind, paragraph, cycle))
-        self._after_change(at_end)
+            done = self._blocks[-1]
+            if done.growing is not None:
+                done.growing = None
+                self._rewrap_last()  # settled: rendered whole, once
+            self.settled(done)
+            self._push(self._streamed(kind, paragraph, cycle))
+        self._after_change(at_end, full=self._merged)
+        self._merged = False
+
+    def _streamed(self, kind: str, text: str, cycle: int) -> Block:
+        """A new streamed paragraph; a Markdown kind starts in the state the paragraphs of its kind
+        and cycle before it left (they are settled: only the last block ever grows)."""
+        if kind not in self.MARKDOWN:
+            return Block(kind, text, cycle, growing=GrowingLine())
+        state = PLAIN
+        for before in reversed(self._blocks):
+            if before.cycle != cycle:
+                break
+            if before.kind == kind and before.md is not None and before.children is None:
+                state = advance(before.md, before.text, answer=kind == "answer")
+                break
+        return Block(kind, text, cycle, md=state, growing=GrowingLine())
+
+    def settled(self, block: Block) -> None:
+        """A hook: the streamed paragraph ``block`` (the last block) is complete (a newline followed
+        it). A subclass may collapse it into the block before it (``merge_last``)."""
+
+    def merge_last(self, shown: str) -> None:
+        """Join the last block into the one before it: its text is added to that block's (after a
+        newline: ``text_of`` still gives every line) and ``shown`` is drawn instead of both."""
+        last = self._blocks.pop()
+        self._starts.pop()
+        self._total -= len(last.strips)
+        into = self._blocks[-1]
+        into.text += "\n" + last.text
+        into.shown = safe_line(shown, limit=None)
+        before = len(into.strips)
+        self._wrap(into)
+        self._total += len(into.strips) - before
+        self._merged = True
 
     def add_line(self, kind: str, text: str | tuple[str, ...], cycle: int, prefix: str = " ", hang: int = 0) -> None:
         """Add ``text`` as a block of its own (a decision, fill, exit, ...), indented by ``prefix``;
@@ -172,6 +246,9 @@ class StreamView(ScrollView, can_focus=True):
         inside = [b for b in self._blocks if b.kind == kind and b.cycle == cycle and b.children is None]
         if not inside:
             return None
+        for block in inside:
+            if block.growing is not None:
+                block.growing, block.wrapped_at = None, -1  # settled: rendered whole when next drawn
         at_end = self._following()
         folded = Block(
             "fold", " · ".join(summary), cycle, prefix=prefix, hang=len(prefix) + 2, chunks=tuple(summary), children=inside, expanded=expanded
@@ -256,8 +333,26 @@ class StreamView(ScrollView, can_focus=True):
         style = self._style_cache.get(kind)
         if style is None:
             part = text_style(self, f"stream--{kind}", keep_background=kind in self.OWN_BACKGROUND)
-            style = self._style_cache[kind] = base + part
+            style = self._style_cache[kind] = part if kind.startswith("md-") else base + part
         return style
+
+    def markdown_styles(self) -> MdStyles:
+        """The Markdown element styles from the ``stream--md-*`` component classes (drawn over a
+        block's own style), the rule's from ``stream--rule``."""
+        if self._md_styles is None or self._style_cache is None:
+            get = self._style_for
+            self._md_styles = MdStyles(
+                strong=get("md-strong"),
+                emphasis=get("md-emphasis"),
+                code=get("md-code"),
+                strike=get("md-strike"),
+                link=get("md-link"),
+                heading=get("md-heading"),
+                quote=get("md-quote"),
+                marker=get("md-marker"),
+                rule=text_style(self, "stream--rule"),
+            )
+        return self._md_styles
 
     def _wrap(self, block: Block) -> None:
         width = self._width
@@ -272,7 +367,13 @@ class StreamView(ScrollView, can_focus=True):
                 for child in block.children:
                     lines += self._wrap_lines(child, width, crop=False, indent=len(block.prefix) + 2)
         console = self.app.console
-        block.strips = [Strip(line.render(console), line.cell_len) for line in lines]
+        old = block.lines if block.wrapped_at == width else []
+        strips = block.strips
+        block.strips = [
+            strips[i] if i < len(old) and i < len(strips) and old[i] == line else Strip(line.render(console), line.cell_len)
+            for i, line in enumerate(lines)
+        ]  # a growing paragraph re-renders only the lines that changed (Text equality: plain and spans)
+        block.lines = lines if block.growing is not None else []  # kept while it grows only (less for the GC)
         block.wrapped_at = width
 
     def _fold_line(self, block: Block, width: int) -> Text:
@@ -296,6 +397,8 @@ class StreamView(ScrollView, can_focus=True):
         rest indented by ``hang``; every line indented by ``indent`` more cells."""
         style = self._style_for(block.kind)
         room = max(1, width - indent)
+        if block.md is not None:
+            return self._markdown_lines(block, style, room, crop=crop, indent=indent)
         hang = block.hang if room > block.hang + 8 else 0
         if crop or not block.text:
             text = Text(block.prefix + block.text, end="")
@@ -312,6 +415,35 @@ class StreamView(ScrollView, can_focus=True):
         for line in plain:
             line.stylize(style)  # a span, so it survives wrapping
             lines += line.wrap(self.app.console, room, overflow="fold") if line.cell_len > room and not crop else [line]
+        if indent:
+            pad = Text(" " * indent, style=style, end="")
+            lines = [pad + line for line in lines]
+        return lines
+
+    def _markdown_lines(self, block: Block, style: Style, room: int, *, crop: bool, indent: int) -> list[Text]:
+        """``block`` rendered as Markdown (``render_line`` in its ``md`` state) over ``style``, then
+        cropped (``crop``) or wrapped as ``_wrap_lines`` does; a list item's or quote's wrapped
+        lines hang under its text."""
+        styles = self.markdown_styles()
+        shown = block.text if block.shown is None else block.shown
+        md = render_line(shown, block.md or PLAIN, styles, answer=block.kind == "answer", growing=block.growing)
+        text = md.text
+        text.style = style
+        if md.rule:
+            text = Text("─" * room, style=style, end="")
+            text.stylize(styles.rule)
+            lines = [text]
+        elif crop or not text:
+            if text.cell_len > room:
+                text.truncate(room, overflow="ellipsis")
+            lines = [text]
+        else:
+            hang = md.hang if room > md.hang + 8 else 0
+            console = self.app.console
+            lines = list(text.wrap(console, room - hang, overflow="fold"))
+            if hang:
+                pad = Text(" " * hang, style=style, end="")
+                lines = lines[:1] + [pad + line for line in lines[1:]]
         if indent:
             pad = Text(" " * indent, style=style, end="")
             lines = [pad + line for line in lines]
@@ -414,11 +546,13 @@ class StreamView(ScrollView, can_focus=True):
         super().notify_style_update()
         old = self._style_cache
         self._style_cache = None
+        self._md_styles = None
         if self._blocks and self.is_mounted:
             if old is not None and all(self._style_for(kind) == style for kind, style in old.items() if kind):
                 if self._base_style() == old[""]:
                     return
             self._style_cache = None
+            self._md_styles = None
             for block in self._blocks:
                 block.wrapped_at = -1
             self._reindex()
