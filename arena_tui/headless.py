@@ -40,19 +40,21 @@ def _console() -> Console:
 
 def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaState | None" = None) -> Table:
     """The leaderboard as a rich Table (rank, agent, account value, return, PnL, fees, win rate,
-    Sharpe, max drawdown, trades; with ``state``, each model's tokens and cost (USD) and a failing
-    agent marked with its failure count). Agent names and ``title`` are journal text: made safe
+    Sharpe, max drawdown, trades; with ``state``, a failing agent marked with its failure count
+    and, once a model was called, each model's tokens and cost in USD). Agent names and ``title`` are journal text: made safe
     (``safe_line``) and drawn as plain ``Text``, never markup."""
     table = Table(title=Text(safe_line(title, limit=None)), title_justify="left")
     books = state.agents if state is not None else {}
+    if not any(b.calls and b.kind != "rule-based" for b in books.values()):
+        state = None  # no model was called: no tokens or cost to show
     for col, just in (
         ("#", "right"),
         ("agent", "left"),
-        ("account value", "right"),
+        ("value $", "right"),
         ("return", "right"),
         ("PnL", "right"),
         ("fees", "right"),
-        ("win rate", "right"),
+        ("win", "right"),
         ("Sharpe", "right"),
         ("max DD", "right"),
         ("trades", "right"),
@@ -73,7 +75,7 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaS
         table.add_row(
             str(r.rank),
             Text(safe_line(r.agent) + mark, style="yellow" if mark and not r.halted else ""),
-            f"${r.account_value:,.2f}",
+            f"{r.account_value:,.2f}",
             Text(f"{r.return_pct:+.2f}%", style=style),
             f"{r.pnl:+,.2f}",
             f"{r.fees:,.2f}",

@@ -110,16 +110,16 @@ async def test_the_leaderboard_shows_numbers_tokens_cost_budget_and_failure_mark
         board = app.console_screen.query_one(Leaderboard)
         cell = lambda agent, col: board.get_cell(agent, col).plain.strip()  # noqa: E731
         assert cell(GPT, "agent") == "1 GPT"
-        assert cell(CLAUDE, "agent") == "2 Claude ⚠ auth ×2"
+        assert cell(CLAUDE, "agent") == "2 ⚠ auth ×2 Claude"
         assert cell(TREND, "agent") == "3 Trend (rule-based)"
         assert cell(GPT, "tokens") == "15.4K"
-        assert cell(GPT, "cost") == "1.500 (75%)"  # $1.50 of a $2.00 daily budget
+        assert cell(GPT, "cost") == "1.500 75%"  # $1.50 of a $2.00 daily budget
         assert cell(TREND, "cost") == "–" and cell(TREND, "tokens") == "–"
         assert cell(GPT, "rank").endswith(".")
         send(ev.AgentHalted(3, T0 + 600_000, CLAUDE, "5 failures in a row"))
         send(ev.CycleCompleted(3, T0 + 600_000, 1.0, session.state.standings()))
         await app.events_rendered()
-        assert cell(CLAUDE, "agent") == "2 Claude ✖ halted"
+        assert cell(CLAUDE, "agent") == "2 ✖ Claude"
 
 
 def test_the_headless_summary_lists_each_agents_failures():
@@ -140,3 +140,14 @@ def test_the_headless_summary_lists_each_agents_failures():
     assert "Claude: no API key: set ANTHROPIC_API_KEY in the environment." in text
     assert "1,100" in text and "0.0040" in text  # GPT's tokens and cost
     assert failures_table(ArenaState(llm_header())) is None
+
+
+def test_the_leaderboard_fits_every_terminal_width_without_scrolling_sideways():
+    """Columns give way by width (fees and tokens need 140 cells, PnL and win rate 120): at no width
+    from 80 up do the shown columns (each one cell wider than its figures) pass the screen's edge."""
+    for width in (80, 99, 100, 119, 120, 139, 140, 200):
+        shown = [c for c in Leaderboard.COLUMNS if c.shown_at(width)]
+        used = sum(c.width_for(width < 100) + 1 for c in shown)
+        assert used <= width, (width, used)
+        assert {"rank", "agent", "value", "return", "sharpe", "cost"} <= {c.key for c in shown}
+    assert {"fees", "tokens"} <= {c.key for c in Leaderboard.COLUMNS if c.shown_at(140)}

@@ -176,11 +176,3 @@ def usd_small(value: float | None) -> str:
         return f"{value:.2f}"
     return f"{value:,.0f}"
 
-
-def agent_number(names: "list[str] | tuple[str, ...]", name: str) -> int | None:
-    """An agent's number: its 1-based place in the session's agent list (the header's order), used
-    by its pane title, its leaderboard row and the focus keys; None for a name not in the list."""
-    try:
-        return list(names).index(name) + 1
-    except ValueError:
-        return None

@@ -17,13 +17,18 @@ PANES = """\
   the simulated clock and the wall clock (UTC); the cycle; the time to the next cycle; RUNNING / PAUSED.
 - **Market**: price (green/red: the tick since the last cycle), change since the session began,
   funding rate, open interest, RSI7/RSI14, EMA20 vs EMA50, MACD and ATR14 on the intraday candles.
-- **Agent panes**: each agent's reasoning (dim italics) and answer (muted) as they stream. Once the
+- **Agent panes**: each agent's reasoning (dim italics) and answer (muted) as they stream,
+  Markdown drawn as it arrives (bold, lists, headings, code; a JSON answer stays verbatim). The
+  title is the agent's number (the same on its leaderboard row and its focus key), its name and
+  account value; the bottom line says what it does now (thinking…, answering…) and how its last
+  call went: `answered in 65.4 s · 1,309 tok (812 reasoning) · $0.0123`, kept until the next call
+  ends; a failing agent shows `⚠ kind: reason` there, a halted one `✖ HALTED: reason`. Once the
   answer is parsed it folds into one line, `▸ answer · 6 decisions · 412 chars` (press `a` or
   click it to unfold), followed by what became of it: ▲ buy and ▼ sell entries (size, leverage,
   stop, target, confidence), □ closes, `hold:` with the coins held, ✗ rejections with the risk
   rule, ● fills, ■ exits with their net PnL (stop-loss, take-profit, liquidation), ⚠ failures
-  and ✖ halts. The last few cycles are kept. Rule-based agents say so. On a short screen only the
-  focused agent's pane shows: tab or 1-9 switch.
+  and ✖ halts. A rule-based agent's repeated lines collapse into one. The last few cycles are
+  kept. On a short screen only the focused agent's pane shows: tab or 1-9 switch.
 - **Positions**: every open position with its entry, mark, unrealized PnL, stop, target and
   liquidation price (entry, stop and target need 100 columns; hidden on screens under 32 rows).
 - **Status line**: the latest notices. In a replay, notices from the recording are muted and
@@ -31,7 +36,7 @@ PANES = """\
 - **Leaderboard**: ranked by account value (`1.`, `2.`, ...), with each agent's equity line and
   the BTC buy-and-hold benchmark over the same window. The number before an agent's name is its
   own: the same on its pane and its focus key. A failing agent is marked `⚠` with the kind of
-  its last failure (`⚠ auth ×3`: three calls in a row); a halted one `✖ halted`. `tokens` and
+  its last failure (`⚠ auth ×3`: three calls in a row); a halted one `✖` (and struck through). `tokens` and
   `cost $` are the model's session totals (input + output tokens; USD at the agent's prices,
   cached and reasoning tokens at their own); with a daily budget, the share spent today follows
   the cost.

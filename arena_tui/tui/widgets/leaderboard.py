@@ -10,6 +10,7 @@ from rich.text import Text
 
 from arena_tui.engine.events import LeaderboardRow
 from arena_tui.tui import formatting as fmt
+from arena_tui.tui.widgets.reasoning import agent_number
 from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec, Row
 
 EQUITY_POINTS = 240
@@ -20,15 +21,15 @@ class Leaderboard(ArenaTable):
     """Rows keyed by agent name, best first: the state's ``leaderboard`` (the standings the last
     ``CycleCompleted`` recorded), or before any cycle completed ``state.standings()`` (every agent
     at its starting cash). Columns: rank (``1.``), agent (its number, the one its pane and focus key use;
-    the benchmark in italics; a halted agent struck through and marked ``✖ halted``; a failing
-    one marked ``⚠`` with its failure kind and count in a row), equity sparkline (its account
+    the benchmark in italics; a halted agent struck through and marked ``✖``; a failing one
+    marked ``⚠`` with its last failure's kind and, from two, the failures in a row: ``⚠ auth ×3``), equity sparkline (its account
     value at every cycle, scaled to its own range), account value and PnL (USD), return %, fees
     (USD), win rate (percent of closed trades that made money), Sharpe ratio (hourly returns,
     annualised, shown after a day of them), maximum drawdown (%), trades, the model's tokens
     (input + output, session total) and cost (USD, session total; with the share of the daily
-    budget used today where a budget is set); a missing figure shows ``–``. Under 100 columns PnL,
-    fees, win rate and tokens are left out, the agent column is narrower and the equity line is 12
-    cycles long instead of 14 (10 there).
+    budget used today where a budget is set); a missing figure shows ``–``. Fees and tokens need
+    140 columns, PnL and win rate 120; under 100 the agent column is narrower and the equity line
+    10 cycles long instead of 14, and the budget share is left out.
 
     The equity lines are display-only history: ``record`` adds each ``CycleCompleted``'s account
     values (at most ``EQUITY_POINTS`` per agent).
@@ -36,18 +37,18 @@ class Leaderboard(ArenaTable):
 
     COLUMNS = (
         ColumnSpec("rank", "#", 3),
-        ColumnSpec("agent", "agent", 30, numeric=False, narrow_width=16),
+        ColumnSpec("agent", "agent", 29, numeric=False, narrow_width=16),
         ColumnSpec("equity", "equity", 14, narrow_width=10),
         ColumnSpec("value", "value $", 9),
         ColumnSpec("return", "return", 8),
-        ColumnSpec("pnl", "PnL $", 9, wide_only=True),
-        ColumnSpec("fees", "fees $", 7, wide_only=True),
-        ColumnSpec("win", "win", 5, wide_only=True),
+        ColumnSpec("pnl", "PnL $", 9, min_width=120),
+        ColumnSpec("fees", "fees $", 7, min_width=140),
+        ColumnSpec("win", "win", 5, min_width=120),
         ColumnSpec("sharpe", "Sharpe", 6),
         ColumnSpec("drawdown", "maxDD", 6),
         ColumnSpec("trades", "trades", 6),
-        ColumnSpec("tokens", "tokens", 6, wide_only=True),
-        ColumnSpec("cost", "cost $", 11, narrow_width=6),
+        ColumnSpec("tokens", "tokens", 6, min_width=140),
+        ColumnSpec("cost", "cost $", 10, narrow_width=6),
     )
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
@@ -81,15 +82,15 @@ class Leaderboard(ArenaTable):
         book = self.state.agents.get(row.agent) if self.state is not None and row.kind != "benchmark" else None
         label = fmt.agent_label(row.agent, row.kind)
         if book is not None:
-            number = fmt.agent_number(tuple(self.state.agents), row.agent)  # type: ignore[union-attr]
-            label = f"{number} {label}"
+            number = agent_number(self.state, row.agent)  # type: ignore[arg-type]
+            mark = ""
             if book.halted is not None:
-                label = f"{label} ✖ halted"
+                mark = "✖ "
             elif book.consecutive_failures and book.last_failure is not None:
-                label = f"{label} ⚠ {book.last_failure.kind}"
-                if book.consecutive_failures > 1:
-                    label = f"{label} ×{book.consecutive_failures}"
+                times = f"×{book.consecutive_failures} " if book.consecutive_failures > 1 else ""
+                mark = f"⚠ {book.last_failure.kind} {times}"
                 label_style = ("arena--warning",)
+            label = f"{number} {mark}{label}"  # the mark first: a narrow column cuts the name, not it
         elif row.kind == "benchmark":
             label = f"  {label}"
         line = list(self._equity.get(row.agent, ()))
@@ -118,15 +119,15 @@ class Leaderboard(ArenaTable):
         return self.styled(fmt.compact(book.input_tokens + book.output_tokens), "arena--muted")
 
     def _cost(self, book) -> Text:
-        """Session cost (USD); ``0.42 (31%)`` where a daily budget is set: the larger share of the
-        token and dollar budgets spent today (warning colour from 80%; wide terminals only)."""
+        """Session cost (USD); ``0.42 31%`` where a daily budget is set: the larger share of the
+        token and dollar budgets spent today (warning colour from 80%; 100 columns and more)."""
         if book is None or book.kind == "rule-based" or not book.calls:
             return self.styled(fmt.MISSING, "arena--muted")
         text = fmt.usd_small(book.cost_usd)
         used = budget_used_pct(book)
         if used is None or self.narrow:
             return self.styled(text, "arena--muted")
-        return self.styled(f"{text} ({used:.0f}%)", "arena--warning" if used >= 80 else "arena--muted")
+        return self.styled(f"{text} {used:.0f}%", "arena--warning" if used >= 80 else "arena--muted")
 
     def equity(self, name: str) -> list[float]:
         """The account values recorded for ``name`` so far (oldest first)."""

@@ -28,8 +28,8 @@ Row = tuple[str, Mapping[str, Text]]
 class ColumnSpec:
     """One table column: ``key`` (for ``update_cell``), header ``label``, fixed ``width`` in cells,
     whether its figures are right-aligned (``numeric``), whether it is left out on terminals
-    narrower than ``NARROW_WIDTH`` (``wide_only``) and its width there (``narrow_width``, default
-    ``width``)."""
+    narrower than ``NARROW_WIDTH`` (``wide_only``) or narrower than ``min_width`` cells, and its
+    width under ``NARROW_WIDTH`` (``narrow_width``, default ``width``)."""
 
     key: str
     label: str
@@ -37,6 +37,11 @@ class ColumnSpec:
     numeric: bool = True
     wide_only: bool = False
     narrow_width: int | None = None
+    min_width: int = 0
+
+    def shown_at(self, width: int) -> bool:
+        """Whether the column is on screen on a terminal ``width`` cells wide."""
+        return width >= max(self.min_width, NARROW_WIDTH if self.wide_only else 0)
 
     def width_for(self, narrow: bool) -> int:
         """The column's width in cells (without the one-cell gap) on a narrow or wide terminal."""
@@ -95,6 +100,8 @@ class ArenaTable(DataTable, can_focus=False):
             cell_padding=0,
         )
         self.narrow = False
+        self.width = NARROW_WIDTH
+        """The terminal's width the columns were laid out for (cells)."""
         self.state: ArenaState | None = None
         """The state last shown (None before the session's first event)."""
         self._shown_keys: list[str] | None = None
@@ -102,7 +109,8 @@ class ArenaTable(DataTable, can_focus=False):
         self._dirty = False
 
     def on_mount(self) -> None:
-        self.narrow = self.app.size.width < NARROW_WIDTH
+        self.width = self.app.size.width
+        self.narrow = self.width < NARROW_WIDTH
         self._add_columns()
         self.app.theme_changed_signal.subscribe(self, self._theme_changed)
         if self._dirty:
@@ -110,8 +118,8 @@ class ArenaTable(DataTable, can_focus=False):
 
     @property
     def shown_columns(self) -> tuple[ColumnSpec, ...]:
-        """The columns on screen: every column, or on a narrow terminal those not ``wide_only``."""
-        return tuple(c for c in self.COLUMNS if not (self.narrow and c.wide_only))
+        """The columns on screen at the terminal's width (``ColumnSpec.shown_at``)."""
+        return tuple(c for c in self.COLUMNS if c.shown_at(self.width))
 
     def _add_columns(self) -> None:
         # No cell padding: every column is one cell wider than its figures instead, the gap before a
@@ -122,8 +130,10 @@ class ArenaTable(DataTable, can_focus=False):
             self.add_column(label, width=col.width_for(self.narrow) + 1, key=col.key)
 
     def on_resize(self, event: events.Resize) -> None:
-        narrow = self.app.size.width < NARROW_WIDTH
-        if narrow != self.narrow:
+        width = self.app.size.width
+        before = self.shown_columns
+        self.width, narrow = width, width < NARROW_WIDTH
+        if narrow != self.narrow or self.shown_columns != before:
             self.narrow = narrow
             self.clear(columns=True)
             self._shown_keys = None
