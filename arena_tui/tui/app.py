@@ -63,6 +63,49 @@ REPLAY_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 """The speeds ``+`` and ``-`` step through in a replay."""
 
 
+class CycleBoundaryGC:
+    """Full garbage collections between cycles instead of in the middle of a stream.
+
+    A full (generation 2) pass over a running console takes 60-100 ms; the collector starts one
+    whenever enough objects survived, which under six streaming models is every few seconds, and the
+    screen stalls for it (``benchmarks/tui.py`` measured these passes as the largest timer lags).
+    ``start`` (after the first frame) moves everything built so far (modules, widgets) out of the
+    collector's reach (``gc.freeze``) and stops automatic full passes; ``boundary`` (at each
+    ``CycleCompleted``) runs the full pass the collector would have run by now, and ``overdue`` (the
+    header's clock tick) runs it anyway once ``OVERDUE`` times as many young collections passed
+    without one (a model streaming for minutes), so cyclic garbage never piles up. ``stop`` puts
+    the collector back as it was. Young generations are collected as usual throughout."""
+
+    OVERDUE = 20
+
+    def __init__(self) -> None:
+        self._saved: tuple[int, int, int] | None = None
+
+    def start(self) -> None:
+        gc.freeze()
+        if self._saved is None:
+            self._saved = gc.get_threshold()
+            young, middle, _full = self._saved
+            gc.set_threshold(young, middle, 1_000_000_000)
+
+    def _due(self, factor: int) -> bool:
+        return self._saved is not None and gc.get_count()[2] >= max(1, self._saved[2]) * factor
+
+    def boundary(self) -> None:
+        if self._due(1):
+            gc.collect()
+
+    def overdue(self) -> None:
+        if self._due(self.OVERDUE):
+            gc.collect()
+
+    def stop(self) -> None:
+        if self._saved is not None:
+            gc.set_threshold(*self._saved)
+            self._saved = None
+        gc.unfreeze()
+
+
 class ArenaApp(App[None]):
     """The console. Build it with ``make_app``.
 
@@ -107,6 +150,7 @@ class ArenaApp(App[None]):
         self._failed = False
         self._bridge_done = False
         self._remove_signals: Callable[[], None] = lambda: None
+        self._gc = CycleBoundaryGC()
         self.stopped_by_signal: str | None = None
         """The signal (SIGTERM, SIGHUP, SIGINT) that stopped the app, if one did."""
         self.error: str | None = None
@@ -140,9 +184,7 @@ class ArenaApp(App[None]):
     def on_ready(self) -> None:
         """After the first frame: show theme notices, start the clock and the session."""
         self._live_ui = True
-        # Everything built so far (modules, widgets) lives for the whole run: keep it out of the
-        # garbage collector's full passes, which otherwise stall the screen for 30-60 ms at a time.
-        gc.freeze()
+        self._gc.start()
         for notice in self._theme_notices:
             self.console_screen.status.show("warning", notice)
             self.notify(notice, title="Theme", severity="warning", timeout=8)
@@ -172,11 +214,12 @@ class ArenaApp(App[None]):
         super().notify(safe_text(message), title=safe_line(title), severity=severity, timeout=timeout, markup=markup)
 
     def on_unmount(self) -> None:
-        gc.unfreeze()  # hand what ``on_ready`` froze back to the collector (tests run many apps)
+        self._gc.stop()  # the collector as it was (tests run many apps)
         self._remove_signals()
 
     def _tick(self) -> None:
         """Put the wall clock, the countdown and (replay) the cycles and speed in the header."""
+        self._gc.overdue()
         header = self.console_screen.header
         header.wall_time = self.clock()
         header.countdown = None if self.ended else self.session.next_cycle_in()
@@ -296,6 +339,8 @@ class ArenaApp(App[None]):
                     self.notify(event.text, severity="error" if event.level == "error" else "warning", timeout=10)
         elif isinstance(event, ev.TriggerCoalesced):
             self.notify("A cycle is running; your cycle will start right after it.", title="Cycle now", timeout=4)
+        elif isinstance(event, ev.CycleCompleted):
+            self._gc.boundary()
         await self.console_screen.apply(event)
 
     def _recorded(self, event: ev.Event) -> bool:
