@@ -247,3 +247,25 @@ def test_running_sharpe_per_cycle_waits_for_enough_returns():
     fig = rm.update(10_001, (), 30 * 300_000)
     assert fig["sharpe_per_cycle"] is not None
     assert fig["sharpe"] is None  # 2.5 hours
+
+
+def test_a_schema_2_journal_is_folded_with_the_sharpe_ratio_it_recorded():
+    """Journals of schema 2 ranked by the per-cycle Sharpe ratio annualised by the cycle interval;
+    the fold computes that one for them (so they still verify) and the hourly one for newer ones."""
+    import dataclasses
+
+    from arena_tui.engine import events as ev
+    from arena_tui.engine.state import ArenaState
+
+    header = ev.SessionStarted(0, T0, "s", "recorded", "bundled", ("BTC",), ({"name": "A", "kind": "rule-based", "model": "x"},), 10_000.0, M5)
+    rng = np.random.default_rng(5)
+    values = 10_000 * np.cumprod(1 + rng.normal(0, 0.003, 40))
+    folds = {}
+    for schema in (2, 3):
+        s = ArenaState(dataclasses.replace(header, schema=schema))
+        for i, v in enumerate(values):
+            s.apply(ev.AccountUpdated(i + 1, T0 + i * M5, "A", float(v), float(v), 0.0, 0.0, 0.0, 0.0, float(v / 100 - 100)))
+        folds[schema] = s.agents["A"].figures
+    assert folds[2]["sharpe"] == pytest.approx(sharpe_ratio(values) * (365 * 86_400_000 / M5) ** 0.5, rel=1e-9)
+    assert folds[3]["sharpe"] is None  # 3 hours 20 minutes: no day of hourly returns yet
+    assert folds[2]["sharpe_per_cycle"] == folds[3]["sharpe_per_cycle"]

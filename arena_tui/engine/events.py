@@ -12,9 +12,14 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """2: ``MarketData`` (the market each cycle saw), ``AgentReplied`` for every answer with its text and
-failure, typed position and leaderboard rows, no ``metrics`` on ``AccountUpdated``."""
+failure, typed position and leaderboard rows, no ``metrics`` on ``AccountUpdated``. 3: the
+leaderboard's Sharpe ratio is over hourly returns (schema 2: per-cycle returns annualised by the
+cycle interval, which re-execution of a schema-2 journal still uses); ``AgentReplied`` has
+``reasoning_tokens`` and ``cached_input_tokens``."""
+LEGACY_SHARPE_SCHEMA = 2
+"""Journals of this schema (and older) ranked with the per-cycle Sharpe ratio."""
 
 _REGISTRY: dict[str, type["Event"]] = {}
 

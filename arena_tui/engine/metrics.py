@@ -345,11 +345,14 @@ class RunningMetrics:
     closed-trade list (only its new tail is read) and the cycle's time (ms, UTC), and returns a small
     dict: ``sharpe``, ``sharpe_periods`` (hourly returns so far), ``sharpe_per_cycle``,
     ``max_drawdown_pct``, ``max_drawdown_usd``, ``win_rate`` (percent or None), ``trades``.
-    ``cycles_per_year`` is kept for callers that annualise per-cycle figures themselves.
+    ``legacy_sharpe``: ``sharpe`` is the per-cycle ratio annualised by ``sqrt(cycles_per_year)``, as
+    journals of schema 2 recorded it (so they still verify).
     """
 
     def __init__(self, cycles_per_year: float | None = None, min_returns: int = 30,
-                 period_ms: int = SHARPE_PERIOD_MS, min_periods: int = SHARPE_MIN_PERIODS) -> None:
+                 period_ms: int = SHARPE_PERIOD_MS, min_periods: int = SHARPE_MIN_PERIODS,
+                 legacy_sharpe: bool = False) -> None:
+        self.legacy_sharpe = legacy_sharpe
         self.min_returns = max(2, int(min_returns))
         self.cycles_per_year = cycles_per_year
         self.period_ms = int(period_ms)
@@ -396,6 +399,9 @@ class RunningMetrics:
         return self.cycle.ratio(self.min_returns)
 
     def sharpe(self) -> float | None:
+        if self.legacy_sharpe:
+            s = self.sharpe_per_cycle()
+            return s * math.sqrt(self.cycles_per_year) if s is not None and self.cycles_per_year else None
         s = self.hourly.ratio(self.min_periods)
         return s * math.sqrt(YEAR_MS / self.period_ms) if s is not None else None
 

@@ -159,10 +159,12 @@ class ArenaState:
         interval = e.cycle_interval_ms if e.cycle_interval_ms and e.cycle_interval_ms > 0 else 300_000
         per_year = YEAR_MS / interval
         cash = float(e.starting_cash)
+        # a journal of schema 2 ranked by the per-cycle Sharpe ratio: re-executing it computes that one
+        legacy = isinstance(e.schema, int) and e.schema <= ev.LEGACY_SHARPE_SCHEMA
         for a in e.agents:
             name = str(a.get("name"))
-            self.agents[name] = AgentBook(name, str(a.get("kind", "")), str(a.get("model", "") or ""), cash, RunningMetrics(per_year))
-        self.benchmark = Benchmark(cash, RunningMetrics(per_year))
+            self.agents[name] = AgentBook(name, str(a.get("kind", "")), str(a.get("model", "") or ""), cash, RunningMetrics(per_year, legacy_sharpe=legacy))
+        self.benchmark = Benchmark(cash, RunningMetrics(per_year, legacy_sharpe=legacy))
         configs = e.config.get("agents") if isinstance(e.config, dict) else None
         for c in configs if isinstance(configs, list) else ():
             book = self.agents.get(str(c.get("name"))) if isinstance(c, dict) else None

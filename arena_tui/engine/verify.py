@@ -561,7 +561,7 @@ async def reexecute(
 
     with open_journal(path) as stream:
         header = stream.header
-        if header.schema < ev.SCHEMA_VERSION:
+        if header.schema < ev.LEGACY_SHARPE_SCHEMA:
             raise JournalError(
                 f"{path} was written by an older arena-tui (journal schema {header.schema}) that did not record the "
                 f"market data and answers re-execution needs; it can be replayed on screen but not verified or resumed."
