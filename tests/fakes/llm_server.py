@@ -440,16 +440,7 @@ class FakeLLMServer:
                 fr.pieces_sent += 1
                 fr.output_tokens += 1
                 fr.reasoning_tokens += kind == "reasoning"
-            if sc.name == "cutoff":
-                await resp.write_eof()
-                return resp
-            if sc.name == "drop":
-                assert request.transport is not None
-                request.transport.close()
-                return resp
-            if sc.name == "badjson":
-                await resp.write(b'data: {"id":"' + cid.encode() + b'","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"x"\n\n')
-                await resp.write_eof()
+            if await self._broken_end(sc, request, resp, b'data: {"id":"' + cid.encode() + b'","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":"x"\n\n'):
                 return resp
             if sc.name == "stream_error":
                 err = {"error": {"message": "The server had an error while processing your request.", "type": "server_error", "param": None, "code": None}}
@@ -473,6 +464,23 @@ class FakeLLMServer:
         except (ConnectionResetError, ConnectionError, asyncio.CancelledError):
             pass  # the client went away (timeout, cancellation): nothing more to send
         return resp
+
+    @staticmethod
+    async def _broken_end(sc: Scenario, request: web.Request, resp: web.StreamResponse, bad_line: bytes) -> bool:
+        """End the stream the way a broken scenario says, after half the answer: ``cutoff`` a clean end
+        of the body too early, ``drop`` the connection closed mid-body, ``badjson`` ``bad_line`` (a
+        line of the route's format that is not valid JSON) and the end. False for other scenarios."""
+        if sc.name == "cutoff":
+            await resp.write_eof()
+        elif sc.name == "drop":
+            assert request.transport is not None
+            request.transport.close()
+        elif sc.name == "badjson":
+            await resp.write(bad_line)
+            await resp.write_eof()
+        else:
+            return False
+        return True
 
     @staticmethod
     def _retry_headers(sc: Scenario) -> dict[str, str]:
@@ -682,16 +690,7 @@ class FakeLLMServer:
                 fr.pieces_sent += 1
                 fr.output_tokens += 1
                 fr.reasoning_tokens += kind == "reasoning"
-            if sc.name == "cutoff":
-                await resp.write_eof()
-                return resp
-            if sc.name == "drop":
-                assert request.transport is not None
-                request.transport.close()
-                return resp
-            if sc.name == "badjson":
-                await resp.write(b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"x"\n\n')
-                await resp.write_eof()
+            if await self._broken_end(sc, request, resp, b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","delta":"x"\n\n'):
                 return resp
             if sc.name == "stream_error":
                 if sc.via == "error":
@@ -847,16 +846,7 @@ class FakeLLMServer:
                 fr.pieces_sent += 1
                 fr.output_tokens += 1
                 fr.reasoning_tokens += kind == "reasoning"
-            if sc.name == "cutoff":
-                await resp.write_eof()
-                return resp
-            if sc.name == "drop":
-                assert request.transport is not None
-                request.transport.close()
-                return resp
-            if sc.name == "badjson":
-                await resp.write(b'event: content_block_delta\ndata: {"type":"content_block_delta","index":' + str(index).encode() + b',"delta":{"type":"text_delta","text":"x"\n\n')
-                await resp.write_eof()
+            if await self._broken_end(sc, request, resp, b'event: content_block_delta\ndata: {"type":"content_block_delta","index":' + str(index).encode() + b',"delta":{"type":"text_delta","text":"x"\n\n'):
                 return resp
             if sc.name == "stream_error":
                 await resp.write(event("error", {"type": "error", "error": {"type": "overloaded_error", "message": "Overloaded"}}))
