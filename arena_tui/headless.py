@@ -26,6 +26,7 @@ from arena_tui.engine import events as ev
 from arena_tui.engine.events import LeaderboardRow
 from arena_tui.engine.market.recorded import format_time
 from arena_tui.engine.sanitize import safe_line, safe_text
+from arena_tui.tui.formatting import usd_small
 
 if TYPE_CHECKING:
     from arena_tui.engine.state import ArenaState
@@ -71,7 +72,7 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaS
         usage = ()
         if state is not None:
             llm = book is not None and book.calls and book.kind != "rule-based"
-            usage = (f"{book.input_tokens + book.output_tokens:,}" if llm else "-", f"{book.cost_usd:.4f}" if llm else "-")
+            usage = (f"{book.input_tokens + book.output_tokens:,}" if llm else "-", usd_small(book.cost_usd) if llm else "-")
         table.add_row(
             str(r.rank),
             Text(safe_line(r.agent) + mark, style="yellow" if mark and not r.halted else ""),

@@ -142,6 +142,13 @@ def test_the_headless_summary_lists_each_agents_failures():
     assert failures_table(ArenaState(llm_header())) is None
 
 
+def test_an_absurd_cost_from_a_journal_stays_short():
+    from arena_tui.tui.formatting import usd_small
+
+    assert [usd_small(x) for x in (0.0, 0.00012, 1.5, 12.345, 999.5, 9_999.0, 12_345.6, 5e9, 1e300, float("inf"))] == [
+        "0", "0.0001", "1.500", "12.35", "999.50", "9,999", "12.3K", "5.0B", "1.0e+300", "inf"]
+
+
 def test_the_leaderboard_fits_every_terminal_width_without_scrolling_sideways():
     """Columns give way by width (fees and tokens need 140 cells, PnL and win rate 120): at no width
     from 80 up do the shown columns (each one cell wider than its figures) pass the screen's edge."""

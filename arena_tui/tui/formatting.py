@@ -161,8 +161,8 @@ def agent_label(name: str, kind: str | None) -> str:
 
 
 def usd_small(value: float | None) -> str:
-    """A model's cost in USD in at most 7 cells: ``0.0123``, ``1.234``, ``12.35``, ``1,234``; ``0``
-    for nothing spent."""
+    """A model's cost in USD in at most 7 cells: ``0.0123``, ``1.234``, ``12.35``, ``1,234``,
+    ``12.3K`` (a journal's absurd figure too: ``1.0e+300``); ``0`` for nothing spent."""
     if _missing(value):
         return MISSING
     if value == 0:
@@ -174,5 +174,9 @@ def usd_small(value: float | None) -> str:
         return f"{value:.3f}"
     if a < 1000:
         return f"{value:.2f}"
-    return f"{value:,.0f}"
+    if a < 10_000:
+        return f"{value:,.0f}"
+    if a < 1e12:
+        return compact(value)
+    return f"{value:.1e}"
 
