@@ -379,13 +379,20 @@ class FakeLLMServer:
                                           "server_error", None)
         return None
 
-    async def _openai(self, request: web.Request) -> web.StreamResponse:
+    async def _openai_register(self, request: web.Request) -> "FakeRequest | web.Response":
+        """Read an OpenAI route's JSON body and record the request; the HTTP 400 OpenAI sends for a
+        body that is not JSON instead."""
         try:
             body = await request.json()
         except json.JSONDecodeError:
             return self._openai_error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
-        fr = self._register(request, body)
-        sc = fr.scenario
+        return self._register(request, body)
+
+    async def _openai(self, request: web.Request) -> web.StreamResponse:
+        fr = await self._openai_register(request)
+        if isinstance(fr, web.Response):
+            return fr
+        body, sc = fr.body, fr.scenario
         if not body.get("stream"):
             fr.status = 400
             return self._openai_error(400, "This fake server only streams: set stream=true.", "invalid_request_error", None)
@@ -550,12 +557,10 @@ class FakeLLMServer:
         ``response.output_text.delta``... or ``response.refusal.delta``..., their ``.done``,
         ``response.content_part.done``, ``response.output_item.done``); then ``response.completed`` (or
         ``response.incomplete`` / ``response.failed``) carrying the whole response and its usage."""
-        try:
-            body = await request.json()
-        except json.JSONDecodeError:
-            return self._openai_error(400, "We could not parse the JSON body of your request.", "invalid_request_error", None)
-        fr = self._register(request, body)
-        sc = fr.scenario
+        fr = await self._openai_register(request)
+        if isinstance(fr, web.Response):
+            return fr
+        body, sc = fr.body, fr.scenario
         problem = self._responses_problem(body)
         if problem is not None:
             fr.status = 400
