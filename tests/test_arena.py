@@ -290,16 +290,28 @@ async def test_cycle_now_while_paused_steps_exactly_one_cycle(tmp_path):
 
 
 async def test_background_warmup_announces_a_cold_compile(tmp_path, monkeypatch):
-    """With an empty Numba cache the screen is told why the first cycle waits, and the session goes on."""
+    """With an empty Numba cache the screen gets the prices at once, is told why the first cycle
+    waits (a progress line that ends), and the session goes on; none of it is journaled."""
     monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "empty-cache"))
     cfg = demo_config(tmp_path, start="2025-10-20T00:00:00Z")
-    session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal=False, max_cycles=1, pace=0, background_warmup=True)
+    journal = tmp_path / "j.jsonl"
+    session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal_path=journal, max_cycles=1, pace=0, background_warmup=True)
     seen: list[ev.Event] = []
     await asyncio.wait_for(session.run(seen.append), 300)
-    notes = [e.text for e in seen if isinstance(e, ev.Notice)]
-    assert any("Compiling the Numba indicators" in n for n in notes)
-    assert any(n.startswith("Indicators compiled in") for n in notes)
+    kinds = [type(e).__name__ for e in seen]
+    assert kinds.index("MarketPreview") < kinds.index("Progress") < kinds.index("CycleStarted")
+    preview = next(e for e in seen if isinstance(e, ev.MarketPreview))
+    first = next(e for e in seen if isinstance(e, ev.MarketUpdated))
+    assert set(preview.coins) == set(first.coins) == {"BTC", "ETH", "SOL", "BNB", "XRP", "DOGE"}
+    for coin, row in preview.coins.items():  # the same prices cycle 1 shows, without indicators
+        assert row == {k: first.coins[coin][k] for k in ("price", "change_pct", "funding_rate", "open_interest")}
+    progress = [e for e in seen if isinstance(e, ev.Progress)]
+    assert [p.done for p in progress] == [False, True] and {p.key for p in progress} == {"indicators"}
+    assert "Compiling the indicators" in progress[0].text and progress[1].text.startswith("Indicators compiled in")
     assert sum(isinstance(e, ev.CycleCompleted) for e in seen) == 1
+    journaled = {json.loads(line)["type"] for line in journal.read_text().splitlines()}
+    assert not journaled & {"MarketPreview", "Progress"}
+    assert session.state.market == first.coins  # the preview never reached the fold
 
 
 async def test_drawdown_bound_halts_an_agent(tmp_path):

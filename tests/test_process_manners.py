@@ -416,7 +416,7 @@ def test_q_during_the_first_compile_quits_within_a_second_and_leaves_no_child(tm
     journal = tmp_path / "j.jsonl"
     tmux = Tmux(tmp_path, ["--config", str(config), "--journal", str(journal)], env=env)
     try:
-        wait_for_screen(tmux.name, r"Compiling the Numba indicators", timeout=60)
+        wait_for_screen(tmux.name, r"Compiling the indicators", timeout=60)
         compiling = _compile_children(cache)
         assert compiling  # the compile is running in its child process...
         app = tmux.app_pid()

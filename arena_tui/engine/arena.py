@@ -282,6 +282,11 @@ class Arena:
             tr.exit_reason,
         )
 
+    def price_rows(self, snap: MarketSnapshot) -> dict:
+        """coin -> {"price", "change_pct", "funding_rate", "open_interest"}: the market rows
+        without indicators (``MarketPreview``), from the same code as cycle rows."""
+        return self._market_rows(snap, {})
+
     def _market_rows(self, snap: MarketSnapshot, features) -> dict:
         intr = self.config.market.intraday_timeframe
         ctx = self.config.market.context_timeframe

@@ -37,6 +37,12 @@ class Bus:
         for listen in self.listeners:
             listen(event)
 
+    def show(self, event: ev.Event) -> None:
+        """A display-only event (``events.DISPLAY_ONLY``: progress, a price preview): to the
+        listeners only, never folded into the state or journaled."""
+        for listen in self.listeners:
+            listen(event)
+
     def delta(self, event: ev.ReasoningDelta) -> None:
         """A piece of streamed text: to the listeners now, to the journal coalesced."""
         for listen in self.listeners:

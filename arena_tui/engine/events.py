@@ -353,6 +353,32 @@ class Notice(Event):
     text: str
 
 
+@dataclass(frozen=True)
+class Progress(Event):
+    """Work this process is doing before it can go on, shown as one line while it lasts (the
+    indicators compiling on a first start): ``key`` names the work ("indicators"), ``text`` says
+    what is happening, ``done`` is True once it is over (the line goes away). Display only: it
+    describes this process, not the session, so it is never journaled or folded (``Bus.show``)."""
+
+    key: str
+    text: str
+    done: bool = False
+
+
+@dataclass(frozen=True)
+class MarketPreview(Event):
+    """The prices a session is about to start from, sent before the first cycle while the
+    indicators are not ready yet: ``coins`` maps coin -> {"price", "change_pct", "funding_rate",
+    "open_interest"} (the ``MarketUpdated`` row without indicators). Display only, like
+    ``Progress``: never journaled or folded; cycle 1's ``MarketUpdated`` replaces it."""
+
+    coins: dict
+
+
+DISPLAY_ONLY: tuple[type[Event], ...] = (Progress, MarketPreview)
+"""Event types that go to the screen only: ``Bus.show``, never the journal or the state."""
+
+
 # --- cycle ----------------------------------------------------------------------------------------
 
 

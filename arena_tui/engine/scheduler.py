@@ -23,7 +23,7 @@ from arena_tui.engine import events as ev
 from arena_tui.engine.agents.base import Agent
 from arena_tui.engine.arena import Arena
 from arena_tui.engine.bus import Bus
-from arena_tui.engine.errors import MarketExhausted
+from arena_tui.engine.errors import MarketError, MarketExhausted
 from arena_tui.engine.journal import JournalWriter
 from arena_tui.engine.market.base import MarketSource
 from arena_tui.engine.state import ArenaState
@@ -266,6 +266,8 @@ class ArenaSession:
             self.arena = arena = Arena(self.config, self.market, self.agents, bus, templates=self.templates)
         if self.config.offline_demo:
             bus.publish(ev.Notice(0, self.market.now, "info", OFFLINE_HINT))
+        if self.background_warmup and not self._stop:
+            await self._preview_market(arena)
         await self._prepare_indicators()
         await self._warm_up_agents()
         first = arena.cycle == 0
@@ -346,6 +348,19 @@ class ArenaSession:
             self._writer.sync()
             self._last_sync = now
 
+    async def _preview_market(self, arena: Arena) -> None:
+        """For the screen: the prices the session starts from, at once, before the indicators are
+        compiled or loaded (``MarketPreview``; no Numba involved). A market that cannot be read
+        yet shows nothing early; cycle 1 reports the failure as usual."""
+        try:
+            snap = await self.market.snapshot()
+        except MarketError:
+            return
+        except Exception:  # a preview must never stop a session from starting
+            _log.warning("session %s: no price preview", self.name, exc_info=True)
+            return
+        self.bus.show(ev.MarketPreview(arena.cycle, self.market.now, arena.price_rows(snap)))
+
     async def _prepare_indicators(self) -> None:
         """For the screen: compile or load the Numba kernels without stalling the UI loop. A child
         process fills the cache (a cold compile takes 10-20 s; it holds no GIL of ours), then the
@@ -367,7 +382,7 @@ class ArenaSession:
             try:
                 if not await self._unless_stopped(proc.wait(), 1.5):
                     announced = True
-                    self.bus.publish(ev.Notice(0, self.market.now, "info", WARMUP_NOTICE))
+                    self.bus.show(ev.Progress(0, self.market.now, "indicators", WARMUP_NOTICE))
                     await self._unless_stopped(proc.wait())
             finally:
                 if proc.returncode is None:  # stopped (or cancelled) mid-compile: the child goes too
@@ -380,7 +395,7 @@ class ArenaSession:
         await asyncio.to_thread(_load_indicators)
         if announced:
             took = _time.monotonic() - t0
-            self.bus.publish(ev.Notice(0, self.market.now, "info", f"Indicators compiled in {took:.0f} s and cached; later starts take under a second."))
+            self.bus.show(ev.Progress(0, self.market.now, "indicators", f"Indicators compiled in {took:.0f} s and cached for later starts.", done=True))
 
     async def _unless_stopped(self, awaitable, timeout: float | None = None) -> bool:
         """Await ``awaitable`` until it is done (True), or ``stop()`` or ``timeout`` s come first
@@ -443,7 +458,7 @@ class ArenaSession:
                 pass
 
 
-WARMUP_NOTICE = "Compiling the Numba indicators (first run only, 10-20 s); the first cycle starts when they are ready."
+WARMUP_NOTICE = "Compiling the indicators (first start only; later starts load them from the cache); the first cycle starts when they are ready."
 
 
 def _load_indicators() -> None:
