@@ -27,7 +27,6 @@ row, or a drawdown past ``halt_drawdown_pct``, it is halted (``AgentHalted``).
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import time as _time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -41,7 +40,7 @@ from arena_tui.engine.agents.base import Agent, AgentReply, AgentRequest
 from arena_tui.engine.errors import MarketError
 from arena_tui.engine.bus import Bus
 from arena_tui.engine.ledger import FundingPayment, Ledger
-from arena_tui.engine.market.base import MarketSnapshot, MarketSource, timeframe_ms
+from arena_tui.engine.market.base import FundingHistory, MarketSnapshot, MarketSource, timeframe_ms
 from arena_tui.engine.parse import ParseError, parse_decisions
 from arena_tui.engine.risk import RiskLimits, validate
 
@@ -207,7 +206,7 @@ class Arena:
             for tf, c in cs.candles.items():
                 key = (coin, tf)
                 last = self._sent_candles.get(key)
-                a = 0 if last is None else int(np.searchsorted(c.ts, last, side="right"))
+                a = 0 if last is None else int(c.ts.searchsorted(last, side="right"))
                 if len(c):
                     self._sent_candles[key] = int(c.ts[-1])
                 candles[tf] = {
@@ -221,7 +220,7 @@ class Arena:
                 }
             f = cs.funding
             last = self._sent_funding.get(coin)
-            a = 0 if last is None else int(np.searchsorted(f.ts, last, side="right"))
+            a = 0 if last is None else int(f.ts.searchsorted(last, side="right"))
             if len(f):
                 self._sent_funding[coin] = int(f.ts[-1])
             out[coin] = {
@@ -240,18 +239,22 @@ class Arena:
         t0, t1 = self.last_settled, snap.time
         if t1 <= t0:
             return
+        if not any(s.ledger.positions for s in self.states.values()):
+            return  # nothing to walk: no stops, targets, liquidations or funding to settle
         candles, funding = {}, {}
         for coin, cs in snap.coins.items():
             finest = min(cs.candles, key=timeframe_ms)
             c = cs.candles[finest]
-            close_ts = c.close_ts
-            a = int(np.searchsorted(close_ts, t0, side="right"))
-            b = int(np.searchsorted(close_ts, t1, side="right"))
+            # candles that closed in (t0, t1]: close = open + tf, so search the open times at t - tf
+            tf = timeframe_ms(finest)
+            ts = c.ts
+            a = int(ts.searchsorted(t0 - tf, side="right"))
+            b = int(ts.searchsorted(t1 - tf, side="right"))
             candles[coin] = c.slice(a, b)
             f = cs.funding
-            fa = int(np.searchsorted(f.ts, t0, side="right"))
-            fb = int(np.searchsorted(f.ts, t1, side="right"))
-            funding[coin] = dataclasses.replace(f, ts=f.ts[fa:fb], rate=f.rate[fa:fb])
+            fa = int(f.ts.searchsorted(t0, side="right"))
+            fb = int(f.ts.searchsorted(t1, side="right"))
+            funding[coin] = FundingHistory(f.ts[fa:fb], f.rate[fa:fb], f.interval_ms)
         for s in self.states.values():
             if not s.ledger.positions:
                 continue

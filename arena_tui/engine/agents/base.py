@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Literal, Protocol, runtime_checkable
 
 from arena_tui.engine.account import AccountSnapshot
-from arena_tui.engine.decisions import Decision
 from arena_tui.engine.market.base import MarketSnapshot
 
 DeltaKind = Literal["reasoning", "answer"]
@@ -106,9 +105,6 @@ class AgentReply:
     cost_usd: float = 0.0
     finish_reason: str | None = None
     failure: AgentFailure | None = None
-    decisions: tuple[Decision, ...] | None = None
-    """In-process agents (the baselines) may hand over their decisions directly; the arena then
-    skips parsing ``text`` (which still holds the same decisions in the JSON format)."""
 
     @property
     def ok(self) -> bool:

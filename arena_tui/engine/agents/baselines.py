@@ -42,7 +42,6 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from arena_tui.engine.account import AccountSnapshot, Position
-from arena_tui.engine.decisions import Decision
 from arena_tui.engine.agents.base import (
     Agent,
     AgentFailure,
@@ -301,30 +300,21 @@ class RuleBasedAgent:
                 latency_s=time.perf_counter() - t0,
                 failure=AgentFailure("error", f"{self.name}: the {self.strategy} baseline failed ({type(exc).__name__}: {exc})."),
             )
-        ttft = None
-        for line in lines:
-            on_delta("reasoning", line)
-            if ttft is None:
-                ttft = time.perf_counter() - t0
-        for chunk in _chunks(answer, 3):
-            on_delta("answer", chunk)
+        # the whole rationale, then the whole answer: a rule-based agent has it all at once, and
+        # one delta each costs the cycle (and the journal) least
+        reasoning = "".join(lines)
+        on_delta("reasoning", reasoning)
+        ttft = time.perf_counter() - t0
+        on_delta("answer", answer)
         return AgentReply(
             text=answer,
-            decisions=tuple(Decision(**p.decision) for p in plans),
-            reasoning="".join(lines),
+            reasoning=reasoning,
             usage=Usage(),
             ttft_s=ttft,
             latency_s=time.perf_counter() - t0,
             cost_usd=0.0,
             finish_reason="stop",
         )
-
-
-def _chunks(text: str, n: int) -> list[str]:
-    """``text`` cut into ``n`` pieces at line ends (fewer for short texts); joined they give ``text``."""
-    lines = text.splitlines(keepends=True)
-    size = max(1, math.ceil(len(lines) / n))
-    return ["".join(lines[i : i + size]) for i in range(0, len(lines), size)]
 
 
 class TrendFollower(RuleBasedAgent):
