@@ -142,6 +142,19 @@ def _margin_budget(account: AccountSnapshot) -> float:
 _ANSWER_JSON = json.JSONEncoder(separators=(", ", ": "), check_circular=False)
 
 
+_TIMEFRAMES_SEEN: list = []
+"""[(market, features, intraday_tf, context_tf), (intraday, context)] of the last lookup."""
+
+
+def _answer_line(decision: dict[str, Any]) -> str:
+    """One coin's decision as the answer's JSON (``_ANSWER_JSON``); a plain hold, most of every
+    answer, is written directly (the same bytes the encoder gives for an ASCII coin name)."""
+    coin = decision.get("coin")
+    if len(decision) == 2 and decision.get("signal") == "hold" and isinstance(coin, str) and coin.isascii() and coin.isalnum():
+        return f'{{"coin": "{coin}", "signal": "hold"}}'
+    return _ANSWER_JSON.encode(decision)
+
+
 def _hold_open(p: Position, reason: str) -> dict[str, Any]:
     """Keep an open position: the signal and why (its exit plan stands as entered and is in the
     prompt's position list already)."""
@@ -209,6 +222,17 @@ class RuleBasedAgent:
     # -- timeframes ------------------------------------------------------------------------------
 
     def _timeframes(self, market: MarketSnapshot, features: Mapping) -> tuple[str, str]:
+        """(intraday, context) timeframes for this market; every agent of a cycle shares the same
+        snapshot and features, so the answer is kept for the last pair seen."""
+        key = (market, features, self.intraday_tf, self.context_tf)
+        last = _TIMEFRAMES_SEEN
+        if last and all(a is b for a, b in zip(last[0], key)):
+            return last[1]
+        found = self._find_timeframes(market, features)
+        _TIMEFRAMES_SEEN[:] = [key, found]  # strong references: ids cannot be reused meanwhile
+        return found
+
+    def _find_timeframes(self, market: MarketSnapshot, features: Mapping) -> tuple[str, str]:
         available: set[str] = set(market.timeframes)
         for per_tf in features.values():
             available |= set(per_tf)
@@ -294,7 +318,7 @@ class RuleBasedAgent:
             plans = self._plans(request, features)
             lines = [p.rationale.strip() + "\n" for p in plans]
             # one coin a line: readable in the pane, compact in the journal
-            answer = "{\n" + ",\n".join(f'  "{p.coin}": {_ANSWER_JSON.encode(p.decision)}' for p in plans) + "\n}"
+            answer = "{\n" + ",\n".join(f'  "{p.coin}": {_answer_line(p.decision)}' for p in plans) + "\n}"
         except Exception as exc:  # a baseline bug must not crash a cycle
             return AgentReply(
                 latency_s=time.perf_counter() - t0,
