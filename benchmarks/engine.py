@@ -112,27 +112,28 @@ async def bench_overhead(tmp: Path, cycles: int) -> None:
 
 def kernel_ms(cfg) -> float:
     """Median time of the fused indicator kernel alone on the same market (6 coins, the session's
-    timeframes and lookback), over 24 cycles' snapshots x 20 calls each, into a new output matrix
-    per call as a cycle does: the anchor of the overhead ratio."""
-    import numpy as np
-
+    timeframes and lookback), over 24 cycles' snapshots x 20 calls each, with the arguments
+    ``compute_features`` passes (one call for 12 series): the anchor of the overhead ratio."""
     from arena_tui.engine import indicators as ind
 
     market = build_market(cfg)
     snaps = [market.snapshot_at(market.now + k * 3_600_000) for k in range(24)]  # one an hour
-    packs = []
-    for snap in snaps:
-        series = [c for s in snap.coins.values() for c in s.candles.values()]
-        bounds = np.array([0, *np.cumsum([len(c) for c in series])], dtype=np.int64)
-        packed = np.concatenate([a for c in series for a in (c.high, c.low, c.close, c.volume)])
-        packs.append((packed, bounds, (len(ind.FEATURE_NAMES), int(bounds[-1]))))
-    ind.warm_up()
+    calls = []
+    for snap in snaps:  # the arguments of one kernel call per snapshot, as compute_features passes them
+        cols, lens = [], []
+        for s in snap.coins.values():
+            for c in s.candles.values():
+                cols += (c.high, c.low, c.close, c.volume)
+                lens.append(len(c.ts))
+        pad = ind._SERIES_PER_CALL - len(lens)
+        calls.append((tuple(cols + [ind._PAD] * (4 * pad)), tuple(lens) + (0,) * pad, len(lens)))
+    ind.warm_up("cycle")
     times = []
     for r in range(2):
-        for packed, bounds, shape in packs:
+        for args in calls:
             for _ in range(20):
                 t0 = time.perf_counter()
-                ind._features_kernel(packed, bounds, np.empty(shape))
+                ind._features_kernel(*args)
                 t1 = time.perf_counter()
                 if r:
                     times.append(t1 - t0)
@@ -163,6 +164,7 @@ def bench_headless_and_replay(tmp: Path, cycles: int) -> None:
     t1 = time.perf_counter()
     print("4. replay: verify that journal by re-execution (see benchmarks/season.py for the ratio to the old rebuild)")
     line(f"re-execute {result.cycles:,} cycles, compare {result.events:,} events", f"{t1 - t0:.2f} s", "", None)
+    line("verify / the headless run that wrote it", f"{(t1 - t0) / headless_wall:.3f}x", "", None)
     t0 = time.perf_counter()
     rep = subprocess.run([sys.executable, "-m", "arena_tui", "--replay", str(journal), "--headless"], cwd=tmp, env=env, capture_output=True, text=True)
     wall = time.perf_counter() - t0

@@ -8,7 +8,6 @@ on CPUs with FMA both libraries compute it bit for bit anyway.
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -329,7 +328,14 @@ def _assert_fused_equals_individual(market: MarketSnapshot) -> dict:
             for name, expected in _individual(candles).items():
                 got = getattr(sf, name)
                 assert got.dtype == np.float64 and got.shape == (len(candles),), (coin, tf, name)
-                assert np.array_equal(got, expected, equal_nan=True), (coin, tf, name)
+                # bit for bit (NaN and the sign of zero included), and so is the latest value
+                assert np.array_equal(got.view(np.uint64), expected.view(np.uint64)), (coin, tf, name)
+                last = sf.last(name)
+                assert type(last) is float, (coin, tf, name)
+                if len(candles):
+                    assert np.array([last]).view(np.uint64)[0] == expected.view(np.uint64)[-1], (coin, tf, name)
+                else:
+                    assert np.isnan(last), (coin, tf, name)
     return feats
 
 
@@ -396,32 +402,34 @@ def test_fused_on_an_empty_market():
 
 def test_series_features_api():
     market = RecordedMarket(coins=("ETH",), lookback={"5m": 60, "4h": 60})
-    sf = ind.compute_features(market.snapshot_at(market.now))["ETH"]["4h"]
-    names = [f.name for f in dataclasses.fields(ind.SeriesFeatures)]
-    assert names == ["timeframe", "close", "volume", *ind.FEATURE_NAMES]
-    assert list(vars(sf)) == names  # built without __init__: same attributes, same order
-    assert dataclasses.replace(sf, timeframe="x").ema20 is sf.ema20
-    with pytest.raises(dataclasses.FrozenInstanceError):
-        sf.ema20 = np.zeros(3)  # type: ignore[misc]
-    with pytest.raises(ValueError, match="read-only"):
-        sf.ema20[0] = 1.0
+    snap = market.snapshot_at(market.now)
+    sf = ind.compute_features(snap)["ETH"]["4h"]
+    candles = snap.coins["ETH"].candles["4h"]
+    assert sf.timeframe == "4h" and sf.close is candles.close and sf.volume is candles.volume
     for name in ind.FEATURE_NAMES:
-        assert sf.last(name) == float(getattr(sf, name)[-1])
+        arr = getattr(sf, name)
+        assert arr is getattr(sf, name)  # made once, then kept
+        assert isinstance(arr, np.ndarray) and arr.dtype == np.float64 and arr.shape == (60,)
+        assert sf.last(name) == float(arr[-1])
+        with pytest.raises(ValueError, match="read-only"):
+            arr[0] = 1.0
+    assert sf.last("close") == float(candles.close[-1]) and sf.last("volume") == float(candles.volume[-1])
     assert np.isnan(sf.ema50[:49]).all() and not np.isnan(sf.ema50[49:]).any()
-    with pytest.raises(ValueError, match="unknown feature 'ema200'"):
-        sf.last("ema200")
+    with pytest.raises(AttributeError):
+        sf.ema20 = np.zeros(3)  # type: ignore[misc]
+    with pytest.raises(AttributeError):
+        sf.close = np.zeros(3)  # type: ignore[misc]
+    for bad in ("ema200", "", "EMA20", None, ["ema20"]):
+        with pytest.raises(ValueError, match="unknown feature"):
+            sf.last(bad)  # type: ignore[arg-type]
+    assert "4h" in repr(sf)
 
 
 def test_each_kernel_keeps_one_compiled_signature():
-    """Wrappers normalise every input to one type, and the fused kernel calls the kernels with
-    that same type (not with literal periods), so each kernel is compiled and cached once."""
-    import numba
-
+    """Wrappers normalise every input to one type, and compute_features gives the fused kernel
+    copies of one type when the candles hold anything else (read-only, strided, float32 arrays,
+    lists), so each kernel is compiled and cached once."""
     ind.warm_up()
-    # compile the fused kernel afresh (with a warm cache its calls would not be typed in-process)
-    fresh = numba.njit(nogil=True, error_model="numpy")(ind._features_kernel.py_func)
-    packed = np.concatenate([np.full(40, 2.0), np.ones(40), np.linspace(1.0, 2.0, 40), np.ones(40)])
-    fresh(packed, np.array([0, 40], dtype=np.int64), np.empty((len(ind.FEATURE_NAMES), 40)))
     x = np.arange(40.0)
     for arg in (list(x), x.astype(np.int64), x.astype(np.float32), x[::-1], np.asfortranarray(x)):
         ind.ema(arg, np.int16(3))
@@ -434,6 +442,18 @@ def test_each_kernel_keeps_one_compiled_signature():
         ind.obv(arg, arg)
         ind.vwap(arg, arg, arg, arg)
         ind.sma(arg, 2)
+    c = _candles("5m", 100.0 + np.sin(np.arange(80.0)), 3)
+    readonly = c.close.copy()
+    readonly.flags.writeable = False
+    funding = FundingHistory(np.zeros(0, np.int64), np.zeros(0), 1)
+    odd = {
+        "RO": Candles("5m", c.ts, c.open, c.high, c.low, readonly, c.volume),
+        "F32": Candles("5m", c.ts, c.open, c.high.astype(np.float32), c.low, c.close, c.volume),
+        "STRIDED": Candles("5m", c.ts, c.open, c.high, np.repeat(c.low, 2)[::2], c.close, c.volume),
+        "LIST": Candles("5m", c.ts, c.open, c.high, c.low, c.close, c.volume.tolist()),
+    }
+    snap = MarketSnapshot(0, {k: CoinSnapshot(k, {"5m": v}, funding) for k, v in odd.items()}, "test")
+    _assert_fused_equals_individual(snap)
     kernels = [getattr(ind, n) for n in dir(ind) if n.endswith("_kernel") and n.startswith("_")]
     assert len(kernels) == 11
     for k in kernels:

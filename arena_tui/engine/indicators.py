@@ -45,20 +45,24 @@ Kernels are ``@njit(cache=True, nogil=True)``; each is only ever called with one
 cache. They release the GIL, so ``await asyncio.to_thread(compute_features, market)`` keeps an
 event loop responsive.
 
+``compute_features(market)`` is the per-cycle entry point: one call of one fused kernel (per 12
+series) computes EMA20, EMA50, RSI7, RSI14, MACD(12, 26, 9), ATR3, ATR14 and the 20-candle average
+volume (SMA of volume) for every coin and timeframe of a ``MarketSnapshot``, four series at a time
+on the lanes of a SIMD vector; its values equal the individual functions' bit for bit. The result
+reads the kernel's one output buffer: ``last(name)`` directly, each feature array as a read-only
+view made on first access.
+
 Numba cache: before Numba is imported, ``NUMBA_CACHE_DIR`` is set (``os.environ.setdefault``) to
 ``platformdirs.user_cache_dir("arena-tui")/numba`` (``~/.cache/arena-tui/numba`` on Linux) unless
 it is already set; when that directory cannot be created or written, a per-user directory under
 the system temp directory is used instead (a value the user set is left alone). ``CACHE_DIR``
-holds the directory in use. The first run on a machine compiles every kernel (10-20 seconds;
-``python benchmarks/indicators.py`` prints the figure); later runs load them from the cache in
-about 0.3 seconds. ``warm_up()`` compiles or loads every kernel now and returns the seconds it took;
-``warm_up_in_subprocess()`` does the same in a child process, so an application can fill the cache
-at start-up while its own event loop keeps drawing, then call ``warm_up()`` (now a cache load).
-
-``compute_features(market)`` is the per-cycle entry point: one call of one fused kernel computes
-EMA20, EMA50, RSI7, RSI14, MACD(12, 26, 9), ATR3, ATR14 and the 20-candle average volume (SMA of
-volume) for every coin and timeframe of a ``MarketSnapshot``; its values equal the individual
-functions' exactly.
+holds the directory in use. The first run on a machine compiles the kernels it uses; later runs
+load them from the cache (``python benchmarks/indicators.py`` prints both times on this machine).
+``warm_up(scope)`` compiles or loads kernels now and returns the seconds it took: scope
+``"cycle"`` only the fused kernel, all that ``compute_features`` (so an arena cycle) needs, and a
+fraction of the whole compile; ``"all"`` (the default) every kernel. ``warm_up_in_subprocess(
+scope)`` does the same in a child process, so an application can fill the cache at start-up while
+its own event loop keeps drawing, then call ``warm_up(scope)`` (now a cache load).
 
 Sources: TA-Lib C sources (github.com/TA-Lib/ta-lib: ``src/ta_func``, ``ta_codegen/input``) and the
 disassembly of the library bundled with ta-lib-python 0.8.2, checked empirically against ``talib``.
@@ -114,8 +118,8 @@ CACHE_DIR: str = _configure_numba_cache_dir()
 """The directory Numba caches compiled kernels in (``NUMBA_CACHE_DIR``)."""
 
 import subprocess  # noqa: E402
-from dataclasses import dataclass  # noqa: E402
-from itertools import accumulate  # noqa: E402
+import threading  # noqa: E402
+from contextlib import contextmanager  # noqa: E402
 from typing import TYPE_CHECKING  # noqa: E402
 
 import numpy as np  # noqa: E402
@@ -123,8 +127,9 @@ import numpy as np  # noqa: E402
 if "numba" in sys.modules:  # imported before us: its config already read the environment
     sys.modules["numba"].config.CACHE_DIR = CACHE_DIR
 
-from numba import njit, uint64 as _u64  # noqa: E402
-from numba.core import types as _nbtypes  # noqa: E402
+from llvmlite import ir  # noqa: E402
+from numba import njit  # noqa: E402
+from numba.core import cgutils, types as _nbtypes  # noqa: E402
 from numba.extending import intrinsic  # noqa: E402
 
 if TYPE_CHECKING:
@@ -134,6 +139,7 @@ __all__ = [
     "CACHE_DIR",
     "FEATURE_NAMES",
     "SeriesFeatures",
+    "WARM_UP_SCOPES",
     "adx",
     "atr",
     "bbands",
@@ -152,7 +158,6 @@ __all__ = [
 _jit = njit(cache=True, nogil=True, error_model="numpy")
 
 _NAN = np.nan
-_ONE = _u64(1)
 _TA_EPSILON = 1e-14  # TA-Lib's TA_EPSILON (ta_utility.h), used by TA_IS_ZERO
 
 
@@ -171,9 +176,9 @@ def _fma(typingctx, a, b, c):
 
 # --------------------------------------------------------------------------------------------
 # Kernels. ``_*_head(..., stop)`` computes bars [0, stop) of a series that has no leading NaN and
-# returns the recursion state, so the fused kernel can carry on from there; ``_*_core`` is the head
-# over the whole series; ``_*_kernel`` skips leading NaNs like the talib wrapper, then runs the
-# core on the rest. Every output element is written (NaN during warm-up).
+# returns the recursion state (the fused kernel's ``_Feature`` programs take the same steps);
+# ``_*_core`` is the head over the whole series; ``_*_kernel`` skips leading NaNs like the talib
+# wrapper, then runs the core on the rest. Every output element is written (NaN during warm-up).
 # --------------------------------------------------------------------------------------------
 
 
@@ -737,6 +742,9 @@ def _series(name: str, x: object) -> np.ndarray:
     arr = np.ascontiguousarray(x, dtype=np.float64)
     if arr.ndim != 1:
         raise ValueError(f"{name} must be a 1-D array of prices, got shape {arr.shape}.")
+    flags = arr.flags
+    if not (flags.writeable and flags.aligned):  # Numba types these apart: a copy keeps one signature
+        arr = arr.copy()
     return arr
 
 
@@ -918,6 +926,23 @@ def adx(high: np.ndarray, low: np.ndarray, close: np.ndarray, period: int = 14) 
 
 # --------------------------------------------------------------------------------------------
 # The fused per-cycle kernel.
+#
+# ``_features_kernel`` computes every feature of up to 12 series in one call. It runs four series
+# at a time in lockstep, one per lane of a 4 x float64 SIMD vector (AVX2 where the CPU has it;
+# LLVM lowers the same code to SSE2 halves elsewhere): lane by lane, the same IEEE operations in
+# the same order as the scalar kernels above, so every value is bit-identical to theirs. The work
+# on a group of four series is emitted directly as LLVM IR from Python (``_Lanes`` and the
+# ``_Feature`` programs below, one intrinsic): written as Numba code, the same loops compile
+# several seconds longer.
+#
+# Layout. A group's candles are transposed into a scratch block of 16 doubles per bar (high, low,
+# close, volume x lane), _CHUNK bars ahead of the loop that reads them. Its features go to an
+# output block of 40 doubles per bar (feature x lane, FEATURE_NAMES order): ten vector stores per
+# bar, and a series' feature is a strided view (every 40th double) of the output buffer. The lanes
+# of a group may have different lengths: a shorter (or unused) lane reads filler candles (1.0)
+# past its end, and what it computes there is never shown; every indicator is causal, so what a
+# series shows depends on its own candles only. Every group has at least _MIN_ROWS bars, so the
+# warm-ups always run to their fixed ends.
 # --------------------------------------------------------------------------------------------
 
 FEATURE_NAMES: tuple[str, ...] = (
@@ -941,239 +966,775 @@ _F_RSI_FAST, _F_RSI_SLOW = 7, 14
 _F_MACD_FAST, _F_MACD_SLOW, _F_MACD_SIGNAL = 12, 26, 9
 _F_ATR_FAST, _F_ATR_SLOW = 3, 14
 _F_VOLUME_AVG = 20
-_F_LOOP_START = 1 + max(_F_EMA_FAST - 1, _F_RSI_FAST, _F_RSI_SLOW, _F_ATR_FAST, _F_ATR_SLOW, _F_VOLUME_AVG - 1)
-_F_EMA_SLOW_START = max(_F_EMA_SLOW, _F_LOOP_START)
-_F_MACD_START = max(_F_MACD_SLOW + _F_MACD_SIGNAL - 1, _F_LOOP_START)
-# The fused kernel runs each feature's own head (seed and first steps) over bars [0, its start),
-# then advances every feature together one bar at a time; the slow EMA and MACD join the shared
-# loop at their own starts so that no feature walks its warm-up alone for long.
-_F_MACD_FIRST = _F_MACD_START <= _F_EMA_SLOW_START
-_F_PERIODS = np.array(
-    [_F_EMA_FAST, _F_EMA_SLOW, _F_RSI_FAST, _F_RSI_SLOW, _F_MACD_FAST, _F_MACD_SLOW, _F_MACD_SIGNAL,
-     _F_ATR_FAST, _F_ATR_SLOW, _F_VOLUME_AVG], dtype=np.int64,
-)  # fmt: skip
-# Read from an array, the periods are typed int64 (a bare constant would be typed as a literal and
-# compile a second version of every kernel the fused one calls); LLVM still folds them.
+_LANES = 4
+_IN_ROW = 4 * _LANES  # doubles per bar of a group's transposed candles
+_OUT_ROW = len(FEATURE_NAMES) * _LANES  # doubles per bar of a group's features
+_CHUNK = 64  # bars transposed at a time (a multiple of 4, past every warm-up)
+_MIN_ROWS = _CHUNK  # bars of the smallest group
+_F_GROUP_OF = (0, 0, 0, 0, 0, 0, 0, 1, 1, 2)  # feature -> its input group: close, high/low/close, volume
+_META = 7  # per series: candles, then (lane position, leading NaNs) for each input group
+_LASTS = len(FEATURE_NAMES) + 2  # per series: the last value of each feature, close, volume
+_SERIES_PER_CALL = 12  # series per kernel call (6 coins x 2 timeframes); more take several calls
+
+_D = ir.DoubleType()
+_I64 = ir.IntType(64)
+_V = ir.VectorType(_D, _LANES)
+_V2 = ir.VectorType(_D, 2)
+
+
+class _Lanes:
+    """Emits LLVM IR for one group of four series: vector arithmetic, loads and stores of the
+    transposed blocks, loops, and loop-carried variables (stack slots that LLVM promotes to
+    registers). Every operation is a plain IEEE operation without fast-math flags, so LLVM keeps
+    each one as written (a division by a constant stays a division)."""
+
+    def __init__(self, builder: ir.IRBuilder, inp: ir.Value, out: ir.Value, off: ir.Value) -> None:
+        self.b = builder
+        self.inp = inp  # double*: the transposed candles
+        self.out = out  # double*: the output buffer
+        self.off = off  # i64: index of the group's first output double
+        self._bar: dict = {}
+        module = builder.module
+        self._fma = cgutils.get_or_insert_function(module, ir.FunctionType(_V, [_V, _V, _V]), "llvm.fma.v4f64")
+        self._fabs = cgutils.get_or_insert_function(module, ir.FunctionType(_V, [_V]), "llvm.fabs.v4f64")
+
+    # values
+    def const(self, x: float) -> ir.Constant:
+        return ir.Constant(_V, [ir.Constant(_D, float(x))] * _LANES)
+
+    def i64(self, x: int) -> ir.Constant:
+        return ir.Constant(_I64, x)
+
+    def add(self, a, b):
+        return self.b.fadd(a, b)
+
+    def sub(self, a, b):
+        return self.b.fsub(a, b)
+
+    def mul(self, a, b):
+        return self.b.fmul(a, b)
+
+    def div(self, a, b):
+        return self.b.fdiv(a, b)
+
+    def fma(self, a, b, c):
+        """``a * b + c`` rounded once, as ``_fma``."""
+        return self.b.call(self._fma, [a, b, c])
+
+    def abs(self, a):
+        return self.b.call(self._fabs, [a])
+
+    def gt_else(self, a, b, x, y):
+        """``x if a > b else y`` per lane (an ordered comparison: NaN gives ``y``, as in Python)."""
+        return self.b.select(self.b.fcmp_ordered(">", a, b), x, y)
+
+    # memory
+    def _index(self, row, width: int, col: int):
+        if isinstance(row, int):
+            return self.i64(row * width + col)
+        return self.b.add(self.b.mul(row, self.i64(width)), self.i64(col))
+
+    def _vector_at(self, base, index):
+        return self.b.bitcast(self.b.gep(base, [index], inbounds=True), _V.as_pointer())
+
+    def new_bar(self) -> None:
+        """Forget the loads and shared values of the previous bar (see ``_memo``)."""
+        self._bar = {}
+
+    def _memo(self, key, make):
+        # A bar's loads and shared values (true range, close change) are emitted once: LLVM
+        # cannot tell the input block from the output buffer, so it would load again after
+        # every store, and the features would each recompute them.
+        value = self._bar.get(key)
+        if value is None:
+            value = self._bar[key] = make()
+        return value
+
+    def load(self, row, col: int, back: int = 0):
+        """The four lanes of input ``col`` (0 high, 4 low, 8 close, 12 volume) of bar ``row -
+        back``."""
+
+        def make():
+            at = row - back if isinstance(row, int) else self.b.sub(row, self.i64(back)) if back else row
+            return self.b.load(self._vector_at(self.inp, self._index(at, _IN_ROW, col)), align=8)
+
+        return self._memo(("load", row if isinstance(row, int) else id(row), back, col), make)
+
+    def store(self, row, col: int, value) -> None:
+        """Feature ``col // 4`` of bar ``row``, four lanes."""
+        index = self.b.add(self.off, self._index(row, _OUT_ROW, col))
+        self.b.store(value, self._vector_at(self.out, index), align=8)
+
+    # loop-carried variables and loops
+    def var(self, init):
+        slot = cgutils.alloca_once(self.b, init.type)
+        self.b.store(init, slot)
+        return slot
+
+    def get(self, slot):
+        return self.b.load(slot)
+
+    def set(self, slot, value) -> None:
+        self.b.store(value, slot)
+
+    @contextmanager
+    def loop(self, start, stop):
+        start = self.i64(start) if isinstance(start, int) else start
+        stop = self.i64(stop) if isinstance(stop, int) else stop
+        with cgutils.for_range_slice(self.b, start, stop, self.i64(1), intp=_I64) as (i, _):
+            yield i
+
+    # shared pieces of the indicators
+    def rsi_value(self, gain, loss):
+        """``_rsi_value``: ``gain / (gain + loss) * 100``, 0 when nothing moved."""
+        total = self.add(gain, loss)
+        zero = self.const(0.0)
+        return self.gt_else(total, zero, self.mul(self.div(gain, total), self.const(100.0)), zero)
+
+    def true_range(self, row):
+        """``_true_range`` of bar ``row``."""
+
+        def make():
+            high, low, yc = self.load(row, 0), self.load(row, 4), self.load(row, 8, back=1)
+            g = self.sub(high, low)
+            v = self.abs(self.sub(yc, high))
+            g = self.gt_else(v, g, v, g)
+            v = self.abs(self.sub(yc, low))
+            return self.gt_else(v, g, v, g)
+
+        return self._memo(("tr", row if isinstance(row, int) else id(row)), make)
+
+    def close_change(self, row):
+        """``(d, up, up - d)`` of bar ``row``: the close's change and its gain and loss parts."""
+
+        def make():
+            zero = self.const(0.0)
+            d = self.sub(self.load(row, 8), self.load(row, 8, back=1))
+            up = self.gt_else(d, zero, d, zero)
+            return d, up, self.sub(up, d)
+
+        return self._memo(("change", row if isinstance(row, int) else id(row)), make)
+
+
+class _Feature:
+    """One feature's recursion as a program over bars: ``phases`` lists ``(first bar, kind)``, each
+    kind lasting until the next one starts (the last one for good); ``emit(e, i, kind)`` emits bar
+    ``i`` of that kind. The kinds follow the scalar kernel's head and loop step for step."""
+
+    phases: tuple[tuple[int, str], ...] = ()
+
+    def emit(self, e: _Lanes, i, kind: str) -> None:
+        raise NotImplementedError
+
+    def kind_at(self, bar: int) -> str:
+        return [kind for first, kind in self.phases if first <= bar][-1]
+
+
+class _Ema(_Feature):
+    """``_ema_head``/``_ema_step`` of the close: the sum of the first ``period`` closes, its mean
+    on bar ``period - 1``, then ``fma(x - prev, k, prev)``."""
+
+    def __init__(self, e: _Lanes, period: int, col: int) -> None:
+        self.period, self.col = period, col
+        self.phases = ((0, "sum"), (period - 1, "seed"), (period, "step"))
+        self.prev = e.var(e.const(0.0))  # the running total, then the EMA
+
+    def emit(self, e: _Lanes, i, kind: str) -> None:
+        x = e.load(i, 8)
+        if kind == "step":
+            p = e.get(self.prev)
+            p = e.fma(e.sub(x, p), e.const(2.0 / (self.period + 1)), p)
+        else:
+            p = e.add(e.get(self.prev), x)
+            if kind == "sum":
+                e.set(self.prev, p)
+                e.store(i, self.col, e.const(np.nan))
+                return
+            p = e.div(p, e.const(self.period))
+        e.set(self.prev, p)
+        e.store(i, self.col, p)
+
+
+class _Rsi(_Feature):
+    """``_rsi_head``: gains and losses summed over bars 1..period, scaled by 1/period on bar
+    ``period``, then Wilder's steps."""
+
+    def __init__(self, e: _Lanes, period: int, col: int) -> None:
+        self.period, self.col = period, col
+        self.phases = ((0, "nan"), (1, "sum"), (period, "seed"), (period + 1, "step"))
+        self.gain, self.loss = e.var(e.const(0.0)), e.var(e.const(0.0))
+
+    def emit(self, e: _Lanes, i, kind: str) -> None:
+        if kind == "nan":
+            e.store(i, self.col, e.const(np.nan))
+            return
+        _, up, down = e.close_change(i)
+        inv = e.const(1.0 / self.period)
+        if kind == "step":
+            m = e.const(float(self.period - 1))
+            g = e.mul(e.add(e.mul(e.get(self.gain), m), up), inv)
+            lo = e.mul(e.add(e.mul(e.get(self.loss), m), down), inv)
+        else:
+            g = e.add(e.get(self.gain), up)
+            lo = e.add(e.get(self.loss), down)
+            if kind == "seed":
+                lo = e.mul(lo, inv)
+                g = e.mul(g, inv)
+        e.set(self.gain, g)
+        e.set(self.loss, lo)
+        e.store(i, self.col, e.const(np.nan) if kind == "sum" else e.rsi_value(g, lo))
+
+
+class _Atr(_Feature):
+    """``_atr_head``: the true ranges of bars 1..period summed, their mean on bar ``period``,
+    then ``fma(prev, beta, tr * alpha)``."""
+
+    def __init__(self, e: _Lanes, period: int, col: int) -> None:
+        self.period, self.col = period, col
+        self.phases = ((0, "nan"), (1, "sum"), (period, "seed"), (period + 1, "step"))
+        self.prev = e.var(e.const(0.0))
+
+    def emit(self, e: _Lanes, i, kind: str) -> None:
+        if kind == "nan":
+            e.store(i, self.col, e.const(np.nan))
+            return
+        tr = e.true_range(i)
+        if kind == "step":
+            beta = float(self.period - 1) / float(self.period)
+            p = e.fma(e.get(self.prev), e.const(beta), e.mul(tr, e.const(1.0 - beta)))
+        else:
+            p = e.add(e.get(self.prev), tr)
+            if kind == "seed":
+                p = e.div(p, e.const(self.period))
+        e.set(self.prev, p)
+        e.store(i, self.col, e.const(np.nan) if kind == "sum" else p)
+
+
+class _Macd(_Feature):
+    """``_macd_head`` (12, 26, 9): the slow sum over bars [0, 26) and the fast one over [14, 26),
+    both EMAs from bar 26 on, the signal seeded with the mean of the MACD values of bars 25..33."""
+
+    def __init__(self, e: _Lanes) -> None:
+        fast, slow, signal = _F_MACD_FAST, _F_MACD_SLOW, _F_MACD_SIGNAL
+        start = (slow - 1) + (signal - 1)
+        self.phases = ((0, "slow"), (slow - fast, "both"), (slow - 1, "init"), (slow, "warm"),
+                       (start, "seed"), (start + 1, "step"))  # fmt: skip
+        zero = e.const(0.0)
+        self.pf, self.ps, self.pg = e.var(zero), e.var(zero), e.var(zero)
+
+    def emit(self, e: _Lanes, i, kind: str) -> None:
+        x = e.load(i, 8)
+        nan = e.const(np.nan)
+        if kind in ("slow", "both", "init"):
+            if kind != "slow":
+                e.set(self.pf, e.add(e.get(self.pf), x))
+            e.set(self.ps, e.add(e.get(self.ps), x))  # the slow sum
+            if kind == "init":
+                ps = e.div(e.get(self.ps), e.const(_F_MACD_SLOW))
+                pf = e.div(e.get(self.pf), e.const(_F_MACD_FAST))
+                e.set(self.ps, ps)
+                e.set(self.pf, pf)
+                e.set(self.pg, e.add(e.const(0.0), e.sub(pf, ps)))
+            for col in (16, 20, 24):
+                e.store(i, col, nan)
+            return
+        f = e.fma(e.sub(x, e.get(self.pf)), e.const(2.0 / (_F_MACD_FAST + 1)), e.get(self.pf))
+        s = e.fma(e.sub(x, e.get(self.ps)), e.const(2.0 / (_F_MACD_SLOW + 1)), e.get(self.ps))
+        m = e.sub(f, s)
+        e.set(self.pf, f)
+        e.set(self.ps, s)
+        if kind == "step":
+            g = e.fma(e.sub(m, e.get(self.pg)), e.const(2.0 / (_F_MACD_SIGNAL + 1)), e.get(self.pg))
+        else:
+            g = e.add(e.get(self.pg), m)
+            if kind == "warm":
+                e.set(self.pg, g)
+                for col in (16, 20, 24):
+                    e.store(i, col, nan)
+                return
+            g = e.div(g, e.const(_F_MACD_SIGNAL))
+        e.set(self.pg, g)
+        e.store(i, 16, m)
+        e.store(i, 20, g)
+        e.store(i, 24, e.sub(m, g))
+
+
+class _VolumeAvg(_Feature):
+    """``_sma_head`` of the volume: a running total, the value ``period - 1`` bars back subtracted
+    after each output."""
+
+    def __init__(self, e: _Lanes, period: int, col: int) -> None:
+        self.period, self.col = period, col
+        self.phases = ((0, "sum"), (period - 1, "step"))
+        self.total = e.var(e.const(0.0))
+
+    def emit(self, e: _Lanes, i, kind: str) -> None:
+        t = e.add(e.get(self.total), e.load(i, 12))
+        if kind == "sum":
+            e.set(self.total, t)
+            e.store(i, self.col, e.const(np.nan))
+            return
+        e.set(self.total, e.sub(t, e.load(i, 12, back=self.period - 1)))
+        e.store(i, self.col, e.div(t, e.const(self.period)))
+
+
+class _Transpose:
+    """Fills the transposed block: lane L's input k comes from the address ``desc[4L + k]`` for
+    ``desc[16 + L]`` bars, filler (1.0) after that; ``chunk(c)`` does bars [c, c + _CHUNK), so
+    that the group's loop can compute them while they are in the L1 cache. Four bars of the four
+    lanes at a time, as a 4 x 4 transpose of vector loads (the last bars of a lane that do not fill
+    four: one by one)."""
+
+    def __init__(self, e: _Lanes, desc: ir.Value, rows: ir.Value) -> None:
+        b = self.b = e.b
+        self.e, self.rows = e, rows
+        filler = cgutils.alloca_once(b, _V)
+        b.store(e.const(1.0), filler)
+        self.pfill = b.ptrtoint(filler, _I64)
+        self.lanes = [b.load(b.gep(desc, [e.i64(16 + lane)])) for lane in range(_LANES)]
+        self.src = [[b.load(b.gep(desc, [e.i64(4 * lane + k)])) for lane in range(_LANES)] for k in range(4)]
+
+    def _shuffle(self, u, v, mask):
+        return self.b.shuffle_vector(u, v, ir.Constant(ir.VectorType(ir.IntType(32), 4), mask))
+
+    def chunk(self, c) -> None:
+        b, e = self.b, self.e
+        end = b.add(c, e.i64(_CHUNK))
+        end = b.select(b.icmp_signed("<", end, self.rows), end, self.rows)
+        for k in range(4):  # input after input: its four addresses stay in registers
+            with cgutils.for_range_slice(b, c, end, e.i64(4), intp=_I64) as (i, _):
+                at = []
+                for lane in range(_LANES):
+                    whole = b.icmp_signed("<=", b.add(i, e.i64(4)), self.lanes[lane])
+                    at.append(b.select(whole, b.add(self.src[k][lane], b.mul(i, e.i64(8))), self.pfill))
+
+                def half(lane, h):  # bars i + 2h, i + 2h + 1 of a lane, as <2 x double>
+                    return b.load(b.inttoptr(b.add(at[lane], e.i64(16 * h)), _V2.as_pointer()), align=8)
+
+                bars = []
+                for h in range(2):  # [lane 0 | lane 2] and [lane 1 | lane 3], unpacked: two bars
+                    u = self._shuffle(half(0, h), half(2, h), [0, 1, 2, 3])
+                    v = self._shuffle(half(1, h), half(3, h), [0, 1, 2, 3])
+                    bars += [self._shuffle(u, v, [0, 4, 2, 6]), self._shuffle(u, v, [1, 5, 3, 7])]
+                for t, v in enumerate(bars):
+                    b.store(v, e._vector_at(e.inp, e._index(b.add(i, e.i64(t)), _IN_ROW, 4 * k)), align=8)
+        for lane in range(_LANES):  # the lane's last bars that do not fill four, if in this chunk
+            m = self.lanes[lane]
+            tail = b.sub(m, b.srem(m, e.i64(4)))
+            lo = b.select(b.icmp_signed(">", tail, c), tail, c)
+            hi = b.select(b.icmp_signed("<", m, end), m, end)
+            with cgutils.for_range_slice(b, lo, hi, e.i64(1), intp=_I64) as (i, _):
+                for k in range(4):
+                    x = b.load(b.inttoptr(b.add(self.src[k][lane], b.mul(i, e.i64(8))), _D.as_pointer()))
+                    b.store(x, b.gep(e.inp, [e._index(i, _IN_ROW, 4 * k + lane)], inbounds=True))
+
+
+def _emit_group(e: _Lanes, desc: ir.Value, rows: ir.Value, n: ir.Value) -> None:
+    """The whole group. The bars split into spans where each feature does the same kind of step
+    (its warm-up phases); a span of several bars is one loop advancing all features together, a
+    single bar straight code. The candles are transposed _CHUNK bars ahead of the loop."""
+    b = e.b
+    transpose = _Transpose(e, desc, rows)
+    transpose.chunk(e.i64(0))
+    features = (
+        _Ema(e, _F_EMA_FAST, 0),
+        _Ema(e, _F_EMA_SLOW, 4),
+        _Rsi(e, _F_RSI_FAST, 8),
+        _Rsi(e, _F_RSI_SLOW, 12),
+        _Macd(e),
+        _Atr(e, _F_ATR_FAST, 28),
+        _Atr(e, _F_ATR_SLOW, 32),
+        _VolumeAvg(e, _F_VOLUME_AVG, 36),
+    )
+    bounds = sorted({first for f in features for first, _ in f.phases})
+    assert bounds[-1] < _CHUNK <= _MIN_ROWS
+    for a, z in zip(bounds[:-1], bounds[1:]):  # the warm-up spans, all in the first chunk
+        kinds = [f.kind_at(a) for f in features]
+        if z == a + 1:
+            e.new_bar()
+            for f, kind in zip(features, kinds):
+                f.emit(e, a, kind)
+        else:
+            with e.loop(a, z) as i:
+                e.new_bar()
+                for f, kind in zip(features, kinds):
+                    f.emit(e, i, kind)
+    kinds = [f.kind_at(bounds[-1]) for f in features]
+    chunks = b.sdiv(b.add(n, e.i64(_CHUNK - 1)), e.i64(_CHUNK))
+    with e.loop(0, chunks) as k:  # then every feature's own step, chunk after chunk
+        c = b.mul(k, e.i64(_CHUNK))
+        with cgutils.if_likely(b, b.icmp_signed(">", k, e.i64(0))):
+            transpose.chunk(c)
+        lo = b.select(b.icmp_signed(">", c, e.i64(bounds[-1])), c, e.i64(bounds[-1]))
+        hi = b.add(c, e.i64(_CHUNK))
+        hi = b.select(b.icmp_signed("<", hi, n), hi, n)
+        with e.loop(lo, hi) as i:
+            e.new_bar()
+            for f, kind in zip(features, kinds):
+                f.emit(e, i, kind)
+
+
+def _array_data(context, builder, arrty, arr):
+    return cgutils.create_struct_proxy(arrty)(context, builder, value=arr).data
+
+
+@intrinsic
+def _f_group(typingctx, desc, inp, out, off, rows, n):
+    """Every feature of one group of four series (``_emit_group``): ``desc`` (int64) holds the
+    lanes' input addresses and lengths, ``inp`` is scratch for ``rows`` transposed bars (a multiple
+    of 4, at least ``_MIN_ROWS``), and bars [0, max(n, 50)) are written to ``out`` from index
+    ``off``."""
+    sig = _nbtypes.none(desc, inp, out, off, rows, n)
+
+    def codegen(context, builder, signature, args):
+        d, i, o, offset, nrows, nbars = args
+        lanes = _Lanes(builder, _array_data(context, builder, signature.args[1], i),
+                       _array_data(context, builder, signature.args[2], o), offset)  # fmt: skip
+        _emit_group(lanes, _array_data(context, builder, signature.args[0], d), nrows, nbars)
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _f_columns(typingctx, cols, table):
+    """``table[2k]`` = address of ``cols[k]``'s first double, ``table[2k + 1]`` = its length."""
+    sig = _nbtypes.none(cols, table)
+    count = len(cols)
+    arrty = cols.dtype
+
+    def codegen(context, builder, signature, args):
+        tup, tab = args
+        base = _array_data(context, builder, signature.args[1], tab)
+        for k in range(count):
+            arr = cgutils.create_struct_proxy(arrty)(context, builder, value=builder.extract_value(tup, k))
+            at = builder.gep(base, [ir.Constant(_I64, 2 * k)])
+            builder.store(builder.ptrtoint(arr.data, _I64), at)
+            builder.store(builder.extract_value(arr.shape, 0), builder.gep(at, [ir.Constant(_I64, 1)]))
+        return context.get_dummy_value()
+
+    return sig, codegen
+
+
+@intrinsic
+def _f_address(typingctx, arr):
+    """The address of ``arr``'s first element."""
+    sig = _nbtypes.int64(arr)
+
+    def codegen(context, builder, signature, args):
+        return builder.ptrtoint(_array_data(context, builder, signature.args[0], args[0]), _I64)
+
+    return sig, codegen
+
+
+@intrinsic
+def _f_load(typingctx, address, i):
+    """The double at ``address + 8 * i``."""
+    sig = _nbtypes.float64(_nbtypes.int64, _nbtypes.int64)
+
+    def codegen(context, builder, signature, args):
+        p = builder.inttoptr(args[0], _D.as_pointer())
+        return builder.load(builder.gep(p, [args[1]], inbounds=True))
+
+    return sig, codegen
 
 
 @_jit
-def _fused_steps(with_slow_ema, with_macd, high, low, close, volume, out, a, i0, i1, state):
-    """Advance every feature of the fused kernel by one bar at a time over bars ``[i0, i1)`` of
-    the series whose columns in ``out`` start at ``a``; ``state`` is the tuple of recursions
-    ``(ema fast, ema slow, rsi fast gain/loss, rsi slow gain/loss, macd fast/slow/signal,
-    atr fast, atr slow, volume running total)`` and the updated tuple is returned. The steps are
-    those of the heads (same operations, same order). The two flags are always literal constants
-    (the slow EMA and MACD join after their own warm-up), so each phase compiles without them.
+def _features_kernel(cols, lens, nser):
+    """Every feature of FEATURE_NAMES for the first ``nser`` series of ``cols``.
+
+    ``cols`` holds high, low, close and volume of series ``s`` at ``4s .. 4s + 3`` (the rest is
+    padding); ``lens[s]`` is the number of candles series ``s`` must have. Returns one float64
+    buffer: at 0 the index where the ``_META`` numbers start; from 1, ``_LASTS`` numbers per series
+    (the last value of each feature, close, volume; NaN when empty); then ``_META`` numbers per
+    series (candles; then for each input group, the index of its lane's first value and its count
+    of leading NaNs); then the groups' output blocks. An empty buffer means that some array of a
+    series ``s`` does not have ``lens[s]`` values.
+
+    A series whose first candle has no NaN is one lane. Otherwise each input group skips its own
+    leading NaNs, as the public functions do: the close features, the ATRs and the volume average
+    then run as separate lanes on their own suffixes (one lane when the three start together).
     """
-    E1, E2, R1, R2 = _F_PERIODS[0], _F_PERIODS[1], _F_PERIODS[2], _F_PERIODS[3]
-    MF, MS, MG = _F_PERIODS[4], _F_PERIODS[5], _F_PERIODS[6]
-    A1, A2, VA = _F_PERIODS[7], _F_PERIODS[8], _F_PERIODS[9]
-    ke1 = 2.0 / (E1 + 1)
-    ke2 = 2.0 / (E2 + 1)
-    kf = 2.0 / (MF + 1)
-    ks = 2.0 / (MS + 1)
-    kg = 2.0 / (MG + 1)
-    inv1 = 1.0 / R1
-    inv2 = 1.0 / R2
-    m1 = float(R1 - 1)
-    m2 = float(R2 - 1)
-    beta1 = float(A1 - 1) / float(A1)
-    alpha1 = 1.0 - beta1
-    beta2 = float(A2 - 1) / float(A2)
-    alpha2 = 1.0 - beta2
-    e = a + close.shape[0]
-    o_e1, o_e2, o_r1, o_r2 = out[0, a:e], out[1, a:e], out[2, a:e], out[3, a:e]
-    o_m, o_ms, o_mh = out[4, a:e], out[5, a:e], out[6, a:e]
-    o_a1, o_a2, o_v = out[7, a:e], out[8, a:e], out[9, a:e]
-    pe1, pe2, g1, l1, g2, l2, pf, ps, pg, pa1, pa2, vt = state
-    # Unsigned indices: no negative-index wrap-around code in the hot loop.
-    i = _u64(i0)
-    end = _u64(i1)
-    trailing = _u64(i0 - (VA - 1))
-    prev_c = close[i0 - 1]
-    while i < end:
-        x = close[i]
-        pe1 = _ema_step(pe1, x, ke1, E1)
-        o_e1[i] = pe1
-        if with_slow_ema:
-            pe2 = _ema_step(pe2, x, ke2, E2)
-            o_e2[i] = pe2
-        d = x - prev_c
-        up = d if d > 0.0 else 0.0
-        g1 = ((g1 * m1) + up) * inv1
-        l1 = ((l1 * m1) + (up - d)) * inv1
-        o_r1[i] = _rsi_value(g1, l1)
-        g2 = ((g2 * m2) + up) * inv2
-        l2 = ((l2 * m2) + (up - d)) * inv2
-        o_r2[i] = _rsi_value(g2, l2)
-        if with_macd:
-            pf = _ema_step(pf, x, kf, MF)
-            ps = _ema_step(ps, x, ks, MS)
-            mv = pf - ps
-            pg = _ema_step(pg, mv, kg, MG)
-            o_m[i] = mv
-            o_ms[i] = pg
-            o_mh[i] = mv - pg
-        hi = high[i]
-        lo = low[i]
-        tr = hi - lo  # _true_range, with the previous close kept in a register
-        t = abs(prev_c - hi)
-        if t > tr:
-            tr = t
-        t = abs(prev_c - lo)
-        if t > tr:
-            tr = t
-        pa1 = _fma(pa1, beta1, tr * alpha1)
-        o_a1[i] = pa1
-        pa2 = _fma(pa2, beta2, tr * alpha2)
-        o_a2[i] = pa2
-        vt += volume[i]
-        tmp = vt
-        vt -= volume[trailing]
-        o_v[i] = tmp / VA
-        prev_c = x
-        i += _ONE
-        trailing += _ONE
-    return (pe1, pe2, g1, l1, g2, l2, pf, ps, pg, pa1, pa2, vt)
-
-
-@_jit
-def _features_kernel(packed, offsets, out):
-    """All features of FEATURE_NAMES for every series ``s`` of the packed input.
-
-    ``packed`` holds, per series, its high, low, close and volume blocks back to back, starting
-    at ``4 * offsets[s]``; series ``s`` has ``offsets[s + 1] - offsets[s]`` candles. ``out`` has
-    one row per feature; series ``s`` fills columns ``offsets[s]:offsets[s + 1]``. Each feature's
-    head runs its warm-up, then ``_fused_steps`` advances all of them together; the arithmetic is
-    that of the individual kernels, so the results are identical to them.
-    """
-    E1, E2, R1, R2 = _F_PERIODS[0], _F_PERIODS[1], _F_PERIODS[2], _F_PERIODS[3]
-    MF, MS, MG = _F_PERIODS[4], _F_PERIODS[5], _F_PERIODS[6]
-    A1, A2, VA = _F_PERIODS[7], _F_PERIODS[8], _F_PERIODS[9]
-    for s in range(offsets.shape[0] - 1):
-        a = offsets[s]
-        e = offsets[s + 1]
-        n = e - a
-        base = 4 * a
-        h = packed[base : base + n]
-        lo = packed[base + n : base + 2 * n]
-        c = packed[base + 2 * n : base + 3 * n]
-        v = packed[base + 3 * n : base + 4 * n]
-        o_e1, o_e2, o_r1, o_r2 = out[0, a:e], out[1, a:e], out[2, a:e], out[3, a:e]
-        o_m, o_ms, o_mh = out[4, a:e], out[5, a:e], out[6, a:e]
-        o_a1, o_a2, o_v = out[7, a:e], out[8, a:e], out[9, a:e]
+    ncol = len(cols)
+    work = np.empty(2 * ncol + 18 * nser + 20, np.int64)
+    table = work[: 2 * ncol]
+    _f_columns(cols, table)
+    at = 2 * ncol
+    lane_series = work[at : at + 3 * nser]
+    lane_skip = work[at + 3 * nser : at + 6 * nser]
+    lane_len = work[at + 6 * nser : at + 9 * nser]
+    lane_pos = work[at + 9 * nser : at + 12 * nser]
+    order = work[at + 12 * nser : at + 15 * nser]
+    series_lane = work[at + 15 * nser : at + 18 * nser]  # per series and input group: its lane
+    desc = work[at + 18 * nser : at + 18 * nser + 20]
+    lanes = 0
+    for s in range(nser):
+        n = lens[s]
+        t = 8 * s
+        if table[t + 1] != n or table[t + 3] != n or table[t + 5] != n or table[t + 7] != n:
+            return np.empty(0)
+        series_lane[3 * s] = series_lane[3 * s + 1] = series_lane[3 * s + 2] = -1
         if n == 0:
             continue
-        if not (h[0] == h[0] and lo[0] == lo[0] and c[0] == c[0] and v[0] == v[0]):
-            # leading NaNs: each feature skips them on its own inputs, as the public functions do
-            _ema_kernel(c, E1, o_e1)
-            _ema_kernel(c, E2, o_e2)
-            _rsi_kernel(c, R1, o_r1)
-            _rsi_kernel(c, R2, o_r2)
-            _macd_kernel(c, MF, MS, MG, o_m, o_ms, o_mh)
-            _atr_kernel(h, lo, c, A1, o_a1)
-            _atr_kernel(h, lo, c, A2, o_a2)
-            _sma_kernel(v, VA, o_v)
-            continue
-        stop = min(_F_LOOP_START, n)
-        stop_e2 = min(_F_EMA_SLOW_START, n)
-        stop_m = min(_F_MACD_START, n)
-        pe1 = _ema_head(c, E1, o_e1, stop)
-        pe2 = _ema_head(c, E2, o_e2, stop_e2)
-        g1, l1 = _rsi_head(c, R1, o_r1, stop)
-        g2, l2 = _rsi_head(c, R2, o_r2, stop)
-        pf, ps, pg = _macd_head(c, MF, MS, MG, o_m, o_ms, o_mh, stop_m)
-        pa1 = _atr_head(h, lo, c, A1, o_a1, stop)
-        pa2 = _atr_head(h, lo, c, A2, o_a2, stop)
-        vt = _sma_head(v, VA, o_v, stop)
-        state = (pe1, pe2, g1, l1, g2, l2, pf, ps, pg, pa1, pa2, vt)
-        # three phases: neither slow feature started, one of them, both
-        b1 = min(stop_e2, stop_m)
-        b2 = max(stop_e2, stop_m)
-        if stop < b1:
-            state = _fused_steps(False, False, h, lo, c, v, out, a, stop, b1, state)
-        if b1 < b2:
-            if _F_MACD_FIRST:  # a constant: numba compiles only the branch taken
-                state = _fused_steps(False, True, h, lo, c, v, out, a, b1, b2, state)
+        ph, pl, pc, pv = table[t], table[t + 2], table[t + 4], table[t + 6]
+        skip_c = skip_a = skip_v = -1  # first bar whose close / high, low, close / volume are numbers
+        for i in range(n):
+            c = _f_load(pc, i)
+            if skip_c < 0 and c == c:
+                skip_c = i
+            if skip_a < 0 and c == c and _f_load(ph, i) == _f_load(ph, i) and _f_load(pl, i) == _f_load(pl, i):
+                skip_a = i
+            if skip_v < 0 and _f_load(pv, i) == _f_load(pv, i):
+                skip_v = i
+            if skip_c >= 0 and skip_a >= 0 and skip_v >= 0:
+                break
+        last = n - 1
+        skips = (skip_c if skip_c >= 0 else last, skip_a if skip_a >= 0 else last, skip_v if skip_v >= 0 else last)
+        shared = skips[0] == skips[1] and skips[1] == skips[2]
+        for g in range(1 if shared else 3):
+            lane_series[lanes] = s
+            lane_skip[lanes] = skips[g]
+            lane_len[lanes] = n - skips[g]
+            if shared:
+                series_lane[3 * s] = series_lane[3 * s + 1] = series_lane[3 * s + 2] = lanes
             else:
-                state = _fused_steps(True, False, h, lo, c, v, out, a, b1, b2, state)
-        if b2 < n:
-            state = _fused_steps(True, True, h, lo, c, v, out, a, b2, n, state)
+                series_lane[3 * s + g] = lanes
+            lanes += 1
+    for j in range(lanes):  # longest first (insertion sort; stable)
+        k = j
+        while k > 0 and lane_len[order[k - 1]] < lane_len[j]:
+            order[k] = order[k - 1]
+            k -= 1
+        order[k] = j
+    groups = (lanes + _LANES - 1) // _LANES
+    head = 1 + (_META + _LASTS) * nser
+    size = head
+    max_rows = _MIN_ROWS
+    for g in range(groups):
+        rows = (max(lane_len[order[_LANES * g]], _MIN_ROWS) + 3) // 4 * 4
+        max_rows = max(max_rows, rows)
+        size += rows * _OUT_ROW
+    out = np.empty(size + 7)
+    inp = np.empty(max_rows * _IN_ROW + 7)
+    # vector loads and stores that do not straddle cache lines: blocks start 64-byte aligned
+    off = head + (-(_f_address(out) + 8 * head)) % 64 // 8
+    inp = inp[(-_f_address(inp)) % 64 // 8 :]
+    for g in range(groups):
+        rows = (max(lane_len[order[_LANES * g]], _MIN_ROWS) + 3) // 4 * 4
+        for lane in range(_LANES):
+            desc[16 + lane] = 0
+            for k in range(4):
+                desc[4 * lane + k] = 0
+            if _LANES * g + lane < lanes:
+                j = order[_LANES * g + lane]
+                lane_pos[j] = off + lane
+                desc[16 + lane] = lane_len[j]
+                for k in range(4):
+                    desc[4 * lane + k] = table[8 * lane_series[j] + 2 * k] + 8 * lane_skip[j]
+        _f_group(desc, inp, out, off, rows, lane_len[order[_LANES * g]])
+        off += rows * _OUT_ROW
+    out[0] = 1 + _LASTS * nser
+    for s in range(nser):
+        n = lens[s]
+        la = 1 + _LASTS * s
+        m = 1 + _LASTS * nser + _META * s
+        out[m] = n
+        for g in range(3):
+            j = series_lane[3 * s + g]
+            out[m + 1 + 2 * g] = 0 if j < 0 else lane_pos[j]
+            out[m + 2 + 2 * g] = 0 if j < 0 else lane_skip[j]
+        if n == 0:
+            for f in range(_LASTS):
+                out[la + f] = np.nan
+            continue
+        for f in range(len(FEATURE_NAMES)):
+            j = series_lane[3 * s + _F_GROUP_OF[f]]
+            out[la + f] = out[lane_pos[j] + (lane_len[j] - 1) * _OUT_ROW + _LANES * f]
+        out[la + _LASTS - 2] = _f_load(table[8 * s + 4], n - 1)
+        out[la + _LASTS - 1] = _f_load(table[8 * s + 6], n - 1)
+    return out
 
 
-@dataclass(frozen=True, eq=False)
+_LAST_INDEX = {name: k for k, name in enumerate((*FEATURE_NAMES, "close", "volume"))}  # within _LASTS
+
+
 class SeriesFeatures:
-    """The feature series of one coin on one timeframe, oldest first.
+    """The feature series of one coin on one timeframe, oldest first (read-only).
 
-    ``close`` and ``volume`` are the input candles' arrays (views, not copies; USD and base
-    coin). Every feature is a float64 array of ``len(close)`` with NaN during its warm-up:
-    ``ema20``/``ema50`` (USD, first value at index 19/49), ``rsi7``/``rsi14`` (0-100, from index
-    7/14), ``macd``/``macd_signal``/``macd_hist`` (MACD 12/26/9 in USD, from index 33),
-    ``atr3``/``atr14`` (USD, from index 3/14) and ``volume_avg`` (SMA of volume over 20 candles,
-    base coin, from index 19). From ``compute_features`` the feature arrays are read-only views of
-    one matrix per call.
+    ``timeframe`` is the timeframe's name; ``close`` and ``volume`` are the input candles' arrays
+    (the same objects, not copies; USD and base coin). Every feature is a read-only float64 array
+    of ``len(close)`` with NaN during its warm-up: ``ema20``/``ema50`` (USD, first value at index
+    19/49), ``rsi7``/``rsi14`` (0-100, from index 7/14), ``macd``/``macd_signal``/``macd_hist``
+    (MACD 12/26/9 in USD, from index 33), ``atr3``/``atr14`` (USD, from index 3/14) and
+    ``volume_avg`` (SMA of volume over 20 candles, base coin, from index 19).
+
+    ``last(name)`` reads the kernel's buffer; a feature array is made on first access (then kept),
+    as a view of that buffer: strided, every 40th double (``np.ascontiguousarray``
+    makes a contiguous copy); for a series whose first candle has a NaN, as a copy.
     """
 
-    timeframe: str
-    close: np.ndarray
-    volume: np.ndarray
-    ema20: np.ndarray
-    ema50: np.ndarray
-    rsi7: np.ndarray
-    rsi14: np.ndarray
-    macd: np.ndarray
-    macd_signal: np.ndarray
-    macd_hist: np.ndarray
-    atr3: np.ndarray
-    atr14: np.ndarray
-    volume_avg: np.ndarray
+    __slots__ = ("_timeframe", "_candles", "_mem", "_at", "_views")
+
+    def __init__(self, timeframe: str, candles, mem: memoryview, at: int) -> None:
+        self._timeframe = timeframe
+        self._candles = candles
+        self._mem = mem  # the kernel's (read-only) buffer; indexing a memoryview gives Python floats
+        self._at = at  # where this series' _LASTS numbers start (_LASTS x its index in the call)
+
+    timeframe = property(lambda self: self._timeframe, doc='The timeframe\'s name, such as ``"5m"``.')
+    close = property(lambda self: self._candles.close, doc="The candles' close prices (their own array).")
+    volume = property(lambda self: self._candles.volume, doc="The candles' volumes (their own array).")
 
     def last(self, name: str) -> float:
         """Latest value of feature ``name`` (one of FEATURE_NAMES, or "close"/"volume"), or NaN
         when the series is empty. Raises ``ValueError`` for an unknown name."""
-        if name not in FEATURE_NAMES and name not in ("close", "volume"):
-            raise ValueError(f"unknown feature '{name}': use one of {', '.join(FEATURE_NAMES)}, close, volume.")
-        arr = getattr(self, name)
-        return float(arr[-1]) if arr.shape[0] else float("nan")
+        try:
+            return self._mem[self._at + _LAST_INDEX[name]]
+        except (KeyError, TypeError):
+            names = ", ".join(FEATURE_NAMES)
+            raise ValueError(f"unknown feature {name!r}: use one of {names}, close, volume.") from None
+
+    def _feature(self, row: int) -> np.ndarray:
+        try:
+            views = self._views
+        except AttributeError:
+            views = self._views = [None] * len(FEATURE_NAMES)
+        arr = views[row]
+        if arr is None:
+            mem = self._mem
+            m = int(mem[0]) + self._at // _LASTS * _META  # mem[0]: where the _META numbers start
+            g = _F_GROUP_OF[row]
+            n, start, skip = int(mem[m]), int(mem[m + 1 + 2 * g]) + _LANES * row, int(mem[m + 2 + 2 * g])
+            arr = mem.obj[start : start + (n - skip) * _OUT_ROW : _OUT_ROW]
+            if skip:  # leading NaNs: the lane holds the suffix; a copy puts the NaNs in front
+                arr = np.concatenate((np.full(skip, np.nan), arr))
+                arr.flags.writeable = False
+            views[row] = arr
+        return arr
+
+    def __repr__(self) -> str:
+        return f"SeriesFeatures(timeframe={self._timeframe!r}, candles={len(self._candles.ts)})"
+
+    def __reduce__(self):  # a memoryview does not pickle; its buffer does
+        return (_unpickle_series_features, (self._timeframe, self._candles, self._mem.obj, self._at))
 
 
-_new_object = object.__new__
-_set_attr = object.__setattr__
+def _unpickle_series_features(timeframe: str, candles, buf: np.ndarray, at: int) -> SeriesFeatures:
+    buf.flags.writeable = False
+    return SeriesFeatures(timeframe, candles, memoryview(buf), at)
 
 
-def compute_features(market: "MarketSnapshot") -> dict[str, dict[str, SeriesFeatures]]:
-    """Every feature of FEATURE_NAMES for every coin and timeframe of ``market``, in one call.
+def _feature_property(row: int, name: str) -> property:
+    return property(lambda self: self._feature(row), doc=f"The ``{name}`` series (read-only float64 array).")
 
-    Packs the candles of all (coin, timeframe) series into one contiguous array with offsets,
-    runs one fused Numba kernel that writes a (features x candles) matrix, and slices read-only
-    views back out. Values are identical to calling ``ema``/``rsi``/``macd``/``atr``/``sma`` on
-    each series. Returns ``{coin: {timeframe: SeriesFeatures}}`` in the snapshot's order. The
-    kernel releases the GIL, so ``await asyncio.to_thread(compute_features, market)`` works.
-    Raises ``ValueError`` when a Candles' arrays do not all have its length.
-    """
-    series = [(coin, tf, c) for coin, snap in market.coins.items() for tf, c in snap.candles.items()]
-    bounds = [0, *accumulate(len(c) for _, _, c in series)]
-    columns = [a for _, _, c in series for a in (c.high, c.low, c.close, c.volume)]
-    packed = np.concatenate(columns, dtype=np.float64) if columns else np.empty(0)
-    if packed.shape[0] != 4 * bounds[-1]:
+
+for _row, _name in enumerate(FEATURE_NAMES):
+    setattr(SeriesFeatures, _name, _feature_property(_row, _name))
+del _row, _name
+
+_PAD = np.empty(0)  # fills the unused slots of a kernel call's tuple
+_kernel_lock = threading.Lock()
+_kernel_ready = False  # the kernel is compiled (or loaded) for its one signature; compiling more is off
+
+
+def _load_fused() -> None:
+    """Compile (or load from the cache) ``_features_kernel`` for the one signature production
+    uses, then turn further compilation off: an input of another type (a read-only, strided or
+    non-float64 array) raises ``TypeError`` and ``compute_features`` retries with copies, rather
+    than the dispatcher compiling a second version for several seconds in the middle of a cycle."""
+    global _kernel_ready
+    with _kernel_lock:
+        if _kernel_ready:
+            return
+        n = _MIN_ROWS + 3
+        i = np.arange(n, dtype=np.float64)
+        close = 100.0 + np.sin(i / 3.0) * 2.0 + i * 0.05
+        volume = 10.0 + np.cos(i / 5.0)
+        cols = (close + 0.5, close - 0.5, close, volume)
+        cols += tuple(a[5:] for a in cols)
+        pad = (_PAD,) * (4 * _SERIES_PER_CALL - len(cols))
+        _features_kernel(cols + pad, (n, n - 5) + (0,) * (_SERIES_PER_CALL - 2), 2)
+        _features_kernel.disable_compile()
+        _kernel_ready = True
+
+
+def _as_float_columns(cols: list) -> list:
+    """Copies of the candle arrays as the kernel's one argument type: writable, aligned, 1-D
+    contiguous float64. Raises ``ValueError`` for an array that is not 1-D."""
+    out = []
+    for a in cols:
+        arr = np.array(a, dtype=np.float64)  # always a copy
+        if arr.ndim != 1:
+            raise ValueError(f"candle arrays must be 1-D, got shape {arr.shape}.")
+        out.append(arr)
+    return out
+
+
+def _fused_call(cols: list, lens: list) -> memoryview:
+    """The kernel on up to _SERIES_PER_CALL series: a memoryview of its (read-only) buffer."""
+    count = len(lens)
+    sizes = tuple(lens)
+    if count < _SERIES_PER_CALL:
+        cols = cols + [_PAD] * (4 * (_SERIES_PER_CALL - count))
+        sizes += (0,) * (_SERIES_PER_CALL - count)
+    try:
+        buf = _features_kernel(tuple(cols), sizes, count)
+    except TypeError:  # an array of another type: copies of the one type the kernel takes
+        buf = _features_kernel(tuple(_as_float_columns(cols)), sizes, count)
+    if buf.shape[0] == 0:
         raise ValueError(
             "candles passed to compute_features have price or volume arrays whose length differs from "
             "their timestamps; build every Candles from arrays of one length."
         )
-    out = np.empty((len(FEATURE_NAMES), bounds[-1]))
-    _features_kernel(packed, np.array(bounds, dtype=np.int64), out)
-    out.flags.writeable = False  # the views handed out below are read-only
+    buf.flags.writeable = False  # the views handed out are read-only
+    return memoryview(buf)
+
+
+def compute_features(market: "MarketSnapshot") -> dict[str, dict[str, SeriesFeatures]]:
+    """Every feature of FEATURE_NAMES for every coin and timeframe of ``market``.
+
+    One call of one Numba kernel per 12 series (one call for 6 coins x 2 timeframes) computes
+    them all, four series at a time on SIMD lanes; the result objects read the kernel's buffer:
+    ``last`` directly, the feature arrays as read-only views made on first access.
+    Values are identical to calling ``ema``/``rsi``/``macd``/``atr``/``sma`` on each series.
+    Returns ``{coin: {timeframe: SeriesFeatures}}`` in the snapshot's order (a coin without
+    candles is left out). The kernel releases the GIL, so ``await asyncio.to_thread(
+    compute_features, market)`` works; calls from several threads at once are safe.
+    Raises ``ValueError`` when a Candles' arrays do not all have its length.
+    """
+    if not _kernel_ready:
+        _load_fused()
+    coins = market.coins
+    cols: list = []
+    lens = []
+    for snap in coins.values():
+        for c in snap.candles.values():
+            cols += (c.high, c.low, c.close, c.volume)
+            lens.append(len(c.ts))
+    per_call = _SERIES_PER_CALL
     result: dict[str, dict[str, SeriesFeatures]] = {}
-    for j, (coin, tf, c) in enumerate(series):
-        e20, e50, r7, r14, m, ms, mh, a3, a14, va = out[:, bounds[j] : bounds[j + 1]]
-        # Same attributes as SeriesFeatures(...), without the frozen __init__'s 13 setattr calls.
-        sf = _new_object(SeriesFeatures)
-        _set_attr(sf, "__dict__", {
-            "timeframe": tf, "close": c.close, "volume": c.volume, "ema20": e20, "ema50": e50,
-            "rsi7": r7, "rsi14": r14, "macd": m, "macd_signal": ms, "macd_hist": mh,
-            "atr3": a3, "atr14": a14, "volume_avg": va,
-        })  # fmt: skip
-        result.setdefault(coin, {})[tf] = sf
+    if len(lens) <= per_call:  # one kernel call (6 coins x 2 timeframes)
+        if lens:
+            mem = _fused_call(cols, lens)
+            at = 1
+            for coin, snap in coins.items():
+                candles = snap.candles
+                if candles:
+                    per_coin = result[coin] = {}
+                    for tf, c in candles.items():
+                        per_coin[tf] = SeriesFeatures(tf, c, mem, at)
+                        at += _LASTS
+        return result
+    mems = [_fused_call(cols[4 * k : 4 * (k + per_call)], lens[k : k + per_call])
+            for k in range(0, len(lens), per_call)]  # fmt: skip
+    j = 0
+    for coin, snap in coins.items():
+        candles = snap.candles
+        if candles:
+            per_coin = result[coin] = {}
+            for tf, c in candles.items():
+                per_coin[tf] = SeriesFeatures(tf, c, mems[j // per_call], 1 + _LASTS * (j % per_call))
+                j += 1
     return result
 
 
@@ -1181,61 +1742,74 @@ def compute_features(market: "MarketSnapshot") -> dict[str, dict[str, SeriesFeat
 # Warm-up.
 # --------------------------------------------------------------------------------------------
 
+WARM_UP_SCOPES: tuple[str, ...] = ("cycle", "all")
+"""``warm_up`` scopes: ``"cycle"`` is what ``compute_features`` needs (the fused kernel only);
+``"all"`` adds every public function's kernels."""
 
-def warm_up() -> float:
-    """Compile (first run) or load from the cache every kernel, on tiny inputs; returns seconds.
 
-    Calls each public function and the fused kernel once with the argument types production
-    uses, so later calls start immediately. Safe to call from any thread.
+def _scope(scope: object) -> str:
+    if scope not in WARM_UP_SCOPES:
+        raise ValueError(f"scope must be one of {', '.join(map(repr, WARM_UP_SCOPES))}, got {scope!r}.")
+    return str(scope)
+
+
+def warm_up(scope: str = "all") -> float:
+    """Compile (first run) or load from the cache the kernels of ``scope`` now; returns seconds.
+
+    ``"cycle"``: the fused kernel ``compute_features`` runs (the first cycle needs nothing else);
+    ``"all"`` (the default): that and every public function's kernels, each called once on tiny
+    inputs with the argument types production uses. Safe to call from any thread, and again.
+    Raises ``ValueError`` for another scope.
     """
+    _scope(scope)
     t0 = time.perf_counter()
-    n = 64
-    i = np.arange(n, dtype=np.float64)
-    close = 100.0 + np.sin(i / 3.0) * 2.0 + i * 0.05
-    high = close + 0.5
-    low = close - 0.5
-    volume = 10.0 + np.cos(i / 5.0)
-    sma(close, 5)
-    ema(close, 5)
-    rsi(close, 5)
-    macd(close, 3, 6, 2)
-    atr(high, low, close, 5)
-    bbands(close, 5, 2.0)
-    vwap(high, low, close, volume)
-    obv(close, volume)
-    stoch(high, low, close, 5, 3, 3)
-    adx(high, low, close, 5)
-    packed = np.concatenate([high, low, close, volume, high, low, close, volume])
-    out = np.empty((len(FEATURE_NAMES), 2 * n))
-    _features_kernel(packed, np.array([0, n, 2 * n], dtype=np.int64), out)
+    _load_fused()
+    if scope == "all":
+        n = 64
+        i = np.arange(n, dtype=np.float64)
+        close = 100.0 + np.sin(i / 3.0) * 2.0 + i * 0.05
+        high = close + 0.5
+        low = close - 0.5
+        volume = 10.0 + np.cos(i / 5.0)
+        sma(close, 5)
+        ema(close, 5)
+        rsi(close, 5)
+        macd(close, 3, 6, 2)
+        atr(high, low, close, 5)
+        bbands(close, 5, 2.0)
+        vwap(high, low, close, volume)
+        obv(close, volume)
+        stoch(high, low, close, 5, 3, 3)
+        adx(high, low, close, 5)
     return time.perf_counter() - t0
 
 
 _WARM_UP_CODE = (
-    "import os\n"
+    "import os, sys\n"
     "try:\n"
     "    os.nice(10)\n"
     "except (AttributeError, OSError):\n"
     "    pass\n"
     "from arena_tui.engine.indicators import warm_up\n"
-    "print(f'{warm_up():.3f}')\n"
+    "print(f'{warm_up(sys.argv[1]):.3f}')\n"
 )
 
 
-def warm_up_in_subprocess(**popen_kwargs: object) -> subprocess.Popen:
-    """Start a child Python (same interpreter, lower CPU priority) that runs ``warm_up()`` and
-    exits, filling the Numba cache in ``CACHE_DIR`` without touching this process's GIL.
+def warm_up_in_subprocess(scope: str = "all", **popen_kwargs: object) -> subprocess.Popen:
+    """Start a child Python (same interpreter, lower CPU priority) that runs ``warm_up(scope)``
+    and exits, filling the Numba cache in ``CACHE_DIR`` without touching this process's GIL.
 
     Returns the ``subprocess.Popen``; its stdout is the warm-up time in seconds when the caller
     passes ``stdout=subprocess.PIPE`` (default: discarded). Extra keyword arguments go to Popen.
-    Once it has exited (``proc.poll() is not None``), ``warm_up()`` in this process only loads the
-    cached kernels (about 0.3 s); a kernel used before then is compiled in this process as well.
-    Typical start-up: ``proc = warm_up_in_subprocess()`` at launch, then in a worker thread
-    ``proc.wait(); warm_up()`` before the first cycle.
+    Once it has exited (``proc.poll() is not None``), ``warm_up(scope)`` in this process only loads
+    the cached kernels; a kernel used before then is compiled in this process as well.
+    Typical start-up: ``proc = warm_up_in_subprocess("cycle")`` at launch, then in a worker thread
+    ``proc.wait(); warm_up("cycle")`` before the first cycle. Raises ``ValueError`` for a bad scope.
     """
+    scope = _scope(scope)
     env = dict(os.environ)
     env["NUMBA_CACHE_DIR"] = CACHE_DIR
     kwargs: dict = {"stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
     kwargs.update(popen_kwargs)
     kwargs.setdefault("env", env)
-    return subprocess.Popen([sys.executable, "-c", _WARM_UP_CODE], **kwargs)
+    return subprocess.Popen([sys.executable, "-c", _WARM_UP_CODE, scope], **kwargs)

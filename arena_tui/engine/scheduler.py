@@ -363,8 +363,9 @@ class ArenaSession:
 
     async def _prepare_indicators(self) -> None:
         """For the screen: compile or load the Numba kernels without stalling the UI loop. A child
-        process fills the cache (a cold compile takes 10-20 s; it holds no GIL of ours), then the
-        cached kernels are loaded in a thread. Says so on screen when it takes a while."""
+        process fills the cache with the kernels a cycle needs (``warm_up("cycle")``; it holds no GIL
+        of ours; benchmarks/indicators.py measures the cold compile), then they are loaded in a
+        thread. Says so on screen when it takes a while."""
         if not self.background_warmup:
             _load_indicators()  # headless: load (or compile) here, before cycle 1's clock starts
             return
@@ -374,7 +375,7 @@ class ArenaSession:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-c",
-                "from arena_tui.engine.indicators import warm_up; warm_up()",
+                "from arena_tui.engine.indicators import warm_up; warm_up('cycle')",
                 stdin=asyncio.subprocess.DEVNULL,
                 stdout=asyncio.subprocess.DEVNULL,
                 stderr=asyncio.subprocess.DEVNULL,
@@ -464,7 +465,7 @@ WARMUP_NOTICE = "Compiling the indicators (first start only; later starts load t
 def _load_indicators() -> None:
     from arena_tui.engine.indicators import warm_up
 
-    warm_up()
+    warm_up("cycle")  # the fused kernel: all a cycle computes
 
 
 def market_interval_ms(market: MarketSource) -> int:
