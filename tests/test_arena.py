@@ -16,6 +16,7 @@ from arena_tui.engine.factory import build_agents, build_market
 from arena_tui.engine.journal import read_journal
 from arena_tui.engine.scheduler import ArenaSession
 from arena_tui.engine.verify import reexecute
+from journal_dicts import journal_dicts
 
 TIMING_FIELDS = {"duration_ms", "offset_ms", "latency_s", "ttft_s", "started_at"}
 
@@ -103,8 +104,8 @@ def journal_without_timing(path):
     kind): where the ~100 ms coalescing window cuts streamed text depends on the wall clock (a loaded
     machine cut one baseline's answer in two), exactly like ``offset_ms``; the text itself may not."""
     lines, text = [], {}
-    for x in path.read_text().splitlines():
-        d = strip_timing(json.loads(x))
+    for d in journal_dicts(path):
+        d = strip_timing(d)
         if d["type"] == "ReasoningDelta":
             key = (d["cycle"], d["agent"], d["kind"])
             text[key] = text.get(key, "") + d["text"]

@@ -32,7 +32,7 @@ def test_the_setuptools_floor_reads_a_license_expression():
 def test_every_declared_dependency_is_imported_somewhere():
     """A dependency the code never imports is dead weight (tomli-w was, once)."""
     names = {"textual": "textual", "rich": "rich", "ccxt": "ccxt", "openai": "openai", "anthropic": "anthropic",
-             "numpy": "numpy", "numba": "numba", "tomli-w": "tomli_w", "platformdirs": "platformdirs",
+             "numpy": "numpy", "numba": "numba", "tomli-w": "tomli_w", "platformdirs": "platformdirs", "orjson": "orjson",
              "markdown-it-py": "markdown_it"}
     source = "\n".join(p.read_text(encoding="utf-8") for p in (ROOT / "arena_tui").rglob("*.py"))
     for dep in _pyproject()["project"]["dependencies"]:

@@ -27,6 +27,7 @@ from arena_tui.cli import main
 from arena_tui.engine import events as ev
 
 from tests.fakes.llm_server import FakeLLMServerThread
+from journal_dicts import journal_dicts
 from test_tui_e2e import capture, wait_for
 
 KEYS = ("OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "ARENA_LOCAL_BASE_URL", "ARENA_LOCAL_MODEL")
@@ -73,15 +74,7 @@ def env_for(tmp_path: Path) -> dict[str, str]:
 
 
 def events_of(journal: Path) -> list[dict]:
-    if not journal.exists():
-        return []
-    out = []
-    for line in journal.read_text(encoding="utf-8").splitlines():
-        try:
-            out.append(json.loads(line))
-        except ValueError:
-            break  # a line being written
-    return out
+    return journal_dicts(journal)
 
 
 def wait_for_journal(journal: Path, ready, timeout: float = 180.0, proc: subprocess.Popen | None = None) -> list[dict]:
@@ -211,7 +204,7 @@ def test_many_llm_agents_import_the_sdk_once_without_warnings(tmp_path, llm):
     assert "partially initialized" not in both and "ImportError" not in both
     events = events_of(journal)
     replied = [e for e in events if e["type"] == "AgentReplied"]
-    assert len(replied) == 24 and all(e["failure_kind"] is None for e in replied)
+    assert len(replied) == 24 and all(e.get("failure_kind") is None for e in replied)
 
 
 async def test_concurrent_first_imports_are_serialised(monkeypatch):

@@ -94,11 +94,14 @@ def _edit_first(lines: list[str], kind: str, cycle: int, change) -> list[str]:
 
 @pytest.fixture
 def tampered(tmp_path):
-    """A 12-cycle journal whose first AccountUpdated of cycle 6 shows $5,000 more cash."""
+    """A 12-cycle journal whose first AccountUpdated of cycle 6 shows $5,000 more cash (edited with
+    every event whole: ``journal.expanded_lines``; the journal is written compactly)."""
+    from arena_tui.engine.journal import expanded_lines
+
     out = cd.arena(cd.session_args("edited.jsonl", cycles=12), tmp_path)
     assert out.returncode == 0, out.stderr
     path = tmp_path / "edited.jsonl"
-    lines = path.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = [line + "\n" for line in expanded_lines(path)]
     path.write_text("".join(_edit_first(lines, "AccountUpdated", 6, lambda d: d.update(cash=d["cash"] + 5000))), encoding="utf-8")
     return path
 

@@ -8,6 +8,11 @@ The window has agent closes, stop-losses, take-profits and a funding time. Each 
 that journal (``MUTATIONS``: name -> function(lines) -> lines) and ``verify_journal`` must report a
 difference; the variants that by design change nothing a user reads (``HARMLESS``) must verify as
 identical.
+
+The journal is written compactly (``journal``: a per-cycle event as its changes from the one before
+it); the variants edit it with every event whole (``journal.expanded_lines``, itself a journal that
+verifies), so that they can change a field by name. ``COMPACT_EDITS`` edit the compact lines
+themselves.
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ import crash_driver as cd
 import pytest
 
 from arena_tui.engine.errors import JournalError
+from arena_tui.engine.journal import expanded_lines
 from arena_tui.engine.verify import verify_journal
 
 START = "2025-10-21T12:00:00Z"
@@ -124,6 +130,13 @@ def recorded(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def lines(recorded) -> Lines:
+    """The recorded journal with every event whole, one a line."""
+    return [line + "\n" for line in expanded_lines(recorded)]
+
+
+@pytest.fixture(scope="module")
+def compact(recorded) -> Lines:
+    """The recorded journal as written (compact)."""
     return recorded.read_text(encoding="utf-8").splitlines(keepends=True)
 
 
@@ -622,11 +635,105 @@ def test_the_recorded_journal_has_every_kind_of_event(lines):
     assert len({name for _, name, _ in MUTATIONS}) == len(MUTATIONS)
 
 
-def test_the_unedited_journal_verifies(recorded):
+def test_the_unedited_journal_verifies(recorded, lines, tmp_path):
     r = verify_journal(recorded)
     assert r.difference is None, str(r.difference)
     assert r.cycles == CYCLES
     assert r.partial_cycle is None
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(lines), encoding="utf-8")
+    r = verify_journal(whole)
+    assert r.difference is None and r.cycles == CYCLES, str(r.difference)
+
+
+def test_every_compact_line_is_a_json_object_with_type_cycle_and_time(compact, lines):
+    assert len(compact) < len(lines)  # repeated events share lines
+    for raw in compact:
+        d = json.loads(raw)
+        assert isinstance(d, dict) and isinstance(d["type"], str) and isinstance(d["cycle"], int) and isinstance(d["time"], int), raw[:200]
+
+
+def _compact_edit(kind: str, change: Callable[[dict], bool], nth: int = 0):
+    """A mutation of the compact journal: ``change`` the ``nth`` line of ``kind`` for which it
+    returns True (it edits the line's object in place)."""
+
+    def apply(lines: Lines) -> Lines:
+        hits = 0
+        for i, raw in enumerate(lines):
+            d = json.loads(raw)
+            if d["type"] == kind and d["cycle"] > 1 and change(d):
+                if hits == nth:
+                    return lines[:i] + [dumps(d)] + lines[i + 1 :]
+                hits += 1
+        raise LookupError(f"no compact {kind} line to edit")
+
+    return apply
+
+
+def _bump(key: str, by: float):
+    def change(d: dict) -> bool:
+        if not isinstance(d.get(key), (int, float)) or isinstance(d.get(key), bool):
+            return False
+        d[key] += by
+        return True
+
+    return change
+
+
+def _column_bump(field: str, column: str, by: float):
+    def change(d: dict) -> bool:
+        col = d.get(field, {}).get(column) if isinstance(d.get(field), dict) else None
+        if isinstance(col, list) and col:
+            col[0] += by
+            return True
+        if isinstance(col, dict) and col:
+            k = next(iter(col))
+            col[k] += by
+            return True
+        return False
+
+    return change
+
+
+def _repeats(f: Callable[[list], object]):
+    def change(d: dict) -> bool:
+        if "^" not in d:
+            return False
+        out = f(d["^"])
+        if out is None:
+            d.pop("^")
+        else:
+            d["^"] = out
+        return True
+
+    return change
+
+
+def _shift(spec: list) -> list:
+    return [[x[0] + 1, x[1]] if isinstance(x, list) else x + 1 for x in spec]
+
+
+COMPACT_EDITS: list[tuple[str, Callable[[Lines], Lines]]] = [
+    ("an account value on a compact line", _compact_edit("AccountUpdated", _bump("account_value", 100.0))),
+    ("a position's unrealized PnL", _compact_edit("AccountUpdated", lambda d: d["agent"] == HOLD and d["cycle"] > 3 and not d.update({"|positions": {"unrealized_pnl": {"0": 123.0}}}))),
+    ("a leaderboard column", _compact_edit("CycleCompleted", _column_bump("|leaderboard", "max_drawdown_pct", 1.0))),
+    ("a market column (funding rate)", _compact_edit("MarketUpdated", _column_bump("|coins", "funding_rate", 0.001))),
+    ("repeated events left out", _compact_edit("AccountUpdated", _repeats(lambda spec: None))),
+    ("repeated events shifted", _compact_edit("CycleCompleted", _repeats(_shift))),
+    ("a repeat of an event the previous cycle does not have", _compact_edit("CycleCompleted", _repeats(lambda spec: [99]))),
+    ("a repeat that is not a number", _compact_edit("CycleCompleted", _repeats(lambda spec: ["x"]))),
+    ("a change of a field the event has not", _compact_edit("AccountUpdated", lambda d: d.update({"~nothing": 1}) or True)),
+    ("a column one row short", _compact_edit("MarketUpdated", lambda d: isinstance(d.get("|coins"), dict) and bool(d["|coins"]) and (next(v for v in d["|coins"].values()).pop() or True))),
+    ("a new candle's close", _compact_edit("MarketData", lambda d: isinstance(d.get("~coins"), dict) and "BTC" in d["~coins"] and bool(d["~coins"]["BTC"]["candles"]["5m"].__setitem__(0, [*d["~coins"]["BTC"]["candles"]["5m"][0][:4], d["~coins"]["BTC"]["candles"]["5m"][0][4] * 1.01, d["~coins"]["BTC"]["candles"]["5m"][0][5]]) or True))),
+]
+
+
+@pytest.mark.parametrize("name,mutate", COMPACT_EDITS, ids=[n for n, _ in COMPACT_EDITS])
+def test_an_edit_of_a_compact_line_is_caught(compact, tmp_path, name, mutate):
+    said, change = check_variant(compact, mutate, tmp_path / "edited.jsonl")
+    assert said is not None, f"{name}: the edited journal verifies"
+    assert "Traceback" not in said and "\n" not in said, said
+    assert named_not_before(said, change), f"{said} (the edit is at line {change[0]}, cycle {change[1]})"
 
 
 @pytest.mark.parametrize("area,name,mutate", MUTATIONS, ids=[f"{area}: {name}" for area, name, _ in MUTATIONS])

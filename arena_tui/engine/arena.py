@@ -179,7 +179,7 @@ class Arena:
                 raise MarketError("the session stopped while the market was being read")
         except MarketError as exc:
             self.emit(ev.MarketFailed(cyc, now, str(exc)))
-            self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.state.standings()))
+            self.emit(ev.CycleCompleted(cyc, now, ev.wall_ms((self.clock() - t0) * 1000, 1), self.state.standings()))
             return
         self.emit(ev.MarketData(cyc, now, snap.time, self._market_data(snap)))
         prices = snap.prices()
@@ -195,7 +195,7 @@ class Arena:
             s.ledger.mark(prices)
             self._account_event(s, now)
             self._check_halt(s, now)
-        self.emit(ev.CycleCompleted(cyc, now, (self.clock() - t0) * 1000, self.state.standings()))
+        self.emit(ev.CycleCompleted(cyc, now, ev.wall_ms((self.clock() - t0) * 1000, 1), self.state.standings()))
         self.last_settled = now
 
     def _market_data(self, snap: MarketSnapshot) -> dict:
@@ -294,6 +294,9 @@ class Arena:
         intr = self.config.market.intraday_timeframe
         ctx = self.config.market.context_timeframe
         first = self.state.first_prices
+        header = self.state.header
+        schema = header.schema if header is not None and isinstance(header.schema, int) else ev.SCHEMA_VERSION
+        rounded = schema >= ev.ROUNDED_CHANGE_SCHEMA  # what the journal's schema records
         rows = {}
         for coin, cs in snap.coins.items():
             f = features.get(coin, {})
@@ -301,7 +304,7 @@ class Arena:
             base = first.get(coin) if first else None
             row = {
                 "price": cs.price,
-                "change_pct": (cs.price / base - 1) * 100 if base else 0.0,
+                "change_pct": _change_pct(cs.price, base, rounded),
                 "funding_rate": cs.funding_rate,
                 "open_interest": cs.open_interest,
             }
@@ -350,7 +353,7 @@ class Arena:
 
         def on_delta(kind: str, text: str) -> None:
             if text:
-                bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, round((self.clock() - start) * 1000, 1)))
+                bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((self.clock() - start) * 1000)))
 
         timeout = self.config.arena.agent_timeout_s
         try:
@@ -387,8 +390,8 @@ class Arena:
                 name,
                 reply.usage.input_tokens,
                 reply.usage.output_tokens,
-                reply.ttft_s,
-                reply.latency_s,
+                ev.wall_seconds(reply.ttft_s),
+                ev.wall_seconds(reply.latency_s),
                 reply.cost_usd,
                 reply.finish_reason,
                 reply.text,
@@ -495,6 +498,14 @@ def _decision_row(d) -> dict:
     """A parsed decision for the journal: its numbers (the justification and invalidation condition
     are in the streamed answer text already)."""
     return {k: getattr(d, k) for k in _DECISION_KEYS if getattr(d, k) is not None}
+
+
+def _change_pct(price: float, base: float | None, rounded: bool) -> float:
+    """Percent change of ``price`` from the session's first price ``base`` (0.0 without one)."""
+    if not base:
+        return 0.0
+    pct = (price / base - 1) * 100
+    return round(pct, 6) if rounded else pct
 
 
 def _num(x: float) -> float | None:

@@ -12,14 +12,19 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """2: ``MarketData`` (the market each cycle saw), ``AgentReplied`` for every answer with its text and
 failure, typed position and leaderboard rows, no ``metrics`` on ``AccountUpdated``. 3: the
 leaderboard's Sharpe ratio is over hourly returns (schema 2: per-cycle returns annualised by the
 cycle interval, which re-execution of a schema-2 journal still uses); ``AgentReplied`` has
-``reasoning_tokens`` and ``cached_input_tokens``."""
+``reasoning_tokens`` and ``cached_input_tokens``. 4: the same events, journaled compactly (a
+per-cycle event as its changes from the one before it, an event repeated unchanged named by the
+next line: ``journal``); schema 3 and older journals hold every field on every line and still read."""
 LEGACY_SHARPE_SCHEMA = 2
 """Journals of this schema (and older) ranked with the per-cycle Sharpe ratio."""
+ROUNDED_CHANGE_SCHEMA = 4
+"""Journals of this schema (and newer) carry a market row's ``change_pct`` to 6 decimals (older
+ones: unrounded, which re-executing them reproduces)."""
 
 _REGISTRY: dict[str, type["Event"]] = {}
 
@@ -644,6 +649,19 @@ class StateReset(Event):
     target_cycle: int = 0
 
 
+def wall_seconds(seconds: float | None) -> float | None:
+    """Wall seconds as an event carries them (``AgentReplied.ttft_s``/``latency_s``): to 10 ms, the
+    screen shows tenths; finer is noise that would make every reply differ from the one before."""
+    return None if seconds is None else round(seconds, 2)
+
+
+def wall_ms(ms: float, digits: int = 0) -> float:
+    """Wall milliseconds as an event carries them: ``ReasoningDelta.offset_ms`` (a replay's pace) to
+    the millisecond, ``CycleCompleted.duration_ms`` (``digits=1``: the engine benchmark's figure) to
+    0.1 ms."""
+    return float(round(ms, digits))
+
+
 WALL_CLOCK_FIELDS: dict[type[Event], frozenset[str]] = {
     SessionStarted: frozenset({"started_at", "app_version"}),
     CycleCompleted: frozenset({"duration_ms"}),
@@ -651,4 +669,5 @@ WALL_CLOCK_FIELDS: dict[type[Event], frozenset[str]] = {
     AgentReplied: frozenset({"ttft_s", "latency_s"}),
 }
 """Fields that measure the wall clock (or the program version), not the session: same inputs give
-the same journal except these."""
+the same journal except these. The engine rounds the wall-clock ones (``wall_seconds``, ``wall_ms``)
+where it makes the event, so the screen, the journal and a replay hold the same value."""

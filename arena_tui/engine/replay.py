@@ -14,9 +14,10 @@ virtual clock that runs at ``speed`` times wall time while playing and stands st
 Reading. ``from_journal(path)`` reads the journal once, as a stream (``journal.open_journal``), and
 keeps only a small index: per recorded cycle the byte offset of its ``CycleStarted`` line, its
 number, how many events it holds and when it starts and ends on the virtual clock (a few arrays of
-numbers), plus at most ``CHECKPOINTS`` pickled states folded on the way. Playing reads one cycle
-at a time from the file, so memory does not grow with the journal's length (the state's own record
-of closed trades aside).
+numbers), plus at most ``CHECKPOINTS`` pickled states folded on the way and at most ``CONTEXTS``
+reader contexts (a compact journal's lines are read against the ones before them). Playing reads
+one cycle at a time from the file, so memory does not grow with the journal's length (the state's
+own record of closed trades aside).
 
 Jumps. ``step``/``seek`` to a cycle at most ``TAIL_CYCLES`` ahead play the cycles in between at
 once, as playing on would have shown them. Any other jump folds every recorded cycle up to the
@@ -50,8 +51,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError, JournalError
-from arena_tui.engine.events import from_json
-from arena_tui.engine.journal import _loads, open_journal
+from arena_tui.engine.journal import _Context, _Decoder, _loads, open_journal
 from arena_tui.engine.session import EventSink
 from arena_tui.engine.state import ArenaState
 
@@ -73,15 +73,17 @@ CHECKPOINT_STRIDE = 32
 """Cycles between checkpoints to begin with (doubled whenever there would be more than ``CHECKPOINTS``)."""
 FOLD_SLICE = 2000
 """Journal lines a jump folds before it yields to the event loop (and checks for a newer jump)."""
+CONTEXTS = 64
+"""At most this many reader contexts are kept (a compact journal's lines are read against the lines
+before them: ``journal``), evenly spaced; reading from a cycle starts at the nearest one before it."""
+CONTEXT_STRIDE = 16
+"""Cycles between kept contexts to begin with (doubled whenever there would be more than ``CONTEXTS``)."""
 
 _LEFT_OUT = (ev.StateReset, ev.SessionStarted)
 """Journal lines a replay leaves out: resets and repeated headers."""
 _FOLDED_ONLY = (ev.SessionPaused, ev.SessionResumed)
 """The recording's own pauses and resumes: folded into ``state`` (a resume after a stop clears its
 end) but not sent; the replay sends its own when you pause or play it."""
-_DELTA_LINE = b'{"type":"ReasoningDelta"'
-"""How the journal writer starts a reasoning delta's line: a jump's fold skips them unread (the
-state never sees deltas; ``bus.Bus`` does not fold them either)."""
 
 
 class _Chunk:
@@ -207,18 +209,32 @@ class _InMemory(_Recording):
 
 class _InFile(_Recording):
     """A journal read on demand: positions are byte offsets of line starts, the last one where the
-    intact events end (a cut-off last line is never read). ``warnings``: the reader's."""
+    intact events end (a cut-off last line is never read). ``warnings``: the reader's.
+
+    A compact journal's line is read against the lines before it (``journal``): reading from chunk
+    k starts from the reader's context there: the one the last read left (``_cursor``, reading on),
+    or the nearest of ``contexts`` (chunk -> the context before its first line, every
+    ``context_stride`` chunks, at most ``CONTEXTS``) read forward to k."""
 
     def __init__(self, path: Path, gap_ms_for: Callable[[ev.SessionStarted], float]) -> None:
         super().__init__()
         self.path = path
+        self.contexts: dict[int, _Context] = {}
+        self.context_stride = CONTEXT_STRIDE
+        self._cursor: tuple[int, _Decoder] | None = None
         with open_journal(path) as stream:
             self.header = stream.header
             self.pos.append(stream.offset)
+            self.compact = stream.decoder.compact
+            self.contexts[0] = stream.decoder.ctx.copy()
+            stream.track_cycles = self.compact
 
             def positioned() -> Iterator[tuple[int, ev.Event]]:
                 start = stream.offset
                 for event in stream:
+                    if type(event) is ev.CycleStarted and stream.cycle_context is not None:
+                        self._keep_context(len(self.cycles) + 1, stream.cycle_context)
+                        stream.cycle_context = None
                     yield start, event
                     start = stream.offset
 
@@ -226,29 +242,67 @@ class _InFile(_Recording):
             self.pos.append(stream.offset)
             self.warnings = tuple(stream.warnings)
 
+    def _keep_context(self, k: int, ctx: _Context) -> None:
+        if (k - 1) % self.context_stride:
+            return
+        self.contexts[k] = ctx
+        if len(self.contexts) > CONTEXTS:
+            self.context_stride *= 2
+            self.contexts = {c: v for c, v in self.contexts.items() if c == 0 or (c - 1) % self.context_stride == 0}
+
+    def _decoder_at(self, a: int, fh) -> _Decoder:
+        """A reader positioned at the start of chunk ``a`` (``fh`` seeked there)."""
+        cursor, self._cursor = self._cursor, None
+        if not self.compact:
+            fh.seek(self.pos[a])
+            return _Decoder(False)
+        if cursor is not None and cursor[0] == a:
+            fh.seek(self.pos[a])
+            return cursor[1]
+        c = max(k for k in self.contexts if k <= a)
+        dec = _Decoder(True, self.contexts[c].copy())
+        start, end = self.pos[c], self.pos[a]
+        fh.seek(start)
+        at = start
+        while at < end:
+            raw = fh.readline()
+            if not raw:
+                raise self._changed()
+            at += len(raw)
+            if not raw.isspace():
+                try:
+                    dec.decode(_loads(raw))
+                except (ValueError, RecursionError):
+                    raise self._changed() from None
+        if at != end:
+            raise self._changed()
+        return dec
+
     def scan(self, a: int, b: int, *, only: tuple[type[ev.Event], ...] | None = None, skip_deltas: bool = False) -> Iterator[ev.Event]:
         start, end = self.pos[a], self.pos[b + 1]
         if start >= end:
             return
-        names = None if only is None else tuple(f'"{t.type_name}"'.encode() for t in only)
         try:
             with open(self.path, "rb") as fh:
-                fh.seek(start)
+                dec = self._decoder_at(a, fh)
                 at = start
                 for raw in fh:
                     at += len(raw)
                     if at > end:
                         raise self._changed()
-                    if raw.isspace() or (skip_deltas and raw.startswith(_DELTA_LINE)):
-                        pass
-                    elif names is None or any(name in raw[:64] for name in names):  # the type comes first
+                    if not raw.isspace():
                         try:
-                            event = from_json(_loads(raw))  # type: ignore[arg-type]
+                            events = dec.events(_loads(raw))
                         except (ValueError, RecursionError):  # EventDecodeError is a ValueError
                             raise self._changed() from None
-                        if not isinstance(event, _LEFT_OUT) and (only is None or isinstance(event, only)):
+                        for event in events:
+                            if isinstance(event, _LEFT_OUT) or (only is not None and not isinstance(event, only)):
+                                continue
+                            if skip_deltas and type(event) is ev.ReasoningDelta:
+                                continue
                             yield event
                     if at == end:
+                        self._cursor = (b + 1, dec)
                         return
         except OSError as exc:
             raise JournalError(f"session journal {self.path} cannot be read any more ({exc.strerror}); open the replay again.") from None

@@ -8,8 +8,11 @@ very snapshot each cycle saw; ``ReplayedAgent`` answers with the journaled reply
 agents answered. A fresh ``Arena`` (the same code as a live session, with the header's config) runs
 the cycle and publishes events on a ``Bus`` whose ``ArenaState`` is the one fold; each produced event
 is compared, field by field, with the journal's (wall-clock fields aside, ``events.WALL_CLOCK_FIELDS``):
-fills, fees, funding, exits, net PnL, account values, the leaderboard, and the sequence itself
-(missing, extra, duplicated or reordered events). Reasoning text is display only and not compared.
+fills, fees, funding, exits, net PnL, account values, the leaderboard, market prices, and the
+sequence itself (missing, extra, duplicated or reordered events). Reasoning text is display only and
+not compared. Re-execution builds the snapshot from the journaled ``MarketData``, computes the
+indicators from it (the market table's values are compared) and runs the ledger on the journaled
+answers: no prompt is built and no agent asked.
 
 ``reexecute`` reads the journal as a stream (one cycle in memory at a time). ``--replay FILE
 --headless`` prints its result; ``--resume`` re-executes to the cut, then continues live from the
@@ -36,6 +39,7 @@ from arena_tui.engine.state import ArenaState
 
 CONTROL_EVENTS = (ev.Notice, ev.SessionPaused, ev.SessionResumed, ev.TriggerCoalesced)
 """Session control and messages: not produced by a cycle, allowed anywhere, not compared."""
+_CONTROL_TYPES = frozenset(CONTROL_EVENTS)
 
 _CANDLE_FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -44,33 +48,54 @@ _CANDLE_FIELDS = ("open", "high", "low", "close", "volume")
 
 
 class _Series:
-    """One coin's candles of one timeframe, the newest ``keep`` of them, in a buffer that grows at
-    the end and is copied (never overwritten) when full, so earlier snapshots' views stay valid."""
+    """One coin's candles of one timeframe, the newest ``keep`` of them, in buffers that grow at the
+    end and are copied (never overwritten) when full, so earlier snapshots' views stay valid.
+    ``ref_at``: where the last candle sits in the bundled recording (-1: not looked up yet)."""
 
-    __slots__ = ("buf", "n", "keep")
+    __slots__ = ("ts", "cols", "n", "keep", "ref_at", "ref_rows", "_view")
 
     def __init__(self) -> None:
-        self.buf = np.empty((6, 0), dtype=np.float64)  # rows: ts, open, high, low, close, volume
+        self.ts = np.empty(0, dtype=np.int64)
+        self.cols = np.empty((5, 0), dtype=np.float64)  # rows: open, high, low, close, volume
         self.n = 0
         self.keep = 0
+        self.ref_at = -1
+        self.ref_rows: np.ndarray | None = None
+        self._view: Candles | None = None
 
-    def append(self, rows: np.ndarray, keep: int) -> None:
-        k = rows.shape[1]
-        hold = max(keep, self.keep)
-        if self.n + k > self.buf.shape[1]:
-            tail = self.buf[:, max(0, self.n - hold) : self.n]
-            buf = np.empty((6, max(2 * (hold + k), 64)), dtype=np.float64)
-            buf[:, : tail.shape[1]] = tail
-            self.buf, self.n = buf, tail.shape[1]
-        self.buf[:, self.n : self.n + k] = rows
-        self.n += k
+    def append(self, ts: list, cols: list[list], keep: int) -> None:
+        k = len(ts)
+        if self.n + k > self.ts.shape[0]:
+            hold = max(keep, self.keep)
+            start = max(0, self.n - hold)
+            m = self.n - start
+            size = max(2 * (hold + k), 64)
+            new_ts = np.empty(size, dtype=np.int64)
+            new_cols = np.empty((5, size), dtype=np.float64)
+            new_ts[:m] = self.ts[start : self.n]
+            new_cols[:, :m] = self.cols[:, start : self.n]
+            self.ts, self.cols, self.n = new_ts, new_cols, m
+        n = self.n
+        if k == 1:
+            self.ts[n] = ts[0]
+            self.cols[:, n] = [c[0] for c in cols]
+        elif k:
+            self.ts[n : n + k] = ts
+            self.cols[:, n : n + k] = cols
+        if k or keep != self.keep:
+            self._view = None
+        self.n = n + k
         self.keep = keep
 
     def candles(self, timeframe: str) -> Candles:
-        a = max(0, self.n - self.keep)
-        b = self.n
-        v = self.buf
-        return Candles(timeframe, v[0, a:b].astype(np.int64), v[1, a:b], v[2, a:b], v[3, a:b], v[4, a:b], v[5, a:b])
+        """The newest ``keep`` candles (the same object until the series changes)."""
+        view = self._view
+        if view is None:
+            a = max(0, self.n - self.keep)
+            b = self.n
+            v = self.cols
+            view = self._view = Candles(timeframe, self.ts[a:b], v[0, a:b], v[1, a:b], v[2, a:b], v[3, a:b], v[4, a:b])
+        return view
 
 
 class JournalMarket:
@@ -89,8 +114,9 @@ class JournalMarket:
         self.timeframes = timeframes
         self.interval_ms = header.cycle_interval_ms
         self._now = header.time
-        self._candles: dict[tuple[str, str], _Series] = {}
+        self._candles: dict[str, dict[str, _Series]] = {}  # coin -> timeframe (finest first) -> series
         self._funding: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
+        self._funding_views: dict[str, FundingHistory] = {}
         self._oi: dict[str, float | None] = {}
         self._snapshot_time: int | None = None
         self._failure: str | None = None
@@ -98,6 +124,13 @@ class JournalMarket:
     @property
     def now(self) -> int:
         return self._now
+
+    def last_times(self) -> tuple[dict[tuple[str, str], int], dict[str, int]]:
+        """The open time of the newest candle journaled per (coin, timeframe), and the newest
+        funding time per coin: what a session continuing this one has sent already."""
+        candles = {(coin, tf): int(s.ts[s.n - 1]) for coin, per in self._candles.items() for tf, s in per.items() if s.n}
+        funding = {coin: int(f[0][-1]) for coin, f in self._funding.items() if len(f[0])}
+        return candles, funding
 
     def load(self, cycle_time: int, data: ev.MarketData | None, failure: str | None = None) -> None:
         self._now = cycle_time
@@ -107,57 +140,91 @@ class JournalMarket:
                 self._failure = "the journal holds no market data for this cycle"
             return
         self._snapshot_time = data.snapshot_time
+        check = self.reference is not None
         try:
             for coin, row in data.coins.items():
+                per = self._candles.get(coin)
+                if per is None:
+                    per = self._candles[coin] = {}
                 for tf, c in row["candles"].items():
-                    s = self._candles.setdefault((coin, tf), _Series())
-                    ts = np.asarray(c["ts"], dtype=np.int64)
-                    n = ts.shape[0]
-                    cols = {k: np.asarray(c[k], dtype=np.float64) for k in _CANDLE_FIELDS}
-                    if ts.ndim != 1 or any(v.shape != (n,) for v in cols.values()):
+                    s = per.get(tf)
+                    if s is None:
+                        s = per[tf] = _Series()
+                        per = self._candles[coin] = dict(sorted(per.items(), key=lambda kv: timeframe_ms(kv[0])))
+                    ts = c["ts"]
+                    if not ts and type(ts) is list and c["keep"] == s.keep and type(s.keep) is int and not any(c[k] for k in _CANDLE_FIELDS):
+                        continue  # nothing new (a coarse timeframe, most cycles)
+                    cols = [c[k] for k in _CANDLE_FIELDS]
+                    n = len(ts)
+                    if any(len(x) != n for x in cols):
                         raise ValueError(f"{coin} {tf} columns differ in length")
-                    if self.reference is not None and n and self.mismatch is None:
-                        self._check_candles(coin, tf, ts, cols)
-                    s.append(np.stack([ts.astype(np.float64), *(cols[k] for k in _CANDLE_FIELDS)]), int(c["keep"]))
+                    if n and check and self.mismatch is None:
+                        self._check_candles(coin, tf, s, ts, cols)
+                    s.append(ts, cols, int(c["keep"]))
                 f = row["funding"]
                 old = self._funding.get(coin)
-                fts = np.asarray(f["ts"], dtype=np.int64)
-                frate = np.asarray(f["rate"], dtype=np.float64)
                 keep = int(f["keep"])
-                if self.reference is not None and fts.shape[0] and self.mismatch is None:
-                    self._check_funding(coin, fts, frate)
-                if old is not None:
-                    hold = max(keep, old[3])
-                    fts = np.concatenate((old[0], fts))
-                    frate = np.concatenate((old[1], frate))
+                interval = int(f["interval_ms"])
+                if old is not None and not f["ts"] and not f["rate"] and keep == old[3] and interval == old[2]:
+                    pass  # nothing new (most cycles)
                 else:
-                    hold = keep
-                fts, frate = (fts[-hold:], frate[-hold:]) if hold else (fts[:0], frate[:0])
-                self._funding[coin] = (fts, np.ascontiguousarray(frate), int(f["interval_ms"]), keep)
+                    fts = np.asarray(f["ts"], dtype=np.int64)
+                    frate = np.asarray(f["rate"], dtype=np.float64)
+                    if fts.shape != frate.shape or fts.ndim != 1:
+                        raise ValueError(f"{coin} funding columns differ in length")
+                    if check and fts.shape[0] and self.mismatch is None:
+                        self._check_funding(coin, fts, frate)
+                    if old is not None:
+                        hold = max(keep, old[3])
+                        fts = np.concatenate((old[0], fts))
+                        frate = np.concatenate((old[1], frate))
+                    else:
+                        hold = keep
+                    fts, frate = (fts[-hold:], frate[-hold:]) if hold else (fts[:0], frate[:0])
+                    self._funding[coin] = (fts, np.ascontiguousarray(frate), interval, keep)
+                    self._funding_views.pop(coin, None)
                 oi = row.get("open_interest")
                 self._oi[coin] = None if oi is None else float(oi)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
             detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
             raise JournalError(f"cycle {data.cycle}: the journaled market data is malformed ({detail}).") from None
 
-    def _check_candles(self, coin: str, tf: str, ts: np.ndarray, cols: dict[str, np.ndarray]) -> None:
+    def _check_candles(self, coin: str, tf: str, s: _Series, ts: list, cols: list[list]) -> None:
         ref = self.reference.candles.get(coin, {}).get(tf) if coin in self.reference.candles else None
         if ref is None:
-            self.mismatch = f"{coin} {tf} candles are not in the bundled recording {self.reference.name}"
+            self.mismatch = f"{coin} {tf} candles are not in the bundled recording"
             return
-        i = np.searchsorted(ref.ts, ts)
-        ok = (i < len(ref)) & (ref.ts[np.minimum(i, len(ref) - 1)] == ts)
+        i = s.ref_at + 1
+        if len(ts) == 1 and 0 < i < len(ref) and ref.ts[i] == ts[0]:
+            # the next candle of the recording (every cycle but the first): compare it alone
+            if s.ref_rows is None:
+                s.ref_rows = np.column_stack([getattr(ref, k) for k in _CANDLE_FIELDS])
+            if s.ref_rows[i].tolist() == [c[0] for c in cols]:
+                s.ref_at = i
+                return
+            for k, col in zip(_CANDLE_FIELDS, cols):
+                want = getattr(ref, k)[i]
+                if want != col[0]:
+                    self.mismatch = f"{coin} {tf} candle at {int(ts[0])}: {k} is {float(col[0])!r} in the journal, {float(want)!r} in the bundled recording"
+                    return
+            s.ref_at = i
+            return
+        ts_a = np.asarray(ts, dtype=np.int64)
+        idx = np.searchsorted(ref.ts, ts_a)
+        ok = (idx < len(ref)) & (ref.ts[np.minimum(idx, len(ref) - 1)] == ts_a)
         if not ok.all():
-            bad = int(ts[~ok][0])
+            bad = int(ts_a[~ok][0])
             self.mismatch = f"{coin} {tf} candle at {bad} is not in the bundled recording"
             return
-        for k in _CANDLE_FIELDS:
-            want = getattr(ref, k)[i]
-            diff = want != cols[k]
+        for k, col in zip(_CANDLE_FIELDS, cols):
+            got = np.asarray(col, dtype=np.float64)
+            want = getattr(ref, k)[idx]
+            diff = want != got
             if diff.any():
                 j = int(np.argmax(diff))
-                self.mismatch = f"{coin} {tf} candle at {int(ts[j])}: {k} is {float(cols[k][j])!r} in the journal, {float(want[j])!r} in the bundled recording"
+                self.mismatch = f"{coin} {tf} candle at {int(ts_a[j])}: {k} is {float(got[j])!r} in the journal, {float(want[j])!r} in the bundled recording"
                 return
+        s.ref_at = int(idx[-1])
 
     def _check_funding(self, coin: str, ts: np.ndarray, rate: np.ndarray) -> None:
         ref = self.reference.funding.get(coin)
@@ -174,17 +241,21 @@ class JournalMarket:
             raise MarketError(self._failure)
         coins: dict[str, CoinSnapshot] = {}
         tfs: set[str] = set()
+        empty = None
         for coin in self.coins:
-            per_tf: dict[str, Candles] = {}
-            for (c, tf), s in self._candles.items():
-                if c != coin:
-                    continue
-                tfs.add(tf)
-                per_tf[tf] = s.candles(tf)
-            per_tf = dict(sorted(per_tf.items(), key=lambda kv: timeframe_ms(kv[0])))
-            fts, frate, interval, keep = self._funding.get(coin, (np.empty(0, np.int64), np.empty(0), 0, 0))
-            funding = FundingHistory(fts[-keep:] if keep else fts[:0], frate[-keep:] if keep else frate[:0], interval)
-            coins[coin] = CoinSnapshot(coin, per_tf, funding, open_interest=self._oi.get(coin))
+            per = self._candles.get(coin, {})
+            tfs.update(per)
+            f = self._funding.get(coin)
+            if f is None:
+                if empty is None:
+                    empty = FundingHistory(np.empty(0, np.int64), np.empty(0), 0)
+                funding = empty
+            else:
+                funding = self._funding_views.get(coin)
+                if funding is None:
+                    fts, frate, interval, keep = f
+                    funding = self._funding_views[coin] = FundingHistory(fts[-keep:] if keep else fts[:0], frate[-keep:] if keep else frate[:0], interval)
+            coins[coin] = CoinSnapshot(coin, {tf: s.candles(tf) for tf, s in per.items()}, funding, open_interest=self._oi.get(coin))
         t = self._snapshot_time if self._snapshot_time is not None else self._now
         return MarketSnapshot(t, coins, self.name, tuple(sorted(tfs, key=timeframe_ms)) or self.timeframes)
 
@@ -314,6 +385,30 @@ def _same(a: Any, b: Any) -> bool:
     return False
 
 
+_COMPARED: dict[type, tuple[str, ...]] = {}
+
+
+def _compared_fields(cls: type) -> tuple[str, ...]:
+    names = _COMPARED.get(cls)
+    if names is None:
+        skip = ev.WALL_CLOCK_FIELDS.get(cls, frozenset())
+        names = _COMPARED[cls] = tuple(f.name for f in dataclasses.fields(cls) if f.name not in skip)
+    return names
+
+
+def _equal(recorded: ev.Event, recomputed: ev.Event) -> bool:
+    """The quick test: every compared field equal (``==``, a bool never equal to a number at the top
+    level); when it fails, ``_first_field_difference`` says where (and may still find none: NaN)."""
+    a, b = recorded.__dict__, recomputed.__dict__
+    for n in _compared_fields(type(recorded)):
+        x, y = a[n], b[n]
+        if x is y:
+            continue
+        if x != y or (type(x) is bool) != (type(y) is bool):
+            return False
+    return True
+
+
 def _first_field_difference(recorded: ev.Event, recomputed: ev.Event) -> tuple[str, Any, Any] | None:
     """The first field (dotted path) where two events of one type differ, wall-clock fields aside."""
     skip = ev.WALL_CLOCK_FIELDS.get(type(recorded), frozenset())
@@ -400,13 +495,47 @@ class VerifyResult:
         return self.reexecution.state
 
 
+_ARENA_CLASS = None
+
+
+def _reexecution_arena():
+    """``arena.Arena`` re-executing a journal (``replaying``): the cycle runs as live, its
+    ``MarketData`` the journaled one (the snapshot is built from it). Once re-execution is over (a
+    resumed session goes on live) it is an ``Arena`` like any other."""
+    global _ARENA_CLASS
+    if _ARENA_CLASS is not None:
+        return _ARENA_CLASS
+    from arena_tui.engine.arena import Arena
+
+    class ReexecutionArena(Arena):
+        replaying = True
+        recorded_data: dict | None = None
+
+        def _market_data(self, snap) -> dict:
+            # the snapshot is the journaled MarketData's: what it holds that earlier ones did not
+            # is that MarketData (``finish_replay`` tells the arena what was sent, for a resume)
+            if self.replaying and self.recorded_data is not None:
+                return self.recorded_data
+            return super()._market_data(snap)
+
+        def finish_replay(self, market: JournalMarket) -> None:
+            """Re-execution is over: from now on a cycle runs as live, its MarketData holding what
+            the journaled ones did not."""
+            self.replaying = False
+            candles, funding = market.last_times()
+            self._sent_candles.update(candles)
+            self._sent_funding.update(funding)
+
+    _ARENA_CLASS = ReexecutionArena
+    return ReexecutionArena
+
+
 class Reexecution:
     """A fresh ``Arena`` over a ``JournalMarket`` and ``ReplayedAgent``s, built from a journal header.
     ``run_cycle(events)`` re-executes one recorded cycle and returns the first ``Difference``."""
 
     def __init__(self, header: ev.SessionStarted, *, listeners: tuple[Callable[[ev.Event], None], ...] = ()) -> None:
         from arena_tui.config import config_from_json
-        from arena_tui.engine.arena import Arena
         from arena_tui.engine.errors import ConfigError
 
         try:
@@ -430,7 +559,7 @@ class Reexecution:
             name: ReplayedAgent(name, str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns, prices=prices.get(name, Prices()))
             for name, a in ((str(a.get("name")), a) for a in header.agents)
         }
-        self.arena = Arena(self.config, self.market, list(self.agents.values()), self.bus)
+        self.arena = _reexecution_arena()(self.config, self.market, list(self.agents.values()), self.bus)
 
     def _collect(self, e: ev.Event) -> None:
         if not isinstance(e, ev.ReasoningDelta):
@@ -472,21 +601,22 @@ class Reexecution:
         deltas: dict[str, list[ev.ReasoningDelta]] = {}
         compared: list[tuple[int, ev.Event]] = []
         for line, e in recorded:
-            if isinstance(e, ev.ReasoningDelta):
+            t = type(e)
+            if t is ev.ReasoningDelta:
                 bad = self._delta_problem(e, first, replies)
                 if bad:
                     return Difference(first.cycle, line, _what(e), None, note=bad)
                 deltas.setdefault(e.agent, []).append(e)
                 continue
-            if isinstance(e, CONTROL_EVENTS):
+            if t in _CONTROL_TYPES:
                 self.state.apply(e)
                 continue
             compared.append((line, e))
-            if isinstance(e, ev.MarketData) and data is None:
+            if t is ev.MarketData and data is None:
                 data = e
-            elif isinstance(e, ev.MarketFailed) and failure is None:
+            elif t is ev.MarketFailed and failure is None:
                 failure = e.reason
-            elif isinstance(e, ev.AgentReplied) and e.agent not in replies:
+            elif t is ev.AgentReplied and e.agent not in replies:
                 if e.agent not in self.agents:
                     return Difference(first.cycle, line, _what(e), None, note=f"{e.agent!r} is not an agent of this session")
                 replies[e.agent] = e
@@ -500,6 +630,7 @@ class Reexecution:
         for name, agent in self.agents.items():
             agent.load(replies.get(name), deltas.get(name, []))
         self.produced = []
+        self.arena.recorded_data = data.coins if data is not None else None
         await self.arena.run_cycle(first.trigger)
         produced = self.produced
         complete = isinstance(compared[-1][1], ev.CycleCompleted)
@@ -514,6 +645,8 @@ class Reexecution:
             new = produced[i]
             if type(new) is not type(rec):
                 return Difference(first.cycle, line, _what(rec), None, note=f"re-execution produces {_what(new)} here instead")
+            if _equal(rec, new):
+                continue
             diff = _first_field_difference(rec, new)
             if diff is not None:
                 return Difference(first.cycle, line, _what(rec), *diff)
@@ -630,6 +763,7 @@ async def reexecute(
             result.resume_offset = offset
             if progress is not None:
                 progress(result.cycles)
+    rx.arena.finish_replay(rx.market)  # a resumed session goes on live from here
     return result
 
 
