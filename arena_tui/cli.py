@@ -139,19 +139,29 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
         return EXIT_ERROR
 
 
-def make_session(args: argparse.Namespace, *, headless: bool):
+def new_session_config(args: argparse.Namespace):
+    """The config of a new session (not ``--resume``), its journal path checked: what is refused
+    here is refused before the screen starts, not inside it."""
+    from arena_tui.config import load_config
+
+    config = load_config(args.config, overrides=overrides_from(args))
+    if args.journal is not None:
+        from arena_tui.engine.journal import check_new_journal_path
+
+        check_new_journal_path(args.journal)
+    return config
+
+
+def make_session(args: argparse.Namespace, *, headless: bool, config=None):
+    """The session the arguments ask for and its config. ``config``: the new session's config
+    already loaded (``new_session_config``; not with ``--resume``)."""
     from arena_tui.config import REDACTED, load_config
-    from arena_tui.engine.factory import build_agents, build_market
-    from arena_tui.engine.scheduler import ArenaSession
 
     resume = None
     journal_path = args.journal
     if not args.resume:
-        config = load_config(args.config, overrides=overrides_from(args))
-        if journal_path is not None:
-            from arena_tui.engine.journal import check_new_journal_path
-
-            check_new_journal_path(journal_path)  # refused before the screen starts, not inside it
+        if config is None:
+            config = new_session_config(args)
     else:
         import dataclasses
 
@@ -185,6 +195,9 @@ def make_session(args: argparse.Namespace, *, headless: bool):
         if args.speed is not None:
             config = dataclasses.replace(config, market=dataclasses.replace(config.market, speed=args.speed))
         journal_path = args.resume
+    from arena_tui.engine.factory import build_agents, build_market
+    from arena_tui.engine.scheduler import ArenaSession
+
     market = build_market(config)
     if resume is not None and hasattr(market, "seek"):
         state = resume.state
@@ -221,31 +234,56 @@ def run_replay(args: argparse.Namespace) -> int:
         from arena_tui.headless import replay_headless
 
         return replay_headless(args.replay)
-    from arena_tui.config import user_config_dir
-    from arena_tui.engine.replay import ReplaySession
-    from arena_tui.tui.app import make_app
+    from pathlib import Path
 
-    session = ReplaySession.from_journal(args.replay, speed=args.speed if args.speed else 1.0)
+    from arena_tui.config import user_config_dir
+    from arena_tui.tui.app import make_app
+    from arena_tui.tui.starting import StartingSession
+
+    speed = args.speed if args.speed else 1.0
+
+    def build():
+        from arena_tui.engine.replay import ReplaySession
+
+        return ReplaySession.from_journal(args.replay, speed=speed)
+
+    # the journal is read (indexed) after the first frame
+    session = StartingSession("replay", Path(args.replay).stem, build, speed=speed)
     app = make_app(session, theme=args.theme, config_dir=user_config_dir())
     app.run()
     return _after_app(app, None)
 
 
 def run_tui(args: argparse.Namespace) -> int:
+    from arena_tui.config import user_config_dir
     from arena_tui.tui.app import make_app
 
-    from arena_tui.config import user_config_dir
+    if args.resume:  # re-executed (with its progress on the terminal) before the screen starts
+        session, config = make_session(args, headless=False)
+        started = session
+    else:
+        from arena_tui.tui.starting import StartingSession
 
-    session, config = make_session(args, headless=False)
+        config = new_session_config(args)
+        # the market, the agents and the session are built after the first frame
+        mode = "live" if config.market.source == "live" else "recorded"
+        session = StartingSession(mode, config.arena.name, lambda: make_session(args, headless=False, config=config)[0])
     app = make_app(session, theme=args.theme or config.ui.theme, config_dir=user_config_dir())
     app.run()
-    return _after_app(app, session)
+    if not args.resume:
+        started = session.started
+    return _after_app(app, started)
 
 
 def _after_app(app, session) -> int:
     """After the screen closes: say how the session ended and where its journal is (on stderr, one
-    line each), and return the exit status (``EXIT_STATUSES``)."""
+    line each), and return the exit status (``EXIT_STATUSES``). ``session``: the session that ran
+    (None when it never started). A session the app could not build raises its error here, so it
+    is reported as when the session was built before the screen (``_main``)."""
     from arena_tui.engine.sanitize import safe_line, safe_text
+
+    if app.start_error is not None:
+        raise app.start_error
 
     if app.error is not None:
         print(f"arena-tui: {safe_text(app.error)}", file=sys.stderr)

@@ -95,7 +95,7 @@ def screen_case(tmp: Path, llm, how: str) -> float:
         tmux = Tmux(tmp, ["--config", str(config), "--journal", str(journal)], env=env)
     try:
         if how == "compile":
-            wait_for_screen(tmux.name, "Compiling the Numba indicators", timeout=60)
+            wait_for_screen(tmux.name, "Compiling the indicators", timeout=60)
         elif how == "ended":
             wait_for_journal(journal, lambda events: bool(events) and events[-1]["type"] == "SessionEnded")
             wait_for_screen(tmux.name, "ENDED")

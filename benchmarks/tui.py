@@ -2,9 +2,20 @@
 
 1. Time to first frame: a fresh process running ``arena-tui`` (the CLI's ``main``: the offline demo
    in an empty directory, and ``--replay sessions/demo.jsonl``) in a 120x40 pseudo-terminal, timed
-   from process start until the header's mode (RECORDED / REPLAY) is on the terminal; a first run
-   warms the OS file cache and is not counted. Bar: <= 1.0 s. The child also reports which of the
-   LLM SDKs, ccxt and Numba were imported when the first frame was written.
+   from process start until the header's mode (RECORDED / REPLAY) is on the terminal. The anchor:
+   a hello-world Textual app (``Header``, ``Static("hello, anchor")``, ``Footer``) started the same
+   way (this python running this script in the same pty runner), until its text is on the terminal;
+   anchor and target runs alternate, so both see the same machine load. Bar: the median of each
+   target <= 1.5x the anchor's median. A first round warms the OS file cache and is not counted.
+   The children may cache compiled bytecode (a private ``PYTHONPYCACHEPREFIX``, as an installed
+   package or a second start from a checkout has it) even where the shell sets
+   ``PYTHONDONTWRITEBYTECODE``; ``--no-bytecode-cache`` keeps the environment as it is. The child also
+   reports which of the LLM SDKs, ccxt and Numba were imported when the first frame was written.
+1b. Prices first (``--prices-first`` only): with an EMPTY Numba cache (a new ``NUMBA_CACHE_DIR`` each
+   run), the offline demo at a fixed ``--start`` (so BTC's first price is known) in the same pty:
+   seconds from its first frame to the first market price row on the terminal (the
+   ``MarketPreview`` the session sends before the indicators are compiled), and to the progress
+   line and the "Indicators compiled" toast. Bar: the prices <= 1.0 s after the first frame.
 2. Streaming: 6 agents each streaming 50 tokens/s into their panes for 30 s (a scripted session
    sending ``ReasoningDelta`` events as a live arena does: reasoning with Markdown in it (bold,
    italics, code, strike, a marker split across tokens, list items), then every ``ANSWER_EVERY``
@@ -29,8 +40,9 @@
    10,000-cycle journal: ``arena-tui --headless --cycles 10000 --start 2025-10-02T00:00:00Z
    --journal x.jsonl``).
 
-Run from the repository root: ``python benchmarks/tui.py`` (the first three), ``--first-frame``,
-``--stream [--seconds N]``, ``--seek [--journal FILE]`` or ``--memory FILE``. ``--cmd`` overrides the
+Run from the repository root: ``python benchmarks/tui.py`` (the first three), ``--first-frame
+[--runs N] [--no-bytecode-cache]``, ``--prices-first``, ``--stream [--seconds N]``, ``--seek
+[--journal FILE]`` or ``--memory FILE``. ``--cmd`` overrides the
 command measured in (1).
 """
 
@@ -59,20 +71,34 @@ TOKENS_PER_S = 50.0
 TICK_S = 0.02
 ANSWER_EVERY = 300
 """Streamed tokens between answers: each agent answers (10 JSON lines, then parsed) every 6 s."""
-HEAVY_MODULES = ("openai", "anthropic", "ccxt", "numba")
+HEAVY_MODULES = ("openai", "anthropic", "ccxt", "numba", "numpy")
 
 
 # -- pseudo-terminal runner ------------------------------------------------------------------------
 
 
-def run_in_pty(argv: list[str], *, marker: bytes | None, timeout: float, quit_after_marker: bool, cwd: str | None = None) -> tuple[float | None, int]:
-    """Run ``argv`` in a COLSxROWS pty, draining its output. Returns (seconds from spawn until
-    ``marker`` appeared on the terminal, or None) and the exit status."""
+def run_in_pty(
+    argv: list[str],
+    *,
+    marker: bytes | None,
+    timeout: float,
+    quit_after_marker: bool,
+    cwd: str | None = None,
+    env: dict[str, str] | None = None,
+    markers: tuple[bytes, ...] = (),
+) -> tuple[float | None, int]:
+    """Run ``argv`` in a COLSxROWS pty (environment ``env``, default this one's), draining its
+    output. Returns (seconds from spawn until ``marker`` appeared on the terminal, or None) and the
+    exit status. ``markers``: more byte strings to look for; ``LAST_SEEN`` maps each (and ``marker``)
+    to the seconds from spawn of its first sighting once the run is over."""
     start = time.perf_counter()
     pid, fd = pty.fork()
     if pid == 0:  # child
         if cwd:
             os.chdir(cwd)
+        if env is not None:
+            os.environ.clear()
+            os.environ.update(env)
         os.environ["TERM"] = "xterm-256color"
         os.environ["COLUMNS"], os.environ["LINES"] = str(COLS), str(ROWS)
         try:
@@ -80,7 +106,9 @@ def run_in_pty(argv: list[str], *, marker: bytes | None, timeout: float, quit_af
         finally:
             os._exit(127)
     fcntl.ioctl(fd, termios.TIOCSWINSZ, struct.pack("HHHH", ROWS, COLS, 0, 0))
-    seen: float | None = None
+    looking = tuple(dict.fromkeys(m for m in (marker, *markers) if m is not None))
+    found: dict[bytes, float] = {}
+    LAST_SEEN.clear()
     buffer = b""
     deadline = start + timeout
     status = None
@@ -97,12 +125,13 @@ def run_in_pty(argv: list[str], *, marker: bytes | None, timeout: float, quit_af
                 chunk = b""
             if not chunk:
                 break
-            if seen is None and marker is not None:
+            if len(found) < len(looking):
                 buffer = (buffer + chunk)[-65536:]
-                if marker in buffer:
-                    seen = time.perf_counter() - start
-                    if quit_after_marker:
-                        os.kill(pid, signal.SIGTERM)
+                for m in looking:
+                    if m not in found and m in buffer:
+                        found[m] = time.perf_counter() - start
+                        if m == marker and quit_after_marker:
+                            os.kill(pid, signal.SIGTERM)
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
             break
@@ -114,45 +143,90 @@ def run_in_pty(argv: list[str], *, marker: bytes | None, timeout: float, quit_af
     except OSError:
         pass
     os.close(fd)
-    return seen, status
+    LAST_SEEN.update(found)
+    return (found.get(marker) if marker is not None else None), status
+
+
+LAST_SEEN: dict[bytes, float] = {}
+"""``run_in_pty``'s markers of its last run: marker -> seconds from spawn to its first sighting."""
 
 
 # -- 1. first frame --------------------------------------------------------------------------------
 
 
-def first_frame(runs: int, cmd: list[str] | None) -> None:
+FIRST_FRAME_RATIO = 1.5
+"""Bar: the console's first frame within this multiple of the hello-world anchor's (same run)."""
+HELLO_MARKER = b"hello, anchor"
+
+
+def _child_env(bytecode: bool) -> dict[str, str] | None:
+    """The environment of a first-frame child. ``bytecode``: the child may cache compiled modules
+    (in a private ``PYTHONPYCACHEPREFIX``, so nothing is written into the repository), as an installed
+    package or a second start from a checkout does, even when this shell sets
+    ``PYTHONDONTWRITEBYTECODE``; run 0 (not counted) fills that cache."""
+    if not bytecode:
+        return None
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(Path(tempfile.gettempdir()) / "arena-tui-bench-pycache")
+    return env
+
+
+def _first_frames(runs: int, commands: list[tuple[list[str], bytes, str | None]], env: dict[str, str] | None) -> list[list[float]]:
+    """Times to first frame of fresh children of each (argv, marker, cwd), ``runs`` each, taken in
+    turn (one of each, then again), so that they share the machine's load; a first round warms the
+    caches and is not counted."""
+    times: list[list[float]] = [[] for _ in commands]
+    for i in range(runs + 1):
+        for n, (argv, marker, cwd) in enumerate(commands):
+            seen, _ = run_in_pty(argv, marker=marker, timeout=30, quit_after_marker=True, cwd=cwd, env=env)
+            if i and seen is not None:  # round 0 warms the file (and bytecode) cache
+                times[n].append(seen)
+    return times
+
+
+def first_frame(runs: int, cmd: list[str] | None, bytecode: bool = True) -> None:
     """Median time to first frame of each command: the offline demo (``arena-tui`` with no config,
-    run in an empty directory) and the replay of ``sessions/demo.jsonl``; or ``cmd``."""
-    me = [sys.executable, str(Path(__file__).resolve()), "--child-cli"]
+    run in an empty directory) and the replay of ``sessions/demo.jsonl``; or ``cmd``. Each is set
+    against the hello-world anchor (``--child-hello``: a Textual app with a header, one static text
+    and a footer) started the same way (this python, this script, the same pty), its runs taken in
+    turn with the target's: bar <= ``FIRST_FRAME_RATIO`` x the anchor."""
+    me = [sys.executable, str(Path(__file__).resolve())]
+    env = _child_env(bytecode)
     targets: list[tuple[str, list[str], bytes, str | None]] = []
     if cmd:
         targets.append((" ".join(cmd), cmd, b"cycle ", None))
     else:
-        targets.append(("arena-tui (offline demo)", [*me], b"RECORDED", tempfile.mkdtemp()))
+        targets.append(("arena-tui (offline demo)", [*me, "--child-cli"], b"RECORDED", tempfile.mkdtemp()))
         demo = ROOT / "sessions" / "demo.jsonl"
         if demo.exists():
-            targets.append(("arena-tui --replay sessions/demo.jsonl", [*me, "--replay", str(demo)], b"REPLAY", None))
+            targets.append(("arena-tui --replay sessions/demo.jsonl", [*me, "--child-cli", "--replay", str(demo)], b"REPLAY", None))
     report = Path(tempfile.gettempdir()) / "arena-tui-first-frame-imports.json"
+    how = "cache their bytecode (PYTHONPYCACHEPREFIX, as an installed package does)" if bytecode else "run with this environment as is"
+    print(f"first frame: children {how}; median of {runs} runs each after a warm-up round, anchor and target in turn")
     for label, argv, marker, cwd in targets:
-        times = []
-        for i in range(runs + 1):
-            report.unlink(missing_ok=True)
-            seen, _ = run_in_pty(argv, marker=marker, timeout=30, quit_after_marker=True, cwd=cwd)
-            if i and seen is not None:  # run 0 warms the file cache
-                times.append(seen)
+        report.unlink(missing_ok=True)
+        anchor, times = _first_frames(runs, [([*me, "--child-hello"], HELLO_MARKER, tempfile.mkdtemp()), (argv, marker, cwd)], env)
         if not times:
             print(f"first frame: {label}: no frame within 30 s")
             continue
         med = statistics.median(times)
-        verdict = "PASS" if med <= 1.0 else "FAIL"
-        print(f"first frame: {label}: median {med:.3f} s, min {min(times):.3f} s, max {max(times):.3f} s over {len(times)} runs (bar <= 1.0 s): {verdict}")
+        print(f"first frame: {label}: median {med:.3f} s, min {min(times):.3f} s, max {max(times):.3f} s over {len(times)} runs")
+        if anchor:
+            hello = statistics.median(anchor)
+            ratio = med / hello
+            verdict = "PASS" if ratio <= FIRST_FRAME_RATIO else "FAIL"
+            print(f"first frame: {label}: hello-world anchor median {hello:.3f} s (min {min(anchor):.3f} s); ratio {ratio:.2f}x (bar <= {FIRST_FRAME_RATIO:g}x): {verdict}")
+        else:
+            print(f"first frame: {label}: the hello-world anchor drew no frame within 30 s")
         if report.exists():
             heavy = json.loads(report.read_text())
             print(f"first frame: {label}: imported by the first frame: {', '.join(heavy) or 'none'} of {', '.join(HEAVY_MODULES)}")
 
 
-def child_cli(argv: list[str]) -> None:
-    """``arena-tui argv``, noting which heavy modules are imported when the first frame is written."""
+def _note_first_frame() -> None:
+    """Write which heavy modules are imported when the first frame is written (the child is killed
+    right after it)."""
     import textual.app
 
     display = textual.app.App._display
@@ -166,10 +240,83 @@ def child_cli(argv: list[str]) -> None:
         display(self, screen, renderable)
 
     textual.app.App._display = first_display  # type: ignore[method-assign]
+
+
+def child_hello() -> None:
+    """The anchor: a hello-world Textual app (header, one static text, footer)."""
+    from textual.app import App, ComposeResult
+    from textual.widgets import Footer, Header, Static
+
+    class Hello(App[None]):
+        TITLE = "hello"
+
+        def compose(self) -> ComposeResult:
+            yield Header()
+            yield Static(HELLO_MARKER.decode())
+            yield Footer()
+
+    Hello().run()
+
+
+def child_cli(argv: list[str]) -> None:
+    """``arena-tui argv``, noting which heavy modules are imported when the first frame is written."""
+    _note_first_frame()
     sys.argv = ["arena-tui", *argv]
     from arena_tui.cli import main as cli_main
 
     raise SystemExit(cli_main())
+
+
+# -- 1b. prices first ------------------------------------------------------------------------------
+
+
+PRICES_FIRST_S = 1.0
+"""Bar: the first market price row on screen within this many seconds of the first frame, on an
+empty Numba cache."""
+PRICES_FIRST_START = "2025-10-17T00:00:00Z"
+
+
+def _expected_btc_price(start: str) -> bytes:
+    """The BTC price the offline demo starting at ``start`` shows first, as the market table writes it."""
+    from arena_tui.config import load_config
+    from arena_tui.engine.factory import build_market
+    from arena_tui.tui import formatting as fmt
+
+    config = load_config(None, overrides={"market": {"start": start}, "arena": {}, "ui": {}}, cwd=Path(tempfile.mkdtemp()))
+    market = build_market(config)
+    snap = asyncio.run(market.snapshot())
+    return fmt.price(snap.coins["BTC"].price).encode()
+
+
+def prices_first(runs: int = 3, bytecode: bool = True) -> None:
+    """With an EMPTY Numba cache (a new ``NUMBA_CACHE_DIR`` each run): seconds from the offline
+    demo's first frame (RECORDED on the terminal) to its first market price row (BTC's price, known
+    from ``--start``), then to the progress line (the compile announced) and to the toast saying the
+    indicators are compiled (the progress line gone). Bar: the prices <= ``PRICES_FIRST_S`` after
+    the first frame."""
+    price = _expected_btc_price(PRICES_FIRST_START)
+    env = dict(_child_env(bytecode) or os.environ)
+    argv = [sys.executable, str(Path(__file__).resolve()), "--child-cli", "--start", PRICES_FIRST_START]
+    run_in_pty(argv, marker=b"RECORDED", timeout=30, quit_after_marker=True, cwd=tempfile.mkdtemp(), env=env)  # warm the file cache
+    progress, done = b"Compiling the indicators", b"Indicators compiled"
+    print(f"prices first: offline demo --start {PRICES_FIRST_START}, an empty NUMBA_CACHE_DIR each run; BTC at {price.decode()}")
+    gaps = []
+    for _ in range(runs):
+        env["NUMBA_CACHE_DIR"] = tempfile.mkdtemp(prefix="empty-numba-cache-")
+        run_in_pty(argv, marker=done, markers=(b"RECORDED", price, progress), timeout=180, quit_after_marker=True, cwd=tempfile.mkdtemp(), env=env)
+        seen = dict(LAST_SEEN)
+        frame = seen.get(b"RECORDED")
+        if frame is None or price not in seen:
+            print(f"prices first: no {'first frame' if frame is None else 'price row'} within the run ({ {k.decode(): round(v, 3) for k, v in seen.items()} })")
+            continue
+        gap = seen[price] - frame
+        gaps.append(gap)
+        after = lambda m: f"{seen[m] - frame:.2f} s" if m in seen else "never"  # noqa: E731
+        print(f"prices first: first frame {frame:.3f} s; prices {gap:.3f} s after it; compile announced {after(progress)}; indicators compiled {after(done)} after it")
+    if gaps:
+        med = statistics.median(gaps)
+        verdict = "PASS" if med <= PRICES_FIRST_S else "FAIL"
+        print(f"prices first: market rows on screen {med:.3f} s (median of {len(gaps)}, max {max(gaps):.3f} s) after the first frame (bar <= {PRICES_FIRST_S:g} s): {verdict}")
 
 
 # -- 2. streaming ----------------------------------------------------------------------------------
@@ -507,14 +654,17 @@ def memory(journal: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--first-frame", action="store_true")
+    ap.add_argument("--prices-first", action="store_true", help="first frame to the first price row, on an empty Numba cache")
     ap.add_argument("--stream", action="store_true")
     ap.add_argument("--seek", action="store_true")
     ap.add_argument("--append-cost", action="store_true", help="time per token appended to a pane, Markdown vs plain text")
     ap.add_argument("--journal", type=Path, default=None, help="the journal --seek jumps in (default sessions/demo.jsonl)")
     ap.add_argument("--seconds", type=float, default=30.0)
-    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--runs", type=int, default=7)
+    ap.add_argument("--no-bytecode-cache", action="store_true", help="--first-frame: the children keep this environment's PYTHONDONTWRITEBYTECODE")
     ap.add_argument("--cmd", nargs=argparse.REMAINDER, default=None)
     ap.add_argument("--child-cli", nargs=argparse.REMAINDER, default=None, help=argparse.SUPPRESS)
+    ap.add_argument("--child-hello", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--child-stream", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--plain", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--no-anchor", action="store_true", help="--stream: skip the plain-text anchor run")
@@ -523,6 +673,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.child_cli is not None:
         child_cli(args.child_cli)
+        return
+    if args.child_hello:
+        child_hello()
         return
     if args.child_stream is not None:
         child_stream(args.seconds, args.child_stream, markdown=not args.plain)
@@ -536,9 +689,12 @@ def main() -> None:
     if args.append_cost:
         append_cost()
         return
+    if args.prices_first:
+        prices_first(bytecode=not args.no_bytecode_cache)
+        return
     every = not (args.first_frame or args.stream or args.seek)
     if args.first_frame or every:
-        first_frame(args.runs, args.cmd)
+        first_frame(args.runs, args.cmd, bytecode=not args.no_bytecode_cache)
     if args.stream or every:
         stream(args.seconds, anchor=not args.no_anchor)
     if args.seek or every:

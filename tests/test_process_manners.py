@@ -405,6 +405,16 @@ def test_q_during_the_first_compile_quits_within_a_second_and_leaves_no_child(tm
     cache = tmp_path / "empty-numba-cache"
     env = env_for(tmp_path)
     env["NUMBA_CACHE_DIR"] = str(cache)
+    # The compile child holds for a minute before it compiles (a cold compile takes a few seconds,
+    # less on a fast machine: the test must not race it); only that child: its command is -c.
+    hook = tmp_path / "hold-the-compile"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import sys, time\n"
+        "if sys.orig_argv[1:2] == ['-c'] and 'warm_up' in sys.orig_argv[2]:\n"
+        "    time.sleep(60)\n"
+    )
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), env.get("PYTHONPATH")]))
     config = write_config(tmp_path, [BASELINE], speed=2.0)
     journal = tmp_path / "j.jsonl"
     tmux = Tmux(tmp_path, ["--config", str(config), "--journal", str(journal)], env=env)

@@ -30,9 +30,10 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from arena_tui.engine.account import AccountSnapshot, Trade
 
@@ -121,6 +122,7 @@ def sharpe_ratio(values: Sequence[float] | np.ndarray) -> float | None:
     ``values`` are account values (USD) at successive cycles; steps from a value <= 0 are skipped.
     ``None`` with fewer than two returns or zero variance.
     """
+    import numpy as np  # here, not at the top: the console's first frame does not wait for it
     v = np.asarray(values, dtype=np.float64)
     if v.shape[0] < 3:
         return None
@@ -140,6 +142,7 @@ def period_returns(times: Sequence[int] | np.ndarray, values: Sequence[float] | 
     """Simple returns between the values at the end of each ``period_ms`` period (ms since the epoch,
     UTC): the value of each period's last record, the first measured from the first record; the last
     (still running) period is left out. float64 array; empty with fewer than two periods."""
+    import numpy as np  # here, not at the top: the console's first frame does not wait for it
     t = np.asarray(times, dtype=np.int64)
     v = np.asarray(values, dtype=np.float64)
     if t.shape[0] < 2:
@@ -155,6 +158,7 @@ def period_returns(times: Sequence[int] | np.ndarray, values: Sequence[float] | 
 def annualised_sharpe(returns: Sequence[float] | np.ndarray, min_periods: int = SHARPE_MIN_PERIODS) -> float | None:
     """``mean / std (ddof=1) x sqrt(PERIODS_PER_YEAR)`` of hourly ``returns``; ``None`` with fewer than
     ``min_periods`` returns or zero variance."""
+    import numpy as np  # here, not at the top: the console's first frame does not wait for it
     r = np.asarray(returns, dtype=np.float64)
     if r.shape[0] < max(2, min_periods):
         return None
@@ -167,6 +171,7 @@ def annualised_sharpe(returns: Sequence[float] | np.ndarray, min_periods: int = 
 def max_drawdown(values: Sequence[float] | np.ndarray) -> tuple[float, float]:
     """``(max_drawdown_pct, max_drawdown_usd)`` of a value series: the largest fall from a running peak,
     in percent of that peak and in USD (both 0.0 for an empty or never-falling series)."""
+    import numpy as np  # here, not at the top: the console's first frame does not wait for it
     v = np.asarray(values, dtype=np.float64)
     if v.shape[0] == 0:
         return 0.0, 0.0
@@ -235,6 +240,7 @@ def compute_metrics(equity: EquityTracker, trades: Sequence[Trade], account: Acc
     funding, open positions); the Sharpe ratio, drawdown and time shares use the recorded series.
     Raises ``ValueError`` when nothing has been recorded and no ``account`` is given.
     """
+    import numpy as np  # here, not at the top: the console's first frame does not wait for it
     last = account if account is not None else equity.last
     if last is None:
         raise ValueError("no account recorded yet: call EquityTracker.record(time, snapshot) first.")
@@ -310,6 +316,7 @@ def buy_and_hold(prices: Sequence[float] | np.ndarray, starting_cash: float = 10
     Arena's benchmark) is charged on the entry and on the final exit. Raises ``ValueError`` for an
     empty series or a non-positive first price.
     """
+    import numpy as np  # here, not at the top: the console's first frame does not wait for it
     p = np.asarray(prices, dtype=np.float64)
     if p.shape[0] == 0 or not p[0] > 0:
         raise ValueError("buy-and-hold needs at least one price and a positive first price.")

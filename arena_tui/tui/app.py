@@ -1,8 +1,10 @@
 """The arena-tui Textual app: one bridge from a ``Session``'s events to the console screen, and the
 keys that send the session its commands.
 
-``make_app(session, ...)`` is the one way to build it (the CLI and the tests both use it). The app
-runs ``session.run(sink)`` in one worker; the sink only queues events, and the same worker drains the
+``make_app(session, ...)`` is the one way to build it (the CLI and the tests both use it). The CLI
+hands it a ``StartingSession`` (``tui/starting.py``), which builds the real session in a thread
+after the first frame: nothing the first frame does not need (the engine, the market's data, numpy)
+is imported or read before it. The app runs ``session.run(sink)`` in one worker; the sink only queues events, and the same worker drains the
 queue in order and renders each event on the ``ConsoleScreen`` (reasoning deltas of one agent that
 arrive together are joined first); after each batch the screen's tables show ``session.state``, the
 session's one fold of its events. Widgets never call the session: the app sends it ``cycle_now``,
@@ -24,7 +26,7 @@ import gc
 import time
 from collections import deque
 from pathlib import Path
-from typing import Callable, ClassVar, Iterable
+from typing import TYPE_CHECKING, Callable, ClassVar, Iterable
 
 from textual import work
 from textual.app import App
@@ -32,13 +34,11 @@ from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.reactive import var
 
-from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError
 from arena_tui.engine.sanitize import safe_line, safe_text
-from arena_tui.engine.session import ReplayControls, Session, catch_stop_signals
 from arena_tui.tui.commands import ArenaCommands
 from arena_tui.tui.screens.console import ConsoleScreen
-from arena_tui.tui.screens.help import HelpScreen
+from arena_tui.tui.starting import StartFailed
 from arena_tui.tui.themes import (
     APP_VARIABLES,
     DEFAULT_THEME,
@@ -46,8 +46,11 @@ from arena_tui.tui.themes import (
     load_themes,
     resolve_theme_name,
 )
-from arena_tui.tui.widgets.reasoning import AgentPane
 from arena_tui.tui.widgets.tables import NARROW_WIDTH
+
+if TYPE_CHECKING:  # the engine's events and sessions are imported on the first event, after the first frame
+    from arena_tui.engine import events as ev
+    from arena_tui.engine.session import Session
 
 QUIT_TIMEOUT_S = 0.8
 """How long ``q`` waits for the session to finish its journal writes before quitting anyway. The
@@ -56,11 +59,24 @@ session cancels its model calls at once (``ArenaSession.stop``), so this is a gu
 SIGNAL_EXIT_S = 2.0
 """After a stop signal, the process leaves by ``os._exit`` at the latest this many seconds later."""
 
+PROGRESS_DONE_S = 6.0
+"""How long the toast saying a piece of work is done (the indicators compiled) stays."""
+
 RENDER_SLICE = 400
 """Events rendered before the bridge yields to the event loop (a long batch stays responsive)."""
 
 REPLAY_SPEEDS = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0)
 """The speeds ``+`` and ``-`` step through in a replay."""
+
+
+REPLAY_CONTROLS = ("cycle", "total_cycles", "speed", "step", "seek", "set_speed")
+"""The members of ``engine.session.ReplayControls``."""
+
+
+def has_replay_controls(session: object) -> bool:
+    """``isinstance(session, ReplayControls)`` (a runtime-checkable protocol: it has every member),
+    without importing the engine before the first frame."""
+    return all(hasattr(session, name) for name in REPLAY_CONTROLS)
 
 
 class CycleBoundaryGC:
@@ -80,6 +96,7 @@ class CycleBoundaryGC:
 
     def __init__(self) -> None:
         self._saved: tuple[int, int, int] | None = None
+        self._settled = False
 
     def start(self) -> None:
         gc.freeze()
@@ -87,6 +104,13 @@ class CycleBoundaryGC:
             self._saved = gc.get_threshold()
             young, middle, _full = self._saved
             gc.set_threshold(young, middle, 1_000_000_000)
+
+    def settle(self) -> None:
+        """Once, when the session has started: what was built after ``start`` (a session built after
+        the first frame: the engine's modules, the market) goes out of the collector's reach too."""
+        if self._saved is not None and not self._settled:
+            self._settled = True
+            gc.freeze()
 
     def _due(self, factor: int) -> bool:
         return self._saved is not None and gc.get_count()[2] >= max(1, self._saved[2]) * factor
@@ -143,7 +167,7 @@ class ArenaApp(App[None]):
         super().__init__()
         self.session = session
         self.clock = clock
-        self.is_replay = session.mode == "replay" and isinstance(session, ReplayControls)
+        self.is_replay = session.mode == "replay" and has_replay_controls(session)
         self._live_ui = False
         self.set_reactive(ArenaApp.paused, session.paused)
         self._stopping = False
@@ -155,6 +179,9 @@ class ArenaApp(App[None]):
         """The signal (SIGTERM, SIGHUP, SIGINT) that stopped the app, if one did."""
         self.error: str | None = None
         """The sentence that ended the session when it failed (shown on screen, printed on exit)."""
+        self.start_error: BaseException | None = None
+        """What building the session raised (a ``StartingSession``): the app closed at once, and the
+        CLI reports it as it reports an error before the screen starts."""
         self._queue: deque[ev.Event] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -183,6 +210,9 @@ class ArenaApp(App[None]):
 
     def on_ready(self) -> None:
         """After the first frame: show theme notices, start the clock and the session."""
+        start_building = getattr(self.session, "start_building", None)
+        if start_building is not None:
+            start_building()  # a ``StartingSession``: its thread builds the session meanwhile
         self._live_ui = True
         self._gc.start()
         for notice in self._theme_notices:
@@ -197,6 +227,8 @@ class ArenaApp(App[None]):
     def _catch_signals(self) -> None:
         """SIGTERM, SIGHUP and SIGINT stop the session as ``q`` does (journal complete, terminal
         restored) instead of killing the process mid-write."""
+        from arena_tui.engine.session import catch_stop_signals
+
         self._remove_signals = catch_stop_signals(self._on_signal)
 
     def notify(
@@ -259,6 +291,9 @@ class ArenaApp(App[None]):
                     break  # the app is shutting down under us: its widgets are going
             if run.done():
                 run.result()
+        except StartFailed as exc:
+            self.start_error = exc.error
+            self._stopping = True  # nothing ran: close at once
         except ArenaError as exc:
             self._fail(str(exc))
         except Exception as exc:  # a bug of ours: one sentence on screen, the traceback in the log
@@ -291,6 +326,8 @@ class ArenaApp(App[None]):
 
     async def render_events(self, events: Iterable[ev.Event]) -> None:
         """Render ``events`` in order; consecutive reasoning deltas of an agent are joined first."""
+        from arena_tui.engine import events as ev
+
         pending: dict[tuple[str, str, int], ev.ReasoningDelta] = {}
         done = 0
         for event in events:
@@ -323,7 +360,10 @@ class ArenaApp(App[None]):
 
     async def _apply(self, event: ev.Event) -> None:
         """App-level state (run state, notices), then the screen."""
+        from arena_tui.engine import events as ev
+
         if isinstance(event, ev.SessionStarted):
+            self._gc.settle()
             self._show_run_state()
         elif isinstance(event, ev.SessionPaused):
             self.paused = True
@@ -337,11 +377,24 @@ class ArenaApp(App[None]):
                 self.console_screen.status.show(event.level, event.text)
                 if event.level in ("warning", "error"):
                     self.notify(event.text, severity="error" if event.level == "error" else "warning", timeout=10)
+        elif isinstance(event, ev.Progress):
+            self._progress(event)
         elif isinstance(event, ev.TriggerCoalesced):
             self.notify("A cycle is running; your cycle will start right after it.", title="Cycle now", timeout=4)
         elif isinstance(event, ev.CycleCompleted):
             self._gc.boundary()
         await self.console_screen.apply(event)
+
+    def _progress(self, event: ev.Progress) -> None:
+        """Work this process is doing (display only): a line in the status area while it lasts; when
+        it is done the line goes and its last word shows as a short-lived toast."""
+        status = self.console_screen.status
+        if not event.done:
+            status.start_progress(event.key, event.text)
+            return
+        status.end_progress(event.key)
+        if event.text:
+            self.notify(event.text, timeout=PROGRESS_DONE_S)
 
     def _recorded(self, event: ev.Event) -> bool:
         """True for an event the replayed journal holds (not one the replay itself sends)."""
@@ -430,7 +483,7 @@ class ArenaApp(App[None]):
         if not panes:
             return
         focused = self.console_screen.focused
-        index = panes.index(focused) if isinstance(focused, AgentPane) and focused in panes else -step
+        index = panes.index(focused) if focused in panes else -step
         self.console_screen.select_pane(panes[(index + step) % len(panes)])
 
     def action_focus_agent(self, index: int) -> None:
@@ -443,11 +496,13 @@ class ArenaApp(App[None]):
         """Maximize the focused agent pane, or restore it."""
         if self.console_screen.maximized is not None:
             self.console_screen.minimize()
-        elif isinstance(self.console_screen.focused, AgentPane):
+        elif self.console_screen.focused in self.console_screen.panes.values():
             self.console_screen.maximize(self.console_screen.focused)
 
     def action_help(self) -> None:
         """Show the keys and what each pane shows."""
+        from arena_tui.tui.screens.help import HelpScreen  # not needed before the first frame
+
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
 

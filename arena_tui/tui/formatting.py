@@ -11,6 +11,8 @@ from datetime import datetime, timezone
 from typing import Sequence
 
 MISSING = "–"
+PENDING = "…"
+"""A figure not computed yet (the indicators while they compile), as against a missing one."""
 SPARK_BLOCKS = "▁▂▃▄▅▆▇█"
 
 

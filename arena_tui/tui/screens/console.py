@@ -3,7 +3,7 @@ leaderboard and footer, and the one place where engine events become widget upda
 
 from __future__ import annotations
 
-from typing import Awaitable, Callable, ClassVar
+from typing import TYPE_CHECKING, Awaitable, Callable, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
@@ -12,21 +12,26 @@ from textual.containers import Grid, Vertical
 from textual.screen import Screen
 from textual.widgets import Footer
 
-from arena_tui.engine import events as ev
-from arena_tui.engine.state import ArenaState
 from arena_tui.tui import formatting as fmt
 from arena_tui.tui.widgets.header import SessionHeader
 from arena_tui.tui.widgets.leaderboard import Leaderboard
 from arena_tui.tui.widgets.market import MarketTable
 from arena_tui.tui.widgets.positions import PositionsTable
-from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES, AgentPane, agent_numbers
 from arena_tui.tui.widgets.status import StatusLine
 from arena_tui.tui.widgets.tables import NARROW_WIDTH, ArenaTable
+
+if TYPE_CHECKING:
+    from arena_tui.engine import events as ev
+    from arena_tui.engine.state import ArenaState
+    from arena_tui.tui.widgets.reasoning import AgentPane
+
+# The agent panes (``widgets.reasoning``, with the stream and Markdown renderers) are imported when
+# the first panes are made, after the first frame.
 
 SHORT_HEIGHT = 32
 """Terminals with fewer rows than this get the short layout (see app.tcss)."""
 
-Handler = Callable[[ev.Event], Awaitable[None]]
+Handler = Callable[["ev.Event"], Awaitable[None]]
 
 _STEP = Binding.Group("Cycle", compact=True)
 _SPEED = Binding.Group("Speed", compact=True)
@@ -79,11 +84,11 @@ class ConsoleScreen(Screen):
         Binding("q", "app.quit", "Quit", tooltip="Stop the session (the journal is flushed) and quit", id="quit"),
     ]
 
-    def __init__(self, mode: str, state: Callable[[], ArenaState]) -> None:
+    def __init__(self, mode: str, state: Callable[[], ArenaState | None]) -> None:
         super().__init__(id="console")
         self.mode = mode
         self._state = state
-        self.header = SessionHeader(id="header")
+        self.header = SessionHeader(mode=mode, id="header")
         self.status = StatusLine(id="status")
         self.market = MarketTable(id="market")
         self.positions = PositionsTable(id="positions")
@@ -96,30 +101,27 @@ class ConsoleScreen(Screen):
         """Cycles before this one are past the panes' history: a replay jump skips their pane events."""
         self._stale: set[ArenaTable] = set()
         self._panes_stale = False
-        self._handlers: dict[type[ev.Event], Handler] = {
-            ev.SessionStarted: self._ev_session_started,
-            ev.SessionEnded: self._ev_session_ended,
-            ev.StateReset: self._ev_state_reset,
-            ev.CycleStarted: self._ev_cycle_started,
-            ev.CycleCompleted: self._ev_cycle_completed,
-            ev.MarketUpdated: self._ev_market_updated,
-            ev.MarketFailed: self._ev_market_failed,
-            ev.AgentStarted: self._ev_agent_started,
-            ev.ReasoningDelta: self._ev_reasoning,
-            ev.AgentReplied: self._ev_agent_replied,
-            ev.AgentFailed: self._ev_agent_failed,
-            ev.AgentHalted: self._ev_agent_halted,
-            ev.DecisionParsed: self._ev_decisions,
-            ev.DecisionRejected: self._ev_rejected,
-            ev.OrderFilled: self._ev_filled,
-            ev.PositionClosed: self._ev_closed,
-            ev.FundingPaid: self._ev_funding,
-            ev.AccountUpdated: self._ev_account,
-        }
+        self._handlers: dict[type, Handler] | None = None
+        """Event type -> its handler, made on the first event (the engine's events module is not
+        needed for the first frame)."""
+        self._skipped: tuple[type, ...] = ()
+        self._clockless: tuple[type, ...] = ()
+
+    def _breakpoint_classes(self, width: int, height: int) -> dict[str, bool]:
+        """The screen's breakpoint classes at a ``width`` x ``height`` terminal, as Textual sets
+        them on each resize (the app's ``HORIZONTAL_BREAKPOINTS`` and ``VERTICAL_BREAKPOINTS``)."""
+        classes: dict[str, bool] = {}
+        for size, breakpoints in ((width, self.app.HORIZONTAL_BREAKPOINTS or []), (height, self.app.VERTICAL_BREAKPOINTS or [])):
+            chosen = next((name for at, name in sorted(breakpoints, reverse=True) if size >= at), None)
+            classes.update({name: name == chosen for _, name in breakpoints})
+        return classes
 
     def compose(self) -> ComposeResult:
+        # The breakpoint classes before any child is styled: Textual sets them on the first resize,
+        # after a first layout without them, and restyling every widget then delays the first frame.
+        self.update_classes(self._breakpoint_classes(*self.app.size), animate=False)
         state = self._state()
-        if state.header is not None:  # a resumed session: its agents are known before any event
+        if state is not None and state.header is not None:  # a resumed session: its agents are known before any event
             self._make_panes(state.header)
         yield self.header
         yield self.status
@@ -133,14 +135,13 @@ class ConsoleScreen(Screen):
 
     def on_mount(self) -> None:
         self._fit(self.app.size.width, self.app.size.height)
-        self.header.mode = self.mode
         self.market.border_title = "Market"
         self.positions.border_title = "Positions"
         self.leaderboard.border_title = "Leaderboard"
         self.leaderboard.border_subtitle = "vs BTC buy & hold"
         self.positions.border_subtitle = "no open positions"
         state = self._state()
-        if state.header is not None:  # a resumed session: show its accounts in the first frame
+        if state is not None and state.header is not None:  # a resumed session: show its accounts in the first frame
             self._show_session(state.header)
             self.cycle = self.header.cycle = state.cycle
             self.header.sim_time = state.time
@@ -176,7 +177,7 @@ class ConsoleScreen(Screen):
             if table in self._stale:
                 table.show(state)
         self._stale.clear()
-        if self._panes_stale:
+        if self._panes_stale and state is not None:
             self._panes_stale = False
             for name, pane in self.panes.items():
                 book = state.agents.get(name)
@@ -200,25 +201,57 @@ class ConsoleScreen(Screen):
             pane.focus()
 
     def on_descendant_focus(self, event: events.DescendantFocus) -> None:
-        if isinstance(event.widget, AgentPane):
+        if event.widget in self.panes.values():
             for other in self.panes.values():
                 other.set_class(other is event.widget, "-selected")
 
     # -- events -----------------------------------------------------------------------------------
 
+    def _make_handlers(self) -> dict[type, Handler]:
+        from arena_tui.engine import events as ev
+
+        handlers: dict[type, Handler] = {
+            ev.SessionStarted: self._ev_session_started,
+            ev.SessionEnded: self._ev_session_ended,
+            ev.StateReset: self._ev_state_reset,
+            ev.CycleStarted: self._ev_cycle_started,
+            ev.CycleCompleted: self._ev_cycle_completed,
+            ev.MarketUpdated: self._ev_market_updated,
+            ev.MarketPreview: self._ev_market_preview,
+            ev.MarketFailed: self._ev_market_failed,
+            ev.AgentStarted: self._ev_agent_started,
+            ev.ReasoningDelta: self._ev_reasoning,
+            ev.AgentReplied: self._ev_agent_replied,
+            ev.AgentFailed: self._ev_agent_failed,
+            ev.AgentHalted: self._ev_agent_halted,
+            ev.DecisionParsed: self._ev_decisions,
+            ev.DecisionRejected: self._ev_rejected,
+            ev.OrderFilled: self._ev_filled,
+            ev.PositionClosed: self._ev_closed,
+            ev.FundingPaid: self._ev_funding,
+            ev.AccountUpdated: self._ev_account,
+        }
+        self._skipped = (ev.MarketData,)
+        self._clockless = (ev.StateReset,)
+        self._handlers = handlers
+        return handlers
+
     async def apply(self, event: ev.Event) -> None:
         """Render one engine event: agent panes from the event itself; the tables are marked to be
         drawn from the state at the end of the batch (``end_batch``). ``MarketData`` (re-execution's
         input) is never shown."""
-        if isinstance(event, ev.MarketData):
+        handlers = self._handlers if self._handlers is not None else self._make_handlers()
+        if isinstance(event, self._skipped):
             return
-        if event.time > 0 and not isinstance(event, ev.StateReset):
+        if event.time > 0 and not isinstance(event, self._clockless):
             self.header.sim_time = event.time
-        handler = self._handlers.get(type(event))
+        handler = handlers.get(type(event))
         if handler is not None:
             await handler(event)
 
     def _make_panes(self, header: ev.SessionStarted) -> None:
+        from arena_tui.tui.widgets.reasoning import AgentPane, agent_numbers
+
         # one pane per name, numbered as the state numbers its agents (a name listed twice keeps its
         # first place and, as in the state, its last kind and model)
         agents = {str(a.get("name")): (str(a.get("kind", "")), str(a.get("model", "") or "")) for a in header.agents}
@@ -249,11 +282,14 @@ class ConsoleScreen(Screen):
         self._panes_stale = True
 
     async def _ev_session_ended(self, e: ev.SessionEnded) -> None:
+        self.status.end_all_progress()  # (a stop during the work: no done event comes)
         self.status.show("info", f"Session ended: {e.reason} ({e.cycles} cycles).")
 
     async def _ev_state_reset(self, e: ev.StateReset) -> None:
         """Forget what the panes and tables keep of their own; the events that follow (the last
         cycles of the target) fill the panes again, and the tables show the new state."""
+        from arena_tui.tui.widgets.reasoning import HISTORY_CYCLES
+
         self.cycle = 0
         self.header.cycle = 0
         self._history_from = e.target_cycle - HISTORY_CYCLES + 1
@@ -279,9 +315,15 @@ class ConsoleScreen(Screen):
     async def _ev_market_updated(self, e: ev.MarketUpdated) -> None:
         self.market.note_prices(e.coins)
         self._stale.add(self.market)
+        self.status.drop("market")  # the market answers again: a failure notice is over
+
+    async def _ev_market_preview(self, e: ev.MarketPreview) -> None:
+        """The prices the session starts from, before the indicators are ready (display only)."""
+        self.market.preview(e.coins)
+        self._stale.add(self.market)
 
     async def _ev_market_failed(self, e: ev.MarketFailed) -> None:
-        self.status.show("warning", f"Cycle {e.cycle}: no market data ({e.reason}); agents hold.")
+        self.status.show("warning", f"Cycle {e.cycle}: no market data ({e.reason}); agents hold.", key="market")
 
     def _pane(self, agent: str, cycle: int) -> AgentPane | None:
         """The agent's pane, or None when ``cycle`` is past its history (a replay jump)."""

@@ -63,11 +63,14 @@ class SessionHeader(Horizontal):
 
     _IDS = ("mode", "name", "sim", "wall", "cycle", "countdown", "state")
 
-    def __init__(self, *, id: str | None = None) -> None:
+    def __init__(self, *, mode: str = "recorded", id: str | None = None) -> None:
         super().__init__(id=id)
-        self._shown: dict[str, str] = {}
-        self._labels = {name: Label(id=name) for name in self._IDS}
-        """Held from the start: drawing never queries the DOM (nor fails while the app closes)."""
+        self.set_reactive(SessionHeader.mode, mode)
+        self._shown = self._texts()
+        self._labels = {name: Label(Content(safe_line(self._shown[name])), id=name) for name in self._IDS}
+        """Held from the start: drawing never queries the DOM (nor fails while the app closes). Each
+        holds its text from the start, so the first frame shows the mode and the clocks."""
+        self._mode_classes(self._labels["mode"])
 
     def compose(self) -> ComposeResult:
         yield from self._labels.values()
@@ -90,26 +93,36 @@ class SessionHeader(Horizontal):
         self._shown[id] = text
         self._label(id).update(Content(safe_line(text)), layout=id not in self._FIXED)
 
+    def _texts(self) -> dict[str, str]:
+        """Each label's text for the reactives' values now."""
+        if self.mode == "replay":
+            cycle = f"cycle {self.cycle}/{self.total_cycles} · {self.speed:g}x"
+        else:
+            cycle = f"cycle {self.cycle}"
+        return {
+            "mode": self.mode.upper(),
+            "name": self.session_name or "arena-tui",
+            "sim": fmt.sim_time(self.sim_time) if self.sim_time else "waiting for market",
+            "wall": f"wall {fmt.wall_time(self.wall_time)}" if self.wall_time else "",
+            "cycle": cycle,
+            "countdown": f"next {fmt.countdown(self.countdown)}",
+            "state": self.state.upper(),
+        }
+
+    def _mode_classes(self, label: Label) -> None:
+        for name in ("live", "recorded", "replay"):
+            label.set_class(self.mode == name, f"-{name}")
+
     def _draw(self) -> None:
         if not self.is_mounted:
             return
-        mode = self._label("mode")
-        for name in ("live", "recorded", "replay"):
-            mode.set_class(self.mode == name, f"-{name}")
-        self._put("mode", self.mode.upper())
-        self._put("name", self.session_name or "arena-tui")
+        self._mode_classes(self._label("mode"))
         self._label("name").tooltip = Content(safe_line(self.source)) if self.source else None
-        self._put("sim", fmt.sim_time(self.sim_time) if self.sim_time else "waiting for market")
-        self._put("wall", f"wall {fmt.wall_time(self.wall_time)}" if self.wall_time else "")
-        if self.mode == "replay":
-            self._put("cycle", f"cycle {self.cycle}/{self.total_cycles} · {self.speed:g}x")
-        else:
-            self._put("cycle", f"cycle {self.cycle}")
-        self._put("countdown", f"next {fmt.countdown(self.countdown)}")
         state = self._label("state")
         state.set_class(self.state == "paused", "-paused")
         state.set_class(self.state == "ended", "-ended")
-        self._put("state", self.state.upper())
+        for id, text in self._texts().items():
+            self._put(id, text)
 
     # every reactive redraws (unchanged labels are skipped)
     watch_mode = watch_session_name = watch_source = watch_sim_time = watch_wall_time = _draw

@@ -4,14 +4,15 @@ with each one's equity line as a sparkline."""
 from __future__ import annotations
 
 from collections import deque
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 from rich.text import Text
 
-from arena_tui.engine.events import LeaderboardRow
 from arena_tui.tui import formatting as fmt
-from arena_tui.tui.widgets.reasoning import agent_number
 from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec, Row
+
+if TYPE_CHECKING:
+    from arena_tui.engine.events import LeaderboardRow
 
 EQUITY_POINTS = 240
 """Account values kept per agent for the sparkline (one per cycle)."""
@@ -82,6 +83,8 @@ class Leaderboard(ArenaTable):
         book = self.state.agents.get(row.agent) if self.state is not None and row.kind != "benchmark" else None
         label = fmt.agent_label(row.agent, row.kind)
         if book is not None:
+            from arena_tui.tui.widgets.reasoning import agent_number  # (imported with the panes, after the first frame)
+
             number = agent_number(self.state, row.agent)  # type: ignore[arg-type]
             mark = ""
             if book.halted is not None:

@@ -29,11 +29,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from markdown_it import MarkdownIt
 from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from markdown_it import MarkdownIt
 
 __all__ = ["GrowingLine", "MdLine", "MdState", "MdStyles", "PLAIN", "advance", "render_inline", "render_line"]
 
@@ -99,7 +102,10 @@ _BULLETS = ("•", "◦", "▪")
 
 
 @lru_cache(maxsize=1)
-def _parser() -> MarkdownIt:
+def _parser() -> "MarkdownIt":
+    # imported on the first paragraph drawn, not before the first frame (issue 14)
+    from markdown_it import MarkdownIt
+
     return MarkdownIt("commonmark", {"html": False}).enable("strikethrough")
 
 

@@ -19,6 +19,11 @@ class MarketTable(ArenaTable):
 
     The tick colour is display-only history: ``note_prices`` keeps the prices of the last two
     ``MarketUpdated`` events it was shown.
+
+    Before the session's first cycle the state has no market rows; a ``MarketPreview`` (the prices
+    the session starts from, sent before the indicators are ready) fills the table meanwhile
+    (``preview``): prices, change, funding and open interest, each indicator cell ``PENDING`` until
+    the first ``MarketUpdated`` brings the full rows.
     """
 
     COLUMNS = (
@@ -34,10 +39,23 @@ class MarketTable(ArenaTable):
         ColumnSpec("atr", "ATR14", 8),
     )
 
+    INDICATORS = ("rsi7", "rsi14", "ema", "macd", "atr")
+    """The columns a ``MarketPreview`` row has no figure for yet."""
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._last: dict[str, float] = {}
         self._previous: dict[str, float] = {}
+        self._preview: dict[str, Mapping[str, Any]] = {}
+
+    @property
+    def previewing(self) -> bool:
+        """True while the rows on show are a preview (no cycle's market rows yet)."""
+        return bool(self._preview) and not (self.state is not None and self.state.market)
+
+    def preview(self, coins: Mapping[str, Mapping[str, Any]]) -> None:
+        """Keep one ``MarketPreview.coins`` to show until the state has market rows."""
+        self._preview = dict(coins)
 
     def note_prices(self, coins: Mapping[str, Mapping[str, Any]]) -> None:
         """Remember one ``MarketUpdated.coins``'s prices, for the tick colour."""
@@ -50,8 +68,13 @@ class MarketTable(ArenaTable):
             self._last[coin] = price
 
     def table_rows(self) -> list[Row]:
-        """One row per coin of the state's last market rows."""
+        """One row per coin of the state's last market rows (before the first cycle: of the preview)."""
         market = self.state.market if self.state is not None else {}
+        if market:
+            self._preview = {}  # the first cycle's rows are in: the preview is over
+        elif self._preview:
+            pending = self.styled(fmt.PENDING, "arena--muted")
+            return [(coin, {**self._cells(coin, row), **dict.fromkeys(self.INDICATORS, pending)}) for coin, row in self._preview.items()]
         return [(coin, self._cells(coin, row)) for coin, row in market.items()]
 
     def _cells(self, coin: str, row: Mapping[str, Any]) -> dict[str, Text]:
@@ -90,3 +113,4 @@ class MarketTable(ArenaTable):
     def reset(self) -> None:
         self._last.clear()
         self._previous.clear()
+        self._preview = {}

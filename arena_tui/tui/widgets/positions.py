@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import TYPE_CHECKING, Sequence
 
 from rich.text import Text
 
-from arena_tui.engine.events import PositionRow
 from arena_tui.tui import formatting as fmt
 from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec, Row
+
+if TYPE_CHECKING:
+    from arena_tui.engine.events import PositionRow
 
 
 class PositionsTable(ArenaTable):

@@ -12,12 +12,12 @@ from rich.text import Text
 from textual.binding import Binding, BindingType
 from textual.reactive import reactive
 
-from arena_tui.engine import events as ev
 from arena_tui.engine.sanitize import safe_line
 from arena_tui.tui import formatting as fmt
 from arena_tui.tui.widgets.stream import Block, StreamView
 
 if TYPE_CHECKING:
+    from arena_tui.engine import events as ev
     from arena_tui.engine.state import AgentBook, ArenaState
 
 _CLASS_SAFE = re.compile(r"[a-z][a-z0-9-]{0,30}")

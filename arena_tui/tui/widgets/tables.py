@@ -5,7 +5,7 @@ through component classes."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import ClassVar, Mapping, Sequence
+from typing import TYPE_CHECKING, ClassVar, Mapping, Sequence
 
 from rich.style import Style
 from rich.text import Text
@@ -13,8 +13,10 @@ from textual import events
 from textual.widgets import DataTable
 
 from arena_tui.engine.sanitize import safe_line
-from arena_tui.engine.state import ArenaState
 from arena_tui.tui.widgets.component_style import text_style
+
+if TYPE_CHECKING:
+    from arena_tui.engine.state import ArenaState
 
 NARROW_WIDTH = 100
 """Terminals narrower than this (in cells) get the narrow layout: tables drop their ``wide_only``
@@ -164,8 +166,8 @@ class ArenaTable(DataTable, can_focus=False):
 
     # -- rows -------------------------------------------------------------------------------------
 
-    def show(self, state: ArenaState) -> None:
-        """Draw the table from ``state``."""
+    def show(self, state: ArenaState | None) -> None:
+        """Draw the table from ``state`` (None: no session yet, an empty table)."""
         self.state = state
         self.refresh_rows()
 
