@@ -30,7 +30,7 @@ from arena_tui.tui.widgets.status import SPINNER
 from test_tui_script import AGENTS, OFFLINE_HINT, T0, TREND, FakeSession, demo_events, header, market_rows, wait_until
 
 FROZEN = 1763640000.0
-WARMUP = "Compiling the indicators (first start only; later starts load them from the cache); the first cycle starts when they are ready."
+WARMUP = "Compiling the indicators for cycle 1 (first start only; later starts load them from the cache)."
 DONE = "Indicators compiled in 19 s and cached for later starts."
 
 

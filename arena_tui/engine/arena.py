@@ -206,11 +206,16 @@ class Arena:
             for tf, c in cs.candles.items():
                 key = (coin, tf)
                 last = self._sent_candles.get(key)
+                n = len(c)
+                newest = int(c.ts[-1]) if n else None
+                if newest is not None and newest == last:  # nothing new (a coarse timeframe, most cycles)
+                    candles[tf] = {"keep": n, "ts": [], "open": [], "high": [], "low": [], "close": [], "volume": []}
+                    continue
                 a = 0 if last is None else int(c.ts.searchsorted(last, side="right"))
-                if len(c):
-                    self._sent_candles[key] = int(c.ts[-1])
+                if n:
+                    self._sent_candles[key] = newest
                 candles[tf] = {
-                    "keep": len(c),
+                    "keep": n,
                     "ts": c.ts[a:].tolist(),
                     "open": c.open[a:].tolist(),
                     "high": c.high[a:].tolist(),
@@ -220,14 +225,16 @@ class Arena:
                 }
             f = cs.funding
             last = self._sent_funding.get(coin)
-            a = 0 if last is None else int(f.ts.searchsorted(last, side="right"))
-            if len(f):
-                self._sent_funding[coin] = int(f.ts[-1])
-            out[coin] = {
-                "candles": candles,
-                "funding": {"keep": len(f), "interval_ms": int(f.interval_ms), "ts": f.ts[a:].tolist(), "rate": f.rate[a:].tolist()},
-                "open_interest": cs.open_interest,
-            }
+            nf = len(f)
+            newest = int(f.ts[-1]) if nf else None
+            if newest is not None and newest == last:  # no new funding time (most cycles)
+                funding = {"keep": nf, "interval_ms": int(f.interval_ms), "ts": [], "rate": []}
+            else:
+                a = 0 if last is None else int(f.ts.searchsorted(last, side="right"))
+                if nf:
+                    self._sent_funding[coin] = newest
+                funding = {"keep": nf, "interval_ms": int(f.interval_ms), "ts": f.ts[a:].tolist(), "rate": f.rate[a:].tolist()}
+            out[coin] = {"candles": candles, "funding": funding, "open_interest": cs.open_interest}
         return out
 
     async def _features(self, snap: MarketSnapshot):

@@ -459,7 +459,7 @@ class ArenaSession:
                 pass
 
 
-WARMUP_NOTICE = "Compiling the indicators (first start only; later starts load them from the cache); the first cycle starts when they are ready."
+WARMUP_NOTICE = "Compiling the indicators for cycle 1 (first start only; later starts load them from the cache)."
 
 
 def _load_indicators() -> None:
