@@ -34,6 +34,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 import crash_driver as cd
 import test_verify as tv
 
+from arena_tui.engine.journal import expanded_lines
+
 
 def table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
@@ -62,7 +64,7 @@ def kill_points(workdir: Path, workers: int) -> None:
 def edited_journals(workdir: Path) -> None:
     t0 = time.perf_counter()
     journal = tv.record_journal(workdir / "verify")
-    lines = journal.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines = [line + "\n" for line in expanded_lines(journal)]  # every event whole, as the variants edit them
     edited = workdir / "verify" / "edited.jsonl"
     per_area: dict[str, list[int]] = collections.defaultdict(lambda: [0, 0])
     missed: list[str] = []

@@ -32,6 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+sys.path.insert(1, str(ROOT / "tests"))  # the tests import their helpers as pytest does (rootdir-relative)
 
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
