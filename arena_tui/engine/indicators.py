@@ -1713,18 +1713,7 @@ def compute_features(market: "MarketSnapshot") -> dict[str, dict[str, SeriesFeat
             lens.append(len(c.ts))
     per_call = _SERIES_PER_CALL
     result: dict[str, dict[str, SeriesFeatures]] = {}
-    if len(lens) <= per_call:  # one kernel call (6 coins x 2 timeframes)
-        if lens:
-            mem = _fused_call(cols, lens)
-            at = 1
-            for coin, snap in coins.items():
-                candles = snap.candles
-                if candles:
-                    per_coin = result[coin] = {}
-                    for tf, c in candles.items():
-                        per_coin[tf] = SeriesFeatures(tf, c, mem, at)
-                        at += _LASTS
-        return result
+    # one kernel call per 12 series (one call for 6 coins x 2 timeframes)
     mems = [_fused_call(cols[4 * k : 4 * (k + per_call)], lens[k : k + per_call])
             for k in range(0, len(lens), per_call)]  # fmt: skip
     j = 0
