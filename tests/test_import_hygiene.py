@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import pkgutil
-import subprocess
-import sys
 
 import arena_tui.engine
+from fresh_imports import modules_after
 
 
 def engine_modules() -> list[str]:
@@ -23,14 +22,6 @@ def test_engine_has_modules():
 
 
 def test_engine_never_imports_textual_or_rich():
-    code = (
-        "import importlib, sys\n"
-        f"mods = {engine_modules()!r}\n"
-        "for m in mods:\n"
-        "    importlib.import_module(m)\n"
-        "bad = sorted(n for n in sys.modules if n.split('.')[0] in ('textual', 'rich'))\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "", f"engine imported UI modules: {out.stdout.strip()}"
+    code = "import importlib\n" + "".join(f"importlib.import_module({m!r})\n" for m in engine_modules())
+    bad = sorted(n for n in modules_after(code, timeout=300) if n.split(".")[0] in ("textual", "rich"))
+    assert bad == [], f"engine imported UI modules: {','.join(bad)}"

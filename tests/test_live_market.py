@@ -8,8 +8,6 @@ the same data at the same clock is the reference: a correct live snapshot holds 
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -20,6 +18,7 @@ from arena_tui.engine.market.base import COINS, MarketSource
 from arena_tui.engine.market.live import EXCHANGES, LiveMarket
 from arena_tui.engine.market.recorded import RecordedMarket, parse_time
 from tests.fakes.exchange_server import OPEN_INTEREST, FakeExchangeServer, Fault
+from fresh_imports import modules_after
 
 # The moment an Alpha Arena prompt recorded Hyperliquid's open interest: mid-candle for every timeframe.
 NOW = parse_time("2025-10-28T06:14:18Z")
@@ -299,15 +298,8 @@ async def test_close_is_idempotent_and_fine_before_any_request(server):
 
 
 def test_importing_and_constructing_does_not_import_ccxt():
-    code = (
-        "import sys\n"
-        "from arena_tui.engine.market.live import LiveMarket\n"
-        "LiveMarket('binanceusdm', coins=['BTC'])\n"
-        "print(sorted(n for n in sys.modules if n.split('.')[0] == 'ccxt'))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "[]"
+    code = "from arena_tui.engine.market.live import LiveMarket\nLiveMarket('binanceusdm', coins=['BTC'])"
+    assert sorted(n for n in modules_after(code) if n.split(".")[0] == "ccxt") == []
 
 
 async def test_a_coin_the_exchange_does_not_list_raises_market_error():

@@ -13,8 +13,6 @@
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 
 import pytest
@@ -27,6 +25,7 @@ from arena_tui.tui import formatting as fmt
 from arena_tui.tui.app import ArenaApp, has_replay_controls, make_app
 from arena_tui.tui.starting import StartingSession
 from arena_tui.tui.widgets.status import SPINNER
+from fresh_imports import modules_after
 from test_tui_script import AGENTS, OFFLINE_HINT, T0, TREND, FakeSession, demo_events, header, market_rows, wait_until
 
 FROZEN = 1763640000.0
@@ -318,13 +317,6 @@ def test_replay_controls_are_told_apart_as_the_protocol_does():
 def test_the_first_frame_needs_neither_the_engines_events_nor_its_state():
     """``arena_tui.tui.app`` (and the CLI's start) import no engine module that builds events,
     state or sessions, and not numpy: those come after the first frame."""
-    code = (
-        "import sys\n"
-        "import arena_tui.cli, arena_tui.tui.app, arena_tui.tui.starting\n"
-        "bad = sorted(m for m in sys.modules if m in ('arena_tui.engine.events', 'arena_tui.engine.state',"
-        " 'arena_tui.engine.session', 'arena_tui.engine.scheduler', 'arena_tui.tui.widgets.reasoning', 'markdown_it', 'numpy'))\n"
-        "print(','.join(bad))\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == ""
+    later = {"arena_tui.engine.events", "arena_tui.engine.state", "arena_tui.engine.session", "arena_tui.engine.scheduler",
+             "arena_tui.tui.widgets.reasoning", "markdown_it", "numpy"}
+    assert sorted(modules_after("import arena_tui.cli, arena_tui.tui.app, arena_tui.tui.starting") & later) == []
