@@ -15,7 +15,7 @@ def build_market(config: Config) -> MarketSource:
     if m.source == "live":
         from arena_tui.engine.market.live import LiveMarket
 
-        return LiveMarket(exchange_id=m.exchange, coins=m.coins, timeframes=timeframes)
+        return LiveMarket(exchange_id=m.exchange, coins=m.coins, timeframes=timeframes, interval=m.interval)
     from arena_tui.engine.market.recorded import RecordedMarket
 
     return RecordedMarket(coins=m.coins, timeframes=timeframes, start=m.start, interval=m.interval)

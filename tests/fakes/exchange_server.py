@@ -26,12 +26,16 @@ interest is the real Hyperliquid figure per coin recorded in an Alpha Arena Seas
 volumes) are ``0``.
 
 Fault injection: ``add_fault(Fault(...))`` makes the next N matching requests answer with an HTTP
-status, after a delay, or with a malformed body. ``requests`` records every request's kind.
+status, after a delay, or with a malformed body. ``requests`` records every request's kind (``count``
+and ``counts`` tally them); ``candle_requests`` records every OHLCV request (``candleSnapshot`` or
+``klines``) as a ``CandleRequest`` (coin, interval, start, end, limit); ``clear_requests`` empties both.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -73,7 +77,12 @@ _BN_PRECISION: dict[str, tuple[int, int, str, str]] = {
 
 def num(x: float) -> str:
     """A float as the exchanges write numbers: positional decimal text that parses back exactly."""
-    return np.format_float_positional(float(x), trim="-")
+    return _num(float(x))
+
+
+@functools.lru_cache(maxsize=1 << 17)
+def _num(x: float) -> str:  # the same recorded candles are served over and over
+    return np.format_float_positional(x, trim="-")
 
 
 @dataclass
@@ -95,6 +104,19 @@ class Fault:
     match: str | None = None
 
 
+@dataclass(frozen=True)
+class CandleRequest:
+    """One OHLCV request as the server received it: ``coin`` (e.g. ``BTC``), ``interval`` (e.g. ``5m``),
+    ``start``/``end`` (ms, ``None`` when not sent) and ``limit`` (``None`` when not sent; Hyperliquid
+    has none)."""
+
+    coin: str
+    interval: str
+    start: int | None
+    end: int | None
+    limit: int | None
+
+
 @dataclass
 class FakeExchangeServer:
     """The fake exchange. ``now`` (ms) is the server's clock and may be moved between requests."""
@@ -103,6 +125,7 @@ class FakeExchangeServer:
     dataset: Dataset = field(default_factory=bundled_dataset, repr=False)
     faults: list[Fault] = field(default_factory=list)
     requests: list[str] = field(default_factory=list, repr=False)
+    candle_requests: list[CandleRequest] = field(default_factory=list, repr=False)
     base_url: str = ""
     _runner: web.AppRunner | None = field(default=None, repr=False)
 
@@ -138,22 +161,41 @@ class FakeExchangeServer:
         """How many requests of ``kind`` the server has received."""
         return sum(1 for k in self.requests if k == kind)
 
+    def counts(self) -> Counter[str]:
+        """Requests received per kind (``{"candleSnapshot": 18, "metaAndAssetCtxs": 2, ...}``)."""
+        return Counter(self.requests)
+
+    def candle_counts(self) -> Counter[tuple[str, str]]:
+        """OHLCV requests received per ``(coin, interval)``."""
+        return Counter((r.coin, r.interval) for r in self.candle_requests)
+
+    def clear_requests(self) -> None:
+        """Forget the requests received so far (``requests`` and ``candle_requests``)."""
+        self.requests.clear()
+        self.candle_requests.clear()
+
     # ----- data as known at ``now`` -----------------------------------------------------------
 
-    def candles_at(self, coin: str, timeframe: str) -> list[tuple[int, float, float, float, float, float]]:
+    def candles_at(
+        self, coin: str, timeframe: str, start: int | None = None, end: int | None = None
+    ) -> list[tuple[int, float, float, float, float, float]]:
         """``(open time, o, h, l, c, v)`` of every candle opened at or before ``now``, the last one
-        partial when it is still open."""
+        partial when it is still open; only those whose open time is in ``[start, end]`` (ms) when
+        given (the same rows as filtering the full list, without building it)."""
         if timeframe not in self.dataset.timeframes:
             return []
         c = self.dataset.candles[coin][timeframe]
         tf = timeframe_ms(timeframe)
         closed = int(np.searchsorted(c.close_ts, self.now, side="right"))
+        lo = 0 if start is None else int(np.searchsorted(c.ts, start, side="left"))
+        hi = closed if end is None else min(closed, int(np.searchsorted(c.ts, end, side="right")))
         rows = [
             (int(c.ts[i]), float(c.open[i]), float(c.high[i]), float(c.low[i]), float(c.close[i]), float(c.volume[i]))
-            for i in range(closed)
+            for i in range(lo, hi)
         ]
         open_ts = (self.now // tf) * tf
-        if not rows or rows[-1][0] < open_ts:
+        in_range = (start is None or open_ts >= start) and (end is None or open_ts <= end)
+        if in_range and (closed == 0 or int(c.ts[closed - 1]) < open_ts):
             partial = self._partial(coin, open_ts)
             if partial is not None:
                 rows.append(partial)
@@ -179,7 +221,8 @@ class FakeExchangeServer:
 
     def mark_price(self, coin: str) -> float:
         """Latest known price at ``now``: the close of the last 5m candle (partial or closed)."""
-        return self.candles_at(coin, "5m")[-1][4]
+        recent = self.candles_at(coin, "5m", start=self.now - 600_000)
+        return (recent or self.candles_at(coin, "5m"))[-1][4]
 
     def funding_8h(self, coin: str) -> tuple[int, float]:
         """The recorded Binance funding ``(time ms, rate per 8 h)`` at or before ``now``."""
@@ -226,6 +269,18 @@ class FakeExchangeServer:
             self.requests.append("invalid")
             return web.Response(status=422, text="Failed to deserialize the JSON body into the target type")
         self.requests.append(kind)
+        if kind == "candleSnapshot":
+            req = payload.get("req") or {}
+            if isinstance(req, dict):
+                self.candle_requests.append(
+                    CandleRequest(
+                        str(req.get("coin", "")),
+                        str(req.get("interval", "")),
+                        _int_or_none(req.get("startTime")),
+                        _int_or_none(req.get("endTime")),
+                        None,
+                    )
+                )
         faulted = await self._apply_fault(kind)
         if faulted is not None:
             return faulted
@@ -287,7 +342,7 @@ class FakeExchangeServer:
             return []
         start = int(req.get("startTime", 0))
         end = int(req.get("endTime", self.now))
-        rows = [r for r in self.candles_at(coin, interval) if start <= r[0] <= end][-5000:]
+        rows = self.candles_at(coin, interval, start, end)[-5000:]
         tf = timeframe_ms(interval)
         return [
             {
@@ -308,10 +363,20 @@ class FakeExchangeServer:
     async def _binance(self, request: web.Request) -> web.Response:
         endpoint = request.match_info["endpoint"]
         self.requests.append(endpoint)
+        q = request.query
+        if endpoint == "klines":
+            self.candle_requests.append(
+                CandleRequest(
+                    q.get("symbol", "").removesuffix("USDT"),
+                    q.get("interval", ""),
+                    _int_or_none(q.get("startTime")),
+                    _int_or_none(q.get("endTime")),
+                    _int_or_none(q.get("limit")),
+                )
+            )
         faulted = await self._apply_fault(endpoint)
         if faulted is not None:
             return faulted
-        q = request.query
         if endpoint == "exchangeInfo":
             return web.json_response(self._bn_exchange_info())
         coin = self._bn_coin(q.get("symbol", ""))
@@ -407,14 +472,20 @@ class FakeExchangeServer:
         limit = min(int(q.get("limit", 500)), 1500)
         start = q.get("startTime")
         end = int(q.get("endTime", self.now))
-        rows = [r for r in self.candles_at(coin, interval) if r[0] <= end]
         if start is not None:
-            rows = [r for r in rows if r[0] >= int(start)][:limit]
+            rows = self.candles_at(coin, interval, int(start), end)[:limit]
         else:
-            rows = rows[-limit:]
+            rows = self.candles_at(coin, interval, None, end)[-limit:]
         tf = timeframe_ms(interval)
         # quote volume, trade count and taker volumes are not in the recording: "0"
         return [[t, num(o), num(h), num(lo), num(c), num(v), t + tf - 1, "0", 0, "0", "0", "0"] for t, o, h, lo, c, v in rows]
 
 
-__all__ = ["FakeExchangeServer", "Fault", "OPEN_INTEREST", "num"]
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return None if value is None else int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+__all__ = ["CandleRequest", "FakeExchangeServer", "Fault", "OPEN_INTEREST", "num"]

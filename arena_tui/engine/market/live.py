@@ -6,7 +6,19 @@ and ``binanceusdm`` (USDT-margined perps, ``BTC/USDT:USDT``, 8-hourly funding).
 One ``snapshot()`` fetches, all at once with ``asyncio.gather``: OHLCV for every coin and timeframe
 (the last ``lookback[timeframe]`` *closed* candles: the candle still open at the clock is dropped, so
 every candle closes at or before the snapshot time), the current funding rate and the open interest
-(base coin). Each request has a timeout and is retried with exponential backoff on network errors,
+(base coin).
+
+Candles are incremental: each coin's and timeframe's closed candles are held in memory between
+snapshots. The first snapshot downloads the whole lookback window; later ones ask only for the
+candles closed since (``since`` = open time of the first candle not yet held, one request), and none
+at all when no candle of that timeframe can have closed since the last snapshot (e.g. 4h candles
+between 4h boundaries). The whole window is downloaded again after a gap (at least ``lookback``
+candles closed since, or the clock went back) or when the reply does not join the held history
+(its first closed candle is not the one asked for). The snapshot is exactly what a full download
+at the same clock gives: the candles whose open time lies in the lookback window ending at the last
+closed candle, as the exchange serves them (closed candles are taken as final).
+
+Each request has a timeout and is retried with exponential backoff on network errors,
 timeouts, rate limits and HTTP 5xx; when the exchange stays down, or answers with something that is
 not the expected reply, ``snapshot()`` raises ``MarketError`` whose ``str()`` is one sentence. No ccxt
 exception or traceback leaves this module.
@@ -49,6 +61,20 @@ MAX_LOOKBACK = 1000
 """Most candles one request may return on every supported exchange (Binance caps klines at 1000)."""
 
 HOUR_MS = 3_600_000
+
+
+@dataclass(frozen=True)
+class _Held:
+    """Closed candles of one coin and timeframe held between snapshots.
+
+    ``rows``: float64 array of shape ``(k, 6)`` (open time ms, open, high, low, close, volume), k >= 1,
+    open times strictly increasing, all inside the lookback window that ends at ``end``. ``end``: open
+    time (ms) of the last candle closed at the clock of the snapshot that produced ``rows`` (the
+    exchange may lack that candle, so ``rows[-1, 0] <= end``). Never mutated: replaced whole.
+    """
+
+    rows: np.ndarray
+    end: int
 
 
 @dataclass(frozen=True)
@@ -131,7 +157,9 @@ class LiveMarket:
     request), ``tries`` (attempts per request), ``backoff`` (seconds before the first retry, doubled
     each time), ``rate_limit`` (ccxt's client-side rate limiter, ``enableRateLimit``), ``base_url``
     (replace the exchange's REST host, e.g. ``http://127.0.0.1:8080``), ``clock`` (returns epoch ms;
-    wall clock by default).
+    wall clock by default), ``interval`` (the configured cycle interval, a timeframe name such as
+    ``"3m"``; exposed as ``interval_ms``, int ms, for the scheduler; it does not change what a
+    snapshot holds).
 
     The clock ``now`` is wall time; ``advance()`` is a no-op (the world moves on by itself).
     Raises ``ConfigError`` for an unknown exchange id, coin or timeframe, or a bad lookback/timing
@@ -151,6 +179,7 @@ class LiveMarket:
         rate_limit: bool = True,
         base_url: str | None = None,
         clock: Callable[[], int] | None = None,
+        interval: str = "3m",
     ) -> None:
         key = str(exchange_id).strip().lower()
         if key not in EXCHANGES:
@@ -178,7 +207,11 @@ class LiveMarket:
         self.rate_limit = bool(rate_limit)
         self.base_url = base_url
         self.name = f"live:{self.spec.id}"
+        self.interval = str(interval)
+        self.interval_ms: int = timeframe_ms(self.interval)
+        """The configured cycle interval in ms (e.g. 180000 for ``"3m"``)."""
         self._clock = clock or _wall_clock_ms
+        self._held: dict[tuple[str, str], _Held] = {}
         self._ccxt: ModuleType | None = None
         self._errors: ModuleType | None = None
         self._exchange: Any = None
@@ -339,43 +372,74 @@ class LiveMarket:
     # ----- requests -------------------------------------------------------------------------------
 
     async def _candles(self, exchange: Any, coin: str, tf: str, t: int) -> Candles:
-        """The last ``lookback[tf]`` candles of ``coin`` that closed at or before ``t``."""
+        """The last ``lookback[tf]`` candles of ``coin`` that closed at or before ``t`` (``t`` in ms).
+
+        Uses and updates the held history: no request when no candle closed since it was fetched, one
+        request for the candles closed since otherwise, a full download of the window the first time,
+        after a gap or when the reply does not join. Raises ``MarketError``; the held history is
+        replaced only after a reply has been read successfully, so a failure leaves it as it was.
+        """
         what = f"{coin} {tf} candles"
         step = timeframe_ms(tf)
         n = self.lookback[tf]
-        last_closed_open = (t // step) * step - step
-        since = last_closed_open - (n - 1) * step
-        rows = await self._call(
-            what, exchange.fetch_ohlcv, self.spec.symbol(coin), tf, since, n + 1, {"until": t}
+        last = (t // step) * step - step  # open time of the latest candle closed at t
+        start = last - (n - 1) * step  # open time of the oldest candle in the window
+        key = (coin, tf)
+        held = self._held.get(key)
+        rows: np.ndarray | None = None
+        if held is not None and held.end == last:
+            rows = held.rows  # nothing can have closed since: no request
+        elif held is not None and held.end < last:
+            since = int(held.rows[-1, 0]) + step  # the first candle not yet held
+            count = (last - since) // step + 1  # candles closed in [since, last]
+            if count < n:  # else more closed than the window holds: a gap
+                fresh = await self._fetch(exchange, what, coin, tf, since, count + 1, t, step)
+                if len(fresh) and int(fresh[0, 0]) == since:  # joins the held history
+                    kept = held.rows[held.rows[:, 0] >= start]
+                    rows = np.concatenate((kept, fresh)) if len(kept) else fresh
+        if rows is None:  # first snapshot, gap, clock moved back, or a reply that does not join
+            rows = await self._fetch(exchange, what, coin, tf, start, n + 1, t, step)
+            if len(rows) == 0:
+                raise self._malformed(what, "no closed candle in the reply")
+        if held is None or rows is not held.rows:
+            rows = rows[-n:]
+            self._held[key] = _Held(rows, last)
+        return Candles(
+            tf,
+            rows[:, 0].astype(np.int64),
+            rows[:, 1].copy(),
+            rows[:, 2].copy(),
+            rows[:, 3].copy(),
+            rows[:, 4].copy(),
+            rows[:, 5].copy(),
         )
-        if not isinstance(rows, list):
-            raise self._malformed(what, f"got {type(rows).__name__}, not a list of candles")
+
+    async def _fetch(
+        self, exchange: Any, what: str, coin: str, tf: str, since: int, limit: int, t: int, step: int
+    ) -> np.ndarray:
+        """One OHLCV request: the candles with open time >= ``since`` (ms) closed at or before ``t``
+        (ms), at most ``limit`` asked for. Returns a C-contiguous float64 array of shape ``(k, 6)``
+        (open time, o, h, l, c, v), open times strictly increasing, possibly ``k == 0``; raises
+        ``MarketError`` after failed retries or for a malformed reply."""
+        reply = await self._call(what, exchange.fetch_ohlcv, self.spec.symbol(coin), tf, since, limit, {"until": t})
+        if not isinstance(reply, list):
+            raise self._malformed(what, f"got {type(reply).__name__}, not a list of candles")
         try:
-            arr = np.array(rows, dtype=np.float64)
+            arr = np.array(reply, dtype=np.float64)
         except (TypeError, ValueError):
             raise self._malformed(what, "candles are not rows of numbers") from None
         if arr.size == 0:
             arr = arr.reshape(0, 6)
         if arr.ndim != 2 or arr.shape[1] < 6 or not np.all(np.isfinite(arr[:, :6])):
             raise self._malformed(what, "candles are not rows of six numbers")
+        arr = arr[:, :6]
         ts = arr[:, 0].astype(np.int64)
         keep = (ts + step <= t) & (ts >= since)  # closed by the clock: no look-ahead
         arr, ts = arr[keep], ts[keep]
         if len(ts) and np.any(np.diff(ts) <= 0):
             order = np.unique(ts, return_index=True)[1]
-            arr, ts = arr[order], ts[order]
-        arr, ts = arr[-n:], ts[-n:]
-        if len(ts) == 0:
-            raise self._malformed(what, "no closed candle in the reply")
-        return Candles(
-            tf,
-            np.ascontiguousarray(ts),
-            np.ascontiguousarray(arr[:, 1]),
-            np.ascontiguousarray(arr[:, 2]),
-            np.ascontiguousarray(arr[:, 3]),
-            np.ascontiguousarray(arr[:, 4]),
-            np.ascontiguousarray(arr[:, 5]),
-        )
+            arr = arr[order]
+        return np.ascontiguousarray(arr)
 
     def _funding_entry(self, what: str, rate: Any, t: int) -> FundingHistory:
         if not isinstance(rate, dict):
