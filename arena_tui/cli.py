@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from arena_tui import __version__
 from arena_tui.engine.errors import ArenaError
@@ -27,13 +28,22 @@ EXIT_STATUSES = """exit status:
   128+N  stopped by signal N (130 Ctrl-C, 143 SIGTERM, 129 SIGHUP); the journal is complete and resumable"""
 
 
+COMMANDS_HELP = """commands (each has --help):
+  arena-tui export FILE [--to DIR] [--format csv|parquet]   a journal's trades, equity, decisions, fills,
+                                                            funding and model calls as tables
+  arena-tui sessions [DIR]                                  the journals of the sessions directory"""
+
+COMMANDS = ("export", "sessions")
+"""Subcommands, recognised as the first argument (the session flags take no positional argument)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     from arena_tui.logs import log_file, shown_path
 
     p = argparse.ArgumentParser(
         prog="arena-tui",
         formatter_class=argparse.RawDescriptionHelpFormatter,
-        epilog=f"{EXIT_STATUSES}\n\nlog file: {shown_path(log_file())} (rotated; ARENA_TUI_LOG_DIR moves it)",
+        epilog=f"{COMMANDS_HELP}\n\n{EXIT_STATUSES}\n\nlog file: {shown_path(log_file())} (rotated; ARENA_TUI_LOG_DIR moves it)",
         description=(
             "Watch LLMs and rule-based baselines paper-trade crypto perpetual futures side by side. "
             "With no config and no keys it runs the bundled real market (Alpha Arena Season 1, from 2025-10-17) "
@@ -59,6 +69,31 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def build_command_parser(command: str) -> argparse.ArgumentParser:
+    """The parser of a subcommand (``COMMANDS``): ``export`` or ``sessions``."""
+    if command == "export":
+        from arena_tui.export import FORMATS
+
+        p = argparse.ArgumentParser(
+            prog="arena-tui export",
+            description=(
+                "Write a session journal's tables: trades, equity (per cycle and agent), decisions (accepted and "
+                "rejected, with rule ids), fills, funding payments and model calls. Columns: README, section Export."
+            ),
+        )
+        p.add_argument("file", metavar="FILE", help="a session journal (sessions/*.jsonl)")
+        p.add_argument("--to", metavar="DIR", help="output directory (default: beside the journal, named after it)")
+        p.add_argument("--format", choices=FORMATS, default="csv", help="csv (default) or parquet (needs: pip install 'arena-tui[parquet]')")
+        return p
+    p = argparse.ArgumentParser(
+        prog="arena-tui sessions",
+        description="List the session journals of a directory, newest first: start, market, agents, cycles, leader, state.",
+    )
+    p.add_argument("dir", nargs="?", metavar="DIR", help="the sessions directory (default: the config's arena.sessions_dir)")
+    p.add_argument("--config", metavar="PATH", help="TOML config file whose arena.sessions_dir is listed")
+    return p
+
+
 def overrides_from(args: argparse.Namespace) -> dict:
     market = {k: v for k, v in {
         "start": args.start,
@@ -73,10 +108,16 @@ def overrides_from(args: argparse.Namespace) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    if args.cycles is not None and args.cycles < 1:
-        parser.error("--cycles must be at least 1")
+    given = sys.argv[1:] if argv is None else list(argv)
+    if given and given[0] in COMMANDS:
+        args = build_command_parser(given[0]).parse_args(given[1:])
+        args.command = given[0]
+    else:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        args.command = None
+        if args.cycles is not None and args.cycles < 1:
+            parser.error("--cycles must be at least 1")
     from arena_tui.logs import close_logging, setup_logging
 
     setup_logging()
@@ -114,6 +155,11 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
     log = logging.getLogger("arena_tui.cli")
     log.info("arena-tui %s: %s", __version__, " ".join(argv))
     try:
+        command = getattr(args, "command", None)
+        if command == "export":
+            return run_export(args)
+        if command == "sessions":
+            return run_sessions(args)
         if args.init_config:
             from arena_tui.config import write_starter_config
 
@@ -137,6 +183,50 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
         log.error("unexpected error", exc_info=True)
         print(f"arena-tui: unexpected {type(exc).__name__}; this is a bug, please report it ({log_hint()}).", file=sys.stderr)
         return EXIT_ERROR
+
+
+def run_export(args: argparse.Namespace) -> int:
+    """``arena-tui export FILE``: write the tables, then print each file and its row count."""
+    from rich.table import Table
+    from rich.text import Text
+
+    from arena_tui.engine.sanitize import safe_line
+    from arena_tui.export import export_journal
+    from arena_tui.headless import _console
+
+    done = export_journal(args.file, args.to, args.format)
+    console = _console()
+    for w in done.warnings:
+        console.print(Text(safe_line(w, limit=None), style="yellow"))
+    console.print(Text(safe_line(f"exported {done.journal} to {done.out_dir}", limit=None)))
+    table = Table()
+    table.add_column("table")
+    table.add_column("file", overflow="fold")
+    table.add_column("rows", justify="right")
+    for name, path, rows in done.files:
+        table.add_row(name, Text(safe_line(str(path), limit=None)), f"{rows:,}")
+    console.print(table)
+    return EXIT_OK
+
+
+def run_sessions(args: argparse.Namespace) -> int:
+    """``arena-tui sessions [DIR]``: the journals of DIR (default: the config's arena.sessions_dir)."""
+    from rich.text import Text
+
+    from arena_tui.headless import _console
+    from arena_tui.sessions import default_cache_path, list_sessions, sessions_table
+
+    directory = args.dir
+    if directory is None:
+        from arena_tui.config import load_config
+
+        directory = str(Path(load_config(args.config).arena.sessions_dir).expanduser())
+    listing = list_sessions(directory, cache=default_cache_path())
+    console = _console()
+    console.print(sessions_table(listing))
+    read = f"{listing.read} read, {len(listing.sessions) - listing.read} from the cache; " if listing.sessions else ""
+    console.print(Text(f"{read}listed in {listing.seconds:.2f} s. Replay one: arena-tui --replay FILE; export it: arena-tui export FILE", style="dim"))
+    return EXIT_OK
 
 
 def new_session_config(args: argparse.Namespace):
@@ -292,6 +382,7 @@ def _after_app(app, session) -> int:
         shown = safe_line(str(path), limit=None)
         cycles = session.state.cycles_completed
         print(f"arena-tui: {cycles} cycle{'s' if cycles != 1 else ''}; journal {shown} (replay: arena-tui --replay {shown})", file=sys.stderr)
+        print(f"arena-tui: its trades, equity and decisions as tables: arena-tui export {shown}", file=sys.stderr)
     if app.error is not None:
         return EXIT_ERROR
     from arena_tui.engine.session import signal_status
