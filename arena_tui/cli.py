@@ -57,6 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", metavar="FILE", help="continue a stopped or crashed session, appending to its journal (it must verify)")
     p.add_argument("--resume-unverified", action="store_true", help="with --resume: continue from the last cycle that verifies (the rest is kept beside the journal)")
     p.add_argument("--headless", action="store_true", help="no screen: progress bar and a final leaderboard")
+    p.add_argument("--verify-indicators", action="store_true",
+                   help="with --replay --headless: recompute the market table's indicators too (the ledger and accounts always are)")
     p.add_argument("--cycles", type=int, metavar="N", help="stop after N cycles")
     p.add_argument("--start", metavar="ISO", help="recorded market start, e.g. 2025-10-20T00:00:00Z")
     p.add_argument("--coins", metavar="LIST", help="comma-separated coins, e.g. BTC,ETH")
@@ -323,7 +325,7 @@ def run_replay(args: argparse.Namespace) -> int:
     if args.headless:
         from arena_tui.headless import replay_headless
 
-        return replay_headless(args.replay)
+        return replay_headless(args.replay, indicators=args.verify_indicators)
     from pathlib import Path
 
     from arena_tui.config import user_config_dir

@@ -170,6 +170,10 @@ class AgentConfig:
     thinking_display: str = ""
     strategy: str = ""
     path: str = ""
+    fallback: AgentConfig | None = None
+    """Asked when this agent's model fails or its answer does not parse (``[agents.fallback]``: another
+    model, or ``kind = "baseline"`` with a strategy); its ``name`` defaults to its model or strategy.
+    One level only: a fallback has no fallback."""
 
 
 @dataclass(frozen=True)
@@ -411,6 +415,13 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false (got {_shown(value)}).")
         return value
+    if typ is AgentConfig:  # an agent's fallback: a table of its own
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a table ([agents.fallback] with kind = ... and model or strategy), not {_shown(value)}.")
+        value = dict(value)
+        if not value.get("name"):
+            value["name"] = str(value.get("model") or value.get("strategy") or "fallback")
+        return _build(AgentConfig, value, where)
     if origin is tuple:
         (inner, *_rest) = get_args(typ)
         if isinstance(value, str):
@@ -498,50 +509,62 @@ def _validate(cfg: Config, where: str) -> None:
     seen = set()
     for i, a in enumerate(cfg.agents):
         at = f"{where} agents[{i}]"
-        if not a.name.strip():
-            raise ConfigError(f"{at}.name is empty; give every agent a name of its own.")
-        if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in a.name):
-            raise ConfigError(f"{at}.name holds a control character or line break; use printable characters only.")
-        if looks_like_key(a.name):
-            raise ConfigError(f"{at}.name looks like an API key; name the agent, and put the key in an environment variable named by api_key_env.")
-        loc = f"{at} ('{a.name}')"
-        if a.kind not in AGENT_KINDS:
-            raise ConfigError(f"{loc}: kind {_shown(a.kind)} is not one of {', '.join(AGENT_KINDS)}.")
+        _check_agent(a, at)
         if a.name in seen:
-            raise ConfigError(f"{loc}: the name is used twice; give every agent its own name.")
+            raise ConfigError(f"{at} ('{a.name}'): the name is used twice; give every agent its own name.")
         seen.add(a.name)
-        if a.api_key_env and not ENV_NAME.fullmatch(a.api_key_env):
-            raise ConfigError(
-                f"{at}.api_key_env names the environment variable holding the key, not the key itself; "
-                "set it to a name like OPENAI_API_KEY (letters, digits and _) and put the key in that variable."
-            )
-        if a.max_tokens < 1:
-            raise ConfigError(f"{loc}: max_tokens must be 1 or more tokens (got {a.max_tokens}).")
-        if a.timeout_s <= 0:
-            raise ConfigError(f"{loc}: timeout_s must be a positive number of seconds (got {a.timeout_s}).")
-        if a.retries < 0:
-            raise ConfigError(f"{loc}: retries must be 0 or more (got {a.retries}).")
-        if a.temperature is not None and a.temperature < 0:
-            raise ConfigError(f"{loc}: temperature must be 0 or more (got {a.temperature}); leave it out for the provider's default.")
-        for key in ("price_input_per_mtok", "price_output_per_mtok", "price_cached_input_per_mtok",
-                    "price_reasoning_per_mtok", "budget_usd_per_day"):
-            if (getattr(a, key) or 0) < 0:
-                raise ConfigError(f"{loc}: {key} must be 0 or more USD (got {getattr(a, key)}).")
-        if a.budget_tokens_per_day < 0:
-            raise ConfigError(f"{loc}: budget_tokens_per_day must be 0 (no budget) or more tokens (got {a.budget_tokens_per_day}).")
-        if a.thinking_budget < 0:
-            raise ConfigError(f"{loc}: thinking_budget must be 0 (off) or more tokens (got {a.thinking_budget}).")
-        if a.kind in ("openai", "anthropic", "openai-compatible"):
-            check_thinking(loc, a.kind, a.thinking, a.thinking_budget, a.thinking_display, a.reasoning_effort,
-                           a.reasoning_summary, a.max_tokens)
-        if a.kind == "baseline" and a.strategy not in BASELINE_STRATEGIES:
-            raise ConfigError(f"{loc}: strategy {_shown(a.strategy)} is not one of {', '.join(BASELINE_STRATEGIES)}.")
-        if a.kind in ("openai", "anthropic", "openai-compatible") and not a.model:
-            raise ConfigError(f"{loc}: set model (for example 'gpt-5' or 'claude-sonnet-4-5').")
-        if a.kind == "openai-compatible" and not a.base_url:
-            raise ConfigError(f"{loc}: set base_url (for example 'http://127.0.0.1:11434/v1' for Ollama).")
-        if a.kind == "recorded" and not a.path:
-            raise ConfigError(f"{loc}: set path to a JSONL file of recorded responses.")
+        fb = a.fallback
+        if fb is not None:
+            _check_agent(fb, f"{at}.fallback")
+            if fb.fallback is not None:
+                raise ConfigError(f"{at}.fallback has a fallback of its own; one fallback per agent, remove the inner one.")
+            if fb.kind == "recorded":
+                raise ConfigError(f"{at}.fallback: kind 'recorded' cannot stand in for a model; use a model or kind = \"baseline\".")
+
+
+def _check_agent(a: AgentConfig, at: str) -> None:
+    """One agent entry's own checks (its name, kind and the settings of that kind); ``at`` names it."""
+    if not a.name.strip():
+        raise ConfigError(f"{at}.name is empty; give every agent a name of its own.")
+    if any(unicodedata.category(ch) in ("Cc", "Cs", "Zl", "Zp") for ch in a.name):
+        raise ConfigError(f"{at}.name holds a control character or line break; use printable characters only.")
+    if looks_like_key(a.name):
+        raise ConfigError(f"{at}.name looks like an API key; name the agent, and put the key in an environment variable named by api_key_env.")
+    loc = f"{at} ('{a.name}')"
+    if a.kind not in AGENT_KINDS:
+        raise ConfigError(f"{loc}: kind {_shown(a.kind)} is not one of {', '.join(AGENT_KINDS)}.")
+    if a.api_key_env and not ENV_NAME.fullmatch(a.api_key_env):
+        raise ConfigError(
+            f"{at}.api_key_env names the environment variable holding the key, not the key itself; "
+            "set it to a name like OPENAI_API_KEY (letters, digits and _) and put the key in that variable."
+        )
+    if a.max_tokens < 1:
+        raise ConfigError(f"{loc}: max_tokens must be 1 or more tokens (got {a.max_tokens}).")
+    if a.timeout_s <= 0:
+        raise ConfigError(f"{loc}: timeout_s must be a positive number of seconds (got {a.timeout_s}).")
+    if a.retries < 0:
+        raise ConfigError(f"{loc}: retries must be 0 or more (got {a.retries}).")
+    if a.temperature is not None and a.temperature < 0:
+        raise ConfigError(f"{loc}: temperature must be 0 or more (got {a.temperature}); leave it out for the provider's default.")
+    for key in ("price_input_per_mtok", "price_output_per_mtok", "price_cached_input_per_mtok",
+                "price_reasoning_per_mtok", "budget_usd_per_day"):
+        if (getattr(a, key) or 0) < 0:
+            raise ConfigError(f"{loc}: {key} must be 0 or more USD (got {getattr(a, key)}).")
+    if a.budget_tokens_per_day < 0:
+        raise ConfigError(f"{loc}: budget_tokens_per_day must be 0 (no budget) or more tokens (got {a.budget_tokens_per_day}).")
+    if a.thinking_budget < 0:
+        raise ConfigError(f"{loc}: thinking_budget must be 0 (off) or more tokens (got {a.thinking_budget}).")
+    if a.kind in ("openai", "anthropic", "openai-compatible"):
+        check_thinking(loc, a.kind, a.thinking, a.thinking_budget, a.thinking_display, a.reasoning_effort,
+                       a.reasoning_summary, a.max_tokens)
+    if a.kind == "baseline" and a.strategy not in BASELINE_STRATEGIES:
+        raise ConfigError(f"{loc}: strategy {_shown(a.strategy)} is not one of {', '.join(BASELINE_STRATEGIES)}.")
+    if a.kind in ("openai", "anthropic", "openai-compatible") and not a.model:
+        raise ConfigError(f"{loc}: set model (for example 'gpt-5' or 'claude-sonnet-4-5').")
+    if a.kind == "openai-compatible" and not a.base_url:
+        raise ConfigError(f"{loc}: set base_url (for example 'http://127.0.0.1:11434/v1' for Ollama).")
+    if a.kind == "recorded" and not a.path:
+        raise ConfigError(f"{loc}: set path to a JSONL file of recorded responses.")
 
 
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -691,6 +714,7 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("agents", "thinking_display"): 'anthropic: "summarized" or "omitted" ("" = summarized with adaptive thinking, else the model\'s default)',
     ("agents", "strategy"): " | ".join(BASELINE_STRATEGIES),
     ("agents", "path"): "recorded only: a JSONL file of recorded model responses",
+    ("agents", "fallback"): "asked when this model fails or its answer does not parse: another model, or a baseline",
 }
 """The comment beside each key of the starter config, by (section, key); ``agents`` stands for
 ``AgentConfig``. Every field has one: tests/test_starter_config.py fails on a field without."""
@@ -699,6 +723,7 @@ STARTER_UNSET_EXAMPLES: dict[tuple[str, str], Any] = {
     ("agents", "temperature"): 0.7,
     ("agents", "price_cached_input_per_mtok"): 0.125,
     ("agents", "price_reasoning_per_mtok"): 10.0,
+    ("agents", "fallback"): {"kind": "baseline", "strategy": "trend_follower"},
 }
 """A value to show, commented out, for a field whose default is ``None`` (TOML has no null)."""
 
@@ -809,6 +834,12 @@ def starter_config_text() -> str:
                 continue
             note = notes.get(f.name) or ("" if f.name in shown else STARTER_NOTES.get(("agents", f.name), ""))
             shown.add(f.name)
+            if f.name == "fallback":
+                if i == 0:  # the first example shows the sub-table ([agents.fallback]), commented out
+                    lines = _starter_key(f.name, STARTER_UNSET_EXAMPLES["agents", f.name], "", commented=True)
+                    lines[0] = ("# [agents." + lines[0].removeprefix("# [")).ljust(_NOTE_COLUMN - 1) + " # " + note
+                    out += lines
+                continue
             if value is None:
                 if ("agents", f.name) in STARTER_UNSET_EXAMPLES:
                     out += _starter_key(f.name, STARTER_UNSET_EXAMPLES["agents", f.name], note, commented=True)

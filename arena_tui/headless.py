@@ -113,6 +113,26 @@ def failures_table(state: "ArenaState") -> Table | None:
     return table
 
 
+def fallbacks_table(state: "ArenaState") -> Table | None:
+    """Each agent whose own model was replaced by its fallback (``[agents.fallback]``): in how many
+    cycles, why (``timeout ×3, parse ×1``) and by which model; None when no agent fell back."""
+    books = [b for b in state.agents.values() if b.fallbacks]
+    if not books:
+        return None
+    table = Table(title=Text("Fallbacks"), title_justify="left")
+    for col, just in (("agent", "left"), ("cycles", "right"), ("why", "left"), ("answered by", "left")):
+        table.add_column(col, justify=just, overflow="fold")
+    for b in books:
+        kinds = sorted(b.fallback_kinds.items(), key=lambda kv: -kv[1])
+        table.add_row(
+            Text(safe_line(b.name)),
+            str(b.fallbacks),
+            Text(safe_line(", ".join(f"{k} ×{n}" for k, n in kinds)) or "-"),
+            Text(safe_line(b.fallback_model)),
+        )
+    return table
+
+
 async def run_headless(session, *, total: int | None, console: Console | None = None) -> int:
     """Run ``session`` (an ArenaSession) to the end with a progress bar; print the leaderboard from
     the session's state. Returns the exit status: 0; 3 when the run achieved nothing
@@ -143,9 +163,9 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
     state = session.state
     when = format_time(state.completed_time) if state.completed_time else "start"
     console.print(leaderboard_table(state.standings(), f"Leaderboard at {when} after {state.cycles_completed} cycles", state))
-    table = failures_table(state)
-    if table is not None:
-        console.print(table)
+    for table in (fallbacks_table(state), failures_table(state)):
+        if table is not None:
+            console.print(table)
     for f in failures[:10]:
         console.print(Text(safe_text(f), style="yellow"))
     if session.journal_path is not None:
@@ -199,24 +219,26 @@ def reexecute_with_progress(path: str | Path, *, label: str = "verifying", conso
         return asyncio.run(reexecute(path, progress=lambda n: progress.update(task, completed=n), **kwargs))
 
 
-def replay_headless(path: str | Path, console: Console | None = None) -> int:
-    """Verify a journal by re-execution (``verify.reexecute``): print its final leaderboard as the
-    re-execution computed it and "verified N cycles (M events)", or the first difference (exit 1)."""
+def replay_headless(path: str | Path, console: Console | None = None, *, indicators: bool = False) -> int:
+    """Verify a journal by re-execution (``verify.reexecute``; ``indicators``: the market rows'
+    indicators recomputed too): print its final leaderboard as the re-execution computed it and
+    "verified N cycles (M events)", or the first difference (exit 1)."""
     console = console or _console()
-    result = reexecute_with_progress(path, console=console)
+    result = reexecute_with_progress(path, console=console, indicators=indicators)
     for w in result.warnings:
         console.print(Text(f"warning: {safe_text(w)}", style="yellow"))
     state = result.state
     title = f"{result.header.session}: final leaderboard ({path})"
     console.print(leaderboard_table(state.standings(), title, state))
-    table = failures_table(state)
-    if table is not None:
-        console.print(table)
+    for table in (fallbacks_table(state), failures_table(state)):
+        if table is not None:
+            console.print(table)
     if result.difference is not None:
         console.print(Text(f"replay differs at {safe_text(str(result.difference))}", style="red"), soft_wrap=True)
         return 1
     tail = ""
     if result.partial_cycle is not None:
         tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {safe_line(str(path), limit=None)} runs it again)"
-    console.print(Text(f"verified {result.cycles} cycles ({result.events} events){tail}"), soft_wrap=True)
+    what = " (indicators recomputed)" if indicators else ""
+    console.print(Text(f"verified {result.cycles} cycles ({result.events} events){what}{tail}"), soft_wrap=True)
     return 0

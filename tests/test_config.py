@@ -196,10 +196,12 @@ def _section(name):
 
 
 @st.composite
-def _agents(draw):
-    """Valid agents: a known kind, what that kind requires set, every other field arbitrary."""
-    kind = draw(st.sampled_from(AGENT_KINDS))
+def _agents(draw, fallback: bool = True):
+    """Valid agents: a known kind, what that kind requires set, every other field arbitrary; with
+    ``fallback``, some with a fallback agent (any kind but recorded, with no fallback of its own)."""
+    kind = draw(st.sampled_from(AGENT_KINDS if fallback else tuple(k for k in AGENT_KINDS if k != "recorded")))
     special = {
+        "fallback": st.just(None),
         "kind": st.just(kind),
         "name": _AGENT_NAME,
         "api_key_env": st.one_of(st.just(""), st.from_regex(r"[A-Za-z_][A-Za-z0-9_]*", fullmatch=True).filter(lambda t: not looks_like_key(t))),
@@ -240,6 +242,8 @@ def _agents(draw):
                                         max_tokens=max(agent.max_tokens, budget + 1))
         elif agent.thinking in ("", "off"):
             agent = dataclasses.replace(agent, thinking_display="")
+    if fallback and draw(st.booleans()):
+        agent = dataclasses.replace(agent, fallback=draw(_agents(fallback=False)))
     return agent
 
 

@@ -56,7 +56,9 @@ def test_every_field_of_every_section_and_agent_appears():
     blocks = _blocks(starter_config_text())
     for section, cls in ALL.items():
         for f in dataclasses.fields(cls):
-            assert re.search(rf"^(# )?{f.name} = ", blocks[section], re.M), f"{section}.{f.name} is missing from the starter config"
+            # a table-valued field (an agent's fallback) is a sub-table: [agents.fallback]
+            shown = rf"^(# )?\[{section}\.{f.name}\]" if f.name == "fallback" else rf"^(# )?{f.name} = "
+            assert re.search(shown, blocks[section], re.M), f"{section}.{f.name} is missing from the starter config"
 
 
 def test_the_written_file_loads_back_to_the_defaults_and_the_examples(tmp_path):
@@ -94,12 +96,14 @@ def test_the_commented_out_lines_load_when_uncommented(tmp_path):
     text = text.replace("# price_cached_input_per_mtok = ", "price_cached_input_per_mtok = ")
     text = re.sub(r"^# (\[\[agents\]\]|name|kind|path) ", r"\1 ", text, flags=re.M)
     text = text.replace("# [[agents]]", "[[agents]]")
+    text = re.sub(r"^# (\[agents.fallback\]|strategy) ", r"\1 ", text, flags=re.M)  # the fallback sub-table
     path = tmp_path / "arena.toml"
     path.write_text(text, encoding="utf-8")
     cfg = load_config(str(path), environ={})
     assert cfg.agents[0].temperature == 0.7 and cfg.agents[0].price_cached_input_per_mtok == 0.125
     assert cfg.agents[1].thinking_display == "summarized"
     assert (cfg.agents[-1].kind, cfg.agents[-1].path) == ("recorded", "responses.jsonl")
+    assert (cfg.agents[0].fallback.kind, cfg.agents[0].fallback.strategy) == ("baseline", "trend_follower")
     assert len(cfg.agents) == len(EXAMPLES) + 1
 
 

@@ -434,8 +434,7 @@ MUTATIONS: list[tuple[str, str, Callable[[Lines], Lines]]] = [
     ("leaderboard", "leaderboard: benchmark row", row_field(lambda r: r["kind"] == "benchmark", "account_value", add(100.0), at_cycle(20))),
     # market
     ("market", "MarketUpdated price", edit("MarketUpdated", setf(("coins", "BTC", "price"), mul(1.01)), at_cycle(5))),
-    ("market", "MarketUpdated RSI", edit("MarketUpdated", setf(("coins", "ETH", "rsi14"), add(5.0)), at_cycle(5))),
-    ("market", "MarketUpdated 4h EMA", edit("MarketUpdated", setf(("coins", "SOL", "ema20_4h"), mul(1.01)), at_cycle(5))),
+    ("market", "MarketUpdated a column added", edit("MarketUpdated", lambda d: d["coins"]["ETH"].update(rsi99=50.0), at_cycle(5))),
     ("market", "MarketUpdated funding rate", edit("MarketUpdated", setf(("coins", "BTC", "funding_rate"), mul(2)), at_cycle(5))),
     ("market", "MarketUpdated change", edit("MarketUpdated", setf(("coins", "BTC", "change_pct"), add(1.0)), at_cycle(5))),
     # agents: decisions, failures, halts
@@ -576,6 +575,14 @@ def _swap_turns(lines: Lines, cycle: int, a: str, b: str) -> Lines:
 
 
 AREAS = tuple(dict.fromkeys(area for area, _, _ in MUTATIONS))
+
+INDICATOR_MUTATIONS: list[tuple[str, Callable[[Lines], Lines]]] = [
+    # the market rows' indicator columns: display only (the ledger never reads one, and the
+    # rule-based agents' answers are journaled), so verification keeps the journaled values unless
+    # asked to recompute them (``indicators=True``, ``--verify-indicators``)
+    ("MarketUpdated RSI", edit("MarketUpdated", setf(("coins", "ETH", "rsi14"), add(5.0)), at_cycle(5))),
+    ("MarketUpdated 4h EMA", edit("MarketUpdated", setf(("coins", "SOL", "ema20_4h"), mul(1.01)), at_cycle(5))),
+]
 
 
 # --- running them --------------------------------------------------------------------------------------
@@ -741,6 +748,23 @@ def test_an_edit_is_caught(lines, tmp_path, area, name, mutate):
     said, change = check_variant(lines, mutate, tmp_path / "edited.jsonl")
     assert said is not None, f"{name}: the edited journal verifies"
     assert named_not_before(said, change), f"{said} (the edit is at line {change[0]}, cycle {change[1]})"
+
+
+@pytest.mark.parametrize("name,mutate", INDICATOR_MUTATIONS, ids=[n for n, _ in INDICATOR_MUTATIONS])
+def test_an_edited_indicator_is_caught_when_indicators_are_recomputed(lines, tmp_path, name, mutate):
+    path = tmp_path / "edited.jsonl"
+    edited = mutate(list(lines))
+    path.write_text("".join(edited), encoding="utf-8")
+    assert verify_journal(path).difference is None  # by default: the journaled values are kept
+    said = verify_journal(path, indicators=True).difference
+    assert said is not None, f"{name}: the edited journal verifies with its indicators recomputed"
+    line, cycle = first_change(lines, edited)
+    assert said.cycle == cycle and said.line == line, str(said)
+
+
+def test_the_unedited_journal_verifies_with_its_indicators_recomputed(recorded):
+    r = verify_journal(recorded, indicators=True)
+    assert r.difference is None and r.cycles == CYCLES, str(r.difference)
 
 
 @pytest.mark.parametrize("name,mutate", HARMLESS, ids=[n for n, _ in HARMLESS])

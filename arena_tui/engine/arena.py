@@ -93,6 +93,12 @@ class AgentState:
     account: AccountSnapshot | None = None
 
 
+INTRADAY_COLUMNS = ("ema20", "ema50", "rsi7", "rsi14", "macd", "atr14")
+"""The intraday timeframe's indicators in a market row (``MarketUpdated``), by their own names."""
+CONTEXT_COLUMNS = ("ema20", "ema50", "macd", "rsi14", "atr3", "atr14")
+"""The context timeframe's indicators in a market row, named ``<name>_<timeframe>`` (``ema20_4h``)."""
+
+
 class Arena:
     """Runs cycles and publishes every event on ``bus`` (state fold, journal, screen).
 
@@ -316,10 +322,10 @@ class Arena:
                 "open_interest": cs.open_interest,
             }
             if fi is not None:
-                for name in ("ema20", "ema50", "rsi7", "rsi14", "macd", "atr14"):
+                for name in INTRADAY_COLUMNS:
                     row[name] = _num(fi.last(name))
             if fc is not None:
-                for name in ("ema20", "ema50", "macd", "rsi14", "atr3", "atr14"):
+                for name in CONTEXT_COLUMNS:
                     row[f"{name}_{ctx}"] = _num(fc.last(name))
             rows[coin] = row
         return rows
@@ -362,7 +368,7 @@ class Arena:
             if text:
                 bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((self.clock() - start) * 1000)))
 
-        timeout = self.config.arena.agent_timeout_s
+        timeout = getattr(s.agent, "deadline_s", None) or self.config.arena.agent_timeout_s
         try:
             async with asyncio.timeout(timeout):
                 if prompted:
@@ -390,6 +396,29 @@ class Arena:
     def _act(self, s: AgentState, reply: AgentReply, snap: MarketSnapshot) -> None:
         name, cyc, now = s.agent.name, self.cycle, snap.time
         failure = reply.failure
+        fb = reply.fell_back
+        if fb is not None:
+            p = fb.reply
+            pf = p.failure
+            self.emit(
+                ev.AgentFellBack(
+                    cyc,
+                    now,
+                    name,
+                    fb.model,
+                    pf.kind if pf is not None else "error",
+                    pf.reason if pf is not None else "",
+                    fb.fallback,
+                    p.usage.input_tokens,
+                    p.usage.output_tokens,
+                    ev.wall_seconds(p.ttft_s),
+                    ev.wall_seconds(p.latency_s),
+                    p.cost_usd,
+                    p.text,
+                    p.usage.reasoning_tokens,
+                    p.usage.cached_input_tokens,
+                )
+            )
         self.emit(
             ev.AgentReplied(
                 cyc,
@@ -406,6 +435,7 @@ class Arena:
                 failure.reason if failure is not None else None,
                 reply.usage.reasoning_tokens,
                 reply.usage.cached_input_tokens,
+                reply.answered_by,
             )
         )
         if failure is not None:

@@ -12,14 +12,16 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 """2: ``MarketData`` (the market each cycle saw), ``AgentReplied`` for every answer with its text and
 failure, typed position and leaderboard rows, no ``metrics`` on ``AccountUpdated``. 3: the
 leaderboard's Sharpe ratio is over hourly returns (schema 2: per-cycle returns annualised by the
 cycle interval, which re-execution of a schema-2 journal still uses); ``AgentReplied`` has
 ``reasoning_tokens`` and ``cached_input_tokens``. 4: the same events, journaled compactly (a
 per-cycle event as its changes from the one before it, an event repeated unchanged named by the
-next line: ``journal``); schema 3 and older journals hold every field on every line and still read."""
+next line: ``journal``); schema 3 and older journals hold every field on every line and still read.
+5: ``AgentFellBack`` (an agent's primary model failed and its fallback answered) and
+``AgentReplied.answered_by``."""
 LEGACY_SHARPE_SCHEMA = 2
 """Journals of this schema (and older) ranked with the per-cycle Sharpe ratio."""
 ROUNDED_CHANGE_SCHEMA = 4
@@ -506,6 +508,31 @@ class AgentReplied(Event):
     failure_reason: str | None = None
     reasoning_tokens: int = 0
     cached_input_tokens: int = 0
+    answered_by: str | None = None
+    """The model that answered when it is not the agent's own: its fallback's (see ``AgentFellBack``)."""
+
+
+@dataclass(frozen=True)
+class AgentFellBack(Event):
+    """A primary input: an agent's own (primary) model produced nothing usable this cycle, so its
+    fallback was asked; sent just before the fallback's ``AgentReplied``. ``model``: the primary model;
+    ``kind``/``reason``: why (timeout, rate_limit, server, parse, ... and one sentence); ``fallback``:
+    the model asked instead; the primary call's usage, wall seconds, cost (USD) and answer ``text``
+    (kept for a parse failure, as ``AgentReplied.text``)."""
+
+    agent: str
+    model: str
+    kind: str
+    reason: str
+    fallback: str
+    input_tokens: int = 0
+    output_tokens: int = 0
+    ttft_s: float | None = None
+    latency_s: float = 0.0
+    cost_usd: float = 0.0
+    text: str = ""
+    reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
 
 
 @dataclass(frozen=True)
@@ -667,6 +694,7 @@ WALL_CLOCK_FIELDS: dict[type[Event], frozenset[str]] = {
     CycleCompleted: frozenset({"duration_ms"}),
     ReasoningDelta: frozenset({"offset_ms"}),
     AgentReplied: frozenset({"ttft_s", "latency_s"}),
+    AgentFellBack: frozenset({"ttft_s", "latency_s"}),
 }
 """Fields that measure the wall clock (or the program version), not the session: same inputs give
 the same journal except these. The engine rounds the wall-clock ones (``wall_seconds``, ``wall_ms``)

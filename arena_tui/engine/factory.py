@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from arena_tui.config import AgentConfig, Config
 from arena_tui.engine.agents.base import Agent
 from arena_tui.engine.errors import ConfigError
@@ -22,7 +24,24 @@ def build_market(config: Config) -> MarketSource:
 
 
 def build_agent(a: AgentConfig, config: Config) -> Agent:
-    """One agent from its config entry; raises ``ConfigError`` for an unusable entry."""
+    """One agent from its config entry (with its fallback, ``agents.fallback.FallbackAgent``, when it
+    names one); raises ``ConfigError`` for an unusable entry."""
+    if a.fallback is not None:
+        from arena_tui.engine.agents.fallback import FallbackAgent
+
+        primary = _build_one(a, config)
+        fallback = _build_one(dataclasses.replace(a.fallback, name=a.name), config)
+        cap = config.arena.agent_timeout_s
+        return FallbackAgent(
+            primary,
+            fallback,
+            primary_timeout_s=min(a.timeout_s, cap),
+            fallback_timeout_s=None if a.fallback.kind == "baseline" else min(a.fallback.timeout_s, cap),
+        )
+    return _build_one(a, config)
+
+
+def _build_one(a: AgentConfig, config: Config) -> Agent:
     if a.kind == "baseline":
         from arena_tui.engine.agents.baselines import make_baseline
 

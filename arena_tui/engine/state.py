@@ -65,6 +65,14 @@ class AgentBook:
     """Session totals of the calls' usage (tokens as the API reported them) and cost (USD)."""
     last_reply: ev.AgentReplied | None = None
     """The last call's reply (latency, tokens, cost): shown until the next call ends."""
+    fallbacks: int = 0
+    """Cycles in which the agent's own model failed and its fallback was asked (``AgentFellBack``)."""
+    fallback_model: str = ""
+    """The model that last answered in the agent's place (kept after its own model answers again)."""
+    fallback_kinds: dict[str, int] = field(default_factory=dict)
+    """Why the agent's own model was replaced (timeout, rate_limit, parse, ...): cycles of each kind."""
+    last_fallback: ev.AgentFellBack | None = None
+    """The last fallback, while it is of the latest reply (cleared by a reply its own model gave)."""
     spend_day: int = -1
     day_tokens: int = 0
     day_cost_usd: float = 0.0
@@ -129,6 +137,7 @@ class ArenaState:
             ev.CycleStarted: self._cycle_started,
             ev.MarketUpdated: self._market_updated,
             ev.AgentReplied: self._agent_replied,
+            ev.AgentFellBack: self._agent_fell_back,
             ev.AgentFailed: self._agent_failed,
             ev.DecisionParsed: self._decision_parsed,
             ev.PositionClosed: self._position_closed,
@@ -197,18 +206,20 @@ class ArenaState:
         book = self.agents.get(e.agent)
         if book is None:
             return
-        book.calls += 1
-        book.input_tokens += e.input_tokens
-        book.output_tokens += e.output_tokens
-        book.reasoning_tokens += e.reasoning_tokens
-        book.cached_input_tokens += e.cached_input_tokens
-        book.cost_usd += e.cost_usd
+        _spend(book, e)
         book.last_reply = e
-        day = e.time // DAY_MS
-        if day != book.spend_day:
-            book.spend_day, book.day_tokens, book.day_cost_usd = day, 0, 0.0
-        book.day_tokens += e.input_tokens + e.output_tokens
-        book.day_cost_usd += e.cost_usd
+        if e.answered_by is None:
+            book.last_fallback = None
+
+    def _agent_fell_back(self, e: ev.AgentFellBack) -> None:
+        book = self.agents.get(e.agent)
+        if book is None:
+            return
+        _spend(book, e)
+        book.fallbacks += 1
+        book.fallback_kinds[e.kind] = book.fallback_kinds.get(e.kind, 0) + 1
+        book.fallback_model = e.fallback
+        book.last_fallback = e
 
     def _agent_failed(self, e: ev.AgentFailed) -> None:
         if book := self.agents.get(e.agent):
@@ -307,3 +318,18 @@ class ArenaState:
                     r[k] = round(v, 6)
         rows.sort(key=lambda r: -r["account_value"] if r["account_value"] == r["account_value"] else math.inf)
         return tuple(LeaderboardRow(rank=i, **r) for i, r in enumerate(rows, start=1))
+
+
+def _spend(book: AgentBook, e: ev.AgentReplied | ev.AgentFellBack) -> None:
+    """One model call's usage and cost (USD) into the agent's session totals and its UTC day's."""
+    book.calls += 1
+    book.input_tokens += e.input_tokens
+    book.output_tokens += e.output_tokens
+    book.reasoning_tokens += e.reasoning_tokens
+    book.cached_input_tokens += e.cached_input_tokens
+    book.cost_usd += e.cost_usd
+    day = e.time // DAY_MS
+    if day != book.spend_day:
+        book.spend_day, book.day_tokens, book.day_cost_usd = day, 0, 0.0
+    book.day_tokens += e.input_tokens + e.output_tokens
+    book.day_cost_usd += e.cost_usd

@@ -10,9 +10,11 @@ the cycle and publishes events on a ``Bus`` whose ``ArenaState`` is the one fold
 is compared, field by field, with the journal's (wall-clock fields aside, ``events.WALL_CLOCK_FIELDS``):
 fills, fees, funding, exits, net PnL, account values, the leaderboard, market prices, and the
 sequence itself (missing, extra, duplicated or reordered events). Reasoning text is display only and
-not compared. Re-execution builds the snapshot from the journaled ``MarketData``, computes the
-indicators from it (the market table's values are compared) and runs the ledger on the journaled
-answers: no prompt is built and no agent asked.
+not compared. Re-execution builds the snapshot from the journaled ``MarketData`` and runs the
+ledger on the journaled answers: no prompt is built, no agent asked, and the market rows' prices,
+change, funding and open interest are recomputed while their indicator columns are the journaled
+ones (the ledger never reads an indicator). ``indicators=True`` (``--verify-indicators``) recomputes
+and compares those too.
 
 ``reexecute`` reads the journal as a stream (one cycle in memory at a time). ``--replay FILE
 --headless`` prints its result; ``--resume`` re-executes to the cut, then continues live from the
@@ -31,7 +33,7 @@ from typing import Any, Callable, Iterable
 import numpy as np
 
 from arena_tui.engine import events as ev
-from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, OnDelta, Prices, Usage
+from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, FellBack, OnDelta, Prices, Usage
 from arena_tui.engine.bus import Bus
 from arena_tui.engine.errors import JournalError, MarketError
 from arena_tui.engine.market.base import Candles, CoinSnapshot, FundingHistory, MarketSnapshot, timeframe_ms
@@ -319,10 +321,14 @@ class ReplayedAgent:
     needs_prompt = False
 
     def __init__(
-        self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False, prices: Prices = Prices()
+        self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False, prices: Prices = Prices(),
+        fallback_prices: Prices | None = None,
     ) -> None:
         self.prices = prices
         """The agent's token prices (its config): the cost is recomputed."""
+        self.fallback_prices = fallback_prices
+        """Its fallback's prices (None: it has no fallback, and a journaled fallback is refused)."""
+        self._fell_back: ev.AgentFellBack | None = None
         self.name = name
         self.kind = kind
         self.model = model
@@ -331,8 +337,8 @@ class ReplayedAgent:
         self._deltas: list[ev.ReasoningDelta] = []
         self.stream = stream
 
-    def load(self, reply: ev.AgentReplied | None, deltas: list[ev.ReasoningDelta]) -> None:
-        self._reply, self._deltas = reply, deltas
+    def load(self, reply: ev.AgentReplied | None, deltas: list[ev.ReasoningDelta], fell_back: ev.AgentFellBack | None = None) -> None:
+        self._reply, self._deltas, self._fell_back = reply, deltas, fell_back
 
     async def decide(self, request: AgentRequest, on_delta: OnDelta) -> AgentReply:
         await self._turns.wait(self.name)
@@ -348,14 +354,33 @@ class ReplayedAgent:
                 failure = AgentFailure(str(r.failure_kind), str(r.failure_reason or ""))
             usage = Usage(int(r.input_tokens or 0), int(r.output_tokens or 0), int(r.reasoning_tokens or 0),
                           int(r.cached_input_tokens or 0))
+            fb = self._fell_back
+            fell_back, prices = None, self.prices
+            if fb is not None and self.fallback_prices is not None:
+                # the primary's call (a primary input, priced at the agent's own prices) and the
+                # fallback's answer (at the fallback's)
+                pu = Usage(int(fb.input_tokens or 0), int(fb.output_tokens or 0), int(fb.reasoning_tokens or 0),
+                           int(fb.cached_input_tokens or 0))
+                primary = AgentReply(
+                    text=fb.text,
+                    usage=pu,
+                    ttft_s=fb.ttft_s,
+                    latency_s=float(fb.latency_s or 0.0),
+                    cost_usd=self.prices.cost_usd(pu),
+                    failure=AgentFailure(str(fb.kind), str(fb.reason)),
+                )
+                fell_back = FellBack(str(fb.model), primary, str(fb.fallback))
+                prices = self.fallback_prices
             return AgentReply(
                 text=r.text,
                 usage=usage,
                 ttft_s=r.ttft_s,
                 latency_s=float(r.latency_s or 0.0),
-                cost_usd=self.prices.cost_usd(usage),
+                cost_usd=prices.cost_usd(usage),
                 finish_reason=r.finish_reason,
                 failure=failure,
+                answered_by=fell_back.fallback if fell_back is not None else None,
+                fell_back=fell_back,
             )
         finally:
             self._turns.finish(self.name)
@@ -510,6 +535,33 @@ def _reexecution_arena():
     class ReexecutionArena(Arena):
         replaying = True
         recorded_data: dict | None = None
+        recorded_rows: dict | None = None
+        """The journaled ``MarketUpdated`` rows of the cycle (None: none was journaled)."""
+        indicators = False
+        """Recompute the indicators (``--verify-indicators``); otherwise the market rows' indicator
+        columns are the journaled ones and only their prices, change, funding and open interest are
+        recomputed (the ledger never reads an indicator; the rule-based agents' answers are journaled)."""
+
+        async def _features(self, snap):
+            if self.replaying and not self.indicators:
+                return {}
+            return await super()._features(snap)
+
+        def _market_rows(self, snap, features) -> dict:
+            rows = super()._market_rows(snap, features)
+            recorded = self.recorded_rows
+            if self.replaying and not self.indicators and recorded is not None:
+                from arena_tui.engine.arena import CONTEXT_COLUMNS, INTRADAY_COLUMNS
+
+                ctx = self.config.market.context_timeframe
+                names = INTRADAY_COLUMNS + tuple(f"{n}_{ctx}" for n in CONTEXT_COLUMNS)
+                for coin, row in rows.items():
+                    rec = recorded.get(coin)
+                    if type(rec) is dict:  # only the indicator columns, and only those a cycle writes
+                        for n in names:
+                            if n in rec:
+                                row[n] = rec[n]
+            return rows
 
         def _market_data(self, snap) -> dict:
             # the snapshot is the journaled MarketData's: what it holds that earlier ones did not
@@ -534,7 +586,9 @@ class Reexecution:
     """A fresh ``Arena`` over a ``JournalMarket`` and ``ReplayedAgent``s, built from a journal header.
     ``run_cycle(events)`` re-executes one recorded cycle and returns the first ``Difference``."""
 
-    def __init__(self, header: ev.SessionStarted, *, listeners: tuple[Callable[[ev.Event], None], ...] = ()) -> None:
+    def __init__(
+        self, header: ev.SessionStarted, *, listeners: tuple[Callable[[ev.Event], None], ...] = (), indicators: bool = False
+    ) -> None:
         from arena_tui.config import config_from_json
         from arena_tui.engine.errors import ConfigError
 
@@ -555,11 +609,14 @@ class Reexecution:
         self.market = JournalMarket(header, tuple(dict.fromkeys((m.intraday_timeframe, m.context_timeframe))), _bundled_reference(header))
         self.turns = _Turns()
         prices = {a.name: agent_prices(a) for a in self.config.agents}
+        fallback_prices = {a.name: agent_prices(a.fallback) for a in self.config.agents if a.fallback is not None}
         self.agents = {
-            name: ReplayedAgent(name, str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns, prices=prices.get(name, Prices()))
+            name: ReplayedAgent(name, str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns, prices=prices.get(name, Prices()),
+                                fallback_prices=fallback_prices.get(name))
             for name, a in ((str(a.get("name")), a) for a in header.agents)
         }
         self.arena = _reexecution_arena()(self.config, self.market, list(self.agents.values()), self.bus)
+        self.arena.indicators = indicators
 
     def _collect(self, e: ev.Event) -> None:
         if not isinstance(e, ev.ReasoningDelta):
@@ -596,8 +653,10 @@ class Reexecution:
                               note=f"it starts {first.time - previous} ms after the previous cycle, "
                                    f"but the header's cycle interval is {step} ms")
         data: ev.MarketData | None = None
+        rows: ev.MarketUpdated | None = None
         failure: str | None = None
         replies: dict[str, ev.AgentReplied] = {}
+        fell_back: dict[str, ev.AgentFellBack] = {}
         deltas: dict[str, list[ev.ReasoningDelta]] = {}
         compared: list[tuple[int, ev.Event]] = []
         for line, e in recorded:
@@ -614,12 +673,21 @@ class Reexecution:
             compared.append((line, e))
             if t is ev.MarketData and data is None:
                 data = e
+            elif t is ev.MarketUpdated and rows is None:
+                rows = e
             elif t is ev.MarketFailed and failure is None:
                 failure = e.reason
             elif t is ev.AgentReplied and e.agent not in replies:
                 if e.agent not in self.agents:
                     return Difference(first.cycle, line, _what(e), None, note=f"{e.agent!r} is not an agent of this session")
                 replies[e.agent] = e
+            elif t is ev.AgentFellBack and e.agent not in fell_back:
+                agent = self.agents.get(e.agent)
+                if agent is None or agent.fallback_prices is None:
+                    return Difference(first.cycle, line, _what(e), None, note=f"{e.agent!r} has no fallback in the header's config")
+                if e.agent in replies:
+                    return Difference(first.cycle, line, _what(e), None, note=f"it comes after {e.agent}'s reply")
+                fell_back[e.agent] = e
         self.market.load(first.time, data, failure)
         if self.market.mismatch is not None:
             line = next((ln for ln, e in compared if e is data), first_line)
@@ -628,9 +696,10 @@ class Reexecution:
         # by the comparison, and must not keep the others waiting)
         self.turns.reset(n for n in replies if self.state.agents[n].halted is None)
         for name, agent in self.agents.items():
-            agent.load(replies.get(name), deltas.get(name, []))
+            agent.load(replies.get(name), deltas.get(name, []), fell_back.get(name))
         self.produced = []
         self.arena.recorded_data = data.coins if data is not None else None
+        self.arena.recorded_rows = rows.coins if rows is not None and isinstance(rows.coins, dict) else None
         await self.arena.run_cycle(first.trigger)
         produced = self.produced
         complete = isinstance(compared[-1][1], ev.CycleCompleted)
@@ -683,12 +752,15 @@ async def reexecute(
     max_cycles: int | None = None,
     listeners: tuple[Callable[[ev.Event], None], ...] = (),
     progress: Callable[[int], None] | None = None,
+    indicators: bool = False,
 ) -> VerifyResult:
     """Re-execute the journal at ``path`` and compare (see the module docstring). Stops at the first
     difference. ``stop_before_partial``: leave a cut-off last cycle alone (resume runs it again).
     ``max_cycles``: stop before re-executing any further cycle (``--resume-unverified`` continues from
     the last cycle that verified, so it re-executes to just before the one that differs).
     ``listeners`` see every produced event; ``progress(cycle)`` is called after each cycle.
+    ``indicators``: recompute the market rows' indicators too (about 10% slower; by default their
+    journaled values are kept, and everything the ledger and the accounts depend on is recomputed).
     Raises ``JournalError`` (one sentence) for a file that cannot be read as a journal."""
     from arena_tui.engine.journal import open_journal
 
@@ -700,7 +772,7 @@ async def reexecute(
                 f"market data and answers re-execution needs; it can be replayed on screen but not verified or resumed."
             )
         try:
-            rx = Reexecution(header, listeners=listeners)
+            rx = Reexecution(header, listeners=listeners, indicators=indicators)
         except JournalError:
             raise
         except Exception as exc:  # a header of the wrong shape

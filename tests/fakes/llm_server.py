@@ -76,6 +76,9 @@ SCENARIOS = (
     # OpenAI a `data: {"error": ...}` line
     "stream_error",
     "empty",  # no text at all, finished normally
+    # a complete, normally finished answer that holds no decision: prose instead of JSON (what a
+    # model does when it ignores the format; the arena's parser refuses it)
+    "prose",
     # half the answer, then finish_reason "length" / stop_reason "max_tokens" / Responses
     # `response.incomplete` with incomplete_details.reason "max_output_tokens"
     "length",
@@ -89,6 +92,12 @@ SCENARIOS = (
     # `response.incomplete` with reason "content_filter" (Anthropic has no such stop: it answers normally)
     "content_filter",
 )
+
+PROSE_TEXT = (
+    "Looking at the tape, momentum is fading across the majors and funding is flat. I would rather "
+    "wait for a clearer setup before committing capital, so I am staying patient for now."
+)
+"""What the "prose" scenario's model says: an answer with no decision in it."""
 
 REFUSAL_TEXT = "I'm sorry, but I can't help with making trading decisions for you."
 """What the "refusal" scenario's model says (OpenAI routes)."""
@@ -304,6 +313,8 @@ class FakeLLMServer:
         answer = split_pieces(rec["answer"], sc.chunk)
         if sc.name == "empty":
             return []
+        if sc.name == "prose":
+            return [("answer", p) for p in split_pieces(PROSE_TEXT, sc.chunk)]
         reasoning: list[str] = []
         if sc.name in ("reasoning", "think") or sc.tokens:
             reasoning = split_pieces(rec["reasoning"] or rec["answer"], sc.chunk)

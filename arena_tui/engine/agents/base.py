@@ -105,10 +105,24 @@ class AgentReply:
     cost_usd: float = 0.0
     finish_reason: str | None = None
     failure: AgentFailure | None = None
+    answered_by: str | None = None
+    """The model that answered when it is not the agent's own (its fallback's); None otherwise."""
+    fell_back: "FellBack | None" = None
+    """Why the agent's own model's answer was not used, when a fallback answered."""
 
     @property
     def ok(self) -> bool:
         return self.failure is None
+
+
+@dataclass(frozen=True)
+class FellBack:
+    """An agent's own (primary) model failed and its fallback was asked: the primary ``model``, its
+    ``reply`` (with its ``failure``: timeout, rate_limit, parse, ...) and the ``fallback`` model asked."""
+
+    model: str
+    reply: AgentReply
+    fallback: str
 
 
 @runtime_checkable
