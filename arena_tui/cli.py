@@ -295,7 +295,7 @@ def make_session(args: argparse.Namespace, *, headless: bool, config=None):
         state = resume.state
         market.seek(state.cycle_time if state.cycle_time is not None else resume.header.time)
     agents = build_agents(config)
-    pace = 0.0 if headless else None
+    pace = 0.0 if headless and config.market.source != "live" else None  # live: cycles on the wall clock
     return (
         ArenaSession(
             config,

@@ -1,21 +1,25 @@
 """``ArenaSession``: the live/recorded ``Session`` the screen and the headless runner drive.
 
 It owns the arena, the journal and the schedule: a cycle every ``speed`` wall seconds on the recorded
-market (0 = as fast as possible) or every cycle interval live; ``cycle_now()`` triggers one at once
-(a trigger during a cycle is coalesced into the next and reported); ``pause()``/``resume()``;
-``stop()`` ends after the running cycle with the journal fsynced.
+market (0 = as fast as possible); live, on the boundaries of the wall clock (UTC) every cycle interval
+(``wall_clock_cycles``): at :00, :03, :06 ... with 3-minute cycles, whatever the last cycle took. A
+cycle still running at a boundary skips it (never two at once) and says so with a journaled
+``Notice``. ``cycle_now()`` triggers one at once (a trigger during a cycle is coalesced into the next
+and reported); the next automatic one stays on the grid. ``pause()``/``resume()``; ``stop()`` ends
+after the running cycle with the journal fsynced.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import os
 import sys
 import time as _time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Awaitable, Callable, Sequence
 
 from arena_tui import __version__
 from arena_tui.config import Config
@@ -31,10 +35,19 @@ from arena_tui.logs import log_hint
 
 _log = logging.getLogger(__name__)
 
-OFFLINE_HINT = (
-    "Offline demo: bundled Binance market from 2025-10-17, rule-based agents. For LLMs set OPENAI_API_KEY, "
-    "ANTHROPIC_API_KEY, DEEPSEEK_API_KEY or ARENA_LOCAL_BASE_URL (Ollama/vLLM/llama.cpp), or run --init-config."
-)
+def offline_hint(start_ms: int) -> str:
+    """The offline demo's opening notice: where its market starts (``start_ms``, epoch ms: the first
+    cycle's clock, shown as ``YYYY-MM-DD HH:MM UTC``) and how to add LLM agents."""
+    return (
+        f"Offline demo: bundled Binance market from {_utc(start_ms, '%Y-%m-%d %H:%M')} UTC, rule-based agents. "
+        "For LLMs set OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY or ARENA_LOCAL_BASE_URL "
+        "(Ollama/vLLM/llama.cpp), or run --init-config."
+    )
+
+
+def _utc(ms: float, fmt: str = "%H:%M") -> str:
+    """Epoch ms -> ``fmt`` of that UTC time."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime(fmt)
 
 
 GROUP_SYNC_S = 0.25
@@ -84,9 +97,16 @@ class ArenaSession:
     """A running paper session. ``journal_path`` None -> a new ``<sessions_dir>/<UTC timestamp>-<name>.jsonl``
     (unique); an existing path is refused. ``journal=False`` writes none. ``max_cycles`` stops after
     that many cycles (None = until the data ends or ``stop()``). ``pace`` overrides the wall seconds
-    between cycles (0 = no waiting). ``resume``: a ``verify.VerifyResult`` of the journal at
+    between cycles (0 = no waiting; live, any given pace replaces the wall-clock boundaries with that
+    many seconds after each cycle ends). ``resume``: a ``verify.VerifyResult`` of the journal at
     ``journal_path``, re-executed to its cut: the session continues from its arena and state and
     appends to that journal.
+
+    Live with no ``pace`` (``wall_clock_cycles``): cycle 1 starts at once, every later automatic one
+    on a boundary of the wall clock, a whole multiple of the market's ``interval_ms`` since the epoch
+    (UTC: :00, :03, :06 ... for 3 minutes, :00, :15 ... for 15). ``wall_clock`` (seconds since the
+    epoch, default ``time.time``) and ``sleep`` (awaits that many seconds, default ``asyncio.sleep``)
+    are that schedule's clock and wait; tests pass fakes. The recorded market never uses them.
 
     ``state`` is the session's ``ArenaState``: every event is folded into it before any listener sees it.
     """
@@ -104,6 +124,8 @@ class ArenaSession:
         resume=None,
         templates=None,
         background_warmup: bool = False,
+        wall_clock: Callable[[], float] = _time.time,
+        sleep: Callable[[float], Awaitable[object]] = asyncio.sleep,
     ) -> None:
         self.config = config
         self.market = market
@@ -111,6 +133,14 @@ class ArenaSession:
         self.mode = "live" if config.market.source == "live" else "recorded"
         self.name = config.arena.name
         self.max_cycles = max_cycles
+        self.wall_clock_cycles = self.mode == "live" and pace is None
+        """Live with no pace given: cycles start on the wall clock's interval boundaries."""
+        self.interval_s = market_interval_s(market)
+        """The cycle interval (seconds): the market's ``interval_ms``, 180 s when it has none."""
+        self._wall_clock = wall_clock
+        self._sleep = sleep
+        self._next_wall: float | None = None  # the boundary the next automatic cycle waits for (wall s)
+        self._last_run: tuple[float, float] | None = None  # the last cycle's wall start and end (s)
         if pace is None:
             pace = config.market.speed if self.mode == "recorded" else market_interval_s(market)
         self.pace = float(pace)
@@ -155,6 +185,11 @@ class ArenaSession:
         return self._paused
 
     def next_cycle_in(self) -> float | None:
+        """Seconds until the next automatic cycle, or None (paused, a cycle running, none planned)."""
+        if self.wall_clock_cycles:
+            if self._paused or self._next_wall is None:
+                return None
+            return max(0.0, self._next_wall - self._wall_clock())
         if self._paused or self._next_at is None:
             return None
         return max(0.0, self._next_at - _time.monotonic())
@@ -265,7 +300,8 @@ class ArenaSession:
             sink(header)
             self.arena = arena = Arena(self.config, self.market, self.agents, bus, templates=self.templates)
         if self.config.offline_demo:
-            bus.publish(ev.Notice(0, self.market.now, "info", OFFLINE_HINT))
+            # the header's clock is the market's at the session's start: cycle 1's time
+            bus.publish(ev.Notice(0, self.market.now, "info", offline_hint(header.time)))
         if self.background_warmup and not self._stop:
             await self._preview_market(arena)
         await self._prepare_indicators()
@@ -278,7 +314,7 @@ class ArenaSession:
                     end_reason = f"ran the {self.max_cycles} cycles asked for"
                     break
                 if not first:
-                    await self._wait_for_next()
+                    await (self._wait_for_boundary() if self.wall_clock_cycles else self._wait_for_next())
                     if self._stop:
                         break
                     try:
@@ -290,10 +326,13 @@ class ArenaSession:
                 trigger = "manual" if self._manual_pending else ("headless" if self.pace == 0 else "timer")
                 self._manual_pending = False
                 self._running_cycle = True
+                started = self._wall_clock() if self.wall_clock_cycles else 0.0
                 try:
                     await arena.run_cycle(trigger)
                 finally:
                     self._running_cycle = False
+                if self.wall_clock_cycles:
+                    self._last_run = (started, self._wall_clock())
                 self.cycles_run += 1
                 if self._writer is not None:
                     self._sync_journal()
@@ -458,6 +497,98 @@ class ArenaSession:
             except TimeoutError:
                 pass
 
+    # -- live: wall-clock boundaries --------------------------------------------------------------
+
+    def next_boundary(self, t: float) -> float:
+        """The first cycle boundary at or after ``t`` (wall seconds since the epoch): a whole multiple
+        of ``interval_s``, so boundaries fall on the UTC clock (:00, :03 ... for 3 minutes)."""
+        return math.ceil(t / self.interval_s) * self.interval_s
+
+    def skipped_boundaries(self, started: float, ended: float) -> list[float]:
+        """The boundaries a cycle running from ``started`` to ``ended`` (wall s) made the schedule skip:
+        those strictly after its start and strictly before its end (a cycle ending exactly on a
+        boundary lets that boundary's cycle start). Oldest first; empty when it ended in time."""
+        first = (math.floor(started / self.interval_s) + 1) * self.interval_s
+        n = round((self.next_boundary(ended) - first) / self.interval_s)
+        return [first + i * self.interval_s for i in range(max(0, n))]
+
+    def _announce_skips(self) -> None:
+        """After a cycle that ran through one or more boundaries: journal a ``Notice`` saying which
+        were skipped and why. Not while paused or stopping (no boundary would start then anyway)."""
+        last, self._last_run = self._last_run, None
+        if last is None or self._paused or self._stop:
+            return
+        started, ended = last
+        skipped = self.skipped_boundaries(started, ended)
+        if not skipped:
+            return
+        times = [_utc(b * 1000) for b in skipped]
+        if len(times) == 1:
+            which = f"the {times[0]} UTC cycle"
+        elif len(times) == 2:
+            which = f"the {times[0]} and {times[1]} UTC cycles"
+        else:
+            which = f"the {len(times)} cycles from {times[0]} to {times[-1]} UTC"
+        then = f"the next starts at {_utc(self.next_boundary(ended) * 1000)} UTC"
+        if self._manual_pending:
+            then = f"the cycle asked for meanwhile starts now, {then}"
+        text = f"Skipped {which}: cycle {self._cycle()} was still running (it took {_duration(ended - started)}); {then}."
+        self.bus.publish(ev.Notice(self._cycle(), self.market.now, "warning", text))
+
+    async def _wait_for_boundary(self) -> None:
+        """Live: wait for the next wall-clock boundary, a manual trigger, resume or stop. After a
+        pause or a manual cycle the next boundary is the first one still ahead. Sleeps at most
+        ``MAX_SLEEP_S`` at a time, rereading the wall clock (a suspended laptop wakes on time)."""
+        assert self._trigger is not None
+        self._announce_skips()
+        while not self._stop:
+            if self._manual_pending:  # "cycle now" runs one cycle even while paused (a step)
+                self._next_wall = None
+                return
+            if self._paused:
+                self._next_wall = None
+                self._trigger.clear()
+                await self._trigger.wait()
+                continue
+            now = self._wall_clock()
+            if self._next_wall is None:
+                self._next_wall = self.next_boundary(now)
+            delay = self._next_wall - now
+            if delay <= 0:
+                self._next_wall = None
+                return
+            self._trigger.clear()
+            await self._sleep_or_wake(min(delay, MAX_SLEEP_S))
+
+    async def _sleep_or_wake(self, seconds: float) -> None:
+        """``sleep(seconds)``, cut short by a command (``_wake``)."""
+        assert self._trigger is not None
+        sleeper = asyncio.ensure_future(self._sleep(seconds))
+        woken = asyncio.ensure_future(self._trigger.wait())
+        try:
+            await asyncio.wait({sleeper, woken}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sleeper, woken):
+                if not task.done():
+                    task.cancel()
+
+
+MAX_SLEEP_S = 30.0
+"""Live: the longest single sleep while waiting for a boundary (the wall clock is reread after it)."""
+
+
+def _duration(seconds: float) -> str:
+    """``"40 s"``, ``"3 min 40 s"``, ``"1 h 5 min"``: a duration in whole seconds, for people."""
+    s = max(0, int(round(seconds)))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        m, s = divmod(s, 60)
+        return f"{m} min {s} s" if s else f"{m} min"
+    h, rest = divmod(s, 3600)
+    m = rest // 60
+    return f"{h} h {m} min" if m else f"{h} h"
+
 
 WARMUP_NOTICE = "Compiling the indicators for cycle 1 (first start only; later starts load them from the cache)."
 
@@ -469,8 +600,12 @@ def _load_indicators() -> None:
 
 
 def market_interval_ms(market: MarketSource) -> int:
-    return int(getattr(market, "interval_ms", 180_000))
+    """The market's cycle interval (ms): its ``interval_ms`` (the recorded market's and, from the
+    config's ``market.interval``, the live one's), else 180,000 (3 minutes, Alpha Arena's)."""
+    ms = getattr(market, "interval_ms", None)
+    return int(ms) if isinstance(ms, (int, float)) and not isinstance(ms, bool) and ms > 0 else 180_000
 
 
 def market_interval_s(market: MarketSource) -> float:
+    """``market_interval_ms`` in seconds."""
     return market_interval_ms(market) / 1000.0
