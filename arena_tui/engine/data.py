@@ -1,4 +1,11 @@
-"""The bundled real market: Binance USDT-M perpetual candles and funding, Aug 1 - Nov 7 2025.
+"""The bundled real market: Binance USDT-M perpetual candles and funding for BTC, ETH, SOL, BNB,
+XRP and DOGE. Windows (UTC, first and last candle open; every coin the same, no gaps):
+
+- 5m: 2025-10-01 00:00 -> 2025-11-07 23:55 (10,944 candles), so a session on the 5m timeframe runs
+  from 2025-10-01 00:05 (the first close) to 2025-11-08 00:00 (the last close);
+- 1h: 2025-08-01 00:00 -> 2025-11-07 23:00 (2,376 candles);
+- 4h: 2025-08-01 00:00 -> 2025-11-07 20:00 (594 candles, aggregated from 1h);
+- funding (8-hourly): 2025-08-01 00:00 -> 2025-11-07 16:00 (297 rates).
 
 Source: a public freqtrade download of Binance USD-M futures (see ``arena_tui/data/README.md``).
 Files: ``arena_tui/data/binance-usdm/<COIN>/{5m,1h,4h}.csv.gz`` (``ts,open,high,low,close,volume``,

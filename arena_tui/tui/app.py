@@ -155,6 +155,10 @@ class ArenaApp(App[None]):
     ended: var[bool] = var(False)
     """True while the session's state says it has ended (after each batch of events; so a replay
     jump back, or a recording resumed after a stop, clears it), or once the session failed."""
+    finished: var[bool] = var(False)
+    """True while nothing is left to run or play, so the keys that run or play do nothing: the
+    session has ended (``ended``), or a replay shows the end of its last recorded cycle (a jump back
+    clears it). Set after each batch of events, as ``ended``."""
 
     def __init__(
         self,
@@ -313,7 +317,7 @@ class ArenaApp(App[None]):
 
     def _fail(self, sentence: str) -> None:
         self.error = sentence
-        self._failed = self.ended = True
+        self._failed = self.ended = self.finished = True
         self.console_screen.status.show("error", sentence)
 
     async def events_rendered(self) -> None:
@@ -351,6 +355,12 @@ class ArenaApp(App[None]):
         if self.is_running:
             self.console_screen.end_batch()
             self.ended = self._failed or self.session.state.ended is not None
+            self.finished = self.ended or self._replay_played()
+
+    def _replay_played(self) -> bool:
+        """A replay whose last recorded cycle has been played to its end (its ``CycleCompleted``
+        folded: a step back folds an earlier state)."""
+        return self.is_replay and self.session.state.completed_cycle >= self.session.total_cycles
 
     async def _flush_text(self, pending: dict[tuple[str, str, int], ev.ReasoningDelta]) -> None:
         deltas = list(pending.values())
@@ -409,26 +419,41 @@ class ArenaApp(App[None]):
     def watch_ended(self) -> None:
         self._show_run_state()
 
+    def watch_finished(self) -> None:
+        self._show_run_state()
+
     def _show_run_state(self) -> None:
         if self._live_ui:
             self.console_screen.header.state = "ended" if self.ended else ("paused" if self.paused else "running")
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Swap Pause/Resume (Play in a replay) and Cycle now/One cycle; replay keys only in a replay;
-        no cycle after the end."""
+        """Offer only the keys that do something now (False hides a key from the footer, the help
+        and the palette, and it does nothing):
+
+        - live, running: Cycle now, Pause; paused: One cycle, Resume;
+        - replay, playing: Cycle now, Pause, ←→ Cycle, -+ Speed, home, end; paused: One cycle and
+          Play instead of Cycle now and Pause;
+        - finished (the session ended, or a replay shows the end of its last cycle): no cycle, no
+          pause or play, and in a replay no step forward, no end and no speed; ← and home still go
+          back (then it is no longer finished).
+        """
+        finished = self.finished
         if action == "pause":
-            return not self.paused and not self.ended
+            return not self.paused and not finished
         if action == "resume":
-            return self.paused and not self.ended and not self.is_replay
+            return self.paused and not finished and not self.is_replay
         if action == "play":
-            return self.paused and self.is_replay
+            return self.paused and self.is_replay and not finished
         if action in ("step", "speed", "seek_first", "seek_last"):
-            return self.is_replay
+            if not self.is_replay:
+                return False
+            forward = action in ("speed", "seek_last") or (action == "step" and bool(parameters) and _positive(parameters[0]))
+            return not (finished and forward)
         if action == "cycle_now":  # shown while running ("Cycle now")...
-            return None if self.ended else not self.paused
+            return not self.paused and not finished
         if action == "cycle_step":  # ...and while paused ("One cycle"): the same command
-            return self.paused and not self.ended
+            return self.paused and not finished
         return True
 
     # -- actions ----------------------------------------------------------------------------------
@@ -483,6 +508,8 @@ class ArenaApp(App[None]):
         if not panes:
             return
         focused = self.console_screen.focused
+        if focused not in panes:  # e.g. a short screen showing another panel: from the selected agent
+            focused = next((pane for pane in panes if pane.has_class("-selected")), None)
         index = panes.index(focused) if focused in panes else -step
         self.console_screen.select_pane(panes[(index + step) % len(panes)])
 
@@ -493,11 +520,20 @@ class ArenaApp(App[None]):
             self.console_screen.select_pane(pane)
 
     def action_zoom(self) -> None:
-        """Maximize the focused agent pane, or restore it."""
-        if self.console_screen.maximized is not None:
-            self.console_screen.minimize()
-        elif self.console_screen.focused in self.console_screen.panes.values():
-            self.console_screen.maximize(self.console_screen.focused)
+        """Maximize the focused agent pane, or restore it. The pane re-wraps its text at its new width
+        (``StreamView.refit``, also when Textual sends it no ``Resize``)."""
+        screen = self.console_screen
+        pane = screen.maximized
+        if pane is not None:
+            screen.minimize()
+        elif screen.focused in screen.panes.values():
+            pane = screen.focused
+            screen.panel = "console"  # a short screen showing another panel: the pane's own
+            screen.maximize(pane)
+        if pane is not None:
+            # A full layout, not the scroll-only fast path Textual takes when a scroll is pending too:
+            # that one leaves the pane's size as it was.
+            pane.refresh(layout=True)
 
     def action_help(self) -> None:
         """Show the keys and what each pane shows."""
@@ -538,6 +574,10 @@ class ArenaApp(App[None]):
         self.console_screen.status.show("info", "Stopping: cancelling model calls, finishing this cycle's journal writes…")
         self.session.stop(reason)
         self.set_timer(QUIT_TIMEOUT_S, self.exit, name="quit timeout")
+
+
+def _positive(value: object) -> bool:
+    return isinstance(value, (int, float)) and value > 0
 
 
 def make_app(

@@ -3,12 +3,14 @@ leaderboard and footer, and the one place where engine events become widget upda
 
 from __future__ import annotations
 
+import dataclasses
 from typing import TYPE_CHECKING, Awaitable, Callable, ClassVar
 
 from textual import events
 from textual.app import ComposeResult
-from textual.binding import Binding, BindingType
+from textual.binding import ActiveBinding, Binding, BindingType
 from textual.containers import Grid, Vertical
+from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
 
@@ -31,7 +33,16 @@ if TYPE_CHECKING:
 SHORT_HEIGHT = 32
 """Terminals with fewer rows than this get the short layout (see app.tcss)."""
 
+PANELS: tuple[str, ...] = ("console", "positions", "leaderboard", "notices")
+"""What the body shows on a short screen, in the order ``v`` steps through them: the console (the
+market, the selected agent's pane and the leaderboard), the positions table, the leaderboard alone
+(every row), the notices in full (the offline demo's line naming the keys that add LLM agents)."""
+
 Handler = Callable[["ev.Event"], Awaitable[None]]
+
+FOOTER_OPTIONAL = frozenset({"replay-slower", "replay-faster", "answers"})
+"""Bindings (by id) a replay's compact footer leaves out: with them the replay keys and ``v`` do not
+fit in 80 columns. The speed keys are in the help; a folded answer's line names ``a`` itself."""
 
 _STEP = Binding.Group("Cycle", compact=True)
 _SPEED = Binding.Group("Speed", compact=True)
@@ -52,7 +63,11 @@ class ConsoleScreen(Screen):
     agent name -> ``AgentPane`` in the session's agent order: pane n is agent number n
     (``reasoning.agent_numbers``; ``agent_number(state, name)`` gives it from the state), which its
     title shows and key n (1-9) focuses. The widgets are held from the start (``header``, ``status``, ``market``, ``positions``,
-    ``leaderboard``), so reaching one never queries the DOM (nor fails while the screen closes)."""
+    ``leaderboard``), so reaching one never queries the DOM (nor fails while the screen closes).
+
+    Under ``SHORT_HEIGHT`` rows not every panel fits: the body shows the market, the selected
+    agent's pane and the leaderboard, and ``v`` steps through the others (``panel``, ``PANELS``),
+    its footer entry naming the one it shows next."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -78,14 +93,35 @@ class ConsoleScreen(Screen):
             Binding(str(n), f"app.focus_agent({n})", f"Agent {n}", show=False, tooltip=f"Focus agent {n}'s pane", id=f"agent-{n}")
             for n in range(1, 10)
         ),
+        *(
+            Binding(
+                "v",
+                f"show_panel('{panel}')",
+                panel.capitalize(),
+                tooltip=f"Short screens (under {SHORT_HEIGHT} rows): show {what}; v steps on to the next panel",
+                id=f"panel-{panel}",
+            )
+            for panel, what in (
+                ("positions", "the open positions"),
+                ("leaderboard", "the whole leaderboard"),
+                ("notices", "every notice in full"),
+                ("console", "the console again (market, agent pane, leaderboard)"),
+            )
+        ),
         Binding("z", "app.zoom", "Zoom", tooltip="Maximize the focused agent's pane (z again to restore)", id="zoom"),
         Binding("question_mark,f1", "app.help", "Help", key_display="?", tooltip="Keys and what each pane shows", id="help"),
         Binding("t", "app.change_theme", "Theme", show=False, tooltip="Pick a colour theme", id="theme"),
         Binding("q", "app.quit", "Quit", tooltip="Stop the session (the journal is flushed) and quit", id="quit"),
     ]
 
+    panel: var[str] = var("console")
+    """What the body shows on a short screen (``PANELS``; ``v`` steps on). Taller screens show every
+    panel at once and always ``"console"``."""
+
     def __init__(self, mode: str, state: Callable[[], ArenaState | None]) -> None:
         super().__init__(id="console")
+        self.short = False
+        """Fewer rows than ``SHORT_HEIGHT``: one panel at a time (``panel``)."""
         self.mode = mode
         self._state = state
         self.header = SessionHeader(mode=mode, id="header")
@@ -156,12 +192,63 @@ class ConsoleScreen(Screen):
 
     def _fit(self, width: int, height: int) -> None:
         """Narrow (< 100 columns): a compact footer without the palette key. Short (< 32 rows): the
-        status line shows only the newest notice."""
-        self.footer.compact = width < NARROW_WIDTH
-        self.footer.show_command_palette = width >= NARROW_WIDTH
-        self.status.set_short(height < SHORT_HEIGHT)
+        status line shows only the newest notice, and ``v`` shows the panels that do not fit."""
+        narrow = width < NARROW_WIDTH
+        changed = narrow != self.footer.compact
+        self.footer.compact = narrow
+        self.footer.show_command_palette = not narrow
+        short = height < SHORT_HEIGHT
+        self.status.set_short(short)
         for pane in self.panes.values():
-            pane.set_show_open(height < SHORT_HEIGHT)
+            pane.set_show_open(short)
+        if short != self.short:
+            changed = True
+            self.short = short
+            if not short:
+                self.panel = "console"  # every panel is on screen
+        if changed:
+            self.refresh_bindings()
+
+    @property
+    def active_bindings(self) -> dict[str, ActiveBinding]:
+        """Textual's, but a replay's compact footer (under 100 columns) leaves out the keys in
+        ``FOOTER_OPTIONAL`` so the rest fits in 80 columns (they still work; the help lists them)."""
+        bindings = super().active_bindings
+        if self.mode == "replay" and self.footer.compact:
+            for key, active in bindings.items():
+                if active.binding.id in FOOTER_OPTIONAL and active.binding.show:
+                    bindings[key] = active._replace(binding=dataclasses.replace(active.binding, show=False))
+        return bindings
+
+    # -- panels (short screens) -------------------------------------------------------------------
+
+    @property
+    def next_panel(self) -> str:
+        """The panel ``v`` shows next."""
+        return PANELS[(PANELS.index(self.panel) + 1) % len(PANELS)]
+
+    def watch_panel(self, panel: str) -> None:
+        for name in PANELS[1:]:
+            self.set_class(panel == name, f"-panel-{name}")
+        self.status.set_expanded(panel == "notices")
+        self.refresh_bindings()
+
+    def action_show_panel(self, panel: str) -> None:
+        """Short screens: show ``panel`` (one of ``PANELS``) in the body; back on the console, the
+        selected agent's pane has the focus again."""
+        if panel not in PANELS:
+            return
+        self.panel = panel
+        if panel == "console":
+            selected = next((p for p in self.panes.values() if p.has_class("-selected")), None)
+            if selected is not None:
+                self.select_pane(selected)
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``v`` on short screens only, one binding at a time: the one naming the next panel."""
+        if action == "show_panel":
+            return self.short and tuple(parameters[:1]) == (self.next_panel,)
+        return True
 
     # -- widgets ----------------------------------------------------------------------------------
 
@@ -192,7 +279,9 @@ class ConsoleScreen(Screen):
         return next((pane for pane in self.panes.values() if pane.number == index), None)
 
     def select_pane(self, pane: AgentPane) -> None:
-        """Mark ``pane`` as the selected agent (the one shown when the screen is short) and focus it."""
+        """Mark ``pane`` as the selected agent (the one shown when the screen is short) and focus it;
+        a short screen showing another panel shows the console again."""
+        self.panel = "console"
         for other in self.panes.values():
             other.set_class(other is pane, "-selected")
         if pane.focusable:

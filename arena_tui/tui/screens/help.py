@@ -30,9 +30,11 @@ PANES = """\
   and ✖ halts. A rule-based agent's repeated lines collapse into one. The last few cycles are
   kept. On a short screen only the focused agent's pane shows: tab or 1-9 switch.
 - **Positions**: every open position with its entry, mark, unrealized PnL, stop, target and
-  liquidation price (entry, stop and target need 100 columns; hidden on screens under 32 rows).
+  liquidation price (entry, stop and target need 100 columns). Under 32 rows it has no room in
+  the console: `v` shows it, then the whole leaderboard, then every notice in full.
 - **Status line**: the latest notices. In a replay, notices from the recording are muted and
-  start with "recorded:".
+  start with "recorded:". Under 32 rows only the newest shows, cut to two lines: `v` (three
+  times) shows them all in full.
 - **Leaderboard**: ranked by account value (`1.`, `2.`, ...), with each agent's equity line and
   the BTC buy-and-hold benchmark over the same window. The number before an agent's name is its
   own: the same on its pane and its focus key. A failing agent is marked `⚠` with the kind of
@@ -92,6 +94,14 @@ class HelpScreen(ModalScreen[None]):
                 if binding.id != "agent-1":
                     continue
                 lines.append("| 1-9 | Agent n | Focus agent n's pane |")
+                continue
+            if name == "show_panel":
+                if binding.id == "panel-positions" and getattr(console, "short", False):
+                    lines.append(
+                        "| v | Panels | This screen is too short for every panel: each press shows the next one, "
+                        "the positions, the whole leaderboard, every notice in full (which keys or endpoint "
+                        "add LLM agents), then the console again (tab, 1-9 and z come back to it too) |"
+                    )
                 continue
             if name in ("step", "speed", "seek_first", "seek_last") and not getattr(self.app, "is_replay", False):
                 continue

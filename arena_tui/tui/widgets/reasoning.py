@@ -214,7 +214,8 @@ class AgentPane(StreamView, inherit_bindings=False):
         self._draw_title()
         self._draw_status()
 
-    def on_resize(self) -> None:
+    def resized(self) -> None:
+        """The pane's width changed (``StreamView.refit``): fit the title and subtitle to it."""
         self._draw_title()
         self._draw_status()
 

@@ -58,7 +58,8 @@ class StatusLine(Static):
     It has ``TALL_LINES`` lines (``SHORT_LINES`` on a short screen): progress lines first, cut to one
     line each, then the notices, newest last, taken from the newest back while lines are left: the
     one that does not fit whole is cut with an ellipsis (its full text is the tooltip) and older ones
-    are left out. A progress line goes when its work
+    are left out. Expanded (``set_expanded``: the short screen's notices panel, ``v``) it shows every
+    notice kept, whole, and says so when there is none. A progress line goes when its work
     is done (``end_progress``), and a notice with a ``key`` when ``drop(key)`` says it is over.
 
     Every notice is untrusted (a server's error body, a journal's notice): ``show`` keeps it as
@@ -72,6 +73,7 @@ class StatusLine(Static):
         background: $boost;
         display: none;
         &.-shown { display: block; }
+        &.-expanded { max-height: 100%; }
     }
     """
 
@@ -81,6 +83,8 @@ class StatusLine(Static):
         self.progress: dict[str, Progress] = {}
         """Work in progress by key (``Progress.key``), oldest first."""
         self.short = False
+        self.expanded = False
+        """Every notice kept, whole (``set_expanded``)."""
         self._clock = clock
         self._ticker: Timer | None = None
         self._frame = 0
@@ -159,6 +163,14 @@ class StatusLine(Static):
             self.short = short
             self._draw()
 
+    def set_expanded(self, expanded: bool) -> None:
+        """Show every notice kept, each whole, however many lines they take (and "No notices." when
+        there is none); or go back to the lines the layout gives."""
+        if expanded != self.expanded:
+            self.expanded = expanded
+            self.set_class(expanded, "-expanded")
+            self._draw()
+
     def on_resize(self) -> None:
         self._draw()
 
@@ -188,10 +200,10 @@ class StatusLine(Static):
         return [*lines[: count - 1], last + "…"]
 
     def _draw(self) -> None:
-        self.set_class(bool(self.shown or self.progress), "-shown")
+        self.set_class(bool(self.shown or self.progress) or self.expanded, "-shown")
         width = (self.scrollable_content_region.width if self.is_mounted else 0) or max(10, (self.app.size.width if self.is_attached else 80) - 2)
         width = max(10, width)
-        budget = SHORT_LINES if self.short else TALL_LINES
+        budget = 1_000 if self.expanded else SHORT_LINES if self.short else TALL_LINES
         lines: list[Content] = []
         for work in self.progress.values():
             if budget <= 0:
@@ -200,7 +212,7 @@ class StatusLine(Static):
             budget -= 1
         notices: list[list[Content]] = []
         tooltip: Content | None = None
-        for notice in reversed(self.shown if not self.short else self.shown[-1:]):
+        for notice in reversed(self.shown if self.expanded or not self.short else self.shown[-1:]):
             if budget <= 0:
                 break
             wrapped = self._line(notice).wrap(width)
@@ -210,6 +222,8 @@ class StatusLine(Static):
             notices.insert(0, wrapped)
             budget -= len(wrapped)
         lines += [line for wrapped in notices for line in wrapped]
+        if self.expanded and not lines:
+            lines = [Content.from_markup("[$text-muted]No notices.[/]")]
         self.tooltip = tooltip
         content = Content("\n").join(lines) if lines else Content("")
         layout = len(lines) != self._lines

@@ -28,7 +28,7 @@ from rich.cells import cell_len
 from rich.style import Style
 from rich.text import Text
 from textual import events
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 from textual.widget import Widget
@@ -534,11 +534,37 @@ class StreamView(ScrollView, can_focus=True):
             self.refresh()
 
     def on_resize(self) -> None:
-        width = self.scrollable_content_region.width
-        if width != self._width:
-            self._width = width
-            self._reindex()
-        self._after_change(self._following(), full=True)  # a shorter view must still show the end
+        if not self.refit():
+            self._after_change(self._following(), full=True)  # a shorter view must still show the end
+
+    def text_width(self) -> int:
+        """The cells a line may take at the view's size now: its outer width less the border, padding
+        and scrollbar (0 before the first layout)."""
+        return max(0, self.outer_size.width - self.gutter.width)
+
+    def refit(self) -> bool:
+        """Re-wrap every block when the view's width changed since they were wrapped, keep the end in
+        view if it was, and tell ``resized``. Returns whether the width changed.
+
+        Called on ``Resize`` and before each paint (``render_lines``): Textual does not always send a
+        ``Resize`` when a widget's size changes (restoring a maximized widget while another widget,
+        hidden by the maximized view, has repainted: the size comes from a layout Textual already made
+        to answer a region query, so nothing looks resized), and the text must still fit the view."""
+        width = self.text_width()
+        if width <= 0 or width == self._width:
+            return False
+        self._width = width
+        self._reindex()
+        self._after_change(self._following(), full=True)
+        self.resized()
+        return True
+
+    def resized(self) -> None:
+        """A hook: the text width changed and the blocks were re-wrapped (``refit``)."""
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        self.refit()
+        return super().render_lines(crop)
 
     def notify_style_update(self) -> None:
         """Re-wrap with the new styles, unless the text's styles did not change (a focus or border
