@@ -256,3 +256,97 @@ def test_the_readme_example_is_a_config_that_loads(tmp_path):
     cfg = write_config(tmp_path, block)
     (gpt,) = cfg.agents
     assert gpt.fallback is not None and gpt.fallback.kind == "baseline" and gpt.fallback.strategy == "trend_follower"
+
+
+async def test_the_pane_says_who_answered_and_why(tmp_path, monkeypatch):
+    """Replayed on the console: the primary's answer is folded as not used, a line names the failed
+    model, why, and the fallback that answers; the subtitle keeps 'answered by' until the agent's own
+    model answers again."""
+    from arena_tui.engine.replay import ReplaySession
+    from arena_tui.tui.app import make_app
+
+    await _journal_with_fallbacks(tmp_path, monkeypatch)
+    session = ReplaySession.from_journal(tmp_path / "fb.jsonl", paused=True)
+    app = make_app(session, clock=lambda: 1763640000.0)
+    async with app.run_test(size=(140, 45)) as pilot:
+        screen = app.console_screen
+        await app.events_rendered()
+        await pilot.press("end")
+        await pilot.pause()
+        await app.events_rendered()
+        pane = screen.panes["GPT"]
+        shown = pane.text("fallback")
+        assert "↪ prose failed (parse): could not read prose's answer" in shown and "trend_follower answers" in shown
+        from tests.fakes.llm_server import PROSE_TEXT
+
+        folds = [f.text for f in pane.folds]
+        assert f"answer · not used (parse) · {len(PROSE_TEXT):,} chars" in folds  # the primary's answer alone
+        assert all(f.endswith(f"{len(PROSE_TEXT):,} chars") == ("not used" in f) for f in folds)
+        assert "↪ answered by trend_follower (parse)" in str(pane.border_subtitle)
+
+
+class _Gated:
+    """An in-process agent that answers like ``inner`` once ``gate`` is set (or fails at once)."""
+
+    def __init__(self, name: str, model: str, inner=None, gate=None, fail: bool = False) -> None:
+        self.name, self.kind, self.model = name, "llm", model
+        self.inner, self.gate, self.fail = inner, gate, fail
+
+    async def decide(self, request, on_delta):
+        from arena_tui.engine.agents.base import AgentFailure, AgentReply
+
+        if self.fail:
+            return AgentReply(failure=AgentFailure("server", f"{self.name}: HTTP 503 from the provider."))
+        await self.gate.wait()
+        on_delta("answer", "thinking it over... ")
+        return await self.inner.decide(request, on_delta)
+
+
+async def test_other_agents_events_between_a_fallback_and_its_answer_still_verify(tmp_path):
+    """Live, AgentFellBack is journaled the moment the agent falls back, so another agent's reply and
+    fills can come between it and the fallback's answer: the journal must still verify. The order is
+    forced by gates, not by timing: the other agent answers once GPT has fallen back, and GPT's
+    fallback answers once the other agent has replied."""
+    import asyncio
+
+    from arena_tui.engine.agents.baselines import make_baseline
+    from arena_tui.engine.agents.fallback import FallbackAgent
+
+    fell, other_replied = asyncio.Event(), asyncio.Event()
+    gpt = FallbackAgent(
+        _Gated("GPT", "gpt-x", fail=True),
+        _Gated("GPT", "trend", make_baseline("trend_follower", "GPT"), other_replied),
+        primary_timeout_s=30.0,
+        fallback_timeout_s=30.0,
+    )
+    other = _Gated("Other", "rsi", make_baseline("rsi_mean_reversion", "Other"), fell)
+    fb = AgentConfig(name="trend", kind="baseline", strategy="trend_follower")
+    configs = (AgentConfig(name="GPT", kind="baseline", strategy="always_flat", fallback=fb),
+               AgentConfig(name="Other", kind="baseline", strategy="rsi_mean_reversion"))
+    cfg = load_config(None, environ={}, cwd=tmp_path, overrides=START)
+    cfg = cfg.__class__(**{**cfg.__dict__, "agents": configs})
+    seen: list[ev.Event] = []
+
+    def sink(e: ev.Event) -> None:
+        seen.append(e)
+        if isinstance(e, ev.AgentFellBack):
+            fell.set()
+        if isinstance(e, ev.AgentReplied) and e.agent == "Other":
+            other_replied.set()
+        if isinstance(e, ev.CycleStarted):
+            fell.clear()
+            other_replied.clear()
+
+    session = ArenaSession(cfg, build_market(cfg), [gpt, other], journal_path=tmp_path / "gated.jsonl", max_cycles=3, pace=0)
+    await session.run(sink)
+    kinds = [(type(e).__name__, getattr(e, "agent", "")) for e in seen if isinstance(e, (ev.AgentFellBack, ev.AgentReplied))]
+    assert kinds == [("AgentFellBack", "GPT"), ("AgentReplied", "Other"), ("AgentReplied", "GPT")] * 3
+    gpt_replies = [e for e in seen if isinstance(e, ev.AgentReplied) and e.agent == "GPT"]
+    assert all(r.answered_by == "trend" for r in gpt_replies)
+    r = await reexecute(tmp_path / "gated.jsonl")
+    assert r.difference is None and r.cycles == 3, str(r.difference)
+    # and the fallback's text sits after the line that says why, on screen and in the journal
+    lines = journal_dicts(tmp_path / "gated.jsonl")
+    at = next(i for i, d in enumerate(lines) if d["type"] == "AgentFellBack")
+    gpt_text = [i for i, d in enumerate(lines) if d["type"] == "ReasoningDelta" and d["agent"] == "GPT" and d["cycle"] == 1]
+    assert gpt_text and min(gpt_text) > at

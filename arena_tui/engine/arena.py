@@ -91,6 +91,9 @@ class AgentState:
     agent: Agent
     ledger: Ledger
     account: AccountSnapshot | None = None
+    fell_back_cycle: int = 0
+    """The cycle whose ``AgentFellBack`` was emitted as it happened (a ``FallbackAgent`` asking its
+    fallback), so that ``_act`` does not emit it again."""
 
 
 INTRADAY_COLUMNS = ("ema20", "ema50", "rsi7", "rsi14", "macd", "atr14")
@@ -372,7 +375,17 @@ class Arena:
         try:
             async with asyncio.timeout(timeout):
                 if prompted:
-                    reply, cancelled = await self._cancellable(s.agent.decide(request, on_delta))
+                    if getattr(s.agent, "fallback", None) is not None:  # a FallbackAgent: say so as it falls back
+
+                        def on_fell_back(fb, s=s) -> None:
+                            s.fell_back_cycle = cyc
+                            bus.flush_deltas(name)  # the primary's text first, then why it is not used
+                            self.emit(self._fell_back_event(name, cyc, now, fb))
+
+                        call = s.agent.decide(request, on_delta, on_fell_back=on_fell_back)
+                    else:
+                        call = s.agent.decide(request, on_delta)
+                    reply, cancelled = await self._cancellable(call)
                 else:  # a rule-based agent answers at once: nothing to cancel
                     reply, cancelled = await s.agent.decide(request, on_delta), False
             if cancelled:
@@ -397,28 +410,8 @@ class Arena:
         name, cyc, now = s.agent.name, self.cycle, snap.time
         failure = reply.failure
         fb = reply.fell_back
-        if fb is not None:
-            p = fb.reply
-            pf = p.failure
-            self.emit(
-                ev.AgentFellBack(
-                    cyc,
-                    now,
-                    name,
-                    fb.model,
-                    pf.kind if pf is not None else "error",
-                    pf.reason if pf is not None else "",
-                    fb.fallback,
-                    p.usage.input_tokens,
-                    p.usage.output_tokens,
-                    ev.wall_seconds(p.ttft_s),
-                    ev.wall_seconds(p.latency_s),
-                    p.cost_usd,
-                    p.text,
-                    p.usage.reasoning_tokens,
-                    p.usage.cached_input_tokens,
-                )
-            )
+        if fb is not None and s.fell_back_cycle != cyc:  # (re-execution: emitted with the reply)
+            self.emit(self._fell_back_event(name, cyc, now, fb))
         self.emit(
             ev.AgentReplied(
                 cyc,
@@ -470,6 +463,29 @@ class Arena:
                 self.emit(self._closed_event(name, done))
             else:
                 self.emit(self._fill_event(name, done, order))
+
+    @staticmethod
+    def _fell_back_event(agent: str, cycle: int, now: int, fb) -> ev.AgentFellBack:
+        """``AgentFellBack`` of ``fb`` (``agents.base.FellBack``): the primary's failed call."""
+        p = fb.reply
+        pf = p.failure
+        return ev.AgentFellBack(
+            cycle,
+            now,
+            agent,
+            fb.model,
+            pf.kind if pf is not None else "error",
+            pf.reason if pf is not None else "",
+            fb.fallback,
+            p.usage.input_tokens,
+            p.usage.output_tokens,
+            ev.wall_seconds(p.ttft_s),
+            ev.wall_seconds(p.latency_s),
+            p.cost_usd,
+            p.text,
+            p.usage.reasoning_tokens,
+            p.usage.cached_input_tokens,
+        )
 
     def _fill_event(self, agent: str, fill, order) -> ev.OrderFilled:
         return ev.OrderFilled(

@@ -602,6 +602,10 @@ class Reexecution:
         self.header = header
         self.state = ArenaState(header)
         self.produced: list[ev.Event] = []
+        self.produced_fell_back: list[ev.AgentFellBack] = []
+        """``AgentFellBack`` events re-execution produced this cycle: a live session journals one the
+        moment its agent falls back (other agents' events may come between it and the fallback's
+        reply), so they are compared by agent, not by their place in the sequence."""
         self._cycle_time: int | None = None
         """The time of the last cycle re-executed (ms)."""
         self.bus = Bus(self.state, None, (self._collect, *listeners))
@@ -619,7 +623,10 @@ class Reexecution:
         self.arena.indicators = indicators
 
     def _collect(self, e: ev.Event) -> None:
-        if not isinstance(e, ev.ReasoningDelta):
+        t = type(e)
+        if t is ev.AgentFellBack:
+            self.produced_fell_back.append(e)
+        elif t is not ev.ReasoningDelta:
             self.produced.append(e)
 
     def _delta_problem(self, d: ev.ReasoningDelta, cycle: ev.CycleStarted, replied: dict) -> str | None:
@@ -656,7 +663,7 @@ class Reexecution:
         rows: ev.MarketUpdated | None = None
         failure: str | None = None
         replies: dict[str, ev.AgentReplied] = {}
-        fell_back: dict[str, ev.AgentFellBack] = {}
+        fell_back: dict[str, tuple[int, ev.AgentFellBack]] = {}
         deltas: dict[str, list[ev.ReasoningDelta]] = {}
         compared: list[tuple[int, ev.Event]] = []
         for line, e in recorded:
@@ -670,6 +677,16 @@ class Reexecution:
             if t in _CONTROL_TYPES:
                 self.state.apply(e)
                 continue
+            if t is ev.AgentFellBack:
+                agent = self.agents.get(e.agent)
+                if agent is None or agent.fallback_prices is None:
+                    return Difference(first.cycle, line, _what(e), None, note=f"{e.agent!r} has no fallback in the header's config")
+                if e.agent in replies:
+                    return Difference(first.cycle, line, _what(e), None, note=f"it comes after {e.agent}'s reply")
+                if e.agent in fell_back:
+                    return Difference(first.cycle, line, _what(e), None, note=f"{e.agent} fell back twice in one cycle")
+                fell_back[e.agent] = (line, e)
+                continue
             compared.append((line, e))
             if t is ev.MarketData and data is None:
                 data = e
@@ -681,13 +698,6 @@ class Reexecution:
                 if e.agent not in self.agents:
                     return Difference(first.cycle, line, _what(e), None, note=f"{e.agent!r} is not an agent of this session")
                 replies[e.agent] = e
-            elif t is ev.AgentFellBack and e.agent not in fell_back:
-                agent = self.agents.get(e.agent)
-                if agent is None or agent.fallback_prices is None:
-                    return Difference(first.cycle, line, _what(e), None, note=f"{e.agent!r} has no fallback in the header's config")
-                if e.agent in replies:
-                    return Difference(first.cycle, line, _what(e), None, note=f"it comes after {e.agent}'s reply")
-                fell_back[e.agent] = e
         self.market.load(first.time, data, failure)
         if self.market.mismatch is not None:
             line = next((ln for ln, e in compared if e is data), first_line)
@@ -696,12 +706,24 @@ class Reexecution:
         # by the comparison, and must not keep the others waiting)
         self.turns.reset(n for n in replies if self.state.agents[n].halted is None)
         for name, agent in self.agents.items():
-            agent.load(replies.get(name), deltas.get(name, []), fell_back.get(name))
+            agent.load(replies.get(name), deltas.get(name, []), fell_back[name][1] if name in fell_back else None)
         self.produced = []
+        self.produced_fell_back = []
         self.arena.recorded_data = data.coins if data is not None else None
         self.arena.recorded_rows = rows.coins if rows is not None and isinstance(rows.coins, dict) else None
         await self.arena.run_cycle(first.trigger)
         produced = self.produced
+        for new in self.produced_fell_back:
+            line, rec = fell_back.pop(new.agent, (None, None))
+            if rec is None:  # (a reply's fallback comes only from a journaled AgentFellBack)
+                return Difference(first.cycle, None, _what(new), None, note="the journal lacks this event, which re-execution produces here")
+            if not _equal(rec, new):
+                diff = _first_field_difference(rec, new)
+                if diff is not None:
+                    return Difference(first.cycle, line, _what(rec), *diff)
+        for name, (line, rec) in fell_back.items():
+            if replies.get(name) is not None:
+                return Difference(first.cycle, line, _what(rec), None, note=f"{name}'s reply does not come from a fallback")
         complete = isinstance(compared[-1][1], ev.CycleCompleted)
         n = len(produced) if complete else min(len(produced), len(compared))
         for i in range(max(n, len(compared))):

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import time
-from typing import Any
+from typing import Any, Callable
 
 from arena_tui.engine.agents.base import Agent, AgentFailure, AgentReply, AgentRequest, FellBack, OnDelta
 
@@ -82,7 +82,10 @@ class FallbackAgent:
         except Exception as exc:  # an agent must never take the arena down
             return AgentReply(latency_s=time.monotonic() - start, failure=AgentFailure("error", f"{self.name}: {type(exc).__name__}: {exc}"))
 
-    async def decide(self, request: AgentRequest, on_delta: OnDelta) -> AgentReply:
+    async def decide(self, request: AgentRequest, on_delta: OnDelta, on_fell_back: Callable[[FellBack], None] | None = None) -> AgentReply:
+        """The primary's reply, or the fallback's (``answered_by``, ``fell_back``) when the primary's
+        failed or did not parse; ``on_fell_back(fell_back)`` is called the moment the fallback is
+        asked (the arena journals it then, before the fallback's text streams)."""
         reply = await self._primary(request, on_delta)
         if reply.failure is None:
             problem = parse_problem(reply.text, request.market.coins)
@@ -91,14 +94,17 @@ class FallbackAgent:
             reply = dataclasses.replace(
                 reply, failure=AgentFailure("parse", f"{self.name}: could not read {model_label(self.primary)}'s answer ({problem}).")
             )
+        label = model_label(self.fallback)
+        fell_back = FellBack(model_label(self.primary), reply, label)
+        if on_fell_back is not None:
+            on_fell_back(fell_back)
         try:
             answer = await self.fallback.decide(request, on_delta)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
             answer = AgentReply(failure=AgentFailure("error", f"{self.name}: its fallback failed ({type(exc).__name__}: {exc})."))
-        label = model_label(self.fallback)
-        return dataclasses.replace(answer, answered_by=label, fell_back=FellBack(model_label(self.primary), reply, label))
+        return dataclasses.replace(answer, answered_by=label, fell_back=fell_back)
 
     @property
     def sdk_name(self) -> str | None:

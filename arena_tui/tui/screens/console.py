@@ -312,6 +312,7 @@ class ConsoleScreen(Screen):
             ev.ReasoningDelta: self._ev_reasoning,
             ev.AgentReplied: self._ev_agent_replied,
             ev.AgentFailed: self._ev_agent_failed,
+            ev.AgentFellBack: self._ev_agent_fell_back,
             ev.AgentHalted: self._ev_agent_halted,
             ev.DecisionParsed: self._ev_decisions,
             ev.DecisionRejected: self._ev_rejected,
@@ -436,6 +437,11 @@ class ConsoleScreen(Screen):
     async def _ev_agent_failed(self, e: ev.AgentFailed) -> None:
         if pane := self._pane(e.agent, e.cycle):
             pane.failed(e.cycle, e.time, e.kind, e.reason)
+        self._panes_stale = True
+
+    async def _ev_agent_fell_back(self, e: ev.AgentFellBack) -> None:
+        if pane := self._pane(e.agent, e.cycle):
+            pane.fell_back(e.cycle, e.time, e.model, e.kind, e.reason, e.fallback)
         self._panes_stale = True
 
     async def _ev_agent_halted(self, e: ev.AgentHalted) -> None:

@@ -252,6 +252,10 @@ class AgentPane(StreamView, inherit_bindings=False):
             head = f"⚠ {safe_line(failure.kind, limit=40)}: {safe_line(first_sentence(failure.reason, agent=self.agent_name), limit=None)}"
             n = book.consecutive_failures
             mark = (f"{head} · {n} in a row", head) if n > 1 else (head,)
+        elif book is not None and book.last_fallback is not None:
+            fb = book.last_fallback
+            by = safe_line(fb.fallback, limit=40)
+            mark = (f"↪ answered by {by} ({safe_line(fb.kind, limit=40)})", f"↪ {by}")
         if book is not None and book.last_reply is not None and book.halted is None and self.kind != "rule-based":
             call = (*call_summary(book.last_reply), "")
         live = "" if book is not None and book.halted is not None else self.status
@@ -349,7 +353,8 @@ class AgentPane(StreamView, inherit_bindings=False):
 
     def fold_answer(self, cycle: int, outcome: str) -> None:
         """Fold ``cycle``'s streamed answer into ``▸ answer · <outcome> · <n> chars``."""
-        chars = len(self.text_of("answer", cycle))
+        # the answer blocks not folded yet (after a fallback, the primary's answer was folded apart)
+        chars = len("\n".join(b.text for b in self._blocks if b.kind == "answer" and b.cycle == cycle and b.children is None))
         self.fold("answer", cycle, ("answer", outcome, f"{chars:,} chars"), expanded=self._answers_shown)
 
     def action_toggle_answers(self) -> None:
@@ -388,6 +393,15 @@ class AgentPane(StreamView, inherit_bindings=False):
         self._open(cycle, time)
         self.fold_answer(cycle, f"not used ({kind})")
         self.line(cycle, time, "failed", f"⚠ failed ({kind}): {reason}")
+
+    def fell_back(self, cycle: int, time: int, model: str, kind: str, reason: str, fallback: str) -> None:
+        """``AgentFellBack``: the agent's own model failed (its answer, if any, is folded) and its
+        fallback is asked; the fallback's text streams in below this line."""
+        self._open(cycle, time)
+        self.fold_answer(cycle, f"not used ({kind})")
+        said = first_sentence(reason, agent=self.agent_name)
+        self.line(cycle, time, "fallback", (f"↪ {model} failed ({kind}): {said};", f" {fallback} answers"))
+        self.status = "thinking…"  # the fallback's turn
 
     def halt(self, cycle: int, time: int, reason: str, *, quiet: bool = False) -> None:
         """``AgentHalted``: stopped for the rest of the session (``quiet``: mark it without a line)."""

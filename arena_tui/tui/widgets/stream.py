@@ -96,6 +96,7 @@ class StreamView(ScrollView, can_focus=True):
         "stream--loss",
         "stream--funding",
         "stream--failed",
+        "stream--fallback",
         "stream--halted",
         "stream--md-strong",
         "stream--md-emphasis",
@@ -136,6 +137,7 @@ class StreamView(ScrollView, can_focus=True):
         & > .stream--loss { color: $error; }
         & > .stream--funding { color: $text-muted; }
         & > .stream--failed { color: $text-error; text-style: bold; }
+        & > .stream--fallback { color: $text-warning; text-style: bold; }
         & > .stream--halted { color: $background; background: $error; text-style: bold; }
         & > .stream--md-strong { text-style: bold; }
         & > .stream--md-emphasis { text-style: italic; }
