@@ -31,9 +31,11 @@ EXIT_STATUSES = """exit status:
 COMMANDS_HELP = """commands (each has --help):
   arena-tui export FILE [--to DIR] [--format csv|parquet]   a journal's trades, equity, decisions, fills,
                                                             funding and model calls as tables
-  arena-tui sessions [DIR]                                  the journals of the sessions directory"""
+  arena-tui sessions [DIR]                                  the journals of the sessions directory
+  arena-tui report FILE [-o report.html]                    one self-contained HTML page to share: equity
+                                                            chart, leaderboard, per-coin PnL, decisions, costs"""
 
-COMMANDS = ("export", "sessions")
+COMMANDS = ("export", "sessions", "report")
 """Subcommands, recognised as the first argument (the session flags take no positional argument)."""
 
 
@@ -86,6 +88,17 @@ def build_command_parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("file", metavar="FILE", help="a session journal (sessions/*.jsonl)")
         p.add_argument("--to", metavar="DIR", help="output directory (default: beside the journal, named after it)")
         p.add_argument("--format", choices=FORMATS, default="csv", help="csv (default) or parquet (needs: pip install 'arena-tui[parquet]')")
+        return p
+    if command == "report":
+        p = argparse.ArgumentParser(
+            prog="arena-tui report",
+            description=(
+                "Write one self-contained HTML page of a session (works offline, runs no script): the equity chart, "
+                "the leaderboard, net PnL per coin, decision statistics, the cost of each model and the config."
+            ),
+        )
+        p.add_argument("file", metavar="FILE", help="a session journal (sessions/*.jsonl)")
+        p.add_argument("-o", "--output", metavar="PATH", help="the page to write (default: beside the journal, FILE with .html)")
         return p
     p = argparse.ArgumentParser(
         prog="arena-tui sessions",
@@ -162,6 +175,8 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
             return run_export(args)
         if command == "sessions":
             return run_sessions(args)
+        if command == "report":
+            return run_report(args)
         if args.init_config:
             from arena_tui.config import write_starter_config
 
@@ -208,6 +223,19 @@ def run_export(args: argparse.Namespace) -> int:
     for name, path, rows in done.files:
         table.add_row(name, Text(safe_line(str(path), limit=None)), f"{rows:,}")
     console.print(table)
+    return EXIT_OK
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """``arena-tui report FILE``: write the HTML page and say where it is."""
+    from arena_tui.engine.sanitize import safe_line
+    from arena_tui.report import write_report
+
+    try:
+        path = write_report(args.file, args.output)
+    except OSError as exc:
+        raise ArenaError(f"cannot write the report: {exc.strerror or exc} ({args.output or args.file}); choose another path with -o.") from None
+    print(f"report: {safe_line(str(path), limit=None)} (open it in a browser; it needs no network)")
     return EXIT_OK
 
 
@@ -384,7 +412,7 @@ def _after_app(app, session) -> int:
         shown = safe_line(str(path), limit=None)
         cycles = session.state.cycles_completed
         print(f"arena-tui: {cycles} cycle{'s' if cycles != 1 else ''}; journal {shown} (replay: arena-tui --replay {shown})", file=sys.stderr)
-        print(f"arena-tui: its trades, equity and decisions as tables: arena-tui export {shown}", file=sys.stderr)
+        print(f"arena-tui: tables: arena-tui export {shown}; a page to share: arena-tui report {shown}", file=sys.stderr)
     if app.error is not None:
         return EXIT_ERROR
     from arena_tui.engine.session import signal_status

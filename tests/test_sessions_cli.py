@@ -213,4 +213,4 @@ def test_after_the_screen_closes_the_message_says_how_to_export(tmp_path, capsys
     assert cli._after_app(app, session) == 0
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"arena-tui: 3 cycles; journal {journal} (replay: arena-tui --replay {journal})"
-    assert err[1] == f"arena-tui: its trades, equity and decisions as tables: arena-tui export {journal}"
+    assert err[1] == f"arena-tui: tables: arena-tui export {journal}; a page to share: arena-tui report {journal}"
