@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", metavar="PATH", help="TOML config file (default: ./arena.toml, then the user config dir)")
     p.add_argument("--init-config", nargs="?", const="arena.toml", metavar="PATH", help="write a commented starter config and exit")
     p.add_argument("--replay", metavar="FILE", help="replay a recorded session journal (sessions/*.jsonl)")
+    p.add_argument("--follow", metavar="FILE", help="watch a session another arena-tui is running (read-only), by tailing its journal")
     p.add_argument("--resume", metavar="FILE", help="continue a stopped or crashed session, appending to its journal (it must verify)")
     p.add_argument("--resume-unverified", action="store_true", help="with --resume: continue from the last cycle that verifies (the rest is kept beside the journal)")
     p.add_argument("--headless", action="store_true", help="no screen: progress bar and a final leaderboard")
@@ -185,6 +186,8 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
             return 0
         if args.replay:
             return run_replay(args)
+        if args.follow:
+            return run_follow(args)
         return run_session(args) if args.headless else run_tui(args)
     except ArenaError as exc:
         from arena_tui.engine.sanitize import safe_text
@@ -369,6 +372,27 @@ def run_replay(args: argparse.Namespace) -> int:
 
     # the journal is read (indexed) after the first frame
     session = StartingSession("replay", Path(args.replay).stem, build, speed=speed)
+    app = make_app(session, theme=args.theme, config_dir=user_config_dir())
+    app.run()
+    return _after_app(app, None)
+
+
+def run_follow(args: argparse.Namespace) -> int:
+    """``--follow FILE``: the screen over a journal another process is writing (read-only)."""
+    if args.headless:
+        raise ArenaError("--follow shows a running session on the screen; drop --headless (to check a journal, use --replay FILE --headless).")
+    from pathlib import Path
+
+    from arena_tui.config import user_config_dir
+    from arena_tui.tui.app import make_app
+    from arena_tui.tui.starting import StartingSession
+
+    def build():
+        from arena_tui.engine.follow import FollowSession
+
+        return FollowSession(args.follow)
+
+    session = StartingSession("follow", Path(args.follow).stem, build)
     app = make_app(session, theme=args.theme, config_dir=user_config_dir())
     app.run()
     return _after_app(app, None)

@@ -436,9 +436,12 @@ class ArenaApp(App[None]):
           Play instead of Cycle now and Pause;
         - finished (the session ended, or a replay shows the end of its last cycle): no cycle, no
           pause or play, and in a replay no step forward, no end and no speed; ← and home still go
-          back (then it is no longer finished).
+          back (then it is no longer finished);
+        - following another process's session (``--follow``): never a cycle, pause or play.
         """
         finished = self.finished
+        if self.session.mode == "follow" and action in ("pause", "resume", "play", "cycle_now", "cycle_step"):
+            return False  # following another process's session: read-only
         if action == "pause":
             return not self.paused and not finished
         if action == "resume":
