@@ -33,9 +33,11 @@ COMMANDS_HELP = """commands (each has --help):
                                                             funding and model calls as tables
   arena-tui sessions [DIR]                                  the journals of the sessions directory
   arena-tui report FILE [-o report.html]                    one self-contained HTML page to share: equity
-                                                            chart, leaderboard, per-coin PnL, decisions, costs"""
+                                                            chart, leaderboard, per-coin PnL, decisions, costs
+  arena-tui serve FILE [--replay] [--port 8000]             the screen of a running session (or a replay) in
+                                                            browsers on 127.0.0.1 (pip install 'arena-tui[serve]')"""
 
-COMMANDS = ("export", "sessions", "report")
+COMMANDS = ("export", "sessions", "report", "serve")
 """Subcommands, recognised as the first argument (the session flags take no positional argument)."""
 
 
@@ -89,6 +91,21 @@ def build_command_parser(command: str) -> argparse.ArgumentParser:
         p.add_argument("file", metavar="FILE", help="a session journal (sessions/*.jsonl)")
         p.add_argument("--to", metavar="DIR", help="output directory (default: beside the journal, named after it)")
         p.add_argument("--format", choices=FORMATS, default="csv", help="csv (default) or parquet (needs: pip install 'arena-tui[parquet]')")
+        return p
+    if command == "serve":
+        p = argparse.ArgumentParser(
+            prog="arena-tui serve",
+            description=(
+                "Serve the screen of a session to web browsers (textual-serve): by default it follows the journal of a "
+                "session another arena-tui is running (read-only, as --follow); with --replay it replays a recorded one. "
+                "Every browser gets its own view of the one session; viewers need no keys."
+            ),
+        )
+        p.add_argument("file", metavar="FILE", help="a session journal (sessions/*.jsonl)")
+        p.add_argument("--replay", action="store_true", help="replay the journal instead of following it")
+        p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+        p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+        p.add_argument("--theme", metavar="NAME", help="colour theme")
         return p
     if command == "report":
         p = argparse.ArgumentParser(
@@ -178,6 +195,8 @@ def _main(args: argparse.Namespace, argv: list[str]) -> int:
             return run_sessions(args)
         if command == "report":
             return run_report(args)
+        if command == "serve":
+            return run_serve(args)
         if args.init_config:
             from arena_tui.config import write_starter_config
 
@@ -239,6 +258,31 @@ def run_report(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise ArenaError(f"cannot write the report: {exc.strerror or exc} ({args.output or args.file}); choose another path with -o.") from None
     print(f"report: {safe_line(str(path), limit=None)} (open it in a browser; it needs no network)")
+    return EXIT_OK
+
+
+def serve_command(args: argparse.Namespace) -> str:
+    """The command line each browser's view runs: this Python, ``--follow`` (or ``--replay``) FILE."""
+    import shlex
+
+    argv = [sys.executable, "-m", "arena_tui", "--replay" if args.replay else "--follow", str(Path(args.file).resolve())]
+    if args.theme:
+        argv += ["--theme", args.theme]
+    return " ".join(shlex.quote(a) for a in argv)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    """``arena-tui serve FILE``: textual-serve runs ``serve_command`` for every browser that connects."""
+    from arena_tui.engine.journal import open_journal
+
+    open_journal(args.file).close()  # one sentence now when it is not a journal
+    try:
+        from textual_serve.server import Server
+    except ImportError:
+        raise ArenaError("serving to a browser needs textual-serve, which is not installed: run pip install 'arena-tui[serve]'.") from None
+    what = "replaying" if args.replay else "following"
+    print(f"arena-tui: {what} {args.file} at http://{args.host}:{args.port} (every browser gets its own view; Ctrl+C stops)")
+    Server(serve_command(args), host=args.host, port=args.port, title=f"arena-tui · {Path(args.file).stem}").serve()
     return EXIT_OK
 
 
