@@ -316,7 +316,43 @@ def new_session_config(args: argparse.Namespace):
         from arena_tui.engine.journal import check_new_journal_path
 
         check_new_journal_path(args.journal)
+    if not args.name and config.arena.name == DEFAULT_SESSION_NAME:
+        import dataclasses
+
+        config = dataclasses.replace(config, arena=dataclasses.replace(config.arena, name=default_session_name(config)))
     return config
+
+
+DEFAULT_SESSION_NAME = "demo"
+"""``[arena] name``'s default: a session left unnamed is named for what ran (``default_session_name``)."""
+
+
+def default_session_name(config) -> str:
+    """The name of a session the user did not name, saying what ran: the config file's name (not a
+    plain ``arena.toml``), else "demo" for the offline demo (the bundled market and the baselines),
+    else the models' names joined by ``-vs-`` (a swarm or a fallback by its first model), at most 60
+    characters; "live-" in front for a live exchange."""
+    from pathlib import Path
+
+    stem = Path(config.source).stem if config.source else ""
+    if stem and stem != "arena":
+        name = stem
+    elif config.offline_demo:
+        return DEFAULT_SESSION_NAME
+    else:
+        models = []
+        for a in config.agents:
+            if a.kind == "baseline":
+                continue
+            label = a.model or a.name
+            label = label.rsplit("/", 1)[-1] if a.kind != "recorded" else a.name  # openrouter's vendor/model
+            if label and label not in models:
+                models.append(label)
+        name = "-vs-".join(models) or DEFAULT_SESSION_NAME
+    if config.market.source == "live":
+        name = f"live-{name}"
+    safe = "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in name).strip("-.")
+    return (safe[:60].rstrip("-.") or DEFAULT_SESSION_NAME)
 
 
 def make_session(args: argparse.Namespace, *, headless: bool, config=None):
