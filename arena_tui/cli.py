@@ -334,6 +334,8 @@ def default_session_name(config) -> str:
     characters; "live-" in front for a live exchange."""
     from pathlib import Path
 
+    from arena_tui.config import redact_text
+
     stem = Path(config.source).stem if config.source else ""
     if stem and stem != "arena":
         name = stem
@@ -346,6 +348,8 @@ def default_session_name(config) -> str:
                 continue
             label = a.model or a.name
             label = label.rsplit("/", 1)[-1] if a.kind != "recorded" else a.name  # openrouter's vendor/model
+            if redact_text(label) != label:  # a model id shaped like a key never names a file
+                label = a.name if redact_text(a.name) == a.name else ""
             if label and label not in models:
                 models.append(label)
         name = "-vs-".join(models) or DEFAULT_SESSION_NAME
@@ -454,7 +458,7 @@ def run_replay(args: argparse.Namespace) -> int:
     session = StartingSession("replay", Path(args.replay).stem, build, speed=speed)
     app = make_app(session, theme=args.theme, config_dir=user_config_dir())
     app.run()
-    return _after_app(app, None)
+    return open_next_journal(app, _after_app(app, None), args)
 
 
 def run_follow(args: argparse.Namespace) -> int:
@@ -475,7 +479,7 @@ def run_follow(args: argparse.Namespace) -> int:
     session = StartingSession("follow", Path(args.follow).stem, build)
     app = make_app(session, theme=args.theme, config_dir=user_config_dir())
     app.run()
-    return _after_app(app, None)
+    return open_next_journal(app, _after_app(app, None), args)
 
 
 def run_tui(args: argparse.Namespace) -> int:
@@ -496,7 +500,23 @@ def run_tui(args: argparse.Namespace) -> int:
     app.run()
     if not args.resume:
         started = session.started
-    return _after_app(app, started)
+    return open_next_journal(app, _after_app(app, started), args)
+
+
+def open_next_journal(app, status: int, args: argparse.Namespace) -> int:
+    """After the screen closes: when its sessions browser chose a journal (``app.next_journal``:
+    ("replay" or "follow", path)), replay or follow it now, in this process, with the same theme, and
+    return that screen's status; else ``status``."""
+    chosen = getattr(app, "next_journal", None)
+    if chosen is None:
+        return status
+    mode, path = chosen
+    following = argparse.Namespace(**vars(args))
+    following.replay = str(path) if mode == "replay" else None
+    following.follow = str(path) if mode == "follow" else None
+    following.headless = False
+    following.speed = None  # a replay at 1x (a live session's --speed is its cycle pace, not a replay speed)
+    return run_follow(following) if mode == "follow" else run_replay(following)
 
 
 def _after_app(app, session) -> int:

@@ -86,3 +86,10 @@ def test_the_journal_file_and_header_carry_the_name(tmp_path, monkeypatch):
     (journal,) = (tmp_path / "runs").glob("*.jsonl")
     assert journal.name.endswith("-two-trends.jsonl")
     assert read_journal(journal).header.session == "two-trends"
+
+
+def test_a_model_id_shaped_like_a_key_never_names_the_session(tmp_path):
+    key_like = "sk-" + "proj-AbCdEf0123456789AbCdEf0123456789"
+    text = f'[[agents]]\nname = "Leaky"\nkind = "openai"\nmodel = "{key_like}"\n\n[[agents]]\nname = "Claude"\nkind = "anthropic"\nmodel = "claude-sonnet-4-6"\n'
+    name = config_for(tmp_path, "arena.toml", text).arena.name
+    assert name == "Leaky-vs-claude-sonnet-4-6" and "AbCdEf" not in name
