@@ -455,12 +455,21 @@ def _validate(cfg: Config, where: str) -> None:
     m = cfg.market
     if m.source not in ("recorded", "live"):
         raise ConfigError(f"{where} market.source must be 'recorded' or 'live' (got {_shown(m.source)}).")
+    # market.exchange: any ccxt id; LiveMarket refuses text that is no id (ConfigError when built) and an
+    # exchange ccxt does not know or that lacks perps (MarketError at the first snapshot)
+    live = m.source == "live"
     for c in m.coins:
-        if c.upper() not in COINS:
+        # live: any ticker (the exchange's list is checked when its markets load); recorded: the bundled six
+        if (re.fullmatch(r"[A-Z0-9]{1,15}", c.upper()) is None) if live else (c.upper() not in COINS):
             # a coin is a short ticker: a long value is not echoed (it may be a pasted key, upper-cased
             # past what redaction recognises)
             shown = _shown(c) if len(c) <= 12 else f"{_shown(c[:4])[:-1]}...' ({len(c)} characters)"
-            raise ConfigError(f"{where} market.coins: unknown coin {shown}; choose from {', '.join(COINS)}.")
+            if live:
+                raise ConfigError(f"{where} market.coins: unknown coin {shown}; a coin is a ticker of 1-15 letters and digits, such as BTC or LINK.")
+            raise ConfigError(
+                f"{where} market.coins: unknown coin {shown}; the bundled market has only {', '.join(COINS)}, "
+                'and a live exchange (market.source = "live") can trade others.'
+            )
     for key in ("intraday_timeframe", "context_timeframe"):
         tf = getattr(m, key)
         if tf not in TIMEFRAME_MS:
@@ -667,8 +676,8 @@ def _validate_paths(cfg: Config, where: str) -> None:
 
 STARTER_NOTES: dict[tuple[str, str], str] = {
     ("market", "source"): '"recorded": the bundled real market (Binance perps, Aug-Nov 2025); "live": an exchange via ccxt',
-    ("market", "exchange"): 'live only: "hyperliquid" or "binanceusdm"',
-    ("market", "coins"): f"the coins traded: any of {', '.join(COINS)}",
+    ("market", "exchange"): 'live only: a ccxt exchange id with USDT (or USDC) perps: "hyperliquid", "binanceusdm", "bybit", "okx"...',
+    ("market", "coins"): f"the coins traded: recorded, any of {', '.join(COINS)}; live, any the exchange lists (e.g. LINK)",
     ("market", "intraday_timeframe"): "the intraday series in the prompt (the bundled data's finest is 5m)",
     ("market", "context_timeframe"): f"the longer-term context; timeframes: {', '.join(TIMEFRAME_MS)}",
     ("market", "start"): "recorded only: where the simulated clock starts, UTC (Alpha Arena Season 1 began Oct 17)",

@@ -260,17 +260,22 @@ async def test_malformed_binance_reply_raises_market_error(server, match, body):
 # ----- configuration -------------------------------------------------------------------------------
 
 
-def test_unknown_exchange_id_names_the_supported_ones():
+def test_an_exchange_id_that_is_not_one_names_some_that_work():
+    # any ccxt exchange id is accepted at construction (whether ccxt knows it, and whether it has perps,
+    # is checked at the first snapshot: tests/test_live_exchanges.py); text that is no id is refused
     with pytest.raises(ConfigError) as info:
-        LiveMarket("kraken")
-    assert str(info.value) == "unknown exchange 'kraken': use one of hyperliquid, binanceusdm."
-    assert set(EXCHANGES) == {"hyperliquid", "binanceusdm"}
+        LiveMarket("kraken futures!")
+    assert str(info.value) == (
+        "market.exchange 'kraken futures!' is not an exchange id: use a ccxt exchange id in lower case, "
+        "such as bybit, okx, binanceusdm or hyperliquid."
+    )
+    assert set(EXCHANGES) == {"hyperliquid", "binanceusdm"}  # the tuned specs
 
 
 @pytest.mark.parametrize(
     ("kwargs", "fragment"),
     [
-        ({"coins": ["BTC", "PEPE"]}, "unknown coin 'PEPE'"),
+        ({"coins": ["BTC", "PE-PE"]}, "unknown coin 'PE-PE'"),  # any ticker the exchange lists is fine
         ({"timeframes": ["7m"]}, "unknown timeframe '7m'"),
         ({"lookback": {"5m": 5000}}, "lookback for 5m"),
         ({"lookback": {"5m": 0}}, "lookback for 5m"),

@@ -1,4 +1,5 @@
-"""A real HTTP exchange on 127.0.0.1 that speaks Hyperliquid's and Binance USD-M's own wire formats.
+"""A real HTTP exchange on 127.0.0.1 that speaks Hyperliquid's, Binance USD-M's, Bybit's and OKX's own
+wire formats.
 
 ``FakeExchangeServer`` is an ``aiohttp.web`` server started inside the test's event loop. It serves
 the bundled real candles (``arena_tui.engine.data.bundled_dataset()``, Binance USD-M) as they were
@@ -18,17 +19,48 @@ Wire formats (request and reply shapes as ccxt sends and parses them; see ccxt's
 - Binance USD-M: ``GET /fapi/v1/exchangeInfo``, ``/fapi/v1/klines`` (``symbol, interval,
   startTime, endTime, limit``; default 500, max 1500), ``/fapi/v1/premiumIndex`` and
   ``/fapi/v1/openInterest``; an unknown symbol gets HTTP 400 ``{"code": -1121, "msg": "Invalid symbol."}``.
+- Bybit v5 (what ccxt's ``bybit`` calls with ``fetchMarkets.types = ["linear"]``): ``GET
+  /v5/market/instruments-info`` (``category=linear``, ``limit`` up to 1000, ``status=PreLaunch`` ->
+  none), ``/v5/market/kline`` (``category, symbol, interval`` in minutes or ``D``, ``start, end``
+  inclusive, ``limit`` default 200, max 1000: the newest ``limit`` candles in the range, newest
+  first, ``[startTime, open, high, low, close, volume, turnover]`` strings), ``/v5/market/tickers``
+  (funding rate, next funding time, open interest; all linear tickers, or one ``symbol``) and
+  ``/v5/market/open-interest`` (``symbol, intervalTime``; newest first). Every reply is wrapped in
+  ``{"retCode": 0, "retMsg": "OK", "result": ..., "retExtInfo": {}, "time": ...}``; an unknown symbol
+  gets ``retCode`` 10001 with HTTP 200, as Bybit answers. Funding is 8-hourly (``fundingInterval``
+  480 minutes in the instrument info, which ccxt turns into the rate's ``interval``).
+- OKX v5 (what ccxt's ``okx`` calls with ``fetchMarkets.types = ["swap"]``): ``GET
+  /api/v5/public/instruments`` (``instType=SWAP``), ``/api/v5/market/candles`` (the latest 1440
+  candles only) and ``/api/v5/market/history-candles`` (older ones; ccxt picks it when ``since`` is
+  more than 1439 candles before the wall clock), both with ``instId, bar`` (``5m``, ``1H``, ``4H``,
+  ``1Dutc``), ``after``/``before`` (open times strictly earlier/later), ``limit`` (default 100, max
+  300): the newest ``limit`` candles in the range, newest first, ``[ts, o, h, l, c, vol (contracts),
+  volCcy (base coin), volCcyQuote, confirm]`` strings; ``/api/v5/public/funding-rate`` (``instId``,
+  or ``ANY`` for every swap) and ``/api/v5/public/open-interest`` (``instType=SWAP``, optional
+  ``instId``; ``oi`` in contracts, ``oiCcy`` in the base coin). Replies are ``{"code": "0", "msg": "",
+  "data": [...]}``; an unknown instrument gets ``code`` 51001 ("Instrument ID does not exist").
+  Contract values (``ctVal``) are OKX's real ones (BTC 0.01, ETH 0.1, XRP 100, DOGE 1000...).
 
 Where the recording has no figure the replies say so honestly: funding on the Hyperliquid side is
 the recorded Binance 8-hour rate at or before ``now`` divided by 8 (Hyperliquid pays hourly), open
 interest is the real Hyperliquid figure per coin recorded in an Alpha Arena Season 1 prompt on
-2025-10-28 06:14 UTC (served by both formats), and fields the recording lacks (trade counts, taker
-volumes) are ``0``.
+2025-10-28 06:14 UTC (served by every format), and fields the recording lacks (trade counts, taker
+volumes, quote volumes) are ``0``. Bybit and OKX funding is the recorded Binance 8-hour rate (both
+settle 8-hourly at 00/08/16 UTC).
+
+A coin beyond the six: ``dataset_with_link()`` adds LINK, synthesised from SOL's candles (prices
+times 0.09, rounded to 4 decimals; volumes times 11) and funding, with an invented open interest
+(``SYNTHETIC_OPEN_INTEREST``). Pass it as ``dataset`` to list LINK on every exchange.
 
 Fault injection: ``add_fault(Fault(...))`` makes the next N matching requests answer with an HTTP
 status, after a delay, or with a malformed body. ``requests`` records every request's kind (``count``
-and ``counts`` tally them); ``candle_requests`` records every OHLCV request (``candleSnapshot`` or
-``klines``) as a ``CandleRequest`` (coin, interval, start, end, limit); ``clear_requests`` empties both.
+and ``counts`` tally them); ``candle_requests`` records every OHLCV request (``candleSnapshot``,
+``klines``, ``bybit:kline``, ``okx:candles`` or ``okx:history-candles``) as a ``CandleRequest`` (coin,
+interval, start, end, limit; for OKX ``start`` is ``before + 1`` and ``end`` is ``after``);
+``clear_requests`` empties both. Bybit and OKX request kinds are the endpoint's last path segment
+prefixed with the exchange: ``bybit:instruments-info``, ``bybit:kline``, ``bybit:tickers``,
+``bybit:open-interest``, ``okx:instruments``, ``okx:candles``, ``okx:history-candles``,
+``okx:funding-rate``, ``okx:open-interest``.
 """
 
 from __future__ import annotations
@@ -37,13 +69,14 @@ import asyncio
 import functools
 from collections import Counter
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 import numpy as np
 from aiohttp import web
 
 from arena_tui.engine.data import Dataset, bundled_dataset
-from arena_tui.engine.market.base import Candles, timeframe_ms
+from arena_tui.engine.market.base import Candles, FundingHistory, timeframe_ms
 
 OPEN_INTEREST: dict[str, float] = {
     "BTC": 30012.47,
@@ -54,6 +87,68 @@ OPEN_INTEREST: dict[str, float] = {
     "DOGE": 585741930.0,
 }
 """Real Hyperliquid open interest (base coin) from an Alpha Arena prompt, 2025-10-28 06:14 UTC."""
+
+SYNTHETIC_OPEN_INTEREST: dict[str, float] = {"LINK": 1234567.8}
+"""Invented open interest of the synthesised coins (``dataset_with_link``)."""
+
+# Real Bybit linear instrument properties (priceScale, tickSize, qtyStep, maxLeverage).
+_BYBIT: dict[str, tuple[int, str, str, str]] = {
+    "BTC": (2, "0.10", "0.001", "100.00"),
+    "ETH": (2, "0.01", "0.01", "100.00"),
+    "SOL": (3, "0.010", "0.1", "100.00"),
+    "BNB": (2, "0.10", "0.01", "75.00"),
+    "XRP": (4, "0.0001", "1", "75.00"),
+    "DOGE": (5, "0.00001", "1", "75.00"),
+    "LINK": (3, "0.001", "0.1", "75.00"),
+}
+# Real OKX swap contract values and sizes (ctVal, lotSz, tickSz, lever).
+_OKX: dict[str, tuple[str, str, str, str]] = {
+    "BTC": ("0.01", "0.01", "0.1", "100"),
+    "ETH": ("0.1", "0.01", "0.01", "100"),
+    "SOL": ("1", "0.01", "0.01", "50"),
+    "BNB": ("0.01", "1", "0.01", "50"),
+    "XRP": ("100", "0.01", "0.0001", "75"),
+    "DOGE": ("1000", "0.01", "0.00001", "75"),
+    "LINK": ("1", "0.01", "0.001", "50"),
+}
+_BYBIT_INTERVALS = {"1": "1m", "3": "3m", "5": "5m", "15": "15m", "60": "1h", "240": "4h", "D": "1d"}
+_OKX_BARS = {"1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "1H": "1h", "4H": "4h", "1Dutc": "1d", "1D": "1d"}
+EIGHT_HOURS_MS = 8 * 3_600_000
+
+
+def scaled_coin(ds: Dataset, coin: str, like: str, price: float, volume: float) -> Dataset:
+    """``ds`` plus ``coin``: ``like``'s candles with prices times ``price`` (rounded to 4 decimals) and
+    volumes times ``volume``, and ``like``'s funding."""
+    candles = dict(ds.candles)
+    per_tf = {}
+    for tf, c in ds.candles[like].items():
+        px = lambda a: np.ascontiguousarray(np.round(a * price, 4))  # noqa: E731
+        per_tf[tf] = Candles(tf, c.ts.copy(), px(c.open), px(c.high), px(c.low), px(c.close), np.ascontiguousarray(c.volume * volume))
+    candles[coin] = per_tf
+    f = ds.funding[like]
+    funding = {**ds.funding, coin: FundingHistory(f.ts.copy(), f.rate.copy(), f.interval_ms)}
+    return Dataset(f"{ds.name}+{coin}", candles, funding)
+
+
+@functools.lru_cache(maxsize=1)
+def dataset_with_link() -> Dataset:
+    """The bundled recording plus LINK, synthesised from SOL (see the module docstring)."""
+    return scaled_coin(bundled_dataset(), "LINK", "SOL", 0.09, 11.0)
+
+
+def open_interest(coin: str) -> float:
+    """The open interest (base coin) every format serves for ``coin``."""
+    return OPEN_INTEREST.get(coin, SYNTHETIC_OPEN_INTEREST.get(coin, 1000.0))
+
+
+def _dec(x: float) -> Decimal:
+    return Decimal(num(x))
+
+
+def _dnum(d: Decimal) -> str:
+    """A Decimal as positional text without exponent or trailing zeros."""
+    text = format(d.normalize(), "f")
+    return text
 
 # Real Hyperliquid universe properties of the six coins (szDecimals, maxLeverage).
 _HL_UNIVERSE: dict[str, tuple[int, int]] = {
@@ -134,6 +229,8 @@ class FakeExchangeServer:
         app = web.Application()
         app.router.add_post("/info", self._hyperliquid)
         app.router.add_get("/fapi/v1/{endpoint}", self._binance)
+        app.router.add_get("/v5/market/{endpoint}", self._bybit)
+        app.router.add_get("/api/v5/{group}/{endpoint}", self._okx)
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -324,7 +421,7 @@ class FakeExchangeServer:
         prev, base_vol, notional = self._day_stats(coin)
         return {
             "funding": num(self.hourly_funding(coin)),
-            "openInterest": num(OPEN_INTEREST[coin]),
+            "openInterest": num(open_interest(coin)),
             "prevDayPx": num(prev),
             "dayNtlVlm": num(notional),
             "premium": "0.0",
@@ -402,7 +499,7 @@ class FakeExchangeServer:
             )
         if endpoint == "openInterest":
             return web.json_response(
-                {"openInterest": num(OPEN_INTEREST[coin]), "symbol": f"{coin}USDT", "time": self.now}
+                {"openInterest": num(open_interest(coin)), "symbol": f"{coin}USDT", "time": self.now}
             )
         return web.json_response({"code": -5000, "msg": "Path /fapi/v1/" + endpoint + ", Method GET is invalid"}, status=404)
 
@@ -481,6 +578,300 @@ class FakeExchangeServer:
         return [[t, num(o), num(h), num(lo), num(c), num(v), t + tf - 1, "0", 0, "0", "0", "0"] for t, o, h, lo, c, v in rows]
 
 
+    # ----- Bybit v5 -----------------------------------------------------------------------------
+
+    def _bybit_reply(self, result: Any, code: int = 0, msg: str = "OK") -> web.Response:
+        return web.json_response({"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": self.now})
+
+    def _bybit_coin(self, symbol: str) -> str | None:
+        for coin in self.dataset.coins:
+            if symbol == f"{coin}USDT":
+                return coin
+        return None
+
+    async def _bybit(self, request: web.Request) -> web.Response:
+        endpoint = request.match_info["endpoint"]
+        kind = f"bybit:{endpoint}"
+        self.requests.append(kind)
+        q = request.query
+        if endpoint == "kline":
+            self.candle_requests.append(
+                CandleRequest(
+                    q.get("symbol", "").removesuffix("USDT"),
+                    _BYBIT_INTERVALS.get(q.get("interval", ""), q.get("interval", "")),
+                    _int_or_none(q.get("start")),
+                    _int_or_none(q.get("end")),
+                    _int_or_none(q.get("limit")),
+                )
+            )
+        faulted = await self._apply_fault(kind)
+        if faulted is not None:
+            return faulted
+        category = q.get("category", "")
+        if endpoint == "instruments-info":
+            if category != "linear" or q.get("status") == "PreLaunch":
+                return self._bybit_reply({"category": category, "list": [], "nextPageCursor": ""})
+            symbol = q.get("symbol")
+            coins = [c for c in self.dataset.coins if symbol is None or symbol == f"{c}USDT"]
+            return self._bybit_reply(
+                {"category": "linear", "list": [self._bybit_instrument(c) for c in coins], "nextPageCursor": ""}
+            )
+        if category != "linear":
+            return self._bybit_reply({}, 10001, "params error: category only support linear")
+        if endpoint == "tickers":
+            symbol = q.get("symbol")
+            if symbol is not None and self._bybit_coin(symbol) is None:
+                return self._bybit_reply({}, 10001, "Not supported symbols")
+            coins = [c for c in self.dataset.coins if symbol is None or symbol == f"{c}USDT"]
+            return self._bybit_reply({"category": "linear", "list": [self._bybit_ticker(c) for c in coins]})
+        coin = self._bybit_coin(q.get("symbol", ""))
+        if coin is None:
+            return self._bybit_reply({}, 10001, "Not supported symbols")
+        if endpoint == "kline":
+            interval = _BYBIT_INTERVALS.get(q.get("interval", ""))
+            if interval is None:
+                return self._bybit_reply({}, 10001, "Invalid period!")
+            return self._bybit_reply({"symbol": f"{coin}USDT", "category": "linear", "list": self._bybit_klines(coin, interval, q)})
+        if endpoint == "open-interest":
+            return self._bybit_reply(
+                {
+                    "symbol": f"{coin}USDT",
+                    "category": "linear",
+                    "list": [{"openInterest": num(open_interest(coin)), "timestamp": str((self.now // 3_600_000) * 3_600_000)}],
+                    "nextPageCursor": "",
+                }
+            )
+        return web.json_response({"retCode": 404, "retMsg": "Not Found"}, status=404)
+
+    def _bybit_instrument(self, coin: str) -> dict[str, Any]:
+        scale, tick, step, lev = _BYBIT.get(coin, (4, "0.0001", "0.1", "50.00"))
+        return {
+            "symbol": f"{coin}USDT",
+            "contractType": "LinearPerpetual",
+            "status": "Trading",
+            "baseCoin": coin,
+            "quoteCoin": "USDT",
+            "launchTime": "1585526400000",
+            "deliveryTime": "0",
+            "deliveryFeeRate": "",
+            "priceScale": str(scale),
+            "leverageFilter": {"minLeverage": "1", "maxLeverage": lev, "leverageStep": "0.01"},
+            "priceFilter": {"minPrice": tick, "maxPrice": "1999999.80", "tickSize": tick},
+            "lotSizeFilter": {
+                "maxOrderQty": "1190.000",
+                "minOrderQty": step,
+                "qtyStep": step,
+                "postOnlyMaxOrderQty": "1190.000",
+                "maxMktOrderQty": "500.000",
+                "minNotionalValue": "5",
+            },
+            "unifiedMarginTrade": True,
+            "fundingInterval": 480,
+            "settleCoin": "USDT",
+            "copyTrading": "both",
+            "upperFundingRate": "0.005",
+            "lowerFundingRate": "-0.005",
+            "isPreListing": False,
+            "preListingInfo": None,
+            "riskParameters": {"priceLimitRatioX": "0.05", "priceLimitRatioY": "0.1"},
+            "displayName": "",
+        }
+
+    def _bybit_ticker(self, coin: str) -> dict[str, Any]:
+        mark = self.mark_price(coin)
+        prev, base_vol, notional = self._day_stats(coin)
+        _, rate = self.funding_8h(coin)
+        oi = open_interest(coin)
+        return {
+            "symbol": f"{coin}USDT",
+            "lastPrice": num(mark),
+            "indexPrice": num(mark),
+            "markPrice": num(mark),
+            "prevPrice24h": num(prev),
+            "price24hPcnt": num(round(mark / prev - 1, 6)),
+            "highPrice24h": num(mark),
+            "lowPrice24h": num(mark),
+            "prevPrice1h": num(mark),
+            "openInterest": num(oi),
+            "openInterestValue": num(round(oi * mark, 2)),
+            "turnover24h": num(notional),
+            "volume24h": num(base_vol),
+            "fundingRate": num(rate),
+            "nextFundingTime": str((self.now // EIGHT_HOURS_MS + 1) * EIGHT_HOURS_MS),
+            "predictedDeliveryPrice": "",
+            "basisRate": "",
+            "deliveryFeeRate": "",
+            "deliveryTime": "0",
+            "ask1Size": "0",
+            "bid1Price": num(mark),
+            "ask1Price": num(mark),
+            "bid1Size": "0",
+            "basis": "",
+        }
+
+    def _bybit_klines(self, coin: str, interval: str, q: Any) -> list[list[str]]:
+        if interval not in self.dataset.timeframes:
+            return []
+        limit = max(1, min(int(q.get("limit", 200)), 1000))
+        start = _int_or_none(q.get("start"))
+        end = _int_or_none(q.get("end"))
+        rows = self.candles_at(coin, interval, start, end if end is not None else self.now)[-limit:]
+        # turnover (quote volume) is not in the recording: "0"
+        return [[str(t), num(o), num(h), num(lo), num(c), num(v), "0"] for t, o, h, lo, c, v in reversed(rows)]
+
+    # ----- OKX v5 -------------------------------------------------------------------------------
+
+    def _okx_reply(self, data: list[Any], code: str = "0", msg: str = "") -> web.Response:
+        return web.json_response({"code": code, "msg": msg, "data": data})
+
+    def _okx_coin(self, inst_id: str) -> str | None:
+        for coin in self.dataset.coins:
+            if inst_id == f"{coin}-USDT-SWAP":
+                return coin
+        return None
+
+    async def _okx(self, request: web.Request) -> web.Response:
+        group, endpoint = request.match_info["group"], request.match_info["endpoint"]
+        kind = f"okx:{endpoint}"
+        self.requests.append(kind)
+        q = request.query
+        candles = group == "market" and endpoint in ("candles", "history-candles")
+        if candles:
+            before, after = _int_or_none(q.get("before")), _int_or_none(q.get("after"))
+            self.candle_requests.append(
+                CandleRequest(
+                    q.get("instId", "").removesuffix("-USDT-SWAP"),
+                    _OKX_BARS.get(q.get("bar", "1m"), q.get("bar", "")),
+                    None if before is None else before + 1,
+                    after,
+                    _int_or_none(q.get("limit")),
+                )
+            )
+        faulted = await self._apply_fault(kind)
+        if faulted is not None:
+            return faulted
+        if group == "public" and endpoint == "instruments":
+            if q.get("instType") != "SWAP":
+                return self._okx_reply([])
+            return self._okx_reply([self._okx_instrument(c) for c in self.dataset.coins])
+        if group == "public" and endpoint == "funding-rate":
+            inst = q.get("instId", "")
+            if inst == "ANY":
+                return self._okx_reply([self._okx_funding(c) for c in self.dataset.coins])
+            coin = self._okx_coin(inst)
+            if coin is None:
+                return self._okx_reply([], "51001", "Instrument ID does not exist")
+            return self._okx_reply([self._okx_funding(coin)])
+        if group == "public" and endpoint == "open-interest":
+            if q.get("instType") != "SWAP":
+                return self._okx_reply([])
+            inst = q.get("instId")
+            if inst is not None and self._okx_coin(inst) is None:
+                return self._okx_reply([], "51001", "Instrument ID does not exist")
+            return self._okx_reply([self._okx_open_interest(c) for c in self.dataset.coins if inst in (None, f"{c}-USDT-SWAP")])
+        if candles:
+            coin = self._okx_coin(q.get("instId", ""))
+            if coin is None:
+                return self._okx_reply([], "51001", "Instrument ID does not exist")
+            bar = _OKX_BARS.get(q.get("bar", "1m"))
+            if bar is None:
+                return self._okx_reply([], "51000", "Parameter bar error")
+            return self._okx_reply(self._okx_candles(coin, bar, q, recent_only=endpoint == "candles"))
+        return web.json_response({"msg": "Not Found", "code": "404"}, status=404)
+
+    def _okx_instrument(self, coin: str) -> dict[str, Any]:
+        ct_val, lot, tick, lever = _OKX.get(coin, ("1", "0.01", "0.0001", "50"))
+        return {
+            "alias": "",
+            "auctionEndTime": "",
+            "baseCcy": "",
+            "category": "1",
+            "ctMult": "1",
+            "ctType": "linear",
+            "ctVal": ct_val,
+            "ctValCcy": coin,
+            "expTime": "",
+            "instFamily": f"{coin}-USDT",
+            "instId": f"{coin}-USDT-SWAP",
+            "instType": "SWAP",
+            "lever": lever,
+            "listTime": "1611916828000",
+            "lotSz": lot,
+            "maxIcebergSz": "100000000.0000000000000000",
+            "maxLmtAmt": "20000000",
+            "maxLmtSz": "100000000",
+            "maxMktAmt": "",
+            "maxMktSz": "12000",
+            "maxStopSz": "12000",
+            "maxTriggerSz": "100000000.0000000000000000",
+            "maxTwapSz": "100000000.0000000000000000",
+            "minSz": lot,
+            "optType": "",
+            "quoteCcy": "",
+            "ruleType": "normal",
+            "settleCcy": "USDT",
+            "state": "live",
+            "stk": "",
+            "tickSz": tick,
+            "uly": f"{coin}-USDT",
+        }
+
+    def _okx_funding(self, coin: str) -> dict[str, Any]:
+        _, rate = self.funding_8h(coin)
+        upcoming = (self.now // EIGHT_HOURS_MS + 1) * EIGHT_HOURS_MS  # OKX's fundingTime: the next settlement
+        return {
+            "fundingRate": num(rate),
+            "fundingTime": str(upcoming),
+            "impactValue": "20000.0000000000000000",
+            "instId": f"{coin}-USDT-SWAP",
+            "instType": "SWAP",
+            "interestRate": "0.0001000000000000",
+            "maxFundingRate": "0.0075",
+            "method": "current_period",
+            "minFundingRate": "-0.0075",
+            "nextFundingRate": "",
+            "nextFundingTime": str(upcoming + EIGHT_HOURS_MS),
+            "premium": "0",
+            "settFundingRate": num(rate),
+            "settState": "settled",
+            "ts": str(self.now),
+        }
+
+    def _okx_open_interest(self, coin: str) -> dict[str, Any]:
+        ct_val = Decimal(_OKX.get(coin, ("1",))[0])
+        base = _dec(open_interest(coin))
+        return {
+            "instId": f"{coin}-USDT-SWAP",
+            "instType": "SWAP",
+            "oi": _dnum(base / ct_val),
+            "oiCcy": _dnum(base),
+            "oiUsd": num(round(open_interest(coin) * self.mark_price(coin), 2)),
+            "ts": str(self.now),
+        }
+
+    def _okx_candles(self, coin: str, interval: str, q: Any, recent_only: bool) -> list[list[str]]:
+        if interval not in self.dataset.timeframes:
+            return []
+        limit = max(1, min(int(q.get("limit", 100)), 300))
+        before, after = _int_or_none(q.get("before")), _int_or_none(q.get("after"))
+        rows = self.candles_at(
+            coin, interval, None if before is None else before + 1, None if after is None else after - 1
+        )
+        if recent_only:  # /market/candles: the latest 1440 candles only
+            step = timeframe_ms(interval)
+            oldest = (self.now // step - 1439) * step
+            rows = [r for r in rows if r[0] >= oldest]
+        rows = rows[-limit:]
+        ct_val = Decimal(_OKX.get(coin, ("1",))[0])
+        step = timeframe_ms(interval)
+        out = []
+        for t, o, h, lo, c, v in reversed(rows):
+            confirm = "1" if t + step <= self.now else "0"
+            # volCcyQuote is not in the recording: "0"
+            out.append([str(t), num(o), num(h), num(lo), num(c), _dnum(_dec(v) / ct_val), num(v), "0", confirm])
+        return out
+
+
 def _int_or_none(value: Any) -> int | None:
     try:
         return None if value is None else int(value)
@@ -488,4 +879,14 @@ def _int_or_none(value: Any) -> int | None:
         return None
 
 
-__all__ = ["CandleRequest", "FakeExchangeServer", "Fault", "OPEN_INTEREST", "num"]
+__all__ = [
+    "CandleRequest",
+    "FakeExchangeServer",
+    "Fault",
+    "OPEN_INTEREST",
+    "SYNTHETIC_OPEN_INTEREST",
+    "dataset_with_link",
+    "num",
+    "open_interest",
+    "scaled_coin",
+]

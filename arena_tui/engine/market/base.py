@@ -7,6 +7,7 @@ volumes in the base coin. Candle ``ts`` is the candle's open time; a candle is *
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Mapping, Protocol, runtime_checkable
@@ -40,17 +41,53 @@ def timeframe_ms(timeframe: str) -> int:
         raise ConfigError(f"unknown timeframe '{timeframe}': use one of {allowed}.") from None
 
 
+TICKER = re.compile(r"[A-Z0-9]{1,15}")
+"""What a coin ticker looks like once upper-cased: 1-15 characters of A-Z and 0-9 (``BTC``, ``LINK``,
+``1000PEPE``)."""
+
+
+def is_ticker(coin: str) -> bool:
+    """Whether ``coin`` upper-cased is a plausible ticker (``TICKER``)."""
+    return bool(TICKER.fullmatch(str(coin).upper()))
+
+
+def _shown_coin(coin: object) -> str:
+    """``coin`` quoted for a message; a long value is not echoed (it may be a pasted key)."""
+    text = str(coin)
+    return repr(text) if len(text) <= 15 else f"'{text[:4]}...' ({len(text)} characters)"
+
+
 def check_coins(coins: tuple[str, ...] | list[str], available: tuple[str, ...] = COINS) -> tuple[str, ...]:
-    """Upper-case and validate coin names; raises ``ConfigError`` naming the unknown coin."""
+    """Upper-case and validate coin names against a recorded market's ``available`` coins; raises
+    ``ConfigError`` naming the unknown coin (and that a live exchange can trade others)."""
     out = []
     for coin in coins:
         c = str(coin).upper()
         if c not in available:
-            raise ConfigError(f"unknown coin '{coin}': choose from {', '.join(available)}.")
+            which = "bundled" if tuple(available) == COINS else "recorded"
+            raise ConfigError(
+                f"unknown coin {_shown_coin(coin)}: the {which} market has only {', '.join(available)}; remove it, "
+                'or trade it on a live exchange (market.source = "live").'
+            )
         out.append(c)
     if not out:
         raise ConfigError(f"no coins configured: choose at least one of {', '.join(available)}.")
     return tuple(out)
+
+
+def check_tickers(coins: tuple[str, ...] | list[str]) -> tuple[str, ...]:
+    """Upper-case coin tickers for a live market (whether the exchange lists them is checked when its
+    markets load); raises ``ConfigError`` for one that is not a ticker, or none at all."""
+    out = []
+    for coin in coins:
+        if not is_ticker(coin):
+            raise ConfigError(
+                f"unknown coin {_shown_coin(coin)}: a coin is a ticker of 1-15 letters and digits, such as BTC or LINK."
+            )
+        out.append(str(coin).upper())
+    if not out:
+        raise ConfigError(f"no coins configured: choose at least one, such as {', '.join(COINS)}.")
+    return tuple(dict.fromkeys(out))
 
 
 @dataclass(frozen=True, eq=False)

@@ -1,7 +1,22 @@
 """``LiveMarket``: candles, funding and open interest from a live exchange through ccxt.async_support.
 
-Supported exchanges (``EXCHANGES``): ``hyperliquid`` (USDC perps, ``BTC/USDC:USDC``, hourly funding)
-and ``binanceusdm`` (USDT-margined perps, ``BTC/USDT:USDT``, 8-hourly funding).
+Exchanges: any ccxt exchange with linear perpetuals settled in USDT (or USDC) that can download
+candles (``has['fetchOHLCV']``) and funding rates (``fetchFundingRate`` or ``fetchFundingRates``);
+open interest is read when the exchange offers it (``fetchOpenInterest``/``fetchOpenInterests``) and
+is ``None`` (unknown) otherwise. Two exchanges have tuned specs (``EXCHANGES``): ``hyperliquid``
+(USDC perps, ``BTC/USDC:USDC``, hourly funding) and ``binanceusdm`` (USDT perps, 8-hourly funding).
+Every other id gets a spec derived from ccxt when ccxt is first imported (``derive_spec``): USDT
+settlement (USDC when the exchange lists no USDT perpetual), ``load_markets`` limited to its
+swap/linear markets, bulk funding and open interest requests when ``has`` says so, the most candles
+one request may return from ccxt's ``features``, and the funding interval from the funding reply (ccxt's
+``interval``, or the gap between its funding times; 8 h otherwise). Bybit and OKX are tested against
+their own wire formats (``tests/test_live_exchanges.py``).
+
+Coins: any tickers (1-15 characters of A-Z and 0-9) whose ``COIN/SETTLE:SETTLE`` perpetual the
+exchange lists; an unlisted one is refused at the first snapshot, after ``load_markets``, naming
+it and listing (the first 20 of) the coins the exchange does list. An id ccxt does not know, or an
+exchange lacking a needed capability, is refused at the first snapshot too (ccxt is not imported
+before); an id that is not even plausible text raises ``ConfigError`` at construction.
 
 One ``snapshot()`` fetches, all at once with ``asyncio.gather``: OHLCV for every coin and timeframe
 (the last ``lookback[timeframe]`` *closed* candles: the candle still open at the clock is dropped, so
@@ -9,8 +24,9 @@ every candle closes at or before the snapshot time), the current funding rate an
 (base coin).
 
 Candles are incremental: each coin's and timeframe's closed candles are held in memory between
-snapshots. The first snapshot downloads the whole lookback window; later ones ask only for the
-candles closed since (``since`` = open time of the first candle not yet held, one request), and none
+snapshots. The first snapshot downloads the whole lookback window (in pages of at most
+``spec.max_candles`` candles when the exchange serves fewer per request, e.g. 300 on OKX); later ones
+ask only for the candles closed since (``since`` = open time of the first candle not yet held, one request), and none
 at all when no candle of that timeframe can have closed since the last snapshot (e.g. 4h candles
 between 4h boundaries). The whole window is downloaded again after a gap (at least ``lookback``
 candles closed since, or the clock went back) or when the reply does not join the held history
@@ -26,8 +42,8 @@ exception or traceback leaves this module.
 ccxt is imported on first use (in a worker thread, about 0.5 s), never at module import, so the
 app's first frame does not pay for it. Markets are loaded once per ``LiveMarket`` (ccxt caches them).
 ``base_url`` points the real ccxt client at another host (a proxy, or the local test server in
-``tests/fakes/exchange_server.py``) by overriding the exchange's ``urls['api']`` entries through
-ccxt's constructor config.
+``tests/fakes/exchange_server.py``) by overriding the exchange's ``urls['api']`` entries (the tuned
+specs name them; for a derived spec every entry keeps its path and gets the new host).
 """
 
 from __future__ import annotations
@@ -38,9 +54,11 @@ import importlib
 import math
 import re
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from decimal import Decimal
 from types import ModuleType
 from typing import Any, Awaitable, Callable, Mapping
+from urllib.parse import urlsplit
 
 import numpy as np
 
@@ -51,7 +69,7 @@ from arena_tui.engine.market.base import (
     CoinSnapshot,
     FundingHistory,
     MarketSnapshot,
-    check_coins,
+    check_tickers,
     timeframe_ms,
 )
 
@@ -61,6 +79,13 @@ MAX_LOOKBACK = 1000
 """Most candles one request may return on every supported exchange (Binance caps klines at 1000)."""
 
 HOUR_MS = 3_600_000
+
+_EXCHANGE_ID = re.compile(r"[a-z][a-z0-9_]{1,39}")
+"""What a ccxt exchange id looks like (``binanceusdm``, ``okx``, ``gate``...): checked at construction,
+without importing ccxt; whether ccxt knows the id is checked when ccxt is first imported."""
+
+SUGGESTED = "bybit, okx, binanceusdm or hyperliquid"
+"""Exchanges named in refusals as ones that work."""
 
 
 @dataclass(frozen=True)
@@ -83,27 +108,51 @@ class ExchangeSpec:
 
     ``settle``: quote and settlement currency of its perps (symbol ``COIN/settle:settle``).
     ``funding_interval_ms``: funding period when the reply does not state one. ``api_paths``: ccxt
-    ``urls['api']`` key -> path under a ``base_url`` override. ``options``: ccxt options (limit
-    ``load_markets`` to perps). ``bulk_funding``: one ``fetch_funding_rates``/``fetch_open_interests``
-    request serves every coin (Hyperliquid answers both from one ``metaAndAssetCtxs`` call), instead
-    of one ``fetch_funding_rate``/``fetch_open_interest`` per coin.
+    ``urls['api']`` key -> path under a ``base_url`` override (``None``: every entry of the
+    exchange's ``urls['api']`` keeps its own path). ``options``: ccxt options (limit ``load_markets``
+    to perps). ``bulk_funding``: one ``fetch_funding_rates`` request serves every coin, instead of one
+    ``fetch_funding_rate`` per coin. ``bulk_open_interest``: the same for ``fetch_open_interests``
+    (``None``: as ``bulk_funding``; Hyperliquid answers both from one ``metaAndAssetCtxs`` call).
+    ``max_candles``: the most candles one OHLCV request returns (larger windows are fetched in pages).
+    ``derived``: built by ``derive_spec`` from what ccxt says about the exchange, not tuned by hand.
     """
 
     id: str
     settle: str
     funding_interval_ms: int
-    api_paths: Mapping[str, str]
+    api_paths: Mapping[str, str] | None
     options: Mapping[str, Any] = field(default_factory=dict)
     bulk_funding: bool = False
+    bulk_open_interest: bool | None = None
+    max_candles: int = MAX_LOOKBACK + 1
+    derived: bool = False
+
+    @property
+    def bulk_oi(self) -> bool:
+        """Whether open interest comes from one ``fetch_open_interests`` request."""
+        return self.bulk_funding if self.bulk_open_interest is None else self.bulk_open_interest
 
     def symbol(self, coin: str) -> str:
         """ccxt unified symbol of ``coin``'s perpetual, e.g. ``BTC/USDC:USDC``."""
         return f"{coin}/{self.settle}:{self.settle}"
 
-    def api_urls(self, base_url: str) -> dict[str, str]:
-        """ccxt ``urls['api']`` entries that send every request this market makes to ``base_url``."""
+    def api_urls(self, base_url: str, urls: Any = None) -> Any:
+        """ccxt ``urls['api']`` entries that send every request this market makes to ``base_url``.
+
+        With ``api_paths`` the named entries; without, ``urls`` (the exchange's own ``urls['api']``: a
+        string, or a dict of them, possibly nested) with each URL's scheme and host replaced."""
         root = base_url.rstrip("/")
-        return {key: root + path for key, path in self.api_paths.items()}
+        if self.api_paths is not None:
+            return {key: root + path for key, path in self.api_paths.items()}
+        return _rehost(urls, root)
+
+
+def _rehost(urls: Any, root: str) -> Any:
+    if isinstance(urls, str):
+        return root + urlsplit(urls).path.rstrip("/") if "://" in urls else urls
+    if isinstance(urls, dict):
+        return {key: _rehost(value, root) for key, value in urls.items()}
+    return urls
 
 
 EXCHANGES: dict[str, ExchangeSpec] = {
@@ -115,6 +164,7 @@ EXCHANGES: dict[str, ExchangeSpec] = {
         # perps only: skips the spot list and up to ten HIP-3 dex lists on load_markets
         options={"fetchMarkets": {"types": ["swap"]}},
         bulk_funding=True,
+        max_candles=5000,
     ),
     "binanceusdm": ExchangeSpec(
         id="binanceusdm",
@@ -130,9 +180,67 @@ EXCHANGES: dict[str, ExchangeSpec] = {
             "fapiData": "/futures/data",
         },
         options={"fetchMarkets": {"types": ["linear"]}},
+        max_candles=1500,  # Binance USD-M klines: at most 1500 a request
     ),
 }
-"""Exchange id -> its ``ExchangeSpec``."""
+"""Exchange id -> its tuned ``ExchangeSpec``; every other ccxt exchange gets ``derive_spec``'s."""
+
+_PERP_TYPES = ("swap", "linear")
+"""Names ccxt exchanges give, in ``options['fetchMarkets']['types']``, to the market lists holding
+linear perpetuals (bybit and binance: ``linear``; okx, hyperliquid, bitget, gate: ``swap``)."""
+
+
+def _perps_only(options: Mapping[str, Any]) -> dict[str, Any]:
+    """ccxt options limiting ``load_markets`` to the perpetual market lists, where the exchange's own
+    ``fetchMarkets`` option says which lists it loads; ``{}`` when it does not."""
+    fm = options.get("fetchMarkets")
+    types = fm.get("types") if isinstance(fm, dict) else None
+    if isinstance(types, list):
+        kept = [t for t in types if t in _PERP_TYPES]
+        return {"fetchMarkets": {**fm, "types": kept}} if kept else {}
+    if isinstance(types, dict) and any(t in types for t in _PERP_TYPES):  # mexc: {"spot": True, "swap": {...}}
+        return {"fetchMarkets": {**fm, "types": {k: (v if k in _PERP_TYPES else False) for k, v in types.items()}}}
+    return {}
+
+
+def _ohlcv_limit(exchange: Any) -> int:
+    """The most candles one linear-perpetual OHLCV request returns, from ccxt's ``features``; 500 when
+    ccxt does not say (a common cap, and small pages only cost requests on the first snapshot)."""
+    try:
+        limit = exchange.features["swap"]["linear"]["fetchOHLCV"]["limit"]
+    except (AttributeError, KeyError, TypeError):
+        return 500
+    return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 2 else 500
+
+
+def missing_capabilities(has: Mapping[str, Any]) -> list[str]:
+    """What a live market needs that an exchange's ccxt ``has`` lacks, as phrases (empty: all there)."""
+    missing = []
+    if not has.get("swap"):
+        missing.append("perpetual futures")
+    if not has.get("fetchOHLCV"):
+        missing.append("candles (fetchOHLCV)")
+    if not (has.get("fetchFundingRate") or has.get("fetchFundingRates")):
+        missing.append("funding rates (fetchFundingRate or fetchFundingRates)")
+    return missing
+
+
+def derive_spec(exchange: Any) -> ExchangeSpec:
+    """A spec for a ccxt exchange without a tuned one, from the client's ``id``, ``has``, ``options``
+    and ``features`` (no request made). Settlement USDT (``_load_markets`` switches to USDC when the
+    exchange lists no USDT perpetual), 8-hourly funding unless the replies say otherwise."""
+    has = exchange.has
+    return ExchangeSpec(
+        id=exchange.id,
+        settle="USDT",
+        funding_interval_ms=8 * HOUR_MS,
+        api_paths=None,
+        options=_perps_only(exchange.options),
+        bulk_funding=has.get("fetchFundingRates") is True,
+        bulk_open_interest=has.get("fetchOpenInterests") is True,
+        max_candles=_ohlcv_limit(exchange),
+        derived=True,
+    )
 
 
 def _wall_clock_ms() -> int:
@@ -151,7 +259,8 @@ _HTTP_STATUS = re.compile(r"\b(?:GET|POST|PUT|DELETE) \S+ (\d{3})\b")
 class LiveMarket:
     """A ``MarketSource`` reading a live exchange through ccxt.async_support.
 
-    Parameters: ``exchange_id`` (``"hyperliquid"`` default, or ``"binanceusdm"``), ``coins`` (subset of
+    Parameters: ``exchange_id`` (``"hyperliquid"`` default; ``"binanceusdm"``, ``"bybit"``, ``"okx"``
+    or any ccxt exchange with linear perpetuals), ``coins`` (tickers the exchange lists; default
     ``COINS``), ``timeframes`` (default 5m and 4h), ``lookback`` (closed candles kept per timeframe,
     1..1000; default 5m 500, 1h 200, 4h 100, others 500), ``request_timeout`` (seconds per HTTP
     request), ``tries`` (attempts per request), ``backoff`` (seconds before the first retry, doubled
@@ -162,8 +271,9 @@ class LiveMarket:
     snapshot holds).
 
     The clock ``now`` is wall time; ``advance()`` is a no-op (the world moves on by itself).
-    Raises ``ConfigError`` for an unknown exchange id, coin or timeframe, or a bad lookback/timing
-    value; ``snapshot()`` raises ``MarketError`` when the exchange is down or answers nonsense.
+    Raises ``ConfigError`` for an exchange id or coin that is not plausible text, an unknown timeframe,
+    or a bad lookback/timing value; ``snapshot()`` raises ``MarketError`` when ccxt does not know the
+    exchange or it lacks a capability, a coin is not listed, the exchange is down or answers nonsense.
     """
 
     def __init__(
@@ -182,10 +292,14 @@ class LiveMarket:
         interval: str = "3m",
     ) -> None:
         key = str(exchange_id).strip().lower()
-        if key not in EXCHANGES:
-            raise ConfigError(f"unknown exchange '{exchange_id}': use one of {', '.join(EXCHANGES)}.")
-        self.spec = EXCHANGES[key]
-        self.coins = check_coins(list(coins))
+        if not _EXCHANGE_ID.fullmatch(key):
+            shown = str(exchange_id) if len(str(exchange_id)) <= 24 else f"{str(exchange_id)[:4]}... ({len(str(exchange_id))} characters)"
+            raise ConfigError(
+                f"market.exchange {shown!r} is not an exchange id: use a ccxt exchange id in lower case, such as {SUGGESTED}."
+            )
+        self.spec = EXCHANGES.get(key) or ExchangeSpec(key, "USDT", 8 * HOUR_MS, None, derived=True)
+        """Replaced by ``derive_spec``'s when ccxt is first imported (for an exchange without a tuned spec)."""
+        self.coins = check_tickers(list(coins))
         tfs = list(dict.fromkeys(timeframes))
         if not tfs:
             raise ConfigError("no timeframes configured: use for example 5m and 4h.")
@@ -217,6 +331,8 @@ class LiveMarket:
         self._exchange: Any = None
         self._markets_lock = asyncio.Lock()
         self._markets_loaded = False
+        self._refusal: str | None = None  # ccxt does not know the exchange or it lacks a capability
+        self._contract_size: dict[str, float] = {}  # coin -> base coins per contract (open interest)
 
     @property
     def now(self) -> int:
@@ -254,11 +370,14 @@ class LiveMarket:
         t = self.now
         jobs: list[Awaitable[Any]] = [self._candles(exchange, c, tf, t) for c in self.coins for tf in self.timeframes]
         n_candles = len(jobs)
+        bulk_oi = self.spec.bulk_oi
         if self.spec.bulk_funding:
             jobs.append(self._funding_bulk(exchange, t))
-            jobs.append(self._open_interest_bulk(exchange))
         else:
             jobs.extend(self._funding_one(exchange, c, t) for c in self.coins)
+        if bulk_oi:
+            jobs.append(self._open_interest_bulk(exchange))
+        else:
             jobs.extend(self._open_interest_one(exchange, c) for c in self.coins)
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for r in results:
@@ -271,13 +390,10 @@ class LiveMarket:
                 ) from None
         candles = iter(results[:n_candles])
         per_coin: dict[str, dict[str, Candles]] = {c: {tf: next(candles) for tf in self.timeframes} for c in self.coins}
-        if self.spec.bulk_funding:
-            funding: dict[str, FundingHistory] = results[n_candles]
-            oi: dict[str, float | None] = results[n_candles + 1]
-        else:
-            k = len(self.coins)
-            funding = dict(zip(self.coins, results[n_candles : n_candles + k]))
-            oi = dict(zip(self.coins, results[n_candles + k :]))
+        rest = results[n_candles:]
+        k = 1 if self.spec.bulk_funding else len(self.coins)
+        funding: dict[str, FundingHistory] = rest[0] if self.spec.bulk_funding else dict(zip(self.coins, rest[:k]))
+        oi: dict[str, float | None] = rest[k] if bulk_oi else dict(zip(self.coins, rest[k:]))
         coins = {c: CoinSnapshot(c, per_coin[c], funding[c], open_interest=oi[c]) for c in self.coins}
         return MarketSnapshot(t, coins, self.name, self.timeframes)
 
@@ -286,6 +402,8 @@ class LiveMarket:
     async def _client(self) -> Any:
         if self._exchange is not None:
             return self._exchange
+        if self._refusal is not None:
+            raise MarketError(self._refusal)
         if self._ccxt is None:
             try:
                 # ~0.5 s of imports: keep them off the event loop
@@ -299,12 +417,51 @@ class LiveMarket:
         config: dict[str, Any] = {
             "enableRateLimit": self.rate_limit,
             "timeout": max(1, int(self.request_timeout * 1000)),
-            "options": copy.deepcopy(dict(self.spec.options)),
         }
+        if not self.spec.derived:
+            config["options"] = copy.deepcopy(dict(self.spec.options))
+            if self.base_url:
+                config["urls"] = {"api": self.spec.api_urls(self.base_url)}
+            self._exchange = getattr(self._ccxt, self.spec.id)(config)
+            return self._exchange
+        exchange = self._derived_client(config)
+        self._exchange = exchange
+        return exchange
+
+    def _derived_client(self, config: dict[str, Any]) -> Any:
+        """The ccxt client of an exchange without a tuned spec, after checking that ccxt knows it and
+        that it has what a live market needs (no request made); ``self.spec`` becomes the derived spec.
+        A refusal is remembered: every later snapshot raises the same sentence."""
+        key = self.spec.id
+        known = getattr(self._ccxt, "exchanges", None) or []
+        cls = getattr(self._ccxt, key, None) if key in known else None
+        if cls is None:
+            self._refusal = (
+                f"ccxt knows no exchange '{key}'; set market.exchange to a ccxt exchange id with perpetual futures, "
+                f"such as {SUGGESTED}."
+            )
+            raise MarketError(self._refusal)
+        try:
+            exchange = cls(config)
+        except Exception as exc:  # a ccxt class that cannot be built without credentials or network
+            self._refusal = (
+                f"the ccxt client for {key} could not be created ({_short(exc)}); set market.exchange to another "
+                f"exchange, such as {SUGGESTED}."
+            )
+            raise MarketError(self._refusal) from None
+        missing = missing_capabilities(exchange.has)
+        if missing:
+            self._refusal = (
+                f"{key} lacks what a live market needs in ccxt: {' and '.join(missing)}; set market.exchange to "
+                f"an exchange with USDT perpetuals, such as {SUGGESTED}."
+            )
+            raise MarketError(self._refusal)
+        self.spec = derive_spec(exchange)
+        options = copy.deepcopy(dict(self.spec.options))
+        exchange.options.update(options)
         if self.base_url:
-            config["urls"] = {"api": self.spec.api_urls(self.base_url)}
-        self._exchange = getattr(self._ccxt, self.spec.id)(config)
-        return self._exchange
+            exchange.urls["api"] = self.spec.api_urls(self.base_url, exchange.urls.get("api"))
+        return exchange
 
     async def _load_markets(self, exchange: Any) -> None:
         async with self._markets_lock:
@@ -316,13 +473,49 @@ class LiveMarket:
                     f"{self.spec.id} sent an empty or malformed market list; check the exchange status "
                     "or switch to the bundled market."
                 )
+            if self.spec.derived:
+                self._choose_settle(markets)
             missing = [self.spec.symbol(c) for c in self.coins if self.spec.symbol(c) not in markets]
             if missing:
+                listed = self._listed_coins(markets)
                 raise MarketError(
-                    f"{self.spec.id} lists no market {', '.join(missing)}; remove those coins or switch "
-                    "to the bundled market."
+                    f"{self.spec.id} lists no market {', '.join(missing)}; "
+                    f"{self._listing(listed)}; remove {'it' if len(missing) == 1 else 'them'} from market.coins "
+                    "or switch to the bundled market."
                 )
+            for c in self.coins:
+                size = markets[self.spec.symbol(c)].get("contractSize") if isinstance(markets[self.spec.symbol(c)], dict) else None
+                ok = isinstance(size, (int, float)) and not isinstance(size, bool) and math.isfinite(size) and size > 0
+                self._contract_size[c] = float(size) if ok else 1.0
             self._markets_loaded = True
+
+    def _perp_settles(self, markets: Mapping[str, Any]) -> dict[str, set[str]]:
+        """settle currency -> base coins of the linear perpetuals in ``markets``."""
+        out: dict[str, set[str]] = {}
+        for m in markets.values():
+            if not isinstance(m, dict) or not m.get("swap") or m.get("inverse") or m.get("active") is False:
+                continue
+            settle, base = m.get("settle"), m.get("base")
+            if isinstance(settle, str) and isinstance(base, str):
+                out.setdefault(settle, set()).add(base)
+        return out
+
+    def _choose_settle(self, markets: Mapping[str, Any]) -> None:
+        """USDT perpetuals when the exchange lists any, else USDC ones (a derived spec only)."""
+        settles = self._perp_settles(markets)
+        if not settles.get("USDT") and settles.get("USDC"):
+            self.spec = replace(self.spec, settle="USDC")
+
+    def _listed_coins(self, markets: Mapping[str, Any]) -> list[str]:
+        """Base coins of the exchange's perpetuals settled in ``spec.settle``, sorted."""
+        bases = self._perp_settles(markets).get(self.spec.settle, set())
+        return sorted(b for b in bases if f"{b}/{self.spec.settle}:{self.spec.settle}" in markets)
+
+    def _listing(self, listed: list[str], shown: int = 20) -> str:
+        if not listed:
+            return f"it lists no {self.spec.settle}-settled perpetual at all"
+        more = f" ...and {len(listed) - shown} more" if len(listed) > shown else ""
+        return f"its {self.spec.settle} perpetuals are {', '.join(listed[:shown])}{more}"
 
     async def _call(self, what: str, fn: Callable[..., Awaitable[Any]], *args: Any, **kwargs: Any) -> Any:
         """Run one ccxt request with retries; translate every failure into ``MarketError``."""
@@ -421,9 +614,24 @@ class LiveMarket:
         (ms), at most ``limit`` asked for. Returns a C-contiguous float64 array of shape ``(k, 6)``
         (open time, o, h, l, c, v), open times strictly increasing, possibly ``k == 0``; raises
         ``MarketError`` after failed retries or for a malformed reply."""
-        reply = await self._call(what, exchange.fetch_ohlcv, self.spec.symbol(coin), tf, since, limit, {"until": t})
-        if not isinstance(reply, list):
-            raise self._malformed(what, f"got {type(reply).__name__}, not a list of candles")
+        symbol = self.spec.symbol(coin)
+        cap = max(2, int(self.spec.max_candles))
+        if limit <= cap:
+            replies = [await self._call(what, exchange.fetch_ohlcv, symbol, tf, since, limit, {"until": t})]
+        else:
+            # pages of ``cap`` candles from ``since``; each ends (``until``) at its last candle's last
+            # millisecond, the newest at the clock with room for the candle still open
+            pages = []
+            for first in range(0, limit, cap):
+                n = min(cap, limit - first)
+                start = since + first * step
+                until = t if first + n >= limit else start + n * step - 1
+                pages.append(self._call(what, exchange.fetch_ohlcv, symbol, tf, start, n, {"until": until}))
+            replies = await asyncio.gather(*pages)
+        for reply in replies:
+            if not isinstance(reply, list):
+                raise self._malformed(what, f"got {type(reply).__name__}, not a list of candles")
+        reply = [row for page in replies for row in page]
         try:
             arr = np.array(reply, dtype=np.float64)
         except (TypeError, ValueError):
@@ -436,7 +644,7 @@ class LiveMarket:
         ts = arr[:, 0].astype(np.int64)
         keep = (ts + step <= t) & (ts >= since)  # closed by the clock: no look-ahead
         arr, ts = arr[keep], ts[keep]
-        if len(ts) and np.any(np.diff(ts) <= 0):
+        if len(ts) and np.any(np.diff(ts) <= 0):  # pages, or an exchange sending newest first
             order = np.unique(ts, return_index=True)[1]
             arr = arr[order]
         return np.ascontiguousarray(arr)
@@ -447,7 +655,7 @@ class LiveMarket:
         value = rate.get("fundingRate")
         if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
             raise self._malformed(what, "no funding rate")
-        interval = self._interval_ms(rate.get("interval"))
+        interval = self._interval_ms(rate.get("interval"), rate)
         # Stamped at the latest funding time at or before ``t`` (both exchanges settle on epoch-aligned
         # hours: Hyperliquid every hour, Binance at 00/08/16 UTC), not at the fetch time: a ledger that
         # settles the funding times falling between two cycles then pays it once per interval.
@@ -458,9 +666,16 @@ class LiveMarket:
             interval,
         )
 
-    def _interval_ms(self, interval: Any) -> int:
+    def _interval_ms(self, interval: Any, rate: Mapping[str, Any] | None = None) -> int:
         if isinstance(interval, str) and interval.endswith("h") and interval[:-1].isdigit() and int(interval[:-1]) > 0:
             return int(interval[:-1]) * HOUR_MS
+        if self.spec.derived and rate is not None:
+            # the gap between the funding times the reply states, in whole hours
+            a, b = rate.get("fundingTimestamp"), rate.get("nextFundingTimestamp")
+            if all(isinstance(x, int) and not isinstance(x, bool) for x in (a, b)):
+                gap = b - a
+                if gap > 0 and gap % HOUR_MS == 0 and gap <= 24 * HOUR_MS:
+                    return gap
         return self.spec.funding_interval_ms
 
     async def _funding_bulk(self, exchange: Any, t: int) -> dict[str, FundingHistory]:
@@ -475,11 +690,14 @@ class LiveMarket:
         rate = await self._call(what, exchange.fetch_funding_rate, self.spec.symbol(coin))
         return self._funding_entry(what, rate, t)
 
-    def _oi_amount(self, what: str, oi: Any) -> float:
+    def _oi_amount(self, what: str, oi: Any, coin: str) -> float:
+        """Open interest in the base coin: ccxt's ``openInterestAmount`` counts contracts (one base coin
+        each on most exchanges; OKX's BTC contract is 0.01 BTC), times the market's contract size."""
         amount = oi.get("openInterestAmount") if isinstance(oi, dict) else None
         if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount < 0:
             raise self._malformed(what, "no open interest figure")
-        return float(amount)
+        size = self._contract_size.get(coin, 1.0)
+        return float(amount) if size == 1.0 else float(Decimal(repr(float(amount))) * Decimal(repr(size)))
 
     async def _open_interest_bulk(self, exchange: Any) -> dict[str, float | None]:
         if not exchange.has.get("fetchOpenInterests"):
@@ -488,13 +706,22 @@ class LiveMarket:
         table = await self._call("open interest", exchange.fetch_open_interests, symbols)
         if not isinstance(table, dict):
             raise self._malformed("open interest", "not a table of figures")
-        return {c: self._oi_amount(f"the open interest of {c}", table.get(self.spec.symbol(c))) for c in self.coins}
+        return {c: self._oi_amount(f"the open interest of {c}", table.get(self.spec.symbol(c)), c) for c in self.coins}
 
     async def _open_interest_one(self, exchange: Any, coin: str) -> float | None:
         if not exchange.has.get("fetchOpenInterest"):
             return None
         what = f"the open interest of {coin}"
-        return self._oi_amount(what, await self._call(what, exchange.fetch_open_interest, self.spec.symbol(coin)))
+        return self._oi_amount(what, await self._call(what, exchange.fetch_open_interest, self.spec.symbol(coin)), coin)
 
 
-__all__ = ["DEFAULT_LOOKBACK", "DEFAULT_TIMEFRAMES", "EXCHANGES", "ExchangeSpec", "LiveMarket", "MAX_LOOKBACK"]
+__all__ = [
+    "DEFAULT_LOOKBACK",
+    "DEFAULT_TIMEFRAMES",
+    "EXCHANGES",
+    "ExchangeSpec",
+    "LiveMarket",
+    "MAX_LOOKBACK",
+    "derive_spec",
+    "missing_capabilities",
+]
