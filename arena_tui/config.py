@@ -27,7 +27,12 @@ from arena_tui.engine.market.base import COINS, TIMEFRAME_MS
 
 APP_NAME = "arena-tui"
 BASELINE_STRATEGIES = ("trend_follower", "rsi_mean_reversion", "btc_buy_and_hold", "always_flat")
-AGENT_KINDS = ("openai", "anthropic", "openai-compatible", "baseline", "recorded")
+AGENT_KINDS = ("openai", "anthropic", "openai-compatible", "baseline", "recorded", "swarm")
+VOTE_RULES = ("majority", "confidence", "unanimous")
+"""How a swarm combines its members' answers (``agents.swarm``): a majority per coin, a
+confidence-weighted majority, or every member agreeing for an entry."""
+MAX_SWARM_MEMBERS = 8
+"""The most members a swarm may have (each is a model call every cycle)."""
 
 
 # --- LLM reasoning/thinking settings (shared with arena_tui.engine.agents.llm) ---
@@ -174,6 +179,14 @@ class AgentConfig:
     """Asked when this agent's model fails or its answer does not parse (``[agents.fallback]``: another
     model, or ``kind = "baseline"`` with a strategy); its ``name`` defaults to its model or strategy.
     One level only: a fallback has no fallback."""
+    vote: str = "majority"
+    """kind = "swarm" only: how the members' answers combine (``VOTE_RULES``; see ``agents.swarm``)."""
+    quorum: int = 0
+    """kind = "swarm" only: members that must answer for the swarm to trade (0 = a majority of them)."""
+    members: tuple[AgentConfig, ...] = ()
+    """kind = "swarm" only: the member agents (``[[agents.members]]``, each an agent entry of an LLM kind
+    or a baseline; its ``name`` defaults to its model or strategy and is unique within the swarm). They
+    answer the same prompt concurrently within the swarm's ``timeout_s``."""
 
 
 @dataclass(frozen=True)
@@ -415,12 +428,14 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
         if not isinstance(value, bool):
             raise ConfigError(f"{where} must be true or false (got {_shown(value)}).")
         return value
-    if typ is AgentConfig:  # an agent's fallback: a table of its own
+    if typ is AgentConfig:  # an agent's fallback or a swarm's member: a table of its own
+        member = where.endswith("]")
         if not isinstance(value, Mapping):
-            raise ConfigError(f"{where} must be a table ([agents.fallback] with kind = ... and model or strategy), not {_shown(value)}.")
+            table = "a [[agents.members]] table" if member else "a table ([agents.fallback]"
+            raise ConfigError(f"{where} must be {table} with kind = ... and model or strategy{'' if member else ')'}, not {_shown(value)}.")
         value = dict(value)
         if not value.get("name"):
-            value["name"] = str(value.get("model") or value.get("strategy") or "fallback")
+            value["name"] = str(value.get("model") or value.get("strategy") or ("member" if member else "fallback"))
         return _build(AgentConfig, value, where)
     if origin is tuple:
         (inner, *_rest) = get_args(typ)
@@ -428,6 +443,8 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
             raise ConfigError(f"{where} must be a list (got {_shown(value)}).")
+        if inner is AgentConfig:  # a swarm's members: each named by its place
+            return tuple(_coerce(v, inner, f"{where}[{j}]") for j, v in enumerate(value))
         return tuple(_coerce(v, inner, where) for v in value)
     return value
 
@@ -529,6 +546,43 @@ def _validate(cfg: Config, where: str) -> None:
                 raise ConfigError(f"{at}.fallback has a fallback of its own; one fallback per agent, remove the inner one.")
             if fb.kind == "recorded":
                 raise ConfigError(f"{at}.fallback: kind 'recorded' cannot stand in for a model; use a model or kind = \"baseline\".")
+            if fb.kind == "swarm":
+                raise ConfigError(f"{at}.fallback: kind 'swarm' cannot be a fallback; use a model or kind = \"baseline\".")
+            _check_swarm(fb, f"{at}.fallback")
+        _check_swarm(a, at)
+
+
+def _check_swarm(a: AgentConfig, at: str) -> None:
+    """A swarm's own checks (its members, vote and quorum), and that only a swarm has members."""
+    loc = f"{at} ('{a.name}')"
+    if a.vote not in VOTE_RULES:
+        raise ConfigError(f"{loc}: vote {_shown(a.vote)} is not one of {', '.join(VOTE_RULES)}.")
+    if a.quorum < 0:
+        raise ConfigError(f"{loc}: quorum must be 0 (a majority of the members) or more members (got {a.quorum}).")
+    if a.kind != "swarm":
+        if a.members:
+            raise ConfigError(f"{loc}: only kind = \"swarm\" has members; set kind = \"swarm\" or remove the [[agents.members]] tables.")
+        return
+    n = len(a.members)
+    if not 2 <= n <= MAX_SWARM_MEMBERS:
+        raise ConfigError(f"{loc}: a swarm needs 2 to {MAX_SWARM_MEMBERS} members (got {n}); add [[agents.members]] tables of kind, model or strategy.")
+    if a.fallback is not None:
+        raise ConfigError(f"{at}.fallback: a swarm has no fallback (its members that fail do not vote); remove [agents.fallback].")
+    if a.quorum > n:
+        raise ConfigError(f"{loc}: quorum {a.quorum} is more than its {n} members; set it to {n} or less (0 = a majority).")
+    names: set[str] = set()
+    for j, m in enumerate(a.members):
+        mat = f"{at}.members[{j}]"
+        _check_agent(m, mat)
+        if m.kind in ("swarm", "recorded"):
+            raise ConfigError(f"{mat} ('{m.name}'): kind '{m.kind}' cannot be a swarm member; use a model or kind = \"baseline\".")
+        if m.fallback is not None:
+            raise ConfigError(f"{mat}.fallback: a swarm member has no fallback (a member that fails does not vote); remove it.")
+        if m.members:
+            raise ConfigError(f"{mat} ('{m.name}'): a member has no members of its own; remove its [[agents.members]] tables.")
+        if m.name in names:
+            raise ConfigError(f"{mat} ('{m.name}'): the name is used twice in the swarm; give each member a name of its own.")
+        names.add(m.name)
 
 
 def _check_agent(a: AgentConfig, at: str) -> None:
@@ -724,6 +778,9 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("agents", "strategy"): " | ".join(BASELINE_STRATEGIES),
     ("agents", "path"): "recorded only: a JSONL file of recorded model responses",
     ("agents", "fallback"): "asked when this model fails or its answer does not parse: another model, or a baseline",
+    ("agents", "vote"): "swarm: " + " | ".join(VOTE_RULES) + " (per coin; unanimous: for entries)",
+    ("agents", "quorum"): "swarm: members that must answer, else it holds (0 = a majority)",
+    ("agents", "members"): "a swarm member: an agent entry like any other (name defaults to its model or strategy)",
 }
 """The comment beside each key of the starter config, by (section, key); ``agents`` stands for
 ``AgentConfig``. Every field has one: tests/test_starter_config.py fails on a field without."""
@@ -738,11 +795,11 @@ STARTER_UNSET_EXAMPLES: dict[tuple[str, str], Any] = {
 
 STARTER_KIND_FIELDS: dict[str, str] = {
     "thinking": "anthropic", "thinking_budget": "anthropic", "thinking_display": "anthropic",
-    "strategy": "baseline", "path": "recorded",
+    "strategy": "baseline", "path": "recorded", "vote": "swarm", "quorum": "swarm", "members": "swarm",
 }
 """Agent fields that mean something to one kind only: shown in that kind's examples, not the first."""
 
-STARTER_KIND_EXAMPLES: dict[str, Any] = {"thinking_budget": 2048, "thinking_display": "summarized"}
+STARTER_KIND_EXAMPLES: dict[str, Any] = {"thinking_budget": 2048, "thinking_display": "summarized", "vote": "majority"}
 """A value to show, commented out, for a kind-only field the kind's example leaves at its default."""
 
 _NOTE_COLUMN = 31  # where the comment beside a key begins
@@ -780,6 +837,18 @@ def _starter_agents() -> tuple[tuple[AgentConfig, dict[str, str], bool], ...]:
         (
             AgentConfig(name="Replayed model", kind="recorded", path="responses.jsonl"),
             {"name": "replays a model's recorded answers, offline"},
+            True,
+        ),
+        (
+            AgentConfig(
+                name="Swarm", kind="swarm", vote="majority", quorum=2,
+                members=(
+                    AgentConfig(name="gpt-5.5", kind="openai", model="gpt-5.5"),
+                    AgentConfig(name="claude-sonnet-4-6", kind="anthropic", model="claude-sonnet-4-6"),
+                    AgentConfig(name="trend_follower", kind="baseline", strategy="trend_follower"),
+                ),
+            ),
+            {"name": "one account traded by its members' vote (agents.swarm)"},
             True,
         ),
     )
@@ -843,6 +912,20 @@ def starter_config_text() -> str:
                 continue
             note = notes.get(f.name) or ("" if f.name in shown else STARTER_NOTES.get(("agents", f.name), ""))
             shown.add(f.name)
+            if f.name == "members":  # sub-tables ([[agents.members]]), after every key of the agent
+                for j, m in enumerate(value):
+                    row = {
+                        mf.name: getattr(m, mf.name)
+                        for mf in dataclasses.fields(AgentConfig)
+                        if mf.name == "kind" or (mf.name not in ("name", "members", "fallback") and getattr(m, mf.name) != _field_default(mf))
+                    }
+                    lines = tomli_w.dumps({f.name: row}).rstrip("\n").split("\n")  # [members] / key = value ...
+                    lines[0] = "[[agents.members]]"  # one of the array of tables
+                    lines = [prefix + line for line in lines]
+                    if j == 0 and note:
+                        lines[0] = lines[0].ljust(_NOTE_COLUMN - 1) + " # " + note
+                    out += lines
+                continue
             if f.name == "fallback":
                 if i == 0:  # the first example shows the sub-table ([agents.fallback]), commented out
                     lines = _starter_key(f.name, STARTER_UNSET_EXAMPLES["agents", f.name], "", commented=True)

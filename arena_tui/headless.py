@@ -133,6 +133,30 @@ def fallbacks_table(state: "ArenaState") -> Table | None:
     return table
 
 
+def swarms_table(state: "ArenaState") -> Table | None:
+    """Each swarm's members (``kind = "swarm"``): in how many of its votes each one voted, failed
+    (``server ×2, parse ×1``) and agreed with the result on every coin (percent of its votes with a
+    result); None when the session has no swarm that voted."""
+    books = [b for b in state.agents.values() if b.swarm_votes]
+    if not books:
+        return None
+    table = Table(title=Text("Swarms"), title_justify="left")
+    for col, just in (("swarm", "left"), ("member", "left"), ("voted", "right"), ("failed", "left"), ("agreed", "right"), ("cost", "right")):
+        table.add_column(col, justify=just, overflow="fold")
+    for b in books:
+        for i, (name, m) in enumerate(b.members.items()):
+            kinds = sorted(m.failure_kinds.items(), key=lambda kv: -kv[1])
+            table.add_row(
+                Text(safe_line(b.name) if i == 0 else ""),
+                Text(safe_line(name)),
+                f"{m.voted}/{b.swarm_votes}",
+                Text(safe_line(", ".join(f"{k} ×{n}" for k, n in kinds)) or "-"),
+                "-" if m.agreement is None else f"{m.agreement * 100:.0f}%",
+                f"${m.cost_usd:,.4f}",
+            )
+    return table
+
+
 async def run_headless(session, *, total: int | None, console: Console | None = None) -> int:
     """Run ``session`` (an ArenaSession) to the end with a progress bar; print the leaderboard from
     the session's state. Returns the exit status: 0; 3 when the run achieved nothing
@@ -163,7 +187,7 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
     state = session.state
     when = format_time(state.completed_time) if state.completed_time else "start"
     console.print(leaderboard_table(state.standings(), f"Leaderboard at {when} after {state.cycles_completed} cycles", state))
-    for table in (fallbacks_table(state), failures_table(state)):
+    for table in (fallbacks_table(state), swarms_table(state), failures_table(state)):
         if table is not None:
             console.print(table)
     for f in failures[:10]:
@@ -230,7 +254,7 @@ def replay_headless(path: str | Path, console: Console | None = None, *, indicat
     state = result.state
     title = f"{result.header.session}: final leaderboard ({path})"
     console.print(leaderboard_table(state.standings(), title, state))
-    for table in (fallbacks_table(state), failures_table(state)):
+    for table in (fallbacks_table(state), swarms_table(state), failures_table(state)):
         if table is not None:
             console.print(table)
     if result.difference is not None:

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from arena_tui.config import (
     AGENT_KINDS,
+    VOTE_RULES,
     ANTHROPIC_EFFORTS,
     REASONING_SUMMARIES,
     THINKING_DISPLAYS,
@@ -198,10 +199,14 @@ def _section(name):
 @st.composite
 def _agents(draw, fallback: bool = True):
     """Valid agents: a known kind, what that kind requires set, every other field arbitrary; with
-    ``fallback``, some with a fallback agent (any kind but recorded, with no fallback of its own)."""
-    kind = draw(st.sampled_from(AGENT_KINDS if fallback else tuple(k for k in AGENT_KINDS if k != "recorded")))
+    ``fallback``, some with a fallback agent (any kind but recorded or swarm, with no fallback of its
+    own) and some swarms (2 to 4 members of those kinds, uniquely named, a quorum up to their count)."""
+    kind = draw(st.sampled_from(AGENT_KINDS if fallback else tuple(k for k in AGENT_KINDS if k not in ("recorded", "swarm"))))
     special = {
         "fallback": st.just(None),
+        "members": st.just(()),
+        "vote": st.sampled_from(VOTE_RULES),
+        "quorum": st.integers(min_value=0, max_value=8),
         "kind": st.just(kind),
         "name": _AGENT_NAME,
         "api_key_env": st.one_of(st.just(""), st.from_regex(r"[A-Za-z_][A-Za-z0-9_]*", fullmatch=True).filter(lambda t: not looks_like_key(t))),
@@ -242,6 +247,9 @@ def _agents(draw, fallback: bool = True):
                                         max_tokens=max(agent.max_tokens, budget + 1))
         elif agent.thinking in ("", "off"):
             agent = dataclasses.replace(agent, thinking_display="")
+    if kind == "swarm":
+        members = draw(st.lists(_agents(fallback=False), min_size=2, max_size=4, unique_by=lambda a: a.name).map(tuple))
+        return dataclasses.replace(agent, members=members, quorum=min(agent.quorum, len(members)))
     if fallback and draw(st.booleans()):
         agent = dataclasses.replace(agent, fallback=draw(_agents(fallback=False)))
     return agent

@@ -57,7 +57,11 @@ def test_every_field_of_every_section_and_agent_appears():
     for section, cls in ALL.items():
         for f in dataclasses.fields(cls):
             # a table-valued field (an agent's fallback) is a sub-table: [agents.fallback]
-            shown = rf"^(# )?\[{section}\.{f.name}\]" if f.name == "fallback" else rf"^(# )?{f.name} = "
+            shown = rf"^(# )?{f.name} = "
+            if f.name == "fallback":  # a table-valued field is a sub-table: [agents.fallback]
+                shown = rf"^(# )?\[{section}\.{f.name}\]"
+            elif f.name == "members":  # ... or an array of them: [[agents.members]] (a swarm's)
+                shown = rf"^(# )?\[\[{section}\.{f.name}\]\]"
             assert re.search(shown, blocks[section], re.M), f"{section}.{f.name} is missing from the starter config"
 
 
@@ -97,14 +101,19 @@ def test_the_commented_out_lines_load_when_uncommented(tmp_path):
     text = re.sub(r"^# (\[\[agents\]\]|name|kind|path) ", r"\1 ", text, flags=re.M)
     text = text.replace("# [[agents]]", "[[agents]]")
     text = re.sub(r"^# (\[agents.fallback\]|strategy) ", r"\1 ", text, flags=re.M)  # the fallback sub-table
+    text = re.sub(r"^# (\[\[agents.members\]\]|vote|quorum|model) ", r"\1 ", text, flags=re.M)  # the swarm example
+    text = text.replace("# [[agents.members]]", "[[agents.members]]")
     path = tmp_path / "arena.toml"
     path.write_text(text, encoding="utf-8")
     cfg = load_config(str(path), environ={})
     assert cfg.agents[0].temperature == 0.7 and cfg.agents[0].price_cached_input_per_mtok == 0.125
     assert cfg.agents[1].thinking_display == "summarized"
-    assert (cfg.agents[-1].kind, cfg.agents[-1].path) == ("recorded", "responses.jsonl")
+    assert (cfg.agents[-2].kind, cfg.agents[-2].path) == ("recorded", "responses.jsonl")
     assert (cfg.agents[0].fallback.kind, cfg.agents[0].fallback.strategy) == ("baseline", "trend_follower")
-    assert len(cfg.agents) == len(EXAMPLES) + 1
+    swarm = cfg.agents[-1]
+    assert (swarm.kind, swarm.vote, swarm.quorum) == ("swarm", "majority", 2)
+    assert [(m.name, m.kind) for m in swarm.members] == [("gpt-5.5", "openai"), ("claude-sonnet-4-6", "anthropic"), ("trend_follower", "baseline")]
+    assert len(cfg.agents) == len(EXAMPLES) + 2
 
 
 def test_every_value_is_written_by_tomli_w():

@@ -7,7 +7,8 @@ One cycle (never two at once)::
     ledger.settle(candles since last cycle)  stop-loss / take-profit / liquidation, funding
     indicators.compute_features(snapshot)    one fused Numba call for all coins and timeframes
     every agent concurrently, each with its own deadline:
-        prompt -> agent.decide(on_delta) -> AgentReplied (its exact answer: re-execution's input)
+        prompt -> agent.decide(on_delta) -> AgentReplied (its exact answer: re-execution's input;
+            a swarm's SwarmVoted, its members' answers and their vote, just before it)
         -> parse -> risk.validate -> ledger.open/close
     ledger.mark(prices) -> AccountUpdated; CycleCompleted with the standings of the state fold
 
@@ -375,7 +376,14 @@ class Arena:
         try:
             async with asyncio.timeout(timeout):
                 if prompted:
-                    if getattr(s.agent, "fallback", None) is not None:  # a FallbackAgent: say so as it falls back
+                    if getattr(s.agent, "members", None) is not None:  # a SwarmAgent: each member's text apart
+
+                        def on_member_delta(member: str, kind: str, text: str) -> None:
+                            if text:
+                                bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((self.clock() - start) * 1000), member))
+
+                        call = s.agent.decide(request, on_delta, on_member_delta=on_member_delta)
+                    elif getattr(s.agent, "fallback", None) is not None:  # a FallbackAgent: say so as it falls back
 
                         def on_fell_back(fb, s=s) -> None:
                             s.fell_back_cycle = cyc
@@ -412,6 +420,8 @@ class Arena:
         fb = reply.fell_back
         if fb is not None and s.fell_back_cycle != cyc:  # (re-execution: emitted with the reply)
             self.emit(self._fell_back_event(name, cyc, now, fb))
+        if reply.swarm is not None:  # the members' calls and their vote, before the swarm's answer
+            self.emit(self._swarm_event(name, cyc, now, reply.swarm))
         self.emit(
             ev.AgentReplied(
                 cyc,
@@ -485,6 +495,22 @@ class Arena:
             p.text,
             p.usage.reasoning_tokens,
             p.usage.cached_input_tokens,
+        )
+
+    @staticmethod
+    def _swarm_event(agent: str, cycle: int, now: int, vote) -> ev.SwarmVoted:
+        """``SwarmVoted`` of ``vote`` (``agents.swarm.SwarmVote``): every member's call and the tally."""
+        from arena_tui.engine.agents.swarm import member_row
+
+        return ev.SwarmVoted(
+            cycle,
+            now,
+            agent,
+            vote.rule,
+            vote.quorum,
+            tuple(member_row(b) for b in vote.ballots),
+            vote.tally,
+            {coin: d.signal for coin, d in vote.result.items()},
         )
 
     def _fill_event(self, agent: str, fill, order) -> ev.OrderFilled:

@@ -21,7 +21,8 @@ cycle interval, which re-execution of a schema-2 journal still uses); ``AgentRep
 per-cycle event as its changes from the one before it, an event repeated unchanged named by the
 next line: ``journal``); schema 3 and older journals hold every field on every line and still read.
 5: ``AgentFellBack`` (an agent's primary model failed and its fallback answered) and
-``AgentReplied.answered_by``."""
+``AgentReplied.answered_by``; ``SwarmVoted`` (a swarm's members' calls and their vote) and
+``ReasoningDelta.member`` (which member of a swarm streamed the text)."""
 LEGACY_SHARPE_SCHEMA = 2
 """Journals of this schema (and older) ranked with the per-cycle Sharpe ratio."""
 ROUNDED_CHANGE_SCHEMA = 4
@@ -302,7 +303,30 @@ def _check_decisions(d: dict) -> None:
                 raise EventDecodeError(f"DecisionParsed: decision {i} {k} must be a number or null, not {_json_kind(dec[k])}")
 
 
+_MEMBER_TEXT = ("member", "model")
+_MEMBER_INTS = ("input_tokens", "output_tokens", "reasoning_tokens", "cached_input_tokens")
+
+
+def _check_swarm_members(d: dict) -> None:
+    for i, m in enumerate(d["members"], start=1):
+        for k in _MEMBER_TEXT:
+            if type(m.get(k)) is not str:
+                raise EventDecodeError(f"SwarmVoted: member {i} {k} must be text, not {_json_kind(m.get(k))}")
+        for k in ("text", "failure_kind", "failure_reason", "finish_reason"):
+            if type(m.get(k)) not in _OPT_STR:
+                raise EventDecodeError(f"SwarmVoted: member {i} {k} must be text or null, not {_json_kind(m.get(k))}")
+        for k in _MEMBER_INTS:
+            if type(m.get(k, 0)) is not int:
+                raise EventDecodeError(f"SwarmVoted: member {i} {k} must be a whole number, not {_json_kind(m.get(k))}")
+        for k in ("cost_usd", "ttft_s", "latency_s"):
+            if type(m.get(k)) not in _OPT_NUM:
+                raise EventDecodeError(f"SwarmVoted: member {i} {k} must be a number or null, not {_json_kind(m.get(k))}")
+        if type(m.get("votes", {})) is not dict:
+            raise EventDecodeError(f"SwarmVoted: member {i} votes must be an object, not {_json_kind(m.get('votes'))}")
+
+
 _EXTRA_CHECKS = {
+    "SwarmVoted": _check_swarm_members,
     "SessionStarted": _check_header,
     "MarketUpdated": _check_market_rows,
     "MarketData": _check_market_data,
@@ -480,12 +504,14 @@ class AgentStarted(Event):
 class ReasoningDelta(Event):
     """A piece of an agent's streamed text. ``kind`` is reasoning | answer; ``offset_ms`` is the time
     since the agent started this cycle, so replay can stream it again at the recorded pace. The journal
-    holds chunks coalesced over about 100 ms."""
+    holds chunks coalesced over about 100 ms. ``member``: the swarm member whose text it is (None: the
+    agent's own; see ``SwarmVoted``)."""
 
     agent: str
     kind: str
     text: str
     offset_ms: float = 0.0
+    member: str | None = None
 
 
 @dataclass(frozen=True)
@@ -533,6 +559,27 @@ class AgentFellBack(Event):
     text: str = ""
     reasoning_tokens: int = 0
     cached_input_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class SwarmVoted(Event):
+    """A primary input: a swarm's members answered (or failed) and voted; sent just before the
+    swarm's ``AgentReplied`` (whose text is the vote's answer, its usage and cost the members' sums).
+    ``rule``: majority | confidence | unanimous; ``quorum``: members that had to answer.
+    ``members``, one dict each in config order: ``member`` (name), ``model``, ``failure_kind``/
+    ``failure_reason`` (the call's failure, or ``parse``; None when it voted), ``votes`` ({coin:
+    signal} it voted, {} when it did not), ``input_tokens``/``output_tokens``/``reasoning_tokens``/
+    ``cached_input_tokens``, ``cost_usd`` (USD, at the member's prices), ``ttft_s``/``latency_s``
+    (wall seconds), ``finish_reason`` and ``text`` (its exact answer: re-execution parses it again).
+    ``tally``: {coin: {signal: votes}} (a count, or summed confidence 0-1 per vote for the
+    confidence rule); ``result``: {coin: signal} the vote chose ({} when the quorum was not met)."""
+
+    agent: str
+    rule: str
+    quorum: int
+    members: tuple[dict, ...] | list[dict]
+    tally: dict = field(default_factory=dict)
+    result: dict = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

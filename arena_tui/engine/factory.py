@@ -25,7 +25,14 @@ def build_market(config: Config) -> MarketSource:
 
 def build_agent(a: AgentConfig, config: Config) -> Agent:
     """One agent from its config entry (with its fallback, ``agents.fallback.FallbackAgent``, when it
-    names one); raises ``ConfigError`` for an unusable entry."""
+    names one; a swarm of its members, ``agents.swarm.SwarmAgent``, for kind "swarm"); raises
+    ``ConfigError`` for an unusable entry."""
+    if a.kind == "swarm":
+        from arena_tui.engine.agents.swarm import SwarmAgent
+
+        deadline = min(a.timeout_s, config.arena.agent_timeout_s)
+        members = [_build_one(dataclasses.replace(m, timeout_s=min(m.timeout_s, deadline)), config) for m in a.members]
+        return SwarmAgent(a.name, members, rule=a.vote, quorum=a.quorum, timeout_s=deadline, model=a.model)
     if a.fallback is not None:
         from arena_tui.engine.agents.fallback import FallbackAgent
 

@@ -20,8 +20,8 @@ The compact encoding (schema 4, ``COMPACT_SCHEMA``). Every line is a JSON object
 ``"cycle"`` and ``"time"``; the header and every event that is not a ``PER_CYCLE_TYPES`` event (fills,
 exits, funding, rejections, failures, halts, notices, session control) are written whole. A per-cycle
 event is written as its difference from its *base*: the previous event of the same key (its type;
-plus ``"agent"`` for an agent's events; plus ``"kind"`` for a ``ReasoningDelta``: those key fields are
-always on the line), or for the first of its key the type's defaults. On a line:
+plus ``"agent"`` for an agent's events; plus ``"kind"`` (and ``"member"``, a swarm member's, when
+set) for a ``ReasoningDelta``: those key fields are always on the line), or for the first of its key the type's defaults. On a line:
 
 - a field left out is the base's value (a field without a default must be on the first line of its key).
   The base is the previous event as the rest of the cycle predicts it (``_predict``): an account's
@@ -70,7 +70,7 @@ import sys
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import IO, Callable, Iterable, Iterator
+from typing import IO, Callable, Iterator
 
 from arena_tui.engine.errors import JournalError
 from arena_tui.engine.events import _REGISTRY as _EVENT_TYPES
@@ -221,7 +221,8 @@ class _Context:
 
 def _key(t: str, d: dict):
     if t == "ReasoningDelta":
-        return (t, d["agent"], d["kind"])
+        member = d.get("member")
+        return (t, d["agent"], d["kind"]) if member is None else (t, d["agent"], d["kind"], member)
     if t in _AGENT_KEYED:
         return (t, d["agent"])
     return t
@@ -549,6 +550,8 @@ class _Encoder:
         else:
             if t == "ReasoningDelta":
                 line["agent"], line["kind"] = d["agent"], d["kind"]
+                if d.get("member") is not None:
+                    line["member"] = d["member"]
             elif t in _AGENT_KEYED:
                 line["agent"] = d["agent"]
             line.update(fields)  # type: ignore[arg-type]
@@ -575,6 +578,8 @@ class _Encoder:
             line = {"type": t, "cycle": d["cycle"], "time": d["time"]}
             if t == "ReasoningDelta":
                 line["agent"], line["kind"] = d["agent"], d["kind"]
+                if d.get("member") is not None:
+                    line["member"] = d["member"]
             elif t in _AGENT_KEYED:
                 line["agent"] = d["agent"]
             out.append(_dump_line(line))
@@ -587,7 +592,7 @@ class _Encoder:
         out: dict = {}
         keyed = t == "ReasoningDelta"
         for k, v in d.items():
-            if k in _ALWAYS or (keyed and k == "kind"):
+            if k in _ALWAYS or (keyed and (k == "kind" or k == "member")):
                 continue
             o = base.get(k, _MISSING)
             if o is v:
@@ -978,6 +983,8 @@ class _Decoder:
                     raise EventDecodeError(f"{t} lacks the field {k!r}")
                 if type(v) is not str:
                     raise EventDecodeError(f"{t}: field {k!r} must be text, not {_kind(v)}")
+            if t == "ReasoningDelta" and type(obj.get("member")) not in (str, type(None)):
+                raise EventDecodeError(f"{t}: field 'member' must be text or null, not {_kind(obj.get('member'))}")
         key = _key(t, obj)
         base = self.ctx.bases.get(key)
         dflt = _defaults(t)
@@ -1888,38 +1895,41 @@ class JournalWriter:
 
 
 class DeltaCoalescer:
-    """Merges consecutive ``ReasoningDelta`` pieces of one agent and kind into chunks of about
-    ``window_ms`` (default 100 ms of stream time, by ``offset_ms``) before they reach ``emit``.
+    """Merges consecutive ``ReasoningDelta`` pieces of one agent (and swarm member) and kind into
+    chunks of about ``window_ms`` (default 100 ms of stream time, by ``offset_ms``) before they reach
+    ``emit``.
 
-    ``add`` may emit the previous chunk; ``flush(agent)`` emits what is pending (call it when the
-    agent finishes). Text is never lost or reordered per agent.
+    ``add`` may emit the previous chunk of its agent and member; ``flush(agent)`` emits what is
+    pending of the agent, every member's (call it when the agent finishes). Text is never lost or
+    reordered per agent and member (a swarm's members' concurrent streams are chunked apart).
     """
 
     def __init__(self, emit: Callable[[Event], None], window_ms: float = 100.0) -> None:
         self._emit = emit
         self._window = window_ms
-        # agent -> (first delta of the chunk, the texts that follow it)
-        self._pending: dict[str, tuple[ReasoningDelta, list[str]]] = {}
+        # (agent, member) -> (first delta of the chunk, the texts that follow it)
+        self._pending: dict[tuple[str, str | None], tuple[ReasoningDelta, list[str]]] = {}
 
     def add(self, delta: ReasoningDelta) -> None:
-        cur = self._pending.get(delta.agent)
+        key = (delta.agent, delta.member)
+        cur = self._pending.get(key)
         if cur is not None:
             first, texts = cur
             if first.kind == delta.kind and delta.offset_ms - first.offset_ms < self._window:
                 texts.append(delta.text)
                 return
             self._emit_chunk(first, texts)
-        self._pending[delta.agent] = (delta, [])
+        self._pending[key] = (delta, [])
 
     def _emit_chunk(self, first: ReasoningDelta, texts: list[str]) -> None:
         if texts:
-            first = ReasoningDelta(first.cycle, first.time, first.agent, first.kind, first.text + "".join(texts), first.offset_ms)
+            first = ReasoningDelta(first.cycle, first.time, first.agent, first.kind, first.text + "".join(texts), first.offset_ms, first.member)
         self._emit(first)
 
     def flush(self, agent: str | None = None) -> None:
-        agents: Iterable[str] = [agent] if agent is not None else list(self._pending)
-        for a in agents:
-            cur = self._pending.pop(a, None)
+        keys = [k for k in self._pending if agent is None or k[0] == agent]
+        for k in keys:
+            cur = self._pending.pop(k, None)
             if cur is not None:
                 self._emit_chunk(*cur)
 

@@ -7,7 +7,9 @@ summary apply the same events to the same class, so they cannot disagree.
 What it holds, per agent (``AgentBook``): the account figures of its last ``AccountUpdated`` (USD),
 its open positions (``PositionRow``), its closed trades (``PositionClosed`` events, oldest first), the
 leaderboard figures (Sharpe ratio, maximum drawdown, win rate: ``metrics.RunningMetrics``), failures
-in a row, whether and why it is halted, and the account value the current UTC day started from. For
+in a row, whether and why it is halted, the account value the current UTC day started from, its
+model calls' tokens and cost (a fallback's and a swarm's members' calls included) and, for a swarm,
+each member's record (``MemberRecord``). For
 the session: the header, the cycle, the last market rows, the BTC buy-and-hold benchmark and the
 standings. ``standings()`` ranks them now; ``leaderboard`` is the last ``CycleCompleted``'s, as
 recorded.
@@ -15,7 +17,10 @@ recorded.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+from array import array
+from collections import deque
 from dataclasses import dataclass, field
 
 from arena_tui.engine import events as ev
@@ -24,6 +29,16 @@ from arena_tui.engine.metrics import YEAR_MS, RunningMetrics
 
 BENCHMARK_NAME = "BTC buy & hold"
 DAY_MS = 86_400_000
+DECISION_HISTORY = 500
+"""Decision events (``DecisionParsed``, ``DecisionRejected``, ``AgentFailed``) each agent keeps. A
+replay pickles up to 32 states (``engine.replay.CHECKPOINTS``), so what is kept is compact: a parsed
+decision without its justification (the journal and the agent's pane have it), a reply without its
+text."""
+CALL_HISTORY = 100
+"""Model calls (``AgentReplied``, without their text) each agent keeps for its latency, tokens and
+cost history."""
+_HISTORY_KEYS = ("coin", "signal", "quantity", "leverage", "stop_loss", "profit_target", "confidence", "risk_usd")
+"""The fields of a parsed decision the history keeps."""
 
 
 @dataclass
@@ -73,6 +88,12 @@ class AgentBook:
     """Why the agent's own model was replaced (timeout, rate_limit, parse, ...): cycles of each kind."""
     last_fallback: ev.AgentFellBack | None = None
     """The last fallback, while it is of the latest reply (cleared by a reply its own model gave)."""
+    swarm_votes: int = 0
+    """Cycles in which a swarm's members were asked and voted (``SwarmVoted``; quorum failures too)."""
+    members: dict[str, "MemberRecord"] = field(default_factory=dict)
+    """A swarm's members by name, in the order first seen: how often each voted, failed, agreed."""
+    last_vote: ev.SwarmVoted | None = None
+    """A swarm's last vote (kept until the next one)."""
     spend_day: int = -1
     day_tokens: int = 0
     day_cost_usd: float = 0.0
@@ -86,9 +107,40 @@ class AgentBook:
     """Account value at the end of the last cycle before the current UTC day began (the daily loss
     limit counts from it); the starting cash on the first day."""
     updated: bool = False
+    history: deque = field(default_factory=lambda: deque(maxlen=DECISION_HISTORY))
+    """The agent's last ``DECISION_HISTORY`` decision events, oldest first: ``DecisionParsed`` (what it
+    decided; each decision's ``_HISTORY_KEYS`` only), ``DecisionRejected`` (a decision the risk rules
+    refused: rule id and reason, as recorded) and ``AgentFailed`` (a cycle it produced nothing usable)."""
+    replies: deque = field(default_factory=lambda: deque(maxlen=CALL_HISTORY))
+    """The agent's last ``CALL_HISTORY`` replies (``AgentReplied`` with ``text`` left out: latency,
+    tokens, cost), oldest first."""
+    invalidations: dict[str, str] = field(default_factory=dict)
+    """coin -> the invalidation condition of the open position in it (from its opening ``OrderFilled``)."""
 
     def __post_init__(self) -> None:
         self.cash = self.account_value = self.day_start_value = self.starting_cash
+
+
+@dataclass
+class MemberRecord:
+    """One swarm member's record: ``model``; cycles it ``voted`` in, cycles it ``failed`` (by kind in
+    ``failure_kinds``: timeout, server, parse, ...), cycles its vote matched the result on every coin
+    (``agreed``, when the quorum was met); its calls' tokens and cost (USD)."""
+
+    model: str = ""
+    voted: int = 0
+    failed: int = 0
+    agreed: int = 0
+    decided: int = 0
+    """Cycles it voted in that had a result (the quorum met): ``agreement``'s denominator."""
+    failure_kinds: dict[str, int] = field(default_factory=dict)
+    tokens: int = 0
+    cost_usd: float = 0.0
+
+    @property
+    def agreement(self) -> float | None:
+        """Share (0-1) of the cycles it voted in, with a result, in which it agreed; None before one."""
+        return self.agreed / self.decided if self.decided else None
 
 
 @dataclass
@@ -130,6 +182,12 @@ class ArenaState:
         self.first_prices: dict[str, float] | None = None
         self.leaderboard: tuple[LeaderboardRow, ...] = ()
         """The standings of the last ``CycleCompleted``, as recorded."""
+        self.equity_times: array = array("q")
+        """The time (ms) of every ``CycleCompleted``, oldest first: the x axis of ``equity``."""
+        self.equity: dict[str, array] = {}
+        """Every standing's account value (USD) at every completed cycle, from its leaderboard: name
+        (each agent and ``BENCHMARK_NAME``) -> float64 array aligned with ``equity_times`` (NaN
+        where the name had no row that cycle). 8 bytes a standing a cycle."""
         self.ended: str | None = None
         self.events = 0
         self._apply = {
@@ -138,8 +196,11 @@ class ArenaState:
             ev.MarketUpdated: self._market_updated,
             ev.AgentReplied: self._agent_replied,
             ev.AgentFellBack: self._agent_fell_back,
+            ev.SwarmVoted: self._swarm_voted,
             ev.AgentFailed: self._agent_failed,
             ev.DecisionParsed: self._decision_parsed,
+            ev.DecisionRejected: self._decision_rejected,
+            ev.OrderFilled: self._order_filled,
             ev.PositionClosed: self._position_closed,
             ev.AccountUpdated: self._account_updated,
             ev.AgentHalted: self._agent_halted,
@@ -206,8 +267,11 @@ class ArenaState:
         book = self.agents.get(e.agent)
         if book is None:
             return
-        _spend(book, e)
+        vote = book.last_vote
+        if vote is None or vote.cycle != e.cycle or vote.time != e.time:
+            _spend(book, e)  # (a swarm's reply sums its members' calls, counted by SwarmVoted)
         book.last_reply = e
+        book.replies.append(dataclasses.replace(e, text="") if e.text else e)
         if e.answered_by is None:
             book.last_fallback = None
 
@@ -221,6 +285,38 @@ class ArenaState:
         book.fallback_model = e.fallback
         book.last_fallback = e
 
+    def _swarm_voted(self, e: ev.SwarmVoted) -> None:
+        book = self.agents.get(e.agent)
+        if book is None:
+            return
+        book.swarm_votes += 1
+        book.last_vote = e
+        result = e.result if isinstance(e.result, dict) else {}
+        for m in e.members:
+            if not isinstance(m, dict):
+                continue
+            name = str(m.get("member", "?"))
+            rec = book.members.get(name)
+            if rec is None:
+                rec = book.members[name] = MemberRecord(str(m.get("model", "") or ""))
+            tokens = [_count(m.get(k)) for k in ("input_tokens", "output_tokens", "reasoning_tokens", "cached_input_tokens")]
+            cost = m.get("cost_usd")
+            cost = float(cost) if isinstance(cost, (int, float)) and not isinstance(cost, bool) else 0.0
+            _spend_call(book, e.time, *tokens, cost)
+            rec.tokens += tokens[0] + tokens[1]
+            rec.cost_usd += cost
+            kind = m.get("failure_kind")
+            if kind is not None:
+                rec.failed += 1
+                rec.failure_kinds[str(kind)] = rec.failure_kinds.get(str(kind), 0) + 1
+                continue
+            rec.voted += 1
+            votes = m.get("votes") if isinstance(m.get("votes"), dict) else {}
+            if result:
+                rec.decided += 1
+                if all(votes.get(c, "hold") == s for c, s in result.items()):
+                    rec.agreed += 1
+
     def _agent_failed(self, e: ev.AgentFailed) -> None:
         if book := self.agents.get(e.agent):
             if e.kind == "cancelled":  # the user stopped the session mid-call: not the agent's failure
@@ -230,15 +326,27 @@ class ArenaState:
             book.failure_kinds[e.kind] = book.failure_kinds.get(e.kind, 0) + 1
             book.failure_reasons.setdefault(e.kind, e.reason)
             book.last_failure = e
+            book.history.append(e)
 
     def _decision_parsed(self, e: ev.DecisionParsed) -> None:
         if book := self.agents.get(e.agent):
             book.consecutive_failures = 0
             book.last_failure = None
+            kept = tuple({k: d[k] for k in _HISTORY_KEYS if k in d} for d in e.decisions if isinstance(d, dict))
+            book.history.append(dataclasses.replace(e, decisions=kept))
+
+    def _decision_rejected(self, e: ev.DecisionRejected) -> None:
+        if book := self.agents.get(e.agent):
+            book.history.append(e)
+
+    def _order_filled(self, e: ev.OrderFilled) -> None:
+        if (book := self.agents.get(e.agent)) and e.action == "open" and e.invalidation_condition:
+            book.invalidations[e.coin] = e.invalidation_condition
 
     def _position_closed(self, e: ev.PositionClosed) -> None:
         if book := self.agents.get(e.agent):
             book.trades.append(e)
+            book.invalidations.pop(e.coin, None)
 
     def _account_updated(self, e: ev.AccountUpdated) -> None:
         book = self.agents.get(e.agent)
@@ -264,6 +372,17 @@ class ArenaState:
         self.completed_cycle = e.cycle
         self.completed_time = e.time
         self.leaderboard = tuple(e.leaderboard)
+        n = len(self.equity_times)
+        self.equity_times.append(e.time)
+        for row in e.leaderboard:
+            line = self.equity.get(row.agent)
+            if line is None:
+                line = self.equity[row.agent] = array("d", [math.nan]) * n
+            if len(line) == n:  # (a name listed twice: its first row)
+                line.append(float(row.account_value))
+        for line in self.equity.values():
+            if len(line) == n:
+                line.append(math.nan)
 
     def _session_ended(self, e: ev.SessionEnded) -> None:
         self.ended = e.reason
@@ -322,14 +441,24 @@ class ArenaState:
 
 def _spend(book: AgentBook, e: ev.AgentReplied | ev.AgentFellBack) -> None:
     """One model call's usage and cost (USD) into the agent's session totals and its UTC day's."""
+    _spend_call(book, e.time, e.input_tokens, e.output_tokens, e.reasoning_tokens, e.cached_input_tokens, e.cost_usd)
+
+
+def _spend_call(book: AgentBook, time: int, input_tokens: int, output_tokens: int, reasoning_tokens: int, cached_input_tokens: int, cost_usd: float) -> None:
+    """One call (at ``time``, ms) into the agent's session totals and its UTC day's (tokens, USD)."""
     book.calls += 1
-    book.input_tokens += e.input_tokens
-    book.output_tokens += e.output_tokens
-    book.reasoning_tokens += e.reasoning_tokens
-    book.cached_input_tokens += e.cached_input_tokens
-    book.cost_usd += e.cost_usd
-    day = e.time // DAY_MS
+    book.input_tokens += input_tokens
+    book.output_tokens += output_tokens
+    book.reasoning_tokens += reasoning_tokens
+    book.cached_input_tokens += cached_input_tokens
+    book.cost_usd += cost_usd
+    day = time // DAY_MS
     if day != book.spend_day:
         book.spend_day, book.day_tokens, book.day_cost_usd = day, 0, 0.0
-    book.day_tokens += e.input_tokens + e.output_tokens
-    book.day_cost_usd += e.cost_usd
+    book.day_tokens += input_tokens + output_tokens
+    book.day_cost_usd += cost_usd
+
+
+def _count(v: object) -> int:
+    """A token count from a journal (a whole number, else 0)."""
+    return v if isinstance(v, int) and not isinstance(v, bool) else 0

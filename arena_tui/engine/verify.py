@@ -3,7 +3,9 @@ and every event that produces is compared with the one recorded.
 
 The primary inputs of a cycle are what came from outside the engine: its clock and trigger
 (``CycleStarted``), the market data the snapshot held (``MarketData``, or ``MarketFailed``) and each
-agent's reply (``AgentReplied``: the exact answer text, usage, failure). ``JournalMarket`` rebuilds the
+agent's reply (``AgentReplied``: the exact answer text, usage, failure; a fallback's ``AgentFellBack``;
+a swarm's ``SwarmVoted``, whose members' answers are parsed and voted on again by
+``agents.swarm.combine``, so the swarm's own answer is recomputed, not read). ``JournalMarket`` rebuilds the
 very snapshot each cycle saw; ``ReplayedAgent`` answers with the journaled reply, in the order the
 agents answered. A fresh ``Arena`` (the same code as a live session, with the header's config) runs
 the cycle and publishes events on a ``Bus`` whose ``ArenaState`` is the one fold; each produced event
@@ -322,8 +324,14 @@ class ReplayedAgent:
 
     def __init__(
         self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False, prices: Prices = Prices(),
-        fallback_prices: Prices | None = None,
+        fallback_prices: Prices | None = None, swarm: "SwarmSpec | None" = None,
     ) -> None:
+        self.swarm = swarm
+        """The swarm's rule, quorum and members (None: the agent is no swarm, and a journaled vote
+        is refused)."""
+        self.members = list(swarm.members) if swarm is not None else None
+        """(A swarm's member names: the arena hands it each member's streamed text apart.)"""
+        self._vote: ev.SwarmVoted | None = None
         self.prices = prices
         """The agent's token prices (its config): the cost is recomputed."""
         self.fallback_prices = fallback_prices
@@ -337,18 +345,26 @@ class ReplayedAgent:
         self._deltas: list[ev.ReasoningDelta] = []
         self.stream = stream
 
-    def load(self, reply: ev.AgentReplied | None, deltas: list[ev.ReasoningDelta], fell_back: ev.AgentFellBack | None = None) -> None:
-        self._reply, self._deltas, self._fell_back = reply, deltas, fell_back
+    def load(
+        self, reply: ev.AgentReplied | None, deltas: list[ev.ReasoningDelta], fell_back: ev.AgentFellBack | None = None,
+        vote: ev.SwarmVoted | None = None,
+    ) -> None:
+        self._reply, self._deltas, self._fell_back, self._vote = reply, deltas, fell_back, vote
 
-    async def decide(self, request: AgentRequest, on_delta: OnDelta) -> AgentReply:
+    async def decide(self, request: AgentRequest, on_delta: OnDelta, on_member_delta=None) -> AgentReply:
         await self._turns.wait(self.name)
         try:
             if self.stream:
                 for d in self._deltas:
-                    on_delta(d.kind, d.text)  # type: ignore[arg-type]
+                    if d.member is not None and on_member_delta is not None:
+                        on_member_delta(d.member, d.kind, d.text)
+                    else:
+                        on_delta(d.kind, d.text)  # type: ignore[arg-type]
             r = self._reply
             if r is None:
                 return AgentReply(failure=AgentFailure("error", f"{self.name}: the journal holds no answer for cycle {request.cycle}."))
+            if self.swarm is not None and self._vote is not None:
+                return self.swarm.revote(self.name, self._vote, request, float(r.latency_s or 0.0))
             failure = None
             if r.failure_kind is not None:
                 failure = AgentFailure(str(r.failure_kind), str(r.failure_reason or ""))
@@ -384,6 +400,57 @@ class ReplayedAgent:
             )
         finally:
             self._turns.finish(self.name)
+
+
+@dataclass(frozen=True)
+class SwarmSpec:
+    """A swarm as its config entry describes it: the vote ``rule``, the ``quorum`` in force and its
+    ``members`` (name -> (model label, token prices)), in config order."""
+
+    rule: str
+    quorum: int
+    members: dict[str, tuple[str, Prices]]
+
+    @classmethod
+    def of(cls, a: Any) -> "SwarmSpec":
+        """The spec of a ``config.AgentConfig`` of kind swarm."""
+        from arena_tui.engine.agents.swarm import config_label, default_quorum
+
+        return cls(a.vote, a.quorum or default_quorum(len(a.members)), {m.name: (config_label(m), agent_prices(m)) for m in a.members})
+
+    def revote(self, name: str, vote: ev.SwarmVoted, request: AgentRequest, latency_s: float) -> AgentReply:
+        """The swarm's reply again from the journaled ``vote``'s members (primary inputs: each one's
+        answer text, usage, wall seconds and the call's own failure; a parse failure is found again by
+        parsing, costs are recomputed at each member's prices), through ``agents.swarm.combine``."""
+        from arena_tui.engine.agents.swarm import ballot, combine
+
+        rows: dict[str, dict] = {}
+        for m in vote.members:
+            if isinstance(m, dict):
+                rows.setdefault(str(m.get("member")), m)
+        coins = tuple(request.market.coins)
+        ballots = []
+        for member, (label, prices) in self.members.items():
+            m = rows.get(member)
+            if m is None:
+                reply = AgentReply(failure=AgentFailure("error", f"{member}: the journal holds no answer of this member."))
+            else:
+                usage = Usage(int(m.get("input_tokens") or 0), int(m.get("output_tokens") or 0), int(m.get("reasoning_tokens") or 0),
+                              int(m.get("cached_input_tokens") or 0))
+                kind = m.get("failure_kind")
+                failure = AgentFailure(str(kind), str(m.get("failure_reason") or "")) if kind is not None and kind != "parse" else None
+                latency = m.get("latency_s")
+                reply = AgentReply(
+                    text=str(m.get("text") or ""),
+                    usage=usage,
+                    ttft_s=m.get("ttft_s"),
+                    latency_s=float(latency) if isinstance(latency, (int, float)) else 0.0,
+                    cost_usd=prices.cost_usd(usage),
+                    finish_reason=m.get("finish_reason"),
+                    failure=failure,
+                )
+            ballots.append(ballot(member, label, reply, coins))
+        return combine(name, self.rule, self.quorum, ballots, coins, latency_s=latency_s)
 
 
 def agent_prices(a: Any) -> Prices:
@@ -442,8 +509,26 @@ def _first_field_difference(recorded: ev.Event, recomputed: ev.Event) -> tuple[s
             continue
         a, b = getattr(recorded, f.name), getattr(recomputed, f.name)
         if not _same(a, b):
+            if type(recorded) is ev.SwarmVoted and f.name == "members":
+                return _member_difference(a, b)
             return (f.name, *_dig(a, b))
     return None
+
+
+def _member_difference(a: Any, b: Any) -> tuple[str, Any, Any]:
+    """Where two ``SwarmVoted.members`` lists differ, as ``members[<member>].<key>`` and both values."""
+    if not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))) or len(a) != len(b):
+        return ("members", a, b)
+    for x, y in zip(a, b):
+        if _same(x, y):
+            continue
+        if isinstance(x, dict) and isinstance(y, dict):
+            who = x.get("member", "?")
+            for k in dict.fromkeys([*x, *y]):
+                if not _same(x.get(k), y.get(k)):
+                    return (f"members[{who}].{k}", *_dig(x.get(k), y.get(k)))
+        return ("members", x, y)
+    return ("members", a, b)
 
 
 def _dig(a: Any, b: Any) -> tuple[Any, Any]:
@@ -614,9 +699,10 @@ class Reexecution:
         self.turns = _Turns()
         prices = {a.name: agent_prices(a) for a in self.config.agents}
         fallback_prices = {a.name: agent_prices(a.fallback) for a in self.config.agents if a.fallback is not None}
+        swarms = {a.name: SwarmSpec.of(a) for a in self.config.agents if a.kind == "swarm"}
         self.agents = {
             name: ReplayedAgent(name, str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns, prices=prices.get(name, Prices()),
-                                fallback_prices=fallback_prices.get(name))
+                                fallback_prices=fallback_prices.get(name), swarm=swarms.get(name))
             for name, a in ((str(a.get("name")), a) for a in header.agents)
         }
         self.arena = _reexecution_arena()(self.config, self.market, list(self.agents.values()), self.bus)
@@ -638,6 +724,12 @@ class Reexecution:
             return f"{d.agent!r} is not an agent of this session"
         if d.agent in replied:
             return f"this text comes after {d.agent}'s reply"
+        if d.member is not None:
+            swarm = self.agents[d.agent].swarm
+            if swarm is None:
+                return f"{d.agent} is no swarm, yet this text names a member ({d.member!r})"
+            if d.member not in swarm.members:
+                return f"{d.member!r} is not a member of {d.agent}"
         if d.kind not in ("reasoning", "answer"):
             return f"its kind {d.kind!r} is neither reasoning nor answer"
         if not isinstance(d.text, str):
@@ -664,6 +756,7 @@ class Reexecution:
         failure: str | None = None
         replies: dict[str, ev.AgentReplied] = {}
         fell_back: dict[str, tuple[int, ev.AgentFellBack]] = {}
+        votes: dict[str, ev.SwarmVoted] = {}
         deltas: dict[str, list[ev.ReasoningDelta]] = {}
         compared: list[tuple[int, ev.Event]] = []
         for line, e in recorded:
@@ -687,6 +780,15 @@ class Reexecution:
                     return Difference(first.cycle, line, _what(e), None, note=f"{e.agent} fell back twice in one cycle")
                 fell_back[e.agent] = (line, e)
                 continue
+            if t is ev.SwarmVoted:
+                agent = self.agents.get(e.agent)
+                if agent is None or agent.swarm is None:
+                    return Difference(first.cycle, line, _what(e), None, note=f"{e.agent!r} is no swarm in the header's config")
+                if e.agent in replies:
+                    return Difference(first.cycle, line, _what(e), None, note=f"it comes after {e.agent}'s reply")
+                if e.agent in votes:
+                    return Difference(first.cycle, line, _what(e), None, note=f"{e.agent} voted twice in one cycle")
+                votes[e.agent] = e
             compared.append((line, e))
             if t is ev.MarketData and data is None:
                 data = e
@@ -704,9 +806,13 @@ class Reexecution:
             return Difference(first.cycle, line, "MarketData", None, note=self.market.mismatch)
         # only agents the arena will ask take turns (a reply recorded for a halted agent is reported
         # by the comparison, and must not keep the others waiting)
+        for name, r in replies.items():
+            if self.agents[name].swarm is not None and name not in votes and r.failure_kind is None:
+                line = next((ln for ln, e in compared if e is r), first_line)
+                return Difference(first.cycle, line, _what(r), None, note=f"{name} is a swarm, but its answer comes without the vote (SwarmVoted) it came from")
         self.turns.reset(n for n in replies if self.state.agents[n].halted is None)
         for name, agent in self.agents.items():
-            agent.load(replies.get(name), deltas.get(name, []), fell_back[name][1] if name in fell_back else None)
+            agent.load(replies.get(name), deltas.get(name, []), fell_back[name][1] if name in fell_back else None, votes.get(name))
         self.produced = []
         self.produced_fell_back = []
         self.arena.recorded_data = data.coins if data is not None else None

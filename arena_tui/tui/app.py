@@ -329,19 +329,20 @@ class ArenaApp(App[None]):
                 return
 
     async def render_events(self, events: Iterable[ev.Event]) -> None:
-        """Render ``events`` in order; consecutive reasoning deltas of an agent are joined first."""
+        """Render ``events`` in order; consecutive reasoning deltas of an agent (and swarm member) are
+        joined first."""
         from arena_tui.engine import events as ev
 
-        pending: dict[tuple[str, str, int], ev.ReasoningDelta] = {}
+        pending: dict[tuple[str, str, int, str | None], ev.ReasoningDelta] = {}
         done = 0
         for event in events:
             if not self.is_running:
                 return
             if isinstance(event, ev.ReasoningDelta):
-                key = (event.agent, event.kind, event.cycle)
+                key = (event.agent, event.kind, event.cycle, event.member)  # a swarm's members apart
                 joined = pending.get(key)
                 pending[key] = event if joined is None else ev.ReasoningDelta(
-                    joined.cycle, joined.time, joined.agent, joined.kind, joined.text + event.text, joined.offset_ms
+                    joined.cycle, joined.time, joined.agent, joined.kind, joined.text + event.text, joined.offset_ms, joined.member
                 )
                 continue
             if pending:

@@ -109,6 +109,9 @@ class AgentReply:
     """The model that answered when it is not the agent's own (its fallback's); None otherwise."""
     fell_back: "FellBack | None" = None
     """Why the agent's own model's answer was not used, when a fallback answered."""
+    swarm: Any = None
+    """A swarm's vote (``agents.swarm.SwarmVote``: every member's call, the tally, the result), when
+    the agent is a swarm; None otherwise."""
 
     @property
     def ok(self) -> bool:

@@ -313,6 +313,7 @@ class ConsoleScreen(Screen):
             ev.AgentReplied: self._ev_agent_replied,
             ev.AgentFailed: self._ev_agent_failed,
             ev.AgentFellBack: self._ev_agent_fell_back,
+            ev.SwarmVoted: self._ev_swarm_voted,
             ev.AgentHalted: self._ev_agent_halted,
             ev.DecisionParsed: self._ev_decisions,
             ev.DecisionRejected: self._ev_rejected,
@@ -425,7 +426,7 @@ class ConsoleScreen(Screen):
 
     async def _ev_reasoning(self, e: ev.ReasoningDelta) -> None:
         if pane := self._pane(e.agent, e.cycle):
-            pane.write(e.cycle, e.time, e.kind, e.text)
+            pane.write(e.cycle, e.time, e.kind, e.text, e.member)
 
     async def _ev_agent_replied(self, e: ev.AgentReplied) -> None:
         # The answer itself streamed in as ReasoningDelta (kind "answer"); a failure is told by the
@@ -442,6 +443,11 @@ class ConsoleScreen(Screen):
     async def _ev_agent_fell_back(self, e: ev.AgentFellBack) -> None:
         if pane := self._pane(e.agent, e.cycle):
             pane.fell_back(e.cycle, e.time, e.model, e.kind, e.reason, e.fallback)
+        self._panes_stale = True
+
+    async def _ev_swarm_voted(self, e: ev.SwarmVoted) -> None:
+        if pane := self._pane(e.agent, e.cycle):
+            pane.swarm_voted(e.cycle, e.time, e.rule, e.quorum, e.members, e.tally, e.result)
         self._panes_stale = True
 
     async def _ev_agent_halted(self, e: ev.AgentHalted) -> None:

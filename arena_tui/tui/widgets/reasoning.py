@@ -207,6 +207,10 @@ class AgentPane(StreamView, inherit_bindings=False):
         self._value_in_title = True
         self.show_open = False
         self._answers_shown = False
+        self._section: tuple[int, str] | None = None
+        """A swarm's member whose text streams last (cycle, member): its section is open."""
+        self._member_answers: dict[tuple[int, str], set[int]] = {}
+        """A swarm member's answer blocks this pane holds, by (cycle, member): folded apart once it voted."""
         self._draw_title()
         self.add_line("placeholder", "Waiting for the first cycle…", 0, prefix="")
 
@@ -307,6 +311,7 @@ class AgentPane(StreamView, inherit_bindings=False):
         if len(self.cycles) > HISTORY_CYCLES:
             self.cycles = self.cycles[-HISTORY_CYCLES:]
             self.drop_before(self.cycles[0])
+            self._member_answers = {k: v for k, v in self._member_answers.items() if k[0] >= self.cycles[0]}
         when = f" · {fmt.short_time(time)}" if time > 0 else ""
         self.add_line("rule", f"── cycle {cycle}{when} " + "─" * 40, cycle, prefix="")
         if not self.halted:
@@ -322,13 +327,24 @@ class AgentPane(StreamView, inherit_bindings=False):
         """``AgentStarted``: the agent has the prompt."""
         self.status = "thinking…"
 
-    def write(self, cycle: int, time: int, kind: str, text: str) -> None:
-        """``ReasoningDelta``: stream ``text`` (reasoning | answer)."""
+    def write(self, cycle: int, time: int, kind: str, text: str, member: str | None = None) -> None:
+        """``ReasoningDelta``: stream ``text`` (reasoning | answer). A swarm ``member``'s text goes in
+        its own section, opened by ``── member <name> ──`` (again when another member's text came
+        between: concurrent members' streams interleave)."""
         self._open(cycle, time)
+        if member is not None and self._section != (cycle, member):
+            self._section = (cycle, member)
+            self.add_line("member", f"── member {safe_line(member, limit=60)} ──", cycle, prefix="")
+        elif member is None:
+            self._section = None
+        before = len(self.blocks)
         if kind == "answer":
             if self.status in ("", "thinking…"):
                 self.status = "answering…"
             self.append("answer", text, cycle)
+            if member is not None:
+                ids = self._member_answers.setdefault((cycle, member), set())
+                ids.update(id(b) for b in self.blocks[max(before - 1, 0):] if b.kind == "answer" and b.cycle == cycle and b.children is None)
         else:
             self.append("reasoning", text, cycle)
 
@@ -403,6 +419,46 @@ class AgentPane(StreamView, inherit_bindings=False):
         self.line(cycle, time, "fallback", (f"↪ {model} failed ({kind}): {said};", f" {fallback} answers"))
         self.status = "thinking…"  # the fallback's turn
 
+    def swarm_voted(self, cycle: int, time: int, rule: str, quorum: int, members: Iterable[Mapping[str, Any]], tally: Mapping, result: Mapping) -> None:
+        """``SwarmVoted``: each member's answer folds in its section (``▸ answer · voted`` or ``not
+        used (server)``), then one line per member (what it voted, or why it did not) and the vote's
+        line: ``◆ majority vote · 3 of 5 voted (quorum 3): BNB buy (buy_to_enter 2, hold 1); others hold``."""
+        self._open(cycle, time)
+        self._section = None
+        members = [m for m in members if isinstance(m, Mapping)]
+        for m in members:
+            name = str(m.get("member", "?"))
+            ids = self._member_answers.pop((cycle, name), None)
+            kind = m.get("failure_kind")
+            if ids:
+                chars = len("\n".join(b.text for b in self.blocks if id(b) in ids))
+                outcome = "voted" if kind is None else f"not used ({kind})"
+                self.fold("answer", cycle, ("answer", name, outcome, f"{chars:,} chars"), expanded=self._answers_shown, only=ids)
+        voted = 0
+        for m in members:
+            name = safe_line(str(m.get("member", "?")), limit=40)
+            kind = m.get("failure_kind")
+            if kind is None:
+                voted += 1
+                votes = m.get("votes") if isinstance(m.get("votes"), Mapping) else {}
+                moves = [f"{c} {_SIGNAL_WORDS.get(str(s), str(s))}" for c, s in votes.items() if s != "hold"]
+                self.line(cycle, time, "vote", (f"· {name}:", *(moves or ["hold"])))
+            else:
+                said = first_sentence(str(m.get("failure_reason") or ""), agent=str(m.get("member", "")))
+                self.line(cycle, time, "failed", f"⚠ {name} ({kind}): {said}")
+        head = f"◆ {rule} vote · {voted} of {len(members)} voted (quorum {quorum})"
+        if not result:
+            self.line(cycle, time, "vote", (head + ":", "no quorum, holding"))
+            return
+        chosen = []
+        for coin, signal in result.items():
+            if signal == "hold":
+                continue
+            counts = tally.get(coin) if isinstance(tally, Mapping) else None
+            shown = ", ".join(f"{s} {c:g}" if isinstance(c, float) else f"{s} {c}" for s, c in counts.items()) if isinstance(counts, Mapping) else ""
+            chosen.append(f"{coin} {_SIGNAL_WORDS.get(str(signal), str(signal))}" + (f" ({shown});" if shown else ";"))
+        self.line(cycle, time, "vote", (head + ":", *chosen, "others hold" if chosen else "all hold"))
+
     def halt(self, cycle: int, time: int, reason: str, *, quiet: bool = False) -> None:
         """``AgentHalted``: stopped for the rest of the session (``quiet``: mark it without a line)."""
         self.halted = True
@@ -415,6 +471,8 @@ class AgentPane(StreamView, inherit_bindings=False):
         """Forget everything (a replay jumped between cycles)."""
         self.halted = False
         self.cycles = []
+        self._section = None
+        self._member_answers = {}
         self.clear_blocks()
         self.add_line("placeholder", "Waiting for the first cycle…", 0, prefix="")
         self.remove_class("-failed", "-halted")

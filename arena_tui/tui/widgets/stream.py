@@ -97,6 +97,8 @@ class StreamView(ScrollView, can_focus=True):
         "stream--funding",
         "stream--failed",
         "stream--fallback",
+        "stream--member",
+        "stream--vote",
         "stream--halted",
         "stream--md-strong",
         "stream--md-emphasis",
@@ -138,6 +140,8 @@ class StreamView(ScrollView, can_focus=True):
         & > .stream--funding { color: $text-muted; }
         & > .stream--failed { color: $text-error; text-style: bold; }
         & > .stream--fallback { color: $text-warning; text-style: bold; }
+        & > .stream--member { color: $text-accent; text-style: bold; }
+        & > .stream--vote { color: $text-accent; }
         & > .stream--halted { color: $background; background: $error; text-style: bold; }
         & > .stream--md-strong { text-style: bold; }
         & > .stream--md-emphasis { text-style: italic; }
@@ -240,12 +244,15 @@ class StreamView(ScrollView, can_focus=True):
         self._push(Block(kind, " ".join(chunks) if chunks else str(text), cycle, prefix=prefix, hang=hang, chunks=chunks))
         self._after_change(at_end, full=dropped)
 
-    def fold(self, kind: str, cycle: int, summary: tuple[str, ...], prefix: str = " ", expanded: bool = False) -> Block | None:
-        """Fold every ``kind`` block of ``cycle`` into one ``fold`` block where the first of them
-        was, showing the ``summary`` parts joined by `` · `` (and, ``expanded``, the blocks under
-        it); returns it (None when there was nothing to fold). The summary is made safe (``safe_line``)."""
+    def fold(
+        self, kind: str, cycle: int, summary: tuple[str, ...], prefix: str = " ", expanded: bool = False, only: set[int] | None = None
+    ) -> Block | None:
+        """Fold every ``kind`` block of ``cycle`` (``only``: of those, the blocks whose ``id`` it
+        holds) into one ``fold`` block where the first of them was, showing the ``summary`` parts
+        joined by `` · `` (and, ``expanded``, the blocks under it); returns it (None when there was
+        nothing to fold). The summary is made safe (``safe_line``)."""
         summary = tuple(safe_line(part, limit=None) for part in summary)
-        inside = [b for b in self._blocks if b.kind == kind and b.cycle == cycle and b.children is None]
+        inside = [b for b in self._blocks if b.kind == kind and b.cycle == cycle and b.children is None and (only is None or id(b) in only)]
         if not inside:
             return None
         for block in inside:
