@@ -33,7 +33,7 @@ def test_live_screen(snap_compare):
     its fill; RSI revert's (red border) its timeouts and a red HALTED block; positions for RSI revert
     (XRP short) and BTC hold (BTC long); the leaderboard with Trend first, the italic BTC buy & hold
     row second, RSI revert struck through, and equity sparklines; the footer with a Answers, tab
-    Agent, c Cycle now, p Pause, z Zoom, ? Help and q Quit."""
+    Agent, c Cycle now, p Pause, z Zoom, TEDS Views (trades, equity, detail, sessions), ? Help and q Quit."""
     app = make_app(FakeSession(), clock=lambda: FROZEN)
     assert snap_compare(app, terminal_size=(120, 40), run_before=settle)
 
@@ -59,7 +59,8 @@ def test_replay_screen(snap_compare):
 def test_help_screen(snap_compare):
     """You should see the help dialog over the console: a table of keys (c Cycle now "One cycle now,
     also while paused (it stays paused)...", p / space Pause / Resume, tab, shift+tab, 1-9, z Zoom,
-    a Answers, ? / f1 Help, t Theme, q Quit, ctrl+p Commands), each with what it does, then the
+    a Answers, T Trades, E Equity, D / ⏎ Detail, S Sessions, ? / f1 Help, t Theme, q Quit, ctrl+p Commands;
+    the last ones below the fold), each with what it does, then the
     start of "What you see"."""
     app = make_app(FakeSession(), clock=lambda: FROZEN)
 

@@ -33,6 +33,7 @@ from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.notifications import SeverityLevel
 from textual.reactive import var
+from textual.screen import Screen
 
 from arena_tui.engine.errors import ArenaError
 from arena_tui.engine.sanitize import safe_line, safe_text
@@ -186,6 +187,9 @@ class ArenaApp(App[None]):
         self.start_error: BaseException | None = None
         """What building the session raised (a ``StartingSession``): the app closed at once, and the
         CLI reports it as it reports an error before the screen starts."""
+        self.next_journal: tuple[str, Path] | None = None
+        """Set by the sessions browser: ("replay" or "follow", a journal) the CLI opens once this app
+        has closed (``open_journal``)."""
         self._queue: deque[ev.Event] = deque()
         self._wake = asyncio.Event()
         self._idle = asyncio.Event()
@@ -355,6 +359,9 @@ class ArenaApp(App[None]):
             await self._flush_text(pending)
         if self.is_running:
             self.console_screen.end_batch()
+            show_state = getattr(self.screen, "show_state", None)  # a view over the console (screens/view.py)
+            if show_state is not None:
+                show_state()
             self.ended = self._failed or self.session.state.ended is not None
             self.finished = self.ended or self._replay_played()
 
@@ -545,6 +552,81 @@ class ArenaApp(App[None]):
 
         if not isinstance(self.screen, HelpScreen):
             self.push_screen(HelpScreen())
+
+    # -- views (screens/view.py): what happened, drawn from the session's state -------------------
+
+    def _open_view(self, view: Screen) -> None:
+        """Show ``view`` over the console, in place of the view shown now (Escape goes back)."""
+        from arena_tui.tui.screens.view import StateView
+
+        if isinstance(self.screen, StateView):
+            self.switch_screen(view)
+        else:
+            self.push_screen(view)
+
+    def action_show_trades(self) -> None:
+        """Every closed trade, sortable and filtered by agent and coin."""
+        from arena_tui.tui.screens.trades import TradesScreen
+
+        if not isinstance(self.screen, TradesScreen):
+            self._open_view(TradesScreen())
+
+    def action_show_chart(self) -> None:
+        """Every agent's account value and the benchmark over the session."""
+        from arena_tui.tui.screens.chart import ChartScreen
+
+        if not isinstance(self.screen, ChartScreen):
+            self._open_view(ChartScreen())
+
+    def action_show_detail(self, agent: str | None = None) -> None:
+        """One agent's account, positions, trades, model calls and decisions: ``agent``, or the
+        console's selected agent (the focused pane; the first agent when none is)."""
+        from arena_tui.tui.screens.detail import DetailScreen
+
+        screen = self.console_screen
+        if agent is None:
+            pane = next((p for p in screen.panes.values() if p.has_class("-selected")), None)
+            pane = screen.focused if screen.focused in screen.panes.values() else pane
+            agent = next((name for name, p in screen.panes.items() if p is pane), None)
+            state = self.session.state
+            if agent is None and state is not None and state.agents:
+                agent = next(iter(state.agents))
+        if agent is None:
+            return
+        if isinstance(self.screen, DetailScreen):
+            if self.screen.agent != agent:
+                self.screen.agent = agent
+                self.screen.show_state()
+            return
+        self._open_view(DetailScreen(agent))
+
+    def action_show_sessions(self) -> None:
+        """The journals of the sessions directory; Enter replays one."""
+        from arena_tui.sessions import default_cache_path
+        from arena_tui.tui.screens.sessions import SessionsScreen
+
+        if not isinstance(self.screen, SessionsScreen):
+            self._open_view(SessionsScreen(self.sessions_dir(), cache=default_cache_path()))
+
+    def sessions_dir(self) -> Path:
+        """The directory the sessions browser lists: the one holding this session's journal (the
+        journal replayed or followed, a live session's), else the header's ``arena.sessions_dir``,
+        else ``sessions``."""
+        for name in ("journal_path", "path", "_path"):  # a live session's, a follow's, a replay's journal
+            path = getattr(self.session, name, None)
+            if isinstance(path, (str, Path)) and str(path):
+                return Path(path).parent
+        state = self.session.state
+        config = state.header.config if state is not None and state.header is not None else {}
+        arena = config.get("arena") if isinstance(config, dict) else None
+        directory = arena.get("sessions_dir") if isinstance(arena, dict) else None
+        return Path(directory).expanduser() if isinstance(directory, str) and directory else Path("sessions")
+
+    def open_journal(self, path: Path, *, follow: bool = False) -> None:
+        """Replay (``follow``: follow) the journal at ``path`` next: this session stops as ``q`` stops
+        it, the app closes, and the CLI opens ``next_journal``."""
+        self.next_journal = ("follow" if follow else "replay", path)
+        self._begin_quit("stopped to open another session")
 
     async def action_quit(self) -> None:
         """Stop the session (model calls are cancelled, the journal writes finish), then exit;

@@ -44,8 +44,13 @@ FOOTER_OPTIONAL = frozenset({"replay-slower", "replay-faster", "answers"})
 """Bindings (by id) a replay's compact footer leaves out: with them the replay keys and ``v`` do not
 fit in 80 columns. The speed keys are in the help; a folded answer's line names ``a`` itself."""
 
+FOOTER_WIDE_ONLY = frozenset({"view-trades", "view-equity", "view-detail", "view-sessions"})
+"""Bindings (by id) every compact footer (under 100 columns) leaves out: the views' keys (T E D S)
+do not fit beside the others in 80 columns; the help lists them."""
+
 _STEP = Binding.Group("Cycle", compact=True)
 _SPEED = Binding.Group("Speed", compact=True)
+_VIEWS = Binding.Group("Views", compact=True)
 
 _EXIT_REASONS = {
     "agent": "by the agent",
@@ -109,6 +114,10 @@ class ConsoleScreen(Screen):
             )
         ),
         Binding("z", "app.zoom", "Zoom", tooltip="Maximize the focused agent's pane (z again to restore)", id="zoom"),
+        Binding("T", "app.show_trades", "Trades", tooltip="Every closed trade: sort by any column, filter by agent and coin", id="view-trades", group=_VIEWS),
+        Binding("E", "app.show_chart", "Equity", tooltip="Every agent's account value and BTC buy & hold over the session", id="view-equity", group=_VIEWS),
+        Binding("D,enter", "app.show_detail", "Detail", tooltip="The selected agent's account, positions, trades, model calls and decisions", id="view-detail", group=_VIEWS),
+        Binding("S", "app.show_sessions", "Sessions", tooltip="The sessions directory's journals; Enter replays one (this session stops)", id="view-sessions", group=_VIEWS),
         Binding("question_mark,f1", "app.help", "Help", key_display="?", tooltip="Keys and what each pane shows", id="help"),
         Binding("t", "app.change_theme", "Theme", show=False, tooltip="Pick a colour theme", id="theme"),
         Binding("q", "app.quit", "Quit", tooltip="Stop the session (the journal is flushed) and quit", id="quit"),
@@ -212,11 +221,13 @@ class ConsoleScreen(Screen):
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
         """Textual's, but a replay's compact footer (under 100 columns) leaves out the keys in
-        ``FOOTER_OPTIONAL`` so the rest fits in 80 columns (they still work; the help lists them)."""
+        ``FOOTER_OPTIONAL`` so the rest fits in 80 columns, and every compact footer those in
+        ``FOOTER_WIDE_ONLY`` (they still work; the help lists them)."""
         bindings = super().active_bindings
-        if self.mode == "replay" and self.footer.compact:
+        if self.footer.compact:
+            left_out = FOOTER_WIDE_ONLY | (FOOTER_OPTIONAL if self.mode == "replay" else frozenset())
             for key, active in bindings.items():
-                if active.binding.id in FOOTER_OPTIONAL and active.binding.show:
+                if active.binding.id in left_out and active.binding.show:
                     bindings[key] = active._replace(binding=dataclasses.replace(active.binding, show=False))
         return bindings
 

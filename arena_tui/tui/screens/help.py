@@ -46,6 +46,32 @@ PANES = """\
   the last cycle of each UTC hour), risk-free rate 0, annualised by √8,760. It shows once a day of
   hourly returns exists (24); before that it reads `–`, because a few hours of returns give a
   number that means nothing.
+
+## What happened: the views
+
+Each view fills the screen, follows the session as it goes on (live, in a replay and with
+`--follow` alike), and closes with esc (or q); T, E and D switch between them.
+
+- **Trades** (`T`): every closed trade: agent, coin, side, net PnL (after fees and funding), exit
+  reason (agent, stop-loss, take-profit, LIQUIDATED, session end), holding time, entry and exit
+  time (UTC) and price, quantity, leverage, fees and funding. Newest exit first; click a header to
+  sort by it (again: the other way), or `s` for the next column and `r` to reverse. The agent
+  and coin selects filter the rows (`a` and `c` step through them). Enter opens the trade's agent
+  in the detail view. The line on top sums up the rows shown.
+- **Equity** (`E`): every agent's account value and the BTC buy-and-hold benchmark (dotted in the
+  legend) at every completed cycle, on one value axis (USD) over the session's market time (UTC).
+  The legend, best first, gives each line's colour, the agent's number and name, its account value
+  now and its return.
+- **Detail** (`D` or Enter on the console: the selected agent, the one tab and 1-9 select; tab in
+  the view: the next agent): its account (value, return, cash, margin, realized and unrealized
+  PnL, fees, funding, maximum drawdown, Sharpe ratio); its open positions with their exit plan
+  (stop, target, the invalidation condition it gave); its trades (win rate, average win and
+  loss, best, worst, longest hold, per coin); its model calls (totals and the last 10 with their
+  latency, tokens and cost); its decisions, newest cycle first: ✓ accepted, or ✗ rejected with the
+  risk rule's id and reason, ⚠ failures, and cycles of holds only in one line.
+- **Sessions** (`S`): the journals in this session's sessions directory, as `arena-tui sessions`
+  lists them (state, cycles, leader and its return, start, market); Enter replays the selected one
+  (follows it if a process is writing it): this session stops first, as with q.
 """
 
 
