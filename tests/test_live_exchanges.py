@@ -410,3 +410,12 @@ async def test_a_session_with_a_seventh_coin_runs_and_its_journal_reexecutes(tmp
     # re-execution from the journal alone (no exchange) produces every event again
     result = await reexecute(path)
     assert result.difference is None and result.cycles == 3
+
+
+def test_a_small_coins_price_keeps_four_significant_digits_on_screen():
+    """A live exchange lists coins priced in millionths of a dollar: the market table must not show
+    them as 0.00000."""
+    from arena_tui.tui.formatting import price
+
+    assert price(0.000012345) == "0.00001234" and price(0.00012) == "0.0001200"
+    assert price(0.18432) == "0.18432" and price(2.41134) == "2.4113" and price(106512.34) == "106,512.3"
