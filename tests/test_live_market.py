@@ -37,6 +37,7 @@ def make_market(server: FakeExchangeServer, exchange: str = "hyperliquid", **kwa
         request_timeout=5.0,
         tries=3,
         backoff=0.01,
+        stream=False,  # these tests pin the REST polling path; tests/test_live_ws.py tests the stream
     )
     options.update(kwargs)
     return LiveMarket(exchange, **options)

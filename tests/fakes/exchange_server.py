@@ -52,6 +52,32 @@ A coin beyond the six: ``dataset_with_link()`` adds LINK, synthesised from SOL's
 times 0.09, rounded to 4 decimals; volumes times 11) and funding, with an invented open interest
 (``SYNTHETIC_OPEN_INTEREST``). Pass it as ``dataset`` to list LINK on every exchange.
 
+Websockets (what ccxt.pro's ``watch_ohlcv`` / ``watch_ohlcv_for_symbols`` speak; point the client at
+them with ``urls['api']['ws']``, as ``LiveMarket(base_url=...)`` does):
+
+- Hyperliquid: ``GET /ws``. In: ``{"method": "subscribe", "subscription": {"type": "candle", "coin":
+  "BTC", "interval": "5m"}}`` (answered ``{"channel": "subscriptionResponse", "data": {...the
+  request}}``), ``unsubscribe`` likewise, ``{"method": "ping"}`` (answered ``{"channel": "pong"}``).
+  Out: ``{"channel": "candle", "data": {"t", "T", "s", "i", "o", "c", "h", "l", "v", "n"}}`` (no closed
+  flag).
+- Binance USD-M: ``GET /market/ws/{n}`` (where ccxt.pro sends klines: ``.../ws`` plus the category and
+  its stream index), ``/public/ws/{n}``, ``/ws/{n}`` and ``/ws``. In: ``{"method": "SUBSCRIBE",
+  "params": ["btcusdt@kline_5m", ...], "id": 1}`` (answered ``{"result": null, "id": 1}``),
+  ``UNSUBSCRIBE`` likewise. Out: ``{"e": "kline", "E": now, "s": "BTCUSDT", "k": {"t", "T", "s", "i",
+  "f", "L", "o", "c", "h", "l", "v", "n", "x", "q", "V", "Q", "B"}}`` with ``x`` true on the candle's
+  last event, when it closed.
+
+On subscribing, the candle open at ``now`` is sent at once. When a test moves ``now`` the server pushes,
+on every subscription, what a real exchange would have sent meanwhile: each candle that closed (its
+final values; on Binance with ``x: true``; per move at most ``WS_MAX_CLOSED``: the one that was open
+and the last ones after it) and
+then the candle now open (its values so far), in that order; nothing when nothing changed. Socket faults:
+``drop_ws(refuse=N)`` closes every socket and answers the next ``N`` handshakes (``-1``: all, until
+``allow_ws()``) with HTTP 503; ``pause_ws()`` / ``resume_ws()`` stop and restart sending (what would
+have been sent meanwhile is lost, as on a stalled connection); ``send_ws(text)`` sends raw text (a
+JSON value is serialised) on every socket. ``ws_connections`` counts accepted handshakes,
+``ws_refused`` refused ones, ``ws_messages`` every message received from clients (decoded).
+
 Fault injection: ``add_fault(Fault(...))`` makes the next N matching requests answer with an HTTP
 status, after a delay, or with a malformed body. ``requests`` records every request's kind (``count``
 and ``counts`` tally them); ``candle_requests`` records every OHLCV request (``candleSnapshot``,
@@ -67,6 +93,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import json
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -114,6 +141,8 @@ _OKX: dict[str, tuple[str, str, str, str]] = {
 _BYBIT_INTERVALS = {"1": "1m", "3": "3m", "5": "5m", "15": "15m", "60": "1h", "240": "4h", "D": "1d"}
 _OKX_BARS = {"1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "1H": "1h", "4H": "4h", "1Dutc": "1d", "1D": "1d"}
 EIGHT_HOURS_MS = 8 * 3_600_000
+WS_MAX_CLOSED = 10
+"""Most closed candles pushed per subscription when ``now`` moves (a jump of days sends the last ones)."""
 
 
 def scaled_coin(ds: Dataset, coin: str, like: str, price: float, volume: float) -> Dataset:
@@ -212,9 +241,31 @@ class CandleRequest:
     limit: int | None
 
 
+@dataclass(eq=False)
+class _WsSub:
+    """One candle subscription on one socket: what was last sent for it."""
+
+    coin: str
+    interval: str
+    open_ts: int | None = None  # open time of the candle last sent as open
+    sent: tuple | None = None  # that candle's values as last sent
+
+
+@dataclass(eq=False)
+class _WsConn:
+    exchange: str  # "hyperliquid" or "binanceusdm"
+    ws: web.WebSocketResponse
+    queue: asyncio.Queue = field(default_factory=asyncio.Queue)
+    subs: dict[tuple[str, str], _WsSub] = field(default_factory=dict)
+
+
+_CLOSE = object()
+
+
 @dataclass
 class FakeExchangeServer:
-    """The fake exchange. ``now`` (ms) is the server's clock and may be moved between requests."""
+    """The fake exchange. ``now`` (ms) is the server's clock and may be moved between requests; moving
+    it pushes candle updates on every websocket subscription."""
 
     now: int
     dataset: Dataset = field(default_factory=bundled_dataset, repr=False)
@@ -222,7 +273,20 @@ class FakeExchangeServer:
     requests: list[str] = field(default_factory=list, repr=False)
     candle_requests: list[CandleRequest] = field(default_factory=list, repr=False)
     base_url: str = ""
+    ws_connections: int = 0
+    ws_refused: int = 0
+    ws_messages: list[Any] = field(default_factory=list, repr=False)
     _runner: web.AppRunner | None = field(default=None, repr=False)
+    _ws: list[_WsConn] = field(default_factory=list, repr=False)
+    _ws_refuse: int = 0
+    _ws_paused: bool = False
+    _ws_writers: set[asyncio.Task] = field(default_factory=set, repr=False)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        old = self.__dict__.get("now")
+        object.__setattr__(self, name, value)
+        if name == "now" and old is not None and value != old and self.__dict__.get("_ws"):
+            self._ws_clock_moved()
 
     async def start(self) -> str:
         """Listen on an ephemeral port of 127.0.0.1; returns the base URL (``http://127.0.0.1:PORT``)."""
@@ -231,6 +295,10 @@ class FakeExchangeServer:
         app.router.add_get("/fapi/v1/{endpoint}", self._binance)
         app.router.add_get("/v5/market/{endpoint}", self._bybit)
         app.router.add_get("/api/v5/{group}/{endpoint}", self._okx)
+        app.router.add_get("/ws", self._ws_route)
+        app.router.add_get("/ws/{stream}", self._ws_route)
+        app.router.add_get("/market/ws/{stream}", self._ws_route)
+        app.router.add_get("/public/ws/{stream}", self._ws_route)
         self._runner = web.AppRunner(app, handler_cancellation=True, shutdown_timeout=0.5, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, "127.0.0.1", 0)
@@ -240,6 +308,10 @@ class FakeExchangeServer:
         return self.base_url
 
     async def stop(self) -> None:
+        writers = list(self._ws_writers)
+        self.drop_ws()
+        if writers:
+            await asyncio.wait(writers, timeout=2.0)
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -270,6 +342,187 @@ class FakeExchangeServer:
         """Forget the requests received so far (``requests`` and ``candle_requests``)."""
         self.requests.clear()
         self.candle_requests.clear()
+
+    # ----- websocket faults ---------------------------------------------------------------------
+
+    def drop_ws(self, refuse: int = 0) -> None:
+        """Close every websocket now (a close frame, code 1001; unsent updates are lost) and answer the
+        next ``refuse`` handshakes with HTTP 503 (``-1``: every one until ``allow_ws()``)."""
+        self._ws_refuse = refuse
+        conns, self._ws[:] = list(self._ws), []
+        for conn in conns:
+            while not conn.queue.empty():
+                conn.queue.get_nowait()
+            conn.queue.put_nowait(_CLOSE)
+
+    def allow_ws(self) -> None:
+        """Accept websocket handshakes again."""
+        self._ws_refuse = 0
+
+    def pause_ws(self) -> None:
+        """Stop sending candle updates (the sockets stay open and answer pings)."""
+        self._ws_paused = True
+
+    def resume_ws(self) -> None:
+        """Send candle updates again, from the next move of ``now`` on."""
+        self._ws_paused = False
+
+    def send_ws(self, payload: Any) -> None:
+        """Send ``payload`` (text as is, anything else as JSON) on every open websocket."""
+        text = payload if isinstance(payload, str) else json.dumps(payload)
+        for conn in self._ws:
+            conn.queue.put_nowait(text)
+
+    @property
+    def ws_open(self) -> int:
+        """Websockets open now."""
+        return len(self._ws)
+
+    def ws_subscriptions(self) -> Counter[tuple[str, str]]:
+        """Candle subscriptions on the open websockets per ``(coin, interval)``."""
+        return Counter(key for conn in self._ws for key in conn.subs)
+
+    def ws_candle(self, exchange: str, coin: str, interval: str, row: tuple, closed: bool) -> dict[str, Any]:
+        """A candle message in ``exchange``'s websocket format; ``row`` is ``(open time, o, h, l, c, v)``;
+        ``closed`` is Binance's ``x`` (Hyperliquid sends no such flag)."""
+        t, o, h, lo, c, v = row
+        step = timeframe_ms(interval)
+        if exchange == "hyperliquid":
+            data = {"t": t, "T": t + step - 1, "s": coin, "i": interval, "o": num(o), "c": num(c), "h": num(h), "l": num(lo), "v": num(v), "n": 0}
+            return {"channel": "candle", "data": data}
+        symbol = f"{coin}USDT"
+        k = {
+            "t": t, "T": t + step - 1, "s": symbol, "i": interval, "f": 0, "L": 0,
+            "o": num(o), "c": num(c), "h": num(h), "l": num(lo), "v": num(v),
+            "n": 0, "x": bool(closed), "q": "0", "V": "0", "Q": "0", "B": "0",
+        }
+        return {"e": "kline", "E": self.now, "s": symbol, "k": k}
+
+    # ----- websockets -----------------------------------------------------------------------------
+
+    async def _ws_route(self, request: web.Request) -> web.StreamResponse:
+        exchange = "hyperliquid" if request.path == "/ws" else "binanceusdm"
+        if self._ws_refuse:
+            if self._ws_refuse > 0:
+                self._ws_refuse -= 1
+            self.ws_refused += 1
+            return web.Response(status=503, text="503 websocket refused (fault injected)")
+        ws = web.WebSocketResponse(autoping=True)
+        await ws.prepare(request)
+        self.ws_connections += 1
+        conn = _WsConn(exchange, ws)
+        self._ws.append(conn)
+        writer = asyncio.get_running_loop().create_task(self._ws_writer(conn))
+        self._ws_writers.add(writer)
+        writer.add_done_callback(self._ws_writers.discard)
+        try:
+            async for msg in ws:
+                if msg.type == web.WSMsgType.TEXT:
+                    self._ws_incoming(conn, msg.data)
+        finally:
+            if conn in self._ws:
+                self._ws.remove(conn)
+            conn.queue.put_nowait(_CLOSE)
+            await asyncio.wait([writer], timeout=2.0)
+        return ws
+
+    async def _ws_writer(self, conn: _WsConn) -> None:
+        while True:
+            item = await conn.queue.get()
+            if item is _CLOSE:
+                if not conn.ws.closed:
+                    await conn.ws.close(code=1001, message=b"going away")
+                return
+            if conn.ws.closed:
+                return
+            try:
+                await conn.ws.send_str(item)
+            except (ConnectionError, RuntimeError):
+                return
+
+    def _ws_send(self, conn: _WsConn, payload: Any) -> None:
+        conn.queue.put_nowait(json.dumps(payload))
+
+    def _ws_incoming(self, conn: _WsConn, text: str) -> None:
+        try:
+            msg = json.loads(text)
+        except ValueError:
+            msg = None
+        self.ws_messages.append(msg)
+        if conn.exchange == "hyperliquid":
+            self._hl_ws(conn, msg, text)
+        else:
+            self._bn_ws(conn, msg)
+
+    def _hl_ws(self, conn: _WsConn, msg: Any, text: str) -> None:
+        method = msg.get("method") if isinstance(msg, dict) else None
+        if method == "ping":
+            self._ws_send(conn, {"channel": "pong"})
+            return
+        sub = msg.get("subscription") if isinstance(msg, dict) else None
+        if method in ("subscribe", "unsubscribe") and isinstance(sub, dict) and sub.get("type") == "candle":
+            key = (str(sub.get("coin")), str(sub.get("interval")))
+            self._ws_send(conn, {"channel": "subscriptionResponse", "data": msg})
+            if method == "unsubscribe":
+                conn.subs.pop(key, None)
+            elif key not in conn.subs:
+                conn.subs[key] = _WsSub(*key)
+                self._ws_push(conn, conn.subs[key])
+            return
+        self._ws_send(conn, {"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text[:200]}"})
+
+    def _bn_ws(self, conn: _WsConn, msg: Any) -> None:
+        method = msg.get("method") if isinstance(msg, dict) else None
+        params = msg.get("params") if isinstance(msg, dict) else None
+        if method not in ("SUBSCRIBE", "UNSUBSCRIBE") or not isinstance(params, list):
+            self._ws_send(conn, {"error": {"code": 2, "msg": "Invalid request: unknown variable"}, "id": None})
+            return
+        added = []
+        for name in params:
+            stream, _, interval = str(name).partition("@kline_")
+            coin = self._bn_coin(stream.upper())
+            if coin is None or not interval:
+                self._ws_send(conn, {"error": {"code": 2, "msg": f"Invalid request: unknown stream {name}"}, "id": msg.get("id")})
+                return
+            key = (coin, interval)
+            if method == "UNSUBSCRIBE":
+                conn.subs.pop(key, None)
+            elif key not in conn.subs:
+                conn.subs[key] = _WsSub(*key)
+                added.append(conn.subs[key])
+        self._ws_send(conn, {"result": None, "id": msg.get("id")})
+        for sub in added:
+            self._ws_push(conn, sub)
+
+    def _ws_clock_moved(self) -> None:
+        for conn in list(self._ws):
+            for sub in conn.subs.values():
+                self._ws_push(conn, sub)
+
+    def _ws_push(self, conn: _WsConn, sub: _WsSub) -> None:
+        """Queue what changed for ``sub`` since it was last sent: the candles closed since (final
+        values) and the candle open at ``now``. Nothing is sent while paused (but it counts as sent)."""
+        if sub.coin not in self.dataset.coins or sub.interval not in self.dataset.timeframes:
+            return
+        step = timeframe_ms(sub.interval)
+        open_ts = (self.now // step) * step
+        out = []
+        if sub.open_ts is not None and open_ts > sub.open_ts:
+            # the candle that was open closes first (its last update is never lost on a live
+            # connection); of the ones opened and closed since, the last few
+            rows = self.candles_at(sub.coin, sub.interval, sub.open_ts, sub.open_ts)
+            first = max(sub.open_ts + step, open_ts - (WS_MAX_CLOSED - 1) * step)
+            rows += self.candles_at(sub.coin, sub.interval, first, open_ts - step)
+            for row in rows:
+                out.append(self.ws_candle(conn.exchange, sub.coin, sub.interval, row, closed=True))
+        current = self.candles_at(sub.coin, sub.interval, open_ts, open_ts)
+        if current and (open_ts != sub.open_ts or current[-1] != sub.sent):
+            out.append(self.ws_candle(conn.exchange, sub.coin, sub.interval, current[-1], closed=False))
+            sub.sent = current[-1]
+        sub.open_ts = open_ts
+        if not self._ws_paused:
+            for payload in out:
+                self._ws_send(conn, payload)
 
     # ----- data as known at ``now`` -----------------------------------------------------------
 
@@ -882,6 +1135,7 @@ def _int_or_none(value: Any) -> int | None:
 __all__ = [
     "CandleRequest",
     "FakeExchangeServer",
+    "WS_MAX_CLOSED",
     "Fault",
     "OPEN_INTEREST",
     "SYNTHETIC_OPEN_INTEREST",

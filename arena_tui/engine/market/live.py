@@ -39,11 +39,33 @@ timeouts, rate limits and HTTP 5xx; when the exchange stays down, or answers wit
 not the expected reply, ``snapshot()`` raises ``MarketError`` whose ``str()`` is one sentence. No ccxt
 exception or traceback leaves this module.
 
-ccxt is imported on first use (in a worker thread, about 0.5 s), never at module import, so the
-app's first frame does not pay for it. Markets are loaded once per ``LiveMarket`` (ccxt caches them).
+Streams (``stream``, on by default for the two tuned exchanges): after the first snapshot (REST, as
+above) one background task per market subscribes through ccxt.pro to the candle websocket of every
+coin and timeframe (``watch_ohlcv_for_symbols`` on Binance USD-M, one ``watch_ohlcv`` per coin and
+timeframe on Hyperliquid) and keeps the candles it learns are final: on Binance a ``kline`` event
+with ``x: true``; on Hyperliquid, which has no closed flag, a candle once a later candle of the same
+coin and timeframe has started on the same connection (its last update before that is final).
+Either way a candle is kept only when it closed at or before the clock when it arrived
+(``ts + step <= now``, the REST rule: no look-ahead); unclosed candles, candles from the future and
+messages that cannot be read never enter the history. A snapshot then takes a coin's and
+timeframe's newly closed candles from the stream when it holds every one of them (no request);
+otherwise (stream connecting, down, behind, or a candle missed) that coin and timeframe is fetched
+by REST as above, so a snapshot is always exactly what a full download gives. While the stream is
+up a snapshot waits up to ``stream_grace`` seconds for the candles that closed just before it
+(they arrive a moment after the close); when they do not come the stream is marked behind and
+snapshots poll without waiting until it delivers again. On a disconnect or an error the task
+reconnects after ``stream_backoff`` seconds, doubled after each failed attempt up to
+``stream_backoff_max`` (60 s), polling meanwhile. The stream logs one line per state change
+(``up``, ``down``, ``behind``) on this module's logger, nothing per message. ``close()`` cancels the
+task and closes the websockets with the client.
+
+ccxt is imported on first use (in a worker thread, about 0.5 s; ``ccxt.pro`` when streaming, whose
+classes also serve REST), never at module import, so the app's first frame does not pay for it.
+Markets are loaded once per ``LiveMarket`` (ccxt caches them).
 ``base_url`` points the real ccxt client at another host (a proxy, or the local test server in
 ``tests/fakes/exchange_server.py``) by overriding the exchange's ``urls['api']`` entries (the tuned
-specs name them; for a derived spec every entry keeps its path and gets the new host).
+specs name them; for a derived spec every entry keeps its path and gets the new host), and the
+websocket URLs (``urls['api']['ws']``) at the same host, ``ws://`` for ``http://``.
 """
 
 from __future__ import annotations
@@ -51,6 +73,7 @@ from __future__ import annotations
 import asyncio
 import copy
 import importlib
+import logging
 import math
 import re
 import time
@@ -79,6 +102,8 @@ MAX_LOOKBACK = 1000
 """Most candles one request may return on every supported exchange (Binance caps klines at 1000)."""
 
 HOUR_MS = 3_600_000
+
+_log = logging.getLogger(__name__)
 
 _EXCHANGE_ID = re.compile(r"[a-z][a-z0-9_]{1,39}")
 """What a ccxt exchange id looks like (``binanceusdm``, ``okx``, ``gate``...): checked at construction,
@@ -115,6 +140,8 @@ class ExchangeSpec:
     (``None``: as ``bulk_funding``; Hyperliquid answers both from one ``metaAndAssetCtxs`` call).
     ``max_candles``: the most candles one OHLCV request returns (larger windows are fetched in pages).
     ``derived``: built by ``derive_spec`` from what ccxt says about the exchange, not tuned by hand.
+    ``ws_paths``: ccxt.pro ``urls['api']['ws']`` key -> path under a ``base_url`` override, for the
+    exchanges whose candle stream LiveMarket reads (``None``: no stream, polling only).
     """
 
     id: str
@@ -126,6 +153,7 @@ class ExchangeSpec:
     bulk_open_interest: bool | None = None
     max_candles: int = MAX_LOOKBACK + 1
     derived: bool = False
+    ws_paths: Mapping[str, str] | None = None
 
     @property
     def bulk_oi(self) -> bool:
@@ -146,6 +174,14 @@ class ExchangeSpec:
             return {key: root + path for key, path in self.api_paths.items()}
         return _rehost(urls, root)
 
+    def ws_urls(self, base_url: str) -> dict[str, str]:
+        """ccxt.pro ``urls['api']['ws']`` entries at ``base_url``'s host (``ws://`` for ``http://``,
+        ``wss://`` for ``https://``)."""
+        parts = urlsplit(base_url.rstrip("/"))
+        scheme = "wss" if parts.scheme in ("https", "wss") else "ws"
+        root = f"{scheme}://{parts.netloc}{parts.path}"
+        return {key: root + path for key, path in (self.ws_paths or {}).items()}
+
 
 def _rehost(urls: Any, root: str) -> Any:
     if isinstance(urls, str):
@@ -165,6 +201,7 @@ EXCHANGES: dict[str, ExchangeSpec] = {
         options={"fetchMarkets": {"types": ["swap"]}},
         bulk_funding=True,
         max_candles=5000,
+        ws_paths={"public": "/ws"},  # wss://api.hyperliquid.xyz/ws
     ),
     "binanceusdm": ExchangeSpec(
         id="binanceusdm",
@@ -181,6 +218,8 @@ EXCHANGES: dict[str, ExchangeSpec] = {
         },
         options={"fetchMarkets": {"types": ["linear"]}},
         max_candles=1500,  # Binance USD-M klines: at most 1500 a request
+        # wss://fstream.binance.com/ws; ccxt.pro turns it into .../market/ws/<stream index> for klines
+        ws_paths={"linear": "/ws"},
     ),
 }
 """Exchange id -> its tuned ``ExchangeSpec``; every other ccxt exchange gets ``derive_spec``'s."""
@@ -253,6 +292,62 @@ def _short(exc: BaseException, limit: int = 160) -> str:
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
 
+_OBSERVED: dict[type, type] = {}
+
+
+def _observed(cls: type) -> type:
+    """``cls`` (a ccxt.pro exchange class) with two hooks, made once per class:
+
+    - ``handle_ohlcv`` hands every candle message, after ccxt has handled it, to the instance's
+      ``arena_candle(client, message)`` (ccxt's own parse drops Binance's closed flag ``x``);
+    - each websocket client's ``handle_text_or_binary_message`` is guarded, so a message ccxt cannot
+      decode or handle (text that is not JSON, JSON of the wrong shape) reaches the instance's
+      ``arena_garbage(client, exc)`` instead of raising in the client's receive callback, which
+      would stop it from reading the socket ever again.
+    """
+    made = _OBSERVED.get(cls)
+    if made is not None:
+        return made
+
+    def handle_ohlcv(self: Any, client: Any, message: Any) -> Any:
+        result = cls.handle_ohlcv(self, client, message)
+        hook = getattr(self, "arena_candle", None)
+        if hook is not None:
+            hook(client, message)
+        return result
+
+    def client(self: Any, url: str) -> Any:
+        ws = cls.client(self, url)
+        if not getattr(ws, "arena_guarded", False):
+            inner = ws.handle_text_or_binary_message
+
+            def guarded(data: Any) -> None:
+                try:
+                    inner(data)
+                except Exception as exc:  # noqa: BLE001 - any unreadable message is reported, never raised
+                    hook = getattr(self, "arena_garbage", None)
+                    if hook is not None:
+                        hook(ws, exc)
+
+            ws.handle_text_or_binary_message = guarded
+            ws.arena_guarded = True
+        return ws
+
+    made = type(cls.__name__, (cls,), {"handle_ohlcv": handle_ohlcv, "client": client, "__module__": __name__})
+    _OBSERVED[cls] = made
+    return made
+
+
+def _number(value: Any) -> float:
+    """A candle field as the exchanges send it (decimal text, or a number) -> a finite float."""
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise ValueError("not a number")
+    x = float(value)
+    if not math.isfinite(x):
+        raise ValueError("not finite")
+    return x
+
+
 _HTTP_STATUS = re.compile(r"\b(?:GET|POST|PUT|DELETE) \S+ (\d{3})\b")
 
 
@@ -268,7 +363,11 @@ class LiveMarket:
     (replace the exchange's REST host, e.g. ``http://127.0.0.1:8080``), ``clock`` (returns epoch ms;
     wall clock by default), ``interval`` (the configured cycle interval, a timeframe name such as
     ``"3m"``; exposed as ``interval_ms``, int ms, for the scheduler; it does not change what a
-    snapshot holds).
+    snapshot holds), ``stream`` (read closed candles from the exchange's websocket after the first
+    snapshot; default on for ``hyperliquid`` and ``binanceusdm``, the exchanges that have one here),
+    ``stream_grace`` (seconds a snapshot waits for just-closed candles from a healthy stream before
+    polling them), ``stream_backoff`` / ``stream_backoff_max`` (seconds before the first reconnect,
+    doubled after each failed attempt up to the maximum).
 
     The clock ``now`` is wall time; ``advance()`` is a no-op (the world moves on by itself).
     Raises ``ConfigError`` for an exchange id or coin that is not plausible text, an unknown timeframe,
@@ -290,6 +389,10 @@ class LiveMarket:
         base_url: str | None = None,
         clock: Callable[[], int] | None = None,
         interval: str = "3m",
+        stream: bool | None = None,
+        stream_grace: float = 2.0,
+        stream_backoff: float = 1.0,
+        stream_backoff_max: float = 60.0,
     ) -> None:
         key = str(exchange_id).strip().lower()
         if not _EXCHANGE_ID.fullmatch(key):
@@ -333,6 +436,29 @@ class LiveMarket:
         self._markets_loaded = False
         self._refusal: str | None = None  # ccxt does not know the exchange or it lacks a capability
         self._contract_size: dict[str, float] = {}  # coin -> base coins per contract (open interest)
+        # ----- candle stream (see the module docstring)
+        if stream and self.spec.ws_paths is None:
+            streaming = ", ".join(k for k, v in EXCHANGES.items() if v.ws_paths is not None)
+            raise ConfigError(f"{key} has no candle stream in arena-tui (only {streaming}); turn the stream off.")
+        self.stream: bool = self.spec.ws_paths is not None if stream is None else bool(stream)
+        if not (stream_grace >= 0 and stream_backoff > 0 and stream_backoff_max >= stream_backoff):
+            raise ConfigError(
+                "stream grace must not be negative and the stream backoff positive, its maximum at least the "
+                "first delay, in seconds."
+            )
+        self.stream_grace = float(stream_grace)
+        self.stream_backoff = float(stream_backoff)
+        self.stream_backoff_max = float(stream_backoff_max)
+        self._stream_task: asyncio.Task[None] | None = None
+        self._stream_status = "off"
+        self._stream_event = asyncio.Event()  # set on every final candle and status change
+        self._stream_delays: list[float] = []  # every reconnect delay used, in order (for tests)
+        self._ws_client: Any = None  # the ccxt websocket client of the current connection
+        self._epoch = 0  # bumped on every new connection and every break in what the stream said
+        self._seen: set[tuple[str, str]] = set()  # coin/timeframe streams heard from on this connection
+        self._open: dict[tuple[str, str], tuple[int, list[float]]] = {}  # latest unclosed candle (epoch, row)
+        self._final: dict[tuple[str, str], dict[int, list[float]]] = {}  # closed candles not yet merged
+        self._garbled = False  # a malformed message was logged on this connection
 
     @property
     def now(self) -> int:
@@ -343,8 +469,23 @@ class LiveMarket:
         """Live markets move by themselves: nothing to do."""
         return None
 
+    @property
+    def stream_status(self) -> str:
+        """The candle stream's state: ``off`` (not streaming, or before the first snapshot),
+        ``connecting``, ``up`` (every coin and timeframe subscribed and heard from), ``behind`` (up, but
+        a closed candle did not arrive in time: snapshots poll until it delivers again) or ``down``
+        (disconnected or failing: snapshots poll, the task reconnects with backoff)."""
+        return self._stream_status
+
     async def close(self) -> None:
-        """Close the ccxt client and its HTTP session (safe to call more than once)."""
+        """Stop the candle stream, close the ccxt client, its websockets and HTTP session (safe to
+        call more than once)."""
+        task, self._stream_task = self._stream_task, None
+        if task is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        self._stream_reset()
+        self._stream_status = "off"
         exchange, self._exchange = self._exchange, None
         self._markets_loaded = False
         if exchange is not None:
@@ -368,6 +509,8 @@ class LiveMarket:
         exchange = await self._client()
         await self._load_markets(exchange)
         t = self.now
+        if self._stream_status == "up" and self.stream_grace > 0:
+            await self._await_stream(t)
         jobs: list[Awaitable[Any]] = [self._candles(exchange, c, tf, t) for c in self.coins for tf in self.timeframes]
         n_candles = len(jobs)
         bulk_oi = self.spec.bulk_oi
@@ -395,6 +538,8 @@ class LiveMarket:
         funding: dict[str, FundingHistory] = rest[0] if self.spec.bulk_funding else dict(zip(self.coins, rest[:k]))
         oi: dict[str, float | None] = rest[k] if bulk_oi else dict(zip(self.coins, rest[k:]))
         coins = {c: CoinSnapshot(c, per_coin[c], funding[c], open_interest=oi[c]) for c in self.coins}
+        if self.stream and self._stream_task is None:
+            self._start_stream(exchange)
         return MarketSnapshot(t, coins, self.name, self.timeframes)
 
     # ----- ccxt client --------------------------------------------------------------------------
@@ -406,8 +551,10 @@ class LiveMarket:
             raise MarketError(self._refusal)
         if self._ccxt is None:
             try:
-                # ~0.5 s of imports: keep them off the event loop
-                self._ccxt = await asyncio.to_thread(importlib.import_module, "ccxt.async_support")
+                # ~0.5 s of imports: keep them off the event loop. ccxt.pro's classes extend
+                # ccxt.async_support's: one client serves REST and the websockets.
+                module = "ccxt.pro" if self.stream else "ccxt.async_support"
+                self._ccxt = await asyncio.to_thread(importlib.import_module, module)
                 self._errors = importlib.import_module("ccxt.base.errors")
             except ImportError:
                 raise MarketError(
@@ -422,8 +569,17 @@ class LiveMarket:
             config["options"] = copy.deepcopy(dict(self.spec.options))
             if self.base_url:
                 config["urls"] = {"api": self.spec.api_urls(self.base_url)}
-            self._exchange = getattr(self._ccxt, self.spec.id)(config)
-            return self._exchange
+                if self.stream:
+                    config["urls"]["api"]["ws"] = self.spec.ws_urls(self.base_url)
+            cls = getattr(self._ccxt, self.spec.id)
+            if self.stream:
+                cls = _observed(cls)
+            exchange = cls(config)
+            if self.stream:
+                exchange.arena_candle = self._on_stream_candle
+                exchange.arena_garbage = self._on_stream_garbage
+            self._exchange = exchange
+            return exchange
         exchange = self._derived_client(config)
         self._exchange = exchange
         return exchange
@@ -562,6 +718,214 @@ class LiveMarket:
             "to the bundled market."
         )
 
+    # ----- candle stream --------------------------------------------------------------------------
+
+    def _start_stream(self, exchange: Any) -> None:
+        """Start the stream task (after the first snapshot: markets are loaded, history is held)."""
+        if not exchange.has.get("watchOHLCV"):
+            self.stream = False
+            return
+        self._stream_reset()
+        self._stream_event = asyncio.Event()  # made in the loop that runs the stream
+        self._set_status("connecting")
+        self._stream_task = asyncio.get_running_loop().create_task(
+            self._stream_run(exchange), name=f"arena-tui {self.spec.id} candle stream"
+        )
+
+    def _stream_reset(self) -> None:
+        self._ws_client = None
+        self._epoch += 1
+        self._seen.clear()
+        self._open.clear()
+        self._final.clear()
+        self._garbled = False
+
+    def _set_status(self, status: str, line: str | None = None, level: int = logging.INFO) -> None:
+        """Change the stream's state; ``line`` is logged only when the state changes."""
+        if status == self._stream_status:
+            return
+        self._stream_status = status
+        self._stream_event.set()
+        if line:
+            _log.log(level, "%s candle stream %s", self.spec.id, line)
+
+    async def _stream_run(self, exchange: Any) -> None:
+        """Keep the subscription alive; on any error poll meanwhile and reconnect with backoff."""
+        failures = 0
+        while True:
+            try:
+                await self._watch(exchange)
+                reason = "the stream ended"
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - ccxt network/exchange errors, or anything it raises
+                reason = _short(exc)
+            if self._stream_status in ("up", "behind"):
+                failures = 0  # it was working: start the backoff again from the first delay
+            delay = min(self.stream_backoff_max, self.stream_backoff * 2**failures)
+            failures += 1
+            self._stream_delays.append(delay)
+            self._ws_client = None
+            self._epoch += 1  # what the lost connection said about unclosed candles no longer counts
+            self._seen.clear()
+            self._set_status("down", f"down ({reason}); polling, reconnecting with backoff from {delay:g} s", logging.WARNING)
+            await asyncio.sleep(delay)
+
+    async def _watch(self, exchange: Any) -> None:
+        """Subscribe to every coin's and timeframe's candles and keep watching; returns or raises
+        when the connection fails. The candles themselves reach ``_on_stream_candle``."""
+        pairs = [[self.spec.symbol(c), tf] for c in self.coins for tf in self.timeframes]
+        if exchange.has.get("watchOHLCVForSymbols"):
+            while True:
+                await exchange.watch_ohlcv_for_symbols(pairs)
+        tasks: dict[int, asyncio.Future[Any]] = {}
+        try:
+            tasks = {i: asyncio.ensure_future(exchange.watch_ohlcv(*pair)) for i, pair in enumerate(pairs)}
+            while True:
+                done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+                for i, task in list(tasks.items()):
+                    if task in done:
+                        task.result()  # raises when the connection failed
+                        tasks[i] = asyncio.ensure_future(exchange.watch_ohlcv(*pairs[i]))
+        finally:
+            for task in tasks.values():
+                task.cancel()
+            await asyncio.gather(*tasks.values(), return_exceptions=True)
+
+    def _stream_key(self, message: Any) -> tuple[tuple[str, str], list[float], bool | None]:
+        """``((coin, timeframe), [ts, o, h, l, c, v], closed)`` of one candle message, ``closed`` None
+        when the exchange sends no closed flag (Hyperliquid). Raises ``ValueError`` when malformed."""
+        if self.spec.id == "binanceusdm":
+            k = message.get("k") if isinstance(message, dict) else None
+            if not isinstance(k, dict):
+                raise ValueError("a kline event without its candle")
+            symbol, closed = k.get("s"), k.get("x")
+            if not isinstance(closed, bool):
+                raise ValueError("a kline without its closed flag")
+            coin = symbol[: -len(self.spec.settle)] if isinstance(symbol, str) and symbol.endswith(self.spec.settle) else None
+        else:
+            k = message.get("data") if isinstance(message, dict) else None
+            if not isinstance(k, dict):
+                raise ValueError("a candle message without its candle")
+            coin, closed = k.get("s"), None
+        tf = k.get("i")
+        if coin not in self.coins or tf not in self.timeframes:
+            raise ValueError("a candle of a coin or timeframe not subscribed")
+        ts = k.get("t")
+        if isinstance(ts, bool) or not isinstance(ts, int):
+            raise ValueError("a candle without its open time")
+        row = [float(ts), *(_number(k.get(f)) for f in ("o", "h", "l", "c", "v"))]
+        return (coin, tf), row, closed
+
+    def _on_stream_candle(self, client: Any, message: Any) -> None:
+        """One candle message from the stream (called by ccxt's ``handle_ohlcv``); see the module
+        docstring for what is kept. Never raises."""
+        if self._stream_task is None:
+            return
+        if client is not self._ws_client:  # a new connection
+            self._ws_client = client
+            self._epoch += 1
+            self._seen.clear()
+            self._garbled = False
+        try:
+            key, row, closed = self._stream_key(message)
+        except (ValueError, TypeError, AttributeError) as exc:
+            self._on_stream_garbage(client, exc)
+            return
+        step = timeframe_ms(key[1])
+        ts, now = int(row[0]), self.now
+        if ts % step or ts > now or (closed and ts + step > now):
+            self._on_stream_garbage(client, ValueError("a candle from the future"))
+            return
+        self._seen.add(key)
+        fresh = False
+        prev = self._open.get(key)
+        if closed:  # Binance: final by the exchange's word
+            self._keep(key, row)
+            fresh = True
+        elif closed is None and prev is not None and ts > prev[1][0] and prev[0] == self._epoch:
+            # Hyperliquid: the previous candle is final once a later one starts on the same connection
+            self._keep(key, prev[1])
+            fresh = True
+        if prev is None or ts >= prev[1][0]:  # an update of a candle already superseded is ignored
+            self._open[key] = (self._epoch, row)
+        if self._stream_status in ("connecting", "down") and len(self._seen) == len(self.coins) * len(self.timeframes):
+            self._set_status("up", f"up ({len(self._seen)} coin/timeframe streams); snapshots take closed candles from it")
+        elif fresh and self._stream_status == "behind":
+            self._set_status("up", "caught up; snapshots take closed candles from it again")
+        if fresh:
+            self._stream_event.set()
+
+    def _keep(self, key: tuple[str, str], row: list[float]) -> None:
+        buffer = self._final.setdefault(key, {})
+        buffer[int(row[0])] = row
+        if len(buffer) > self.lookback[key[1]] + 2:  # no snapshot for a long while: keep the newest only
+            del buffer[min(buffer)]
+
+    def _on_stream_garbage(self, client: Any, exc: BaseException) -> None:
+        """A message the stream could not read: ignored; unclosed candles seen so far are no longer
+        trusted to be final (a missed update may have been in it). Logged once per connection."""
+        self._epoch += 1
+        if not self._garbled:
+            self._garbled = True
+            _log.warning("%s candle stream sent a message arena-tui could not read (%s); ignored", self.spec.id, _short(exc, 80))
+
+    def _streamed(self, key: tuple[str, str], since: int, last: int, step: int) -> np.ndarray | None:
+        """The final candles of ``key`` opened in ``[since, last]`` from the stream, when it holds
+        every one of them; else ``None`` (the caller fetches them by REST)."""
+        buffer = self._final.get(key)
+        if not buffer:
+            return None
+        rows = [buffer.get(ts) for ts in range(since, last + 1, step)]
+        if any(r is None for r in rows):
+            return None
+        return np.array(rows, dtype=np.float64)
+
+    def _stream_missing(self, t: int) -> bool:
+        """Whether a coin and timeframe lacks, in the stream, a candle closed since its history that
+        the stream may still deliver: none of its candles after that one has been seen yet (once a
+        later one has, the stream has moved past it and it is fetched by REST without waiting)."""
+        for key, held in self._held.items():
+            step = timeframe_ms(key[1])
+            last = (t // step) * step - step
+            if held.end >= last:
+                continue
+            since = int(held.rows[-1, 0]) + step
+            if (last - since) // step + 1 >= self.lookback[key[1]]:
+                continue  # a gap: the window is downloaded again anyway
+            buffer = self._final.get(key) or {}
+            lacking = next((ts for ts in range(since, last + 1, step) if ts not in buffer), None)
+            if lacking is None:
+                continue
+            seen = self._open.get(key)
+            if seen is None or seen[1][0] <= lacking:
+                return True
+        return False
+
+    async def _await_stream(self, t: int) -> None:
+        """Wait (at most ``stream_grace`` s) for a healthy stream to deliver the candles closed since
+        the last snapshot; when they do not come, mark it behind (snapshots poll without waiting)."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.stream_grace
+        while self._stream_missing(t):
+            remaining = deadline - loop.time()
+            if self._stream_status != "up":
+                return
+            if remaining <= 0:
+                self._epoch += 1  # a stalled connection: its unclosed candles may be stale
+                self._set_status(
+                    "behind",
+                    f"behind: a closed candle did not arrive within {self.stream_grace:g} s; polling until it does",
+                    logging.WARNING,
+                )
+                return
+            self._stream_event.clear()
+            try:
+                async with asyncio.timeout(remaining):
+                    await self._stream_event.wait()
+            except TimeoutError:
+                pass
+
     # ----- requests -------------------------------------------------------------------------------
 
     async def _candles(self, exchange: Any, coin: str, tf: str, t: int) -> Candles:
@@ -586,7 +950,9 @@ class LiveMarket:
             since = int(held.rows[-1, 0]) + step  # the first candle not yet held
             count = (last - since) // step + 1  # candles closed in [since, last]
             if count < n:  # else more closed than the window holds: a gap
-                fresh = await self._fetch(exchange, what, coin, tf, since, count + 1, t, step)
+                fresh = self._streamed(key, since, last, step)  # every one of them from the stream, or None
+                if fresh is None:
+                    fresh = await self._fetch(exchange, what, coin, tf, since, count + 1, t, step)
                 if len(fresh) and int(fresh[0, 0]) == since:  # joins the held history
                     kept = held.rows[held.rows[:, 0] >= start]
                     rows = np.concatenate((kept, fresh)) if len(kept) else fresh
@@ -597,6 +963,10 @@ class LiveMarket:
         if held is None or rows is not held.rows:
             rows = rows[-n:]
             self._held[key] = _Held(rows, last)
+        buffer = self._final.get(key)
+        if buffer:
+            for ts in [ts for ts in buffer if ts <= last]:  # merged, or older than the history
+                del buffer[ts]
         return Candles(
             tf,
             rows[:, 0].astype(np.int64),
