@@ -417,5 +417,5 @@ def test_a_small_coins_price_keeps_four_significant_digits_on_screen():
     them as 0.00000."""
     from arena_tui.tui.formatting import price
 
-    assert price(0.000012345) == "0.00001234" and price(0.00012) == "0.0001200"
+    assert price(0.000012345) == "0.00001234" and price(0.0000012) == "0.000001200" and price(0.00068) == "0.00068"
     assert price(0.18432) == "0.18432" and price(2.41134) == "2.4113" and price(106512.34) == "106,512.3"

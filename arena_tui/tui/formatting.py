@@ -22,7 +22,8 @@ def _missing(value: float | None) -> bool:
 
 def price(value: float | None) -> str:
     """A price with as many decimals as its size needs: ``106,512.3``, ``3,901.45``, ``2.4113``,
-    ``0.18432``; under 0.01 four significant digits (``0.00001234``: a live exchange's small coins)."""
+    ``0.18432``, ``0.00068``; under 0.0001 four significant digits (``0.00001234``: a live exchange's
+    small coins, which five decimals would show as ``0.00001``)."""
     if _missing(value):
         return MISSING
     a = abs(value)
@@ -32,7 +33,7 @@ def price(value: float | None) -> str:
         return f"{value:,.2f}"
     if a >= 1:
         return f"{value:,.4f}"
-    if a >= 0.01 or a == 0:
+    if a >= 0.0001 or a == 0:  # 5 decimals keep at least 2 significant digits
         return f"{value:,.5f}"
     return f"{value:.{min(12, 3 - math.floor(math.log10(a)))}f}"
 
