@@ -456,9 +456,29 @@ def run_replay(args: argparse.Namespace) -> int:
 
     # the journal is read (indexed) after the first frame
     session = StartingSession("replay", Path(args.replay).stem, build, speed=speed)
-    app = make_app(session, theme=args.theme, config_dir=user_config_dir())
+    app = make_app(session, theme=screen_theme(args.theme), config_dir=user_config_dir(), remember_theme=remember_theme)
     app.run()
     return open_next_journal(app, _after_app(app, None), args)
+
+
+def screen_theme(flag: str | None, configured: str | None = None) -> str | None:
+    """The theme to start with: ``--theme``, else ``[ui] theme`` when it is not the default, else the
+    theme last chosen with ``t`` (``themes.load_remembered_theme``), else the default."""
+    from arena_tui.config import UIConfig
+    from arena_tui.tui.themes import load_remembered_theme
+
+    if flag:
+        return flag
+    if configured and configured != UIConfig().theme:
+        return configured
+    return load_remembered_theme() or configured
+
+
+def remember_theme(name: str) -> None:
+    """Keep the theme chosen on screen for the next start (``themes.remember_theme``)."""
+    from arena_tui.tui.themes import remember_theme as keep
+
+    keep(name)
 
 
 def run_follow(args: argparse.Namespace) -> int:
@@ -477,7 +497,7 @@ def run_follow(args: argparse.Namespace) -> int:
         return FollowSession(args.follow)
 
     session = StartingSession("follow", Path(args.follow).stem, build)
-    app = make_app(session, theme=args.theme, config_dir=user_config_dir())
+    app = make_app(session, theme=screen_theme(args.theme), config_dir=user_config_dir(), remember_theme=remember_theme)
     app.run()
     return open_next_journal(app, _after_app(app, None), args)
 
@@ -496,7 +516,7 @@ def run_tui(args: argparse.Namespace) -> int:
         # the market, the agents and the session are built after the first frame
         mode = "live" if config.market.source == "live" else "recorded"
         session = StartingSession(mode, config.arena.name, lambda: make_session(args, headless=False, config=config)[0])
-    app = make_app(session, theme=args.theme or config.ui.theme, config_dir=user_config_dir())
+    app = make_app(session, theme=screen_theme(args.theme, config.ui.theme), config_dir=user_config_dir(), remember_theme=remember_theme)
     app.run()
     if not args.resume:
         started = session.started

@@ -250,3 +250,49 @@ def test_an_installed_package_uses_its_own_themes_directory(tmp_path):
     assert package == str(site / "arena_tui" / "__init__.py")
     assert directory == str(site / "arena_tui" / "themes")
     assert {"arena-dark", "arena-light"} <= set(names.split(","))
+
+
+# --- the theme chosen with `t` is kept for the next start -------------------------------------------
+
+
+def test_a_remembered_theme_round_trips_and_a_foreign_file_is_ignored(tmp_path):
+    from arena_tui.tui.themes import load_remembered_theme, remember_theme
+
+    path = tmp_path / "state" / "ui.toml"
+    assert load_remembered_theme(path) is None
+    remember_theme("arena-light", path)
+    assert load_remembered_theme(path) == "arena-light"
+    for junk in (b"\xff\xfe not toml", b"theme = 3\n", b"[ui]\ntheme = 'x'\n", b'theme = "' + b"x" * 100 + b'"\n'):
+        path.write_bytes(junk)
+        assert load_remembered_theme(path) is None
+    (tmp_path / "a-file").write_text("x")
+    remember_theme("arena-dark", tmp_path / "a-file" / "ui.toml")  # a directory that cannot be made: not kept, no error
+
+
+def test_the_start_theme_is_the_flag_then_the_config_then_the_one_chosen_last(tmp_path, monkeypatch):
+    from arena_tui.cli import screen_theme
+    from arena_tui.tui.themes import remember_theme, remembered_theme_file
+
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path / "state"))
+    assert remembered_theme_file().is_relative_to(tmp_path)
+    assert screen_theme(None, "arena-dark") == "arena-dark"  # nothing kept yet: the default
+    remember_theme("arena-light")
+    assert screen_theme(None, "arena-dark") == "arena-light"  # the one chosen last
+    assert screen_theme(None) == "arena-light"
+    assert screen_theme(None, "dracula") == "dracula"  # a theme the config names
+    assert screen_theme("nord", "dracula") == "nord"  # --theme
+
+
+async def test_a_theme_chosen_on_screen_is_handed_to_be_kept():
+    from test_tui_script import demo_events, header
+
+    from arena_tui.engine.replay import ReplaySession
+
+    kept: list[str] = []
+    app = make_app(ReplaySession(header(), demo_events(), paused=True), clock=lambda: 1763640000.0, remember_theme=kept.append)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        assert kept == []  # the start theme is not a choice
+        app.theme = "arena-light"  # what the `t` picker does
+        await pilot.pause()
+        assert kept == ["arena-light"]

@@ -168,7 +168,10 @@ class ArenaApp(App[None]):
         themes: ThemeLoad,
         theme_name: str | None = None,
         clock: Callable[[], float] = time.time,
+        remember_theme: Callable[[str], None] | None = None,
     ) -> None:
+        self._remember_theme = remember_theme
+        """Called with the theme chosen on screen (``t``), to keep it for the next start (None: not kept)."""
         super().__init__()
         self.session = session
         self.clock = clock
@@ -420,6 +423,11 @@ class ArenaApp(App[None]):
         return bool(is_recorded(event)) if is_recorded is not None else False
 
     # -- run state --------------------------------------------------------------------------------
+
+    def watch_theme(self, theme_name: str) -> None:
+        """A theme chosen on screen is kept for the next start (``make_app(remember_theme=...)``)."""
+        if self._remember_theme is not None and self.is_running:
+            self._remember_theme(theme_name)
 
     def watch_paused(self) -> None:
         self._show_run_state()
@@ -673,6 +681,7 @@ def make_app(
     config_dir: str | Path | None = None,
     clock: Callable[[], float] | None = None,
     shipped_themes: Path | None = None,
+    remember_theme: Callable[[str], None] | None = None,
 ) -> ArenaApp:
     """The console app for ``session``.
 
@@ -681,6 +690,8 @@ def make_app(
     user themes are read from (``<config_dir>/themes/*.toml``); None reads none. ``clock``: wall clock,
     seconds since the epoch (default ``time.time``). ``shipped_themes``: another directory of shipped
     themes (tests). Themes are loaded here, once; broken files become notices on screen.
+    ``remember_theme``: called with a theme chosen on screen (``t``), to keep it for the next start
+    (``themes.remember_theme``; None: the choice is not kept, as in tests).
     """
     themes = load_themes(Path(config_dir) if config_dir is not None else None, shipped_dir=shipped_themes)
-    return ArenaApp(session, themes=themes, theme_name=theme, clock=clock or time.time)
+    return ArenaApp(session, themes=themes, theme_name=theme, clock=clock or time.time, remember_theme=remember_theme)

@@ -303,3 +303,42 @@ def resolve_theme_name(requested: str | None, available: Mapping[str, Theme], de
     names = ", ".join(sorted(n for n in available if n.startswith("arena-")) or sorted(available))
     known = f"Available themes include {names}." if names else "No theme files were found."
     return fallback, f"Unknown theme '{requested}'; using {fallback}. {known}"
+
+
+# --- the theme chosen with `t`, kept for the next start -------------------------------------------
+
+def remembered_theme_file() -> Path:
+    """Where the theme chosen on screen is kept: ``ui.toml`` in the user state directory
+    (``~/.local/state/arena-tui/ui.toml`` on Linux; platformdirs)."""
+    import platformdirs
+
+    return Path(platformdirs.user_state_dir("arena-tui")) / "ui.toml"
+
+
+def load_remembered_theme(path: Path | None = None) -> str | None:
+    """The theme name kept by ``remember_theme``, or None (none kept, or a file that is not ours:
+    never an error, the default theme is used)."""
+    path = path or remembered_theme_file()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
+        return None
+    name = data.get("theme")
+    return name if isinstance(name, str) and 0 < len(name) <= 64 else None
+
+
+def remember_theme(name: str, path: Path | None = None) -> None:
+    """Keep ``name`` as the theme of the next start (written whole with tomli-w, then renamed into
+    place); a directory that cannot be written is ignored (the choice is simply not kept)."""
+    import os
+
+    import tomli_w
+
+    path = path or remembered_theme_file()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text("# the theme last chosen with `t` in arena-tui (--theme or [ui] theme override it)\n" + tomli_w.dumps({"theme": name}), encoding="utf-8")
+        os.replace(tmp, path)
+    except OSError:
+        pass
