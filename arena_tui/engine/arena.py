@@ -245,6 +245,8 @@ class Arena:
                     self._sent_funding[coin] = newest
                 funding = {"keep": nf, "interval_ms": int(f.interval_ms), "ts": f.ts[a:].tolist(), "rate": f.rate[a:].tolist()}
             out[coin] = {"candles": candles, "funding": funding, "open_interest": cs.open_interest}
+            if cs.order_book is not None:  # a live exchange's book; none from a recording (no key)
+                out[coin]["order_book"] = cs.order_book.to_json()
         return out
 
     async def _features(self, snap: MarketSnapshot):
@@ -325,6 +327,12 @@ class Arena:
                 "funding_rate": cs.funding_rate,
                 "open_interest": cs.open_interest,
             }
+            book = cs.order_book
+            if book is not None:  # only when a live exchange's book was read: recorded rows are unchanged
+                row["spread_bp"] = _num(book.spread_bp)
+                row["bid_depth"] = _num(book.bid_depth)
+                row["ask_depth"] = _num(book.ask_depth)
+                row["imbalance"] = _num(book.imbalance)
             if fi is not None:
                 for name in INTRADAY_COLUMNS:
                     row[name] = _num(fi.last(name))

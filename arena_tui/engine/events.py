@@ -431,7 +431,10 @@ class TriggerCoalesced(Event):
 class MarketUpdated(Event):
     """The market the prompt was built from. ``coins`` maps coin -> {"price", "funding_rate",
     "open_interest" (None = unavailable), "rsi7", "rsi14", "ema20", "ema50", "macd", "atr14", ...}
-    (indicators on the intraday timeframe unless the key says ``_4h``)."""
+    (indicators on the intraday timeframe unless the key says ``_4h``), and where a live exchange's
+    order book was read "spread_bp" (basis points of the mid), "bid_depth"/"ask_depth" (USD within
+    ``market.base.DEPTH_BAND_BP`` of the mid; None = unknown) and "imbalance" (-1..1; None = unknown);
+    7 significant digits, display only (the book itself is in ``MarketData``)."""
 
     coins: dict
 
@@ -452,7 +455,10 @@ class MarketData(Event):
     {"keep", "ts", "open", "high", "low", "close", "volume"}}, "funding": {"keep", "interval_ms", "ts",
     "rate"}, "open_interest"}: the candles (open time ms; prices USD; volume in the coin) and funding
     times (ms) with rates (fraction per interval) newer than the last ones journaled, and ``keep``, how
-    many of the newest the snapshot held. ``open_interest`` in the coin, or None (unavailable)."""
+    many of the newest the snapshot held. ``open_interest`` in the coin, or None (unavailable).
+    ``order_book`` (only where a live exchange's book was read; absent otherwise): ``{"bid", "ask",
+    "bid_depth", "ask_depth"}`` (``market.base.OrderBook.to_json``), this cycle's book, not carried to
+    the next (a cycle without it had none)."""
 
     snapshot_time: int
     coins: dict

@@ -53,18 +53,22 @@ import numpy as np
 
 from arena_tui.engine.account import AccountSnapshot, Position
 from arena_tui.engine.errors import ConfigError
-from arena_tui.engine.market.base import CoinSnapshot, MarketSnapshot, timeframe_ms
+from arena_tui.engine.market.base import DEPTH_BAND_BP, CoinSnapshot, MarketSnapshot, OrderBook, timeframe_ms
 
 __all__ = [
+    "BUNDLED_LABEL",
     "COIN_FIELDS",
     "SERIES_LENGTH",
     "SYSTEM_FIELDS",
     "USER_FIELDS",
+    "AgentPrompts",
     "PromptTemplates",
     "RenderedPrompt",
     "build_prompt",
     "format_number",
     "price_decimals",
+    "prompt_labels",
+    "templates_for",
     "timeframe_words",
 ]
 
@@ -119,6 +123,9 @@ COIN_FIELDS: dict[str, str] = {
     "current_rsi14": "latest intraday RSI(14), 0-100",
     "open_interest": "\"Latest: <base-coin units> ...\" or \"unavailable (...)\"",
     "funding_rate": "latest funding rate (fraction) with its interval, or \"unavailable\"",
+    "order_book": "best bid and ask, spread in bp of the mid, USD depth within 10 bp of the mid on each side "
+    "and their imbalance, or \"unavailable (...)\" (a template without $order_book gets an \"Order Book:\" "
+    "paragraph after the funding rate when the market read a book, nothing otherwise)",
     "intraday_timeframe": "the intraday timeframe name",
     "intraday_timeframe_words": "the intraday timeframe in words",
     "prices": "last 10 intraday closes, \"[a, b, ...]\" oldest first",
@@ -337,6 +344,7 @@ def _coin_fields(
     context,
     intraday_tf: str,
     context_tf: str,
+    inline_book: bool = False,
 ) -> dict[str, str]:
     price = snap.price
     d = price_decimals(price)
@@ -349,6 +357,9 @@ def _coin_fields(
         funding = "unavailable"
     else:
         funding = f"{rate:.6g} (fraction per {_interval_words(snap.funding.interval_ms)} funding interval)"
+    book = _order_book_text(snap.order_book, d)
+    if inline_book and snap.order_book is not None:  # the template has no $order_book: after the funding rate
+        funding += f"\n\nOrder Book: {book}"
     return {
         "coin": coin,
         "current_price": format_number(price, d),
@@ -358,6 +369,7 @@ def _coin_fields(
         "current_rsi14": format_number(intraday.last("rsi14"), 3),
         "open_interest": oi,
         "funding_rate": funding,
+        "order_book": book,
         "intraday_timeframe": intraday_tf,
         "intraday_timeframe_words": timeframe_words(intraday_tf),
         "prices": _series(intraday.close, d),
@@ -376,6 +388,24 @@ def _coin_fields(
         "context_macd_series": _series(context.macd, d),
         "context_rsi14_series": _series(context.rsi14, 3),
     }
+
+
+def _order_book_text(book: OrderBook | None, d: int) -> str:
+    """The ``$order_book`` field: what the exchange's order book said, or that there is none."""
+    if book is None:
+        return "unavailable (this market source has no order-book data)"
+    band = f"{DEPTH_BAND_BP:g}"
+
+    def depth(x: float | None) -> str:
+        return "unknown (the exchange's reply ended inside the band)" if x is None else f"{x:,.0f}"
+
+    imb = book.imbalance
+    return (
+        f"best bid = {format_number(book.bid, d)}, best ask = {format_number(book.ask, d)}, "
+        f"spread = {book.spread_bp:.2f} bp of the mid; USD depth within {band} bp of the mid: "
+        f"bids = {depth(book.bid_depth)}, asks = {depth(book.ask_depth)}; "
+        f"imbalance (bid depth - ask depth) / (bid depth + ask depth) = {'n/a' if imb is None else f'{imb:+.3f}'}"
+    )
 
 
 def _position_line(p: Position) -> str:
@@ -474,6 +504,7 @@ def build_prompt(
     coins = list(market.coins)
 
     blocks = []
+    inline_book = "order_book" not in tpl.coin.get_identifiers()
     for coin in coins:
         snap = market.coins[coin]
         fields = _coin_fields(
@@ -483,6 +514,7 @@ def build_prompt(
             _features_for(features, coin, context_tf, market),
             intraday_tf,
             context_tf,
+            inline_book,
         )
         blocks.append(tpl.coin.substitute(fields).strip("\n"))
     market_data = "\n\n---\n\n".join(blocks)

@@ -38,7 +38,7 @@ from arena_tui.engine import events as ev
 from arena_tui.engine.agents.base import AgentFailure, AgentReply, AgentRequest, FellBack, OnDelta, Prices, Usage
 from arena_tui.engine.bus import Bus
 from arena_tui.engine.errors import JournalError, MarketError
-from arena_tui.engine.market.base import Candles, CoinSnapshot, FundingHistory, MarketSnapshot, timeframe_ms
+from arena_tui.engine.market.base import Candles, CoinSnapshot, FundingHistory, MarketSnapshot, OrderBook, timeframe_ms
 from arena_tui.engine.state import ArenaState
 
 CONTROL_EVENTS = (ev.Notice, ev.SessionPaused, ev.SessionResumed, ev.TriggerCoalesced)
@@ -122,6 +122,7 @@ class JournalMarket:
         self._funding: dict[str, tuple[np.ndarray, np.ndarray, int, int]] = {}
         self._funding_views: dict[str, FundingHistory] = {}
         self._oi: dict[str, float | None] = {}
+        self._books: dict[str, OrderBook] = {}  # this cycle's order books (a live journal's; never carried over)
         self._snapshot_time: int | None = None
         self._failure: str | None = None
 
@@ -145,6 +146,7 @@ class JournalMarket:
             return
         self._snapshot_time = data.snapshot_time
         check = self.reference is not None
+        self._books = {}
         try:
             for coin, row in data.coins.items():
                 per = self._candles.get(coin)
@@ -189,6 +191,9 @@ class JournalMarket:
                     self._funding_views.pop(coin, None)
                 oi = row.get("open_interest")
                 self._oi[coin] = None if oi is None else float(oi)
+                book = row.get("order_book")
+                if book is not None:
+                    self._books[coin] = OrderBook.from_json(book)
         except (KeyError, TypeError, ValueError, AttributeError, OverflowError, IndexError) as exc:
             detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:160]
             raise JournalError(f"cycle {data.cycle}: the journaled market data is malformed ({detail}).") from None
@@ -259,7 +264,13 @@ class JournalMarket:
                 if funding is None:
                     fts, frate, interval, keep = f
                     funding = self._funding_views[coin] = FundingHistory(fts[-keep:] if keep else fts[:0], frate[-keep:] if keep else frate[:0], interval)
-            coins[coin] = CoinSnapshot(coin, {tf: s.candles(tf) for tf, s in per.items()}, funding, open_interest=self._oi.get(coin))
+            coins[coin] = CoinSnapshot(
+                coin,
+                {tf: s.candles(tf) for tf, s in per.items()},
+                funding,
+                open_interest=self._oi.get(coin),
+                order_book=self._books.get(coin),
+            )
         t = self._snapshot_time if self._snapshot_time is not None else self._now
         return MarketSnapshot(t, coins, self.name, tuple(sorted(tfs, key=timeframe_ms)) or self.timeframes)
 

@@ -41,6 +41,16 @@ Wire formats (request and reply shapes as ccxt sends and parses them; see ccxt's
   "data": [...]}``; an unknown instrument gets ``code`` 51001 ("Instrument ID does not exist").
   Contract values (``ctVal``) are OKX's real ones (BTC 0.01, ETH 0.1, XRP 100, DOGE 1000...).
 
+Order books (what ``fetch_order_book`` calls; the recording has none, so they are synthesised, see
+``book_levels``): Hyperliquid ``POST /info {"type": "l2Book", "coin"}`` -> ``{"coin", "time",
+"levels": [[{"px", "sz", "n"}, ...bids best first], [...asks]]}``, 20 levels a side; Binance USD-M
+``GET /fapi/v1/depth`` (``symbol, limit``: 5, 10, 20, 50, 100, 500 (default) or 1000, others HTTP 400
+code -1130) -> ``{"lastUpdateId", "E", "T", "bids": [["price", "qty"], ...], "asks": ...}``; Bybit
+``GET /v5/market/orderbook`` (``category=linear, symbol, limit`` 1..500, default 1) -> ``result: {"s",
+"b", "a", "ts", "u", "seq", "cts"}``; OKX ``GET /api/v5/market/books`` (``instId, sz`` 1..400, default
+1) -> ``data: [{"asks": [["px", "contracts", "0", "orders"], ...], "bids", "ts"}]``. Request kinds
+``l2Book``, ``depth``, ``bybit:orderbook``, ``okx:books`` (for faults).
+
 Where the recording has no figure the replies say so honestly: funding on the Hyperliquid side is
 the recorded Binance 8-hour rate at or before ``now`` divided by 8 (Hyperliquid pays hourly), open
 interest is the real Hyperliquid figure per coin recorded in an Alpha Arena Season 1 prompt on
@@ -78,6 +88,10 @@ have been sent meanwhile is lost, as on a stalled connection); ``send_ws(text)``
 JSON value is serialised) on every socket. ``ws_connections`` counts accepted handshakes,
 ``ws_refused`` refused ones, ``ws_messages`` every message received from clients (decoded).
 
+Order-book requests (``BOOK_KINDS``) are recorded in ``book_requests``, not ``requests``: ``counts()``
+tallies the candle, funding, open-interest and market-list requests a snapshot makes, as before the
+books were added; ``count(kind)`` counts either.
+
 Fault injection: ``add_fault(Fault(...))`` makes the next N matching requests answer with an HTTP
 status, after a delay, or with a malformed body. ``requests`` records every request's kind (``count``
 and ``counts`` tally them); ``candle_requests`` records every OHLCV request (``candleSnapshot``,
@@ -94,6 +108,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -141,6 +156,8 @@ _OKX: dict[str, tuple[str, str, str, str]] = {
 _BYBIT_INTERVALS = {"1": "1m", "3": "3m", "5": "5m", "15": "15m", "60": "1h", "240": "4h", "D": "1d"}
 _OKX_BARS = {"1m": "1m", "3m": "3m", "5m": "5m", "15m": "15m", "1H": "1h", "4H": "4h", "1Dutc": "1d", "1D": "1d"}
 EIGHT_HOURS_MS = 8 * 3_600_000
+BOOK_KINDS = frozenset({"l2Book", "depth", "bybit:orderbook", "okx:books"})
+"""Request kinds of the order-book endpoints (recorded in ``book_requests``)."""
 WS_MAX_CLOSED = 10
 """Most closed candles pushed per subscription when ``now`` moves (a jump of days sends the last ones)."""
 
@@ -168,6 +185,35 @@ def dataset_with_link() -> Dataset:
 def open_interest(coin: str) -> float:
     """The open interest (base coin) every format serves for ``coin``."""
     return OPEN_INTEREST.get(coin, SYNTHETIC_OPEN_INTEREST.get(coin, 1000.0))
+
+
+BOOK_NOTIONAL_USD = 25_000.0
+"""Order-book levels rest about this much USD notional (times 1..9, by the seeded formula)."""
+
+
+def book_levels(coin: str, mark: float, now: int, n: int, tick: str, lot: str) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+    """A deterministic order book around ``mark``: ``(bids best first, asks best first)`` of ``n``
+    levels each, ``(price, size)`` as Decimals. Level ``i`` (0-based) sits ``i + 0.5`` bp from
+    ``mark`` (bids rounded down, asks up, to ``tick``; a level that rounds onto the one before moves
+    out a tick), so the book spreads 1 bp and its levels are 1 bp apart. Sizes are whole ``lot``s:
+    about ``BOOK_NOTIONAL_USD`` times a factor 1..9 from a seeded formula of the coin, side, level
+    and minute of ``now`` (so the book changes as the clock moves, and bids and asks differ)."""
+    t, q = Decimal(tick), Decimal(lot)
+    mid = Decimal(num(mark))
+    seed = zlib.crc32(f"{coin}:{now // 60_000}".encode())
+    lots = max(1, int(Decimal(repr(BOOK_NOTIONAL_USD)) / (mid * q)))
+    sides = []
+    for side, sign in ((0, -1), (1, 1)):
+        out: list[tuple[Decimal, Decimal]] = []
+        for i in range(n):
+            raw = mid * (1 + sign * (Decimal(2 * i + 1) / 20_000))
+            px = (raw / t).to_integral_value(rounding="ROUND_FLOOR" if sign < 0 else "ROUND_CEILING") * t
+            if out and (px >= out[-1][0] if sign < 0 else px <= out[-1][0]):
+                px = out[-1][0] + sign * t
+            factor = 1 + (seed + 7919 * i + 104729 * side) % 9
+            out.append((px, lots * factor * q))
+        sides.append(out)
+    return sides[0], sides[1]
 
 
 def _dec(x: float) -> Decimal:
@@ -272,6 +318,7 @@ class FakeExchangeServer:
     faults: list[Fault] = field(default_factory=list)
     requests: list[str] = field(default_factory=list, repr=False)
     candle_requests: list[CandleRequest] = field(default_factory=list, repr=False)
+    book_requests: list[str] = field(default_factory=list, repr=False)
     base_url: str = ""
     ws_connections: int = 0
     ws_refused: int = 0
@@ -326,9 +373,12 @@ class FakeExchangeServer:
     def add_fault(self, fault: Fault) -> None:
         self.faults.append(fault)
 
+    def _record(self, kind: str) -> None:
+        (self.book_requests if kind in BOOK_KINDS else self.requests).append(kind)
+
     def count(self, kind: str) -> int:
-        """How many requests of ``kind`` the server has received."""
-        return sum(1 for k in self.requests if k == kind)
+        """How many requests of ``kind`` the server has received (order-book kinds included)."""
+        return sum(1 for k in (self.book_requests if kind in BOOK_KINDS else self.requests) if k == kind)
 
     def counts(self) -> Counter[str]:
         """Requests received per kind (``{"candleSnapshot": 18, "metaAndAssetCtxs": 2, ...}``)."""
@@ -342,6 +392,7 @@ class FakeExchangeServer:
         """Forget the requests received so far (``requests`` and ``candle_requests``)."""
         self.requests.clear()
         self.candle_requests.clear()
+        self.book_requests.clear()
 
     # ----- websocket faults ---------------------------------------------------------------------
 
@@ -618,7 +669,7 @@ class FakeExchangeServer:
         except (ValueError, KeyError, TypeError):
             self.requests.append("invalid")
             return web.Response(status=422, text="Failed to deserialize the JSON body into the target type")
-        self.requests.append(kind)
+        self._record(kind)
         if kind == "candleSnapshot":
             req = payload.get("req") or {}
             if isinstance(req, dict):
@@ -647,6 +698,11 @@ class FakeExchangeServer:
             return web.json_response([meta, [self._hl_asset_ctx(c) for c in self.dataset.coins]])
         if kind == "candleSnapshot":
             return web.json_response(self._hl_candles(payload.get("req") or {}))
+        if kind == "l2Book":
+            coin = str(payload.get("coin", ""))
+            if coin not in self.dataset.coins:
+                return web.json_response(None)  # what Hyperliquid answers for a coin it does not list
+            return web.json_response(self._hl_book(coin))
         return web.Response(status=422, text="Failed to deserialize the JSON body into the target type")
 
     def _hl_spot_meta(self) -> dict[str, Any]:
@@ -685,6 +741,25 @@ class FakeExchangeServer:
             "dayBaseVlm": num(base_vol),
         }
 
+    def book(self, exchange: str, coin: str, n: int) -> tuple[list[tuple[Decimal, Decimal]], list[tuple[Decimal, Decimal]]]:
+        """The order book ``exchange`` serves for ``coin`` at ``now`` (``book_levels`` with its tick and
+        lot; on OKX sizes in contracts), ``n`` levels a side."""
+        if exchange == "bybit":
+            _, tick, lot, _ = _BYBIT.get(coin, (4, "0.0001", "0.1", "50.00"))
+        elif exchange == "okx":  # sizes in contracts of ctVal base coins
+            ct_val, lot, tick, _ = _OKX.get(coin, ("1", "0.01", "0.0001", "50"))
+            ct = Decimal(ct_val)
+            bids, asks = book_levels(coin, self.mark_price(coin), self.now, n, tick, _dnum(Decimal(lot) * ct))
+            return [(px, sz / ct) for px, sz in bids], [(px, sz / ct) for px, sz in asks]
+        else:
+            _, _, tick, lot = _BN_PRECISION.get(coin, (4, 2, "0.0001", "0.01"))
+        return book_levels(coin, self.mark_price(coin), self.now, n, tick, lot)
+
+    def _hl_book(self, coin: str) -> dict[str, Any]:
+        bids, asks = self.book("hyperliquid", coin, 20)
+        side = lambda levels: [{"px": _dnum(px), "sz": _dnum(sz), "n": 1 + i % 4} for i, (px, sz) in enumerate(levels)]  # noqa: E731
+        return {"coin": coin, "time": self.now, "levels": [side(bids), side(asks)]}
+
     def _hl_candles(self, req: dict[str, Any]) -> list[dict[str, Any]]:
         coin = str(req.get("coin", ""))
         interval = str(req.get("interval", ""))
@@ -712,7 +787,7 @@ class FakeExchangeServer:
 
     async def _binance(self, request: web.Request) -> web.Response:
         endpoint = request.match_info["endpoint"]
-        self.requests.append(endpoint)
+        self._record(endpoint)
         q = request.query
         if endpoint == "klines":
             self.candle_requests.append(
@@ -754,6 +829,13 @@ class FakeExchangeServer:
             return web.json_response(
                 {"openInterest": num(open_interest(coin)), "symbol": f"{coin}USDT", "time": self.now}
             )
+        if endpoint == "depth":
+            limit = _int_or_none(q.get("limit", "500"))
+            if limit not in (5, 10, 20, 50, 100, 500, 1000):
+                return web.json_response({"code": -1130, "msg": "Data sent for parameter 'limit' is not valid."}, status=400)
+            bids, asks = self.book("binanceusdm", coin, limit)
+            side = lambda levels: [[_dnum(px), _dnum(sz)] for px, sz in levels]  # noqa: E731
+            return web.json_response({"lastUpdateId": self.now * 10, "E": self.now, "T": self.now, "bids": side(bids), "asks": side(asks)})
         return web.json_response({"code": -5000, "msg": "Path /fapi/v1/" + endpoint + ", Method GET is invalid"}, status=404)
 
     def _bn_coin(self, symbol: str) -> str | None:
@@ -845,7 +927,7 @@ class FakeExchangeServer:
     async def _bybit(self, request: web.Request) -> web.Response:
         endpoint = request.match_info["endpoint"]
         kind = f"bybit:{endpoint}"
-        self.requests.append(kind)
+        self._record(kind)
         q = request.query
         if endpoint == "kline":
             self.candle_requests.append(
@@ -885,6 +967,15 @@ class FakeExchangeServer:
             if interval is None:
                 return self._bybit_reply({}, 10001, "Invalid period!")
             return self._bybit_reply({"symbol": f"{coin}USDT", "category": "linear", "list": self._bybit_klines(coin, interval, q)})
+        if endpoint == "orderbook":
+            limit = _int_or_none(q.get("limit", "1"))
+            if limit is None or not 1 <= limit <= 500:
+                return self._bybit_reply({}, 10001, "The number of limit is out of range")
+            bids, asks = self.book("bybit", coin, limit)
+            side = lambda levels: [[_dnum(px), _dnum(sz)] for px, sz in levels]  # noqa: E731
+            return self._bybit_reply(
+                {"s": f"{coin}USDT", "b": side(bids), "a": side(asks), "ts": self.now, "u": self.now // 100, "seq": self.now, "cts": self.now}
+            )
         if endpoint == "open-interest":
             return self._bybit_reply(
                 {
@@ -986,7 +1077,7 @@ class FakeExchangeServer:
     async def _okx(self, request: web.Request) -> web.Response:
         group, endpoint = request.match_info["group"], request.match_info["endpoint"]
         kind = f"okx:{endpoint}"
-        self.requests.append(kind)
+        self._record(kind)
         q = request.query
         candles = group == "market" and endpoint in ("candles", "history-candles")
         if candles:
@@ -1022,6 +1113,16 @@ class FakeExchangeServer:
             if inst is not None and self._okx_coin(inst) is None:
                 return self._okx_reply([], "51001", "Instrument ID does not exist")
             return self._okx_reply([self._okx_open_interest(c) for c in self.dataset.coins if inst in (None, f"{c}-USDT-SWAP")])
+        if group == "market" and endpoint == "books":
+            coin = self._okx_coin(q.get("instId", ""))
+            if coin is None:
+                return self._okx_reply([], "51001", "Instrument ID does not exist")
+            sz = _int_or_none(q.get("sz", "1"))
+            if sz is None or not 1 <= sz <= 400:
+                return self._okx_reply([], "51000", "Parameter sz error")
+            bids, asks = self.book("okx", coin, sz)
+            side = lambda levels: [[_dnum(px), _dnum(n), "0", str(1 + i % 4)] for i, (px, n) in enumerate(levels)]  # noqa: E731
+            return self._okx_reply([{"asks": side(asks), "bids": side(bids), "ts": str(self.now)}])
         if candles:
             coin = self._okx_coin(q.get("instId", ""))
             if coin is None:
@@ -1136,6 +1237,9 @@ __all__ = [
     "CandleRequest",
     "FakeExchangeServer",
     "WS_MAX_CLOSED",
+    "BOOK_KINDS",
+    "BOOK_NOTIONAL_USD",
+    "book_levels",
     "Fault",
     "OPEN_INTEREST",
     "SYNTHETIC_OPEN_INTEREST",

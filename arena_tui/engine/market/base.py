@@ -7,10 +7,11 @@ volumes in the base coin. Candle ``ts`` is the candle's open time; a candle is *
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING, Mapping, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Mapping, Protocol, Sequence, runtime_checkable
 
 if TYPE_CHECKING:
     import numpy as np
@@ -140,6 +141,106 @@ class FundingHistory:
         return int(self.ts.shape[0])
 
 
+DEPTH_BAND_BP = 10.0
+"""The band, in basis points of the mid price on either side of it, whose resting orders count as an
+order book's depth: ``OrderBook.bid_depth`` is the USD notional of the bids priced at or above
+``mid * (1 - DEPTH_BAND_BP / 10_000)``, ``ask_depth`` of the asks at or below ``mid * (1 + ...)``."""
+
+
+def _finite_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass(frozen=True)
+class OrderBook:
+    """What one coin's order book said at the snapshot: ``bid`` (best bid) and ``ask`` (best ask), USD,
+    ``0 < bid < ask``; ``bid_depth`` / ``ask_depth``, the USD notional (price x size in the base coin)
+    resting within ``DEPTH_BAND_BP`` of the mid on that side, or ``None`` when the exchange's reply
+    ended inside the band (its farthest level on that side lies within it: what rests beyond the
+    reply is unknown, so the depth is not a figure; never a lower bound shown as one).
+
+    Derived: ``mid`` = (bid + ask) / 2; ``spread_bp`` = (ask - bid) / mid x 10,000, basis points of
+    the mid; ``imbalance`` = (bid_depth - ask_depth) / (bid_depth + ask_depth), from -1 (only asks in
+    the band) to +1 (only bids), ``None`` when a depth is unknown or both are zero.
+    """
+
+    bid: float
+    ask: float
+    bid_depth: float | None = None
+    ask_depth: float | None = None
+
+    @property
+    def mid(self) -> float:
+        """(bid + ask) / 2, USD."""
+        return (self.bid + self.ask) / 2
+
+    @property
+    def spread_bp(self) -> float:
+        """(ask - bid) in basis points of the mid."""
+        return (self.ask - self.bid) / self.mid * 10_000
+
+    @property
+    def imbalance(self) -> float | None:
+        """(bid_depth - ask_depth) / (bid_depth + ask_depth), -1..1; None when unknown."""
+        b, a = self.bid_depth, self.ask_depth
+        if b is None or a is None or b + a <= 0:
+            return None
+        return (b - a) / (b + a)
+
+    def to_json(self) -> dict[str, float | None]:
+        """``{"bid", "ask", "bid_depth", "ask_depth"}``: what a journal keeps (the derived figures
+        are computed again from these)."""
+        return {"bid": self.bid, "ask": self.ask, "bid_depth": self.bid_depth, "ask_depth": self.ask_depth}
+
+    @classmethod
+    def from_json(cls, d: object) -> "OrderBook":
+        """The inverse of ``to_json``; raises ``ValueError`` for anything else (a journal from elsewhere)."""
+        if not isinstance(d, dict):
+            raise ValueError("an order book must be an object")
+        bid, ask = d.get("bid"), d.get("ask")
+        if not (_finite_number(bid) and _finite_number(ask) and 0 < bid < ask):
+            raise ValueError("an order book needs a best bid below its best ask, both positive numbers")
+        depths = []
+        for key in ("bid_depth", "ask_depth"):
+            v = d.get(key)
+            if v is not None and not (_finite_number(v) and v >= 0):
+                raise ValueError(f"an order book's {key} must be a number of at least 0, or null")
+            depths.append(None if v is None else float(v))
+        return cls(float(bid), float(ask), *depths)
+
+    @classmethod
+    def from_levels(
+        cls, bids: Sequence[Sequence[float]], asks: Sequence[Sequence[float]], contract_size: float = 1.0
+    ) -> "OrderBook | None":
+        """The summary of a book given as price levels ``[price, amount, ...]`` (ccxt's unified order
+        book: bids best first, descending; asks ascending; ``amount`` in contracts of
+        ``contract_size`` base coins). ``None`` when either side is empty or the book is crossed (no
+        figure to trust). Levels are read in any order; sums are exact-rounded (``math.fsum``)."""
+        bid_px = [float(lv[0]) for lv in bids]
+        ask_px = [float(lv[0]) for lv in asks]
+        if not bid_px or not ask_px:
+            return None
+        bid, ask = max(bid_px), min(ask_px)
+        if not (math.isfinite(bid) and math.isfinite(ask) and 0 < bid < ask):
+            return None
+        mid = (bid + ask) / 2
+        band = DEPTH_BAND_BP / 10_000
+        lo, hi = mid * (1 - band), mid * (1 + band)
+
+        def depth(levels: Sequence[Sequence[float]], inside, beyond) -> float | None:
+            if not any(beyond(float(lv[0])) for lv in levels):
+                return None  # the reply ended inside the band: what rests beyond it is unknown
+            total = math.fsum(float(lv[0]) * float(lv[1]) * contract_size for lv in levels if inside(float(lv[0])))
+            return total if math.isfinite(total) and total >= 0 else None
+
+        return cls(
+            bid,
+            ask,
+            depth(bids, lambda p: p >= lo, lambda p: p < lo),
+            depth(asks, lambda p: p <= hi, lambda p: p > hi),
+        )
+
+
 @dataclass(frozen=True, eq=False)
 class CoinSnapshot:
     """Everything known about one coin at the snapshot's clock, with no look-ahead.
@@ -147,12 +248,46 @@ class CoinSnapshot:
     ``candles`` maps timeframe -> candles whose close time is at or before the clock (at most the
     source's lookback). ``funding`` holds funding times at or before the clock. ``open_interest`` is in
     the base coin, or ``None`` when the source has no figure ("unavailable", never invented).
+    ``order_book`` is the order book's summary when the source read one (a live exchange), ``None``
+    otherwise (the recorded market has none); ``bid``, ``ask``, ``spread_bp``, ``bid_depth``,
+    ``ask_depth`` and ``imbalance`` read it, each ``None`` when unknown.
     """
 
     coin: str
     candles: Mapping[str, Candles]
     funding: FundingHistory
     open_interest: float | None = None
+    order_book: OrderBook | None = None
+
+    @property
+    def bid(self) -> float | None:
+        """Best bid, USD."""
+        return None if self.order_book is None else self.order_book.bid
+
+    @property
+    def ask(self) -> float | None:
+        """Best ask, USD."""
+        return None if self.order_book is None else self.order_book.ask
+
+    @property
+    def spread_bp(self) -> float | None:
+        """Best ask minus best bid in basis points of the mid."""
+        return None if self.order_book is None else self.order_book.spread_bp
+
+    @property
+    def bid_depth(self) -> float | None:
+        """USD notional of the bids within ``DEPTH_BAND_BP`` of the mid."""
+        return None if self.order_book is None else self.order_book.bid_depth
+
+    @property
+    def ask_depth(self) -> float | None:
+        """USD notional of the asks within ``DEPTH_BAND_BP`` of the mid."""
+        return None if self.order_book is None else self.order_book.ask_depth
+
+    @property
+    def imbalance(self) -> float | None:
+        """(bid depth - ask depth) / (bid depth + ask depth), -1..1."""
+        return None if self.order_book is None else self.order_book.imbalance
 
     @cached_property
     def price(self) -> float:

@@ -20,8 +20,20 @@ before); an id that is not even plausible text raises ``ConfigError`` at constru
 
 One ``snapshot()`` fetches, all at once with ``asyncio.gather``: OHLCV for every coin and timeframe
 (the last ``lookback[timeframe]`` *closed* candles: the candle still open at the clock is dropped, so
-every candle closes at or before the snapshot time), the current funding rate and the open interest
-(base coin).
+every candle closes at or before the snapshot time), the current funding rate, the open interest
+(base coin) and each coin's order book.
+
+Order books (``fetch_order_book(symbol, spec.book_limit)``, one REST request per coin and snapshot,
+when ccxt's ``has['fetchOrderBook']``): Hyperliquid ``POST /info {"type": "l2Book"}`` (its 20 best
+levels a side), Binance USD-M ``GET /fapi/v1/depth`` (1000 levels), Bybit ``GET /v5/market/orderbook``
+(500), OKX ``GET /api/v5/market/books`` (400; sizes in contracts, times the contract size). Each is
+summarised as ``base.OrderBook``: best bid and ask, and the USD notional within ``DEPTH_BAND_BP`` (10
+bp) of the mid on each side (``None`` on a side whose reply ended inside the band); spread and
+imbalance derive from them. The order book is a feature, not a primary need: a book that cannot be
+read (the endpoint fails, times out after one try, or sends an empty or crossed book) leaves that
+coin's ``order_book`` ``None`` and the snapshot succeeds; one log line per coin when its book becomes
+unreadable and one when it is read again, nothing per snapshot. No order-book websocket is read: the
+book is fetched at the snapshot, so it is the book at the clock.
 
 Candles are incremental: each coin's and timeframe's closed candles are held in memory between
 snapshots. The first snapshot downloads the whole lookback window (in pages of at most
@@ -92,6 +104,7 @@ from arena_tui.engine.market.base import (
     CoinSnapshot,
     FundingHistory,
     MarketSnapshot,
+    OrderBook,
     check_tickers,
     timeframe_ms,
 )
@@ -142,6 +155,7 @@ class ExchangeSpec:
     ``derived``: built by ``derive_spec`` from what ccxt says about the exchange, not tuned by hand.
     ``ws_paths``: ccxt.pro ``urls['api']['ws']`` key -> path under a ``base_url`` override, for the
     exchanges whose candle stream LiveMarket reads (``None``: no stream, polling only).
+    ``book_limit``: levels a side asked of ``fetch_order_book`` (``None``: the exchange's default).
     """
 
     id: str
@@ -154,6 +168,7 @@ class ExchangeSpec:
     max_candles: int = MAX_LOOKBACK + 1
     derived: bool = False
     ws_paths: Mapping[str, str] | None = None
+    book_limit: int | None = None
 
     @property
     def bulk_oi(self) -> bool:
@@ -202,6 +217,7 @@ EXCHANGES: dict[str, ExchangeSpec] = {
         bulk_funding=True,
         max_candles=5000,
         ws_paths={"public": "/ws"},  # wss://api.hyperliquid.xyz/ws
+        book_limit=None,  # l2Book takes no limit: the 20 best levels a side
     ),
     "binanceusdm": ExchangeSpec(
         id="binanceusdm",
@@ -220,6 +236,7 @@ EXCHANGES: dict[str, ExchangeSpec] = {
         max_candles=1500,  # Binance USD-M klines: at most 1500 a request
         # wss://fstream.binance.com/ws; ccxt.pro turns it into .../market/ws/<stream index> for klines
         ws_paths={"linear": "/ws"},
+        book_limit=1000,  # /fapi/v1/depth: 5, 10, 20, 50, 100, 500 or 1000 (request weight 20)
     ),
 }
 """Exchange id -> its tuned ``ExchangeSpec``; every other ccxt exchange gets ``derive_spec``'s."""
@@ -252,6 +269,11 @@ def _ohlcv_limit(exchange: Any) -> int:
     return limit if isinstance(limit, int) and not isinstance(limit, bool) and limit >= 2 else 500
 
 
+_BOOK_LIMITS: dict[str, int] = {"bybit": 500, "okx": 400}
+"""Most order-book levels a side one request returns on derived exchanges whose cap is known (Bybit
+linear 500; OKX ``/market/books`` 400); others get the exchange's default."""
+
+
 def missing_capabilities(has: Mapping[str, Any]) -> list[str]:
     """What a live market needs that an exchange's ccxt ``has`` lacks, as phrases (empty: all there)."""
     missing = []
@@ -279,6 +301,7 @@ def derive_spec(exchange: Any) -> ExchangeSpec:
         bulk_open_interest=has.get("fetchOpenInterests") is True,
         max_candles=_ohlcv_limit(exchange),
         derived=True,
+        book_limit=_BOOK_LIMITS.get(exchange.id),
     )
 
 
@@ -435,7 +458,8 @@ class LiveMarket:
         self._markets_lock = asyncio.Lock()
         self._markets_loaded = False
         self._refusal: str | None = None  # ccxt does not know the exchange or it lacks a capability
-        self._contract_size: dict[str, float] = {}  # coin -> base coins per contract (open interest)
+        self._contract_size: dict[str, float] = {}  # coin -> base coins per contract (open interest, books)
+        self._book_failing: dict[str, bool] = {}  # coin -> its order book could not be read last time
         # ----- candle stream (see the module docstring)
         if stream and self.spec.ws_paths is None:
             streaming = ", ".join(k for k, v in EXCHANGES.items() if v.ws_paths is not None)
@@ -522,6 +546,8 @@ class LiveMarket:
             jobs.append(self._open_interest_bulk(exchange))
         else:
             jobs.extend(self._open_interest_one(exchange, c) for c in self.coins)
+        n_books = len(self.coins) if exchange.has.get("fetchOrderBook") else 0
+        jobs.extend(self._order_book(exchange, c) for c in self.coins[:n_books])  # never raise
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
@@ -536,8 +562,12 @@ class LiveMarket:
         rest = results[n_candles:]
         k = 1 if self.spec.bulk_funding else len(self.coins)
         funding: dict[str, FundingHistory] = rest[0] if self.spec.bulk_funding else dict(zip(self.coins, rest[:k]))
+        rest = rest[: len(rest) - n_books]
         oi: dict[str, float | None] = rest[k] if bulk_oi else dict(zip(self.coins, rest[k:]))
-        coins = {c: CoinSnapshot(c, per_coin[c], funding[c], open_interest=oi[c]) for c in self.coins}
+        books: dict[str, OrderBook | None] = dict(zip(self.coins, results[len(results) - n_books :])) if n_books else {}
+        coins = {
+            c: CoinSnapshot(c, per_coin[c], funding[c], open_interest=oi[c], order_book=books.get(c)) for c in self.coins
+        }
         if self.stream and self._stream_task is None:
             self._start_stream(exchange)
         return MarketSnapshot(t, coins, self.name, self.timeframes)
@@ -1059,6 +1089,40 @@ class LiveMarket:
         what = f"the funding rate of {coin}"
         rate = await self._call(what, exchange.fetch_funding_rate, self.spec.symbol(coin))
         return self._funding_entry(what, rate, t)
+
+    async def _order_book(self, exchange: Any, coin: str) -> OrderBook | None:
+        """``coin``'s order book summary (``base.OrderBook``), or ``None`` when it cannot be read (one
+        try: the book is a feature; a failure never fails the snapshot). Logs once per change of state."""
+        errors = self._errors
+        assert errors is not None
+        reason: str | None = None
+        book: OrderBook | None = None
+        try:
+            reply = await exchange.fetch_order_book(self.spec.symbol(coin), self.spec.book_limit)
+        except errors.RequestTimeout:
+            reason = f"no reply within {self.request_timeout:g} s"
+        except errors.NetworkError as exc:
+            reason = self._status(exc, "connection failed")
+        except (asyncio.CancelledError, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as exc:  # noqa: BLE001 - rejected, or a reply ccxt could not parse
+            reason = _short(exc, 80)
+        else:
+            try:
+                bids, asks = reply["bids"], reply["asks"]
+                book = OrderBook.from_levels(bids, asks, self._contract_size.get(coin, 1.0))
+            except (KeyError, TypeError, ValueError, IndexError):
+                book = None
+            if book is None:
+                reason = "an empty, crossed or malformed book"
+        failing = book is None
+        if failing != self._book_failing.get(coin, False):
+            self._book_failing[coin] = failing
+            if failing:
+                _log.warning("%s order book of %s unavailable (%s); its features are unknown until it is read again", self.spec.id, coin, reason)
+            else:
+                _log.info("%s order book of %s read again", self.spec.id, coin)
+        return book
 
     def _oi_amount(self, what: str, oi: Any, coin: str) -> float:
         """Open interest in the base coin: ccxt's ``openInterestAmount`` counts contracts (one base coin

@@ -20,6 +20,13 @@ class MarketTable(ArenaTable):
     The tick colour is display-only history: ``note_prices`` keeps the prices of the last two
     ``MarketUpdated`` events it was shown.
 
+    Order-book columns (a live exchange's book, ``MarketUpdated`` rows' ``spread_bp``, ``bid_depth``,
+    ``ask_depth``, ``imbalance``): the spread in basis points of the mid, the USD resting within 10 bp
+    of the mid on each side (``market.base.DEPTH_BAND_BP``) and the imbalance (bid depth - ask depth)
+    / (bid depth + ask depth), -1..1. They are on screen only while the rows carry an order book (a
+    recorded market has none: its table is as before) and the terminal is at least ``BOOK_MIN_WIDTH``
+    cells wide; a coin whose book is unknown shows ``–`` in them.
+
     Before the session's first cycle the state has no market rows; a ``MarketPreview`` (the prices
     the session starts from, sent before the indicators are ready) fills the table meanwhile
     (``preview``): prices, change, funding and open interest, each indicator cell ``PENDING`` until
@@ -37,7 +44,18 @@ class MarketTable(ArenaTable):
         ColumnSpec("ema", "EMA20/50", 8),
         ColumnSpec("macd", "MACD", 8),
         ColumnSpec("atr", "ATR14", 8),
+        ColumnSpec("spread", "spread bp", 9, min_width=120),
+        ColumnSpec("bid_depth", "bid depth", 9, min_width=120),
+        ColumnSpec("ask_depth", "ask depth", 9, min_width=120),
+        ColumnSpec("imbalance", "imbalance", 9, min_width=120),
     )
+
+    BOOK = ("spread", "bid_depth", "ask_depth", "imbalance")
+    """The order-book columns: shown only while the market rows carry a book."""
+    BOOK_KEYS = ("spread_bp", "bid_depth", "ask_depth", "imbalance")
+    """The market-row keys a live exchange's order book adds."""
+    BOOK_MIN_WIDTH = 120
+    """Narrowest terminal (cells) that shows the order-book columns."""
 
     INDICATORS = ("rsi7", "rsi14", "ema", "macd", "atr")
     """The columns a ``MarketPreview`` row has no figure for yet."""
@@ -47,6 +65,31 @@ class MarketTable(ArenaTable):
         self._last: dict[str, float] = {}
         self._previous: dict[str, float] = {}
         self._preview: dict[str, Mapping[str, Any]] = {}
+        self._book = False  # the order-book columns are laid out
+
+    @property
+    def shown_columns(self):
+        """The columns on screen: the order-book ones only while the rows carry a book."""
+        cols = super().shown_columns
+        return cols if self._book else tuple(c for c in cols if c.key not in self.BOOK)
+
+    def _rows_have_book(self) -> bool:
+        market = self.state.market if self.state is not None else {}
+        rows = market or self._preview
+        return any(any(k in row for k in self.BOOK_KEYS) for row in rows.values() if isinstance(row, Mapping))
+
+    def refresh_rows(self) -> None:
+        """As ``ArenaTable.refresh_rows``; lays the columns out again when the order book comes or goes."""
+        if self.is_mounted:
+            book = self._rows_have_book()
+            if book != self._book:
+                before = self.shown_columns
+                self._book = book
+                if self.shown_columns != before:
+                    self.clear(columns=True)
+                    self._shown_keys = None
+                    self._add_columns()
+        super().refresh_rows()
 
     @property
     def previewing(self) -> bool:
@@ -102,6 +145,10 @@ class MarketTable(ArenaTable):
             "ema": self.signed(ema_gap, ema_text),
             "macd": self.signed(row.get("macd"), fmt.price(row.get("macd"))),
             "atr": self.styled(fmt.price(row.get("atr14"))),
+            "spread": self.styled(_spread(row.get("spread_bp"))),
+            "bid_depth": self.styled(_usd(row.get("bid_depth"))),
+            "ask_depth": self.styled(_usd(row.get("ask_depth"))),
+            "imbalance": self.signed(row.get("imbalance"), fmt.MISSING if row.get("imbalance") is None else f"{row.get('imbalance'):+.3f}"),
         }
 
     def _rsi(self, value: float | None) -> Text:
@@ -114,3 +161,15 @@ class MarketTable(ArenaTable):
         self._last.clear()
         self._previous.clear()
         self._preview = {}
+
+
+def _spread(bp: float | None) -> str:
+    """A spread in basis points: ``0.009``, ``1.23``, ``123``; ``–`` when unknown."""
+    if bp is None or bp != bp:
+        return fmt.MISSING
+    return f"{bp:.3f}" if bp < 1 else f"{bp:.2f}" if bp < 100 else f"{bp:,.0f}"
+
+
+def _usd(value: float | None) -> str:
+    """USD depth, compact: ``$1.2M``; ``–`` when unknown."""
+    return fmt.MISSING if value is None or value != value else "$" + fmt.compact(value)
