@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--name", metavar="NAME", help="session name (journal file name suffix)")
     p.add_argument("--journal", metavar="PATH", help="new journal file (default sessions/<UTC time>-<name>.jsonl); never an existing one")
     p.add_argument("--theme", metavar="NAME", help="colour theme (arena-dark, arena-light, or a user theme)")
+    p.add_argument("--answer-cache", nargs="?", const="", metavar="DIR",
+                   help="recorded market: answer a prompt a model was asked before from disk, at no cost "
+                        "(DIR default: the user cache directory; [arena] answer_cache)")
     return p
 
 
@@ -136,6 +139,11 @@ def overrides_from(args: argparse.Namespace) -> dict:
         "speed": args.speed,
     }.items() if v is not None}
     arena = {"name": args.name} if args.name else {}
+    cache = getattr(args, "answer_cache", None)
+    if cache is not None:  # --answer-cache [DIR]
+        arena["answer_cache"] = True
+        if cache:
+            arena["answer_cache_dir"] = cache
     ui = {"theme": args.theme} if args.theme else {}
     return {"market": market, "arena": arena, "ui": ui}
 

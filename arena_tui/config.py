@@ -29,6 +29,8 @@ APP_NAME = "arena-tui"
 BASELINE_STRATEGIES = ("trend_follower", "rsi_mean_reversion", "btc_buy_and_hold", "always_flat")
 AGENT_KINDS = ("openai", "anthropic", "openai-compatible", "baseline", "recorded", "swarm")
 VOTE_RULES = ("majority", "confidence", "unanimous")
+DECISION_FORMATS = ("alpha-arena", "percent")
+"""``AgentConfig.format`` values (the same as ``engine.parse.DECISION_FORMATS``)."""
 """How a swarm combines its members' answers (``agents.swarm``): a majority per coin, a
 confidence-weighted majority, or every member agreeing for an entry."""
 MAX_SWARM_MEMBERS = 8
@@ -126,6 +128,21 @@ class RiskConfig:
     max_open_positions: int = 6
     max_margin_usage: float = 0.95
     daily_loss_limit_pct: float = 0.0  # 0 = off
+    min_confidence: float = 0.0
+    """Percent (0-100): entries with a lower confidence are refused (0 = off; the single-agent plan,
+    issue 15, asks for a minimum without naming one)."""
+    max_position_pct: float = 50.0
+    """Percent of account value one entry's margin may use, for agents with ``format = "percent"``
+    (whose size is a percent of capital; 0 = off); 50 is the single-agent plan's "maximum position
+    size 50% of capital" (issue 15). Alpha Arena-format agents keep Season 1's rules (no such cap)."""
+    max_correlated_positions: int = 0
+    """At most this many positions on one side among coins whose returns correlate at or above
+    ``correlation_threshold`` (0 = off)."""
+    correlation_threshold: float = 0.8
+    """Pearson correlation of per-candle returns (``risk.return_correlations``) from which two coins
+    count as correlated."""
+    correlation_window: int = 48
+    """Candles of the finest timeframe the correlation is measured over (48 x 5m = 4 hours)."""
 
 
 @dataclass(frozen=True)
@@ -141,6 +158,9 @@ class ArenaConfig:
     sessions_dir: str = "sessions"
     system_prompt: str = ""  # path to a template; "" = the bundled Alpha Arena-style one
     user_prompt: str = ""
+    answer_cache: bool = False
+    """Answer repeated prompts from disk (``engine.agents.cache``): recorded market only."""
+    answer_cache_dir: str = ""  # "" = <user cache dir>/arena-tui/answers
 
 
 @dataclass(frozen=True)
@@ -173,8 +193,16 @@ class AgentConfig:
     thinking: str = ""  # anthropic only: "" = "enabled" with a thinking_budget, else "off"
     thinking_budget: int = 0
     thinking_display: str = ""
+    format: str = "alpha-arena"
+    """The decision format the agent is prompted for and parsed in (``DECISION_FORMATS``): Alpha Arena's
+    (quantity in coins, stop and target prices) or "percent" (size as a percent of account value,
+    stop-loss percent, a take-profit ladder; ``parse.parse_percent_decisions``)."""
     strategy: str = ""
     path: str = ""
+    system_prompt: str = ""
+    """Path to this agent's own system prompt template ("" = the session's ``[arena] system_prompt``)."""
+    user_prompt: str = ""
+    """Path to this agent's own user prompt template ("" = the session's ``[arena] user_prompt``)."""
     fallback: AgentConfig | None = None
     """Asked when this agent's model fails or its answer does not parse (``[agents.fallback]``: another
     model, or ``kind = "baseline"`` with a strategy); its ``name`` defaults to its model or strategy.
@@ -512,6 +540,16 @@ def _validate(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where} risk.max_open_positions must be 1 or more (got {r.max_open_positions}); an agent needs room for a position.")
     if not 0 <= r.daily_loss_limit_pct <= 100:
         raise ConfigError(f"{where} risk.daily_loss_limit_pct must be a percent from 0 (off) to 100 (got {r.daily_loss_limit_pct}).")
+    if not 0 <= r.min_confidence <= 100:
+        raise ConfigError(f"{where} risk.min_confidence must be a percent from 0 (off) to 100 (got {r.min_confidence}).")
+    if not 0 <= r.max_position_pct <= 100:
+        raise ConfigError(f"{where} risk.max_position_pct must be a percent of account value from 0 (off) to 100 (got {r.max_position_pct}).")
+    if r.max_correlated_positions < 0:
+        raise ConfigError(f"{where} risk.max_correlated_positions must be 0 (off) or more positions (got {r.max_correlated_positions}).")
+    if not -1 <= r.correlation_threshold <= 1:
+        raise ConfigError(f"{where} risk.correlation_threshold must be a correlation from -1 to 1 (got {r.correlation_threshold}).")
+    if not 3 <= r.correlation_window <= 10_000:
+        raise ConfigError(f"{where} risk.correlation_window must be 3 to 10,000 candles (got {r.correlation_window}).")
     fees = cfg.fees
     for key in ("taker_fee_bp", "maker_fee_bp", "slippage_bp"):
         bp = getattr(fees, key)
@@ -526,6 +564,11 @@ def _validate(cfg: Config, where: str) -> None:
         raise ConfigError(f"{where} arena.starting_cash must be a positive amount of USD up to {MAX_STARTING_CASH:g} (got {ar.starting_cash}).")
     if ar.agent_timeout_s <= 0:
         raise ConfigError(f"{where} arena.agent_timeout_s must be a positive number of seconds (got {ar.agent_timeout_s}).")
+    if ar.answer_cache and live:
+        raise ConfigError(
+            f"{where} arena.answer_cache works on the recorded market only (a live market never repeats a prompt); "
+            'set it to false for market.source = "live".'
+        )
     if ar.halt_after_failures < 0:
         raise ConfigError(
             f"{where} arena.halt_after_failures must be 1 or more failed cycles in a row, or 0 to never halt (got {ar.halt_after_failures})."
@@ -550,6 +593,29 @@ def _validate(cfg: Config, where: str) -> None:
                 raise ConfigError(f"{at}.fallback: kind 'swarm' cannot be a fallback; use a model or kind = \"baseline\".")
             _check_swarm(fb, f"{at}.fallback")
         _check_swarm(a, at)
+        _check_prompts(a, at)
+
+
+def _check_prompts(a: AgentConfig, at: str) -> None:
+    """An agent's own prompt templates (``system_prompt``/``user_prompt``): for an agent that is
+    prompted (a model, a swarm, a recorded one), not a baseline; never on a fallback or a swarm
+    member (they answer the agent's prompt). The files are read when the session starts."""
+    loc = f"{at} ('{a.name}')"
+    for key in ("system_prompt", "user_prompt"):
+        value = getattr(a, key)
+        if "\0" in value:
+            raise ConfigError(f"{loc}: {key} holds a NUL character; name a template file.")
+        if value and a.kind == "baseline":
+            raise ConfigError(f"{loc}: {key} applies to model agents only (a baseline reads no prompt); remove it.")
+    for role, sub in [("fallback", a.fallback)] + [(f"members[{j}]", m) for j, m in enumerate(a.members)]:
+        if sub is None:
+            continue
+        for key in ("system_prompt", "user_prompt"):
+            if getattr(sub, key):
+                raise ConfigError(
+                    f"{at}.{role} ('{sub.name}'): {key} cannot be set here, as it answers the agent's own prompt; "
+                    f"set {key} on the agent itself."
+                )
 
 
 def _check_swarm(a: AgentConfig, at: str) -> None:
@@ -594,6 +660,8 @@ def _check_agent(a: AgentConfig, at: str) -> None:
     if looks_like_key(a.name):
         raise ConfigError(f"{at}.name looks like an API key; name the agent, and put the key in an environment variable named by api_key_env.")
     loc = f"{at} ('{a.name}')"
+    if a.format not in DECISION_FORMATS:
+        raise ConfigError(f"{loc}: format {_shown(a.format)} is not one of {', '.join(DECISION_FORMATS)}.")
     if a.kind not in AGENT_KINDS:
         raise ConfigError(f"{loc}: kind {_shown(a.kind)} is not one of {', '.join(AGENT_KINDS)}.")
     if a.api_key_env and not ENV_NAME.fullmatch(a.api_key_env):
@@ -746,6 +814,11 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("risk", "max_open_positions"): "per agent",
     ("risk", "max_margin_usage"): "share of account value that may be posted as margin (0-1]",
     ("risk", "daily_loss_limit_pct"): "percent lost since the UTC day began that stops new entries (0 = off)",
+    ("risk", "min_confidence"): "percent 0-100: entries with a lower confidence are refused (0 = off)",
+    ("risk", "max_position_pct"): 'format = "percent" agents: percent of account value one entry\'s margin may use (0 = off)',
+    ("risk", "max_correlated_positions"): "at most this many same-side positions in coins that move together (0 = off)",
+    ("risk", "correlation_threshold"): "Pearson correlation of 5m returns from which two coins move together",
+    ("risk", "correlation_window"): "candles of the finest timeframe the correlation is measured over (48 x 5m = 4 h)",
     ("arena", "name"): "names the session journal: sessions/<UTC time>-<name>.jsonl",
     ("arena", "starting_cash"): "USD each agent starts with",
     ("arena", "agent_timeout_s"): "seconds an agent has to decide each cycle (caps every agent's timeout_s)",
@@ -754,6 +827,8 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("arena", "sessions_dir"): "where session journals are written",
     ("arena", "system_prompt"): 'path to your own system prompt template ("" = bundled)',
     ("arena", "user_prompt"): 'path to your own user prompt template ("" = bundled)',
+    ("arena", "answer_cache"): "recorded only: answer a prompt asked before from disk, at no cost (re-running a backtest)",
+    ("arena", "answer_cache_dir"): '"" = the user cache directory (~/.cache/arena-tui/answers on Linux)',
     ("ui", "theme"): 'or "arena-light", or a theme file in the config directory\'s themes/',
     ("agents", "name"): "unique; shown on screen and in the journal",
     ("agents", "kind"): " | ".join(AGENT_KINDS),
@@ -775,8 +850,11 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("agents", "thinking"): 'anthropic: "adaptive" (Claude 4.6+), "enabled" (manual, with thinking_budget; refused from 4.7 on) or "off"',
     ("agents", "thinking_budget"): 'anthropic, thinking = "enabled": thinking tokens, 1024 or more and below max_tokens',
     ("agents", "thinking_display"): 'anthropic: "summarized" or "omitted" ("" = summarized with adaptive thinking, else the model\'s default)',
+    ("agents", "format"): '"alpha-arena" (coins, stop and target prices) | "percent" (size %, stop %, take-profit ladder)',
     ("agents", "strategy"): " | ".join(BASELINE_STRATEGIES),
     ("agents", "path"): "recorded only: a JSONL file of recorded model responses",
+    ("agents", "system_prompt"): 'this agent\'s own system prompt template ("" = [arena] system_prompt)',
+    ("agents", "user_prompt"): 'this agent\'s own user prompt template ("" = [arena] user_prompt): one model, two prompts',
     ("agents", "fallback"): "asked when this model fails or its answer does not parse: another model, or a baseline",
     ("agents", "vote"): "swarm: " + " | ".join(VOTE_RULES) + " (per coin; unanimous: for entries)",
     ("agents", "quorum"): "swarm: members that must answer, else it holds (0 = a majority)",

@@ -41,16 +41,19 @@ def _console() -> Console:
 
 def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaState | None" = None) -> Table:
     """The leaderboard as a rich Table (rank, agent, account value, return, PnL, fees, win rate,
-    Sharpe, max drawdown, trades; with ``state``, a failing agent marked with its failure count
-    and, once a model was called, each model's tokens and cost in USD). Agent names and ``title`` are journal text: made safe
-    (``safe_line``) and drawn as plain ``Text``, never markup."""
+    Sharpe, max drawdown, trades; with ``state``, a failing agent marked with its failure count,
+    the prompt templates each agent used when they differ (``prompt.prompt_labels``) and, once a
+    model was called, each model's tokens and cost in USD). Agent names, template labels and
+    ``title`` are journal text: made safe (``safe_line``) and drawn as plain ``Text``, never markup."""
     table = Table(title=Text(safe_line(title, limit=None)), title_justify="left")
     books = state.agents if state is not None else {}
+    prompts = _prompt_labels(state)
     if not any(b.calls and b.kind != "rule-based" for b in books.values()):
         state = None  # no model was called: no tokens or cost to show
     for col, just in (
         ("#", "right"),
         ("agent", "left"),
+        *((("prompt", "left"),) if prompts else ()),
         ("value $", "right"),
         ("return", "right"),
         ("PnL", "right"),
@@ -76,6 +79,7 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaS
         table.add_row(
             str(r.rank),
             Text(safe_line(r.agent) + mark, style="yellow" if mark and not r.halted else ""),
+            *((Text(safe_line(prompts.get(r.agent, "-"), limit=40)),) if prompts else ()),
             f"{r.account_value:,.2f}",
             Text(f"{r.return_pct:+.2f}%", style=style),
             f"{r.pnl:+,.2f}",
@@ -87,6 +91,29 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaS
             *usage,
         )
     return table
+
+
+def _prompt_labels(state: "ArenaState | None") -> dict[str, str]:
+    """Agent name -> its prompt templates' label, when the session's agents used different ones."""
+    header = state.header if state is not None else None
+    if header is None:
+        return {}
+    from arena_tui.engine.prompt import prompt_labels
+
+    return prompt_labels(header.agents)
+
+
+def cache_summary(state: "ArenaState", directory=None) -> Text | None:
+    """"Answer cache: 40 of 40 answers replayed at no cost (GPT 20, Claude 20) from DIR." when
+    answers came from the answer cache (``AgentReplied.cached``), else None."""
+    books = [b for b in state.agents.values() if b.cache_hits]
+    if not books:
+        return None
+    hits = sum(b.cache_hits for b in books)
+    calls = sum(b.calls for b in state.agents.values() if b.kind != "rule-based")
+    each = ", ".join(f"{safe_line(b.name, limit=40)} {b.cache_hits}" for b in books)
+    where = f" from {safe_line(str(directory), limit=None)}" if directory is not None else ""
+    return Text(f"Answer cache: {hits:,} of {calls:,} model answers replayed at no cost ({each}){where}.")
 
 
 def failures_table(state: "ArenaState") -> Table | None:
@@ -190,6 +217,10 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
     for table in (fallbacks_table(state), swarms_table(state), failures_table(state)):
         if table is not None:
             console.print(table)
+    cache = getattr(session, "answer_cache", None)
+    summary = cache_summary(state, cache.directory if cache is not None else None)
+    if summary is not None:
+        console.print(summary, soft_wrap=True)
     for f in failures[:10]:
         console.print(Text(safe_text(f), style="yellow"))
     if session.journal_path is not None:
@@ -257,6 +288,9 @@ def replay_headless(path: str | Path, console: Console | None = None, *, indicat
     for table in (fallbacks_table(state), swarms_table(state), failures_table(state)):
         if table is not None:
             console.print(table)
+    summary = cache_summary(state)
+    if summary is not None:
+        console.print(summary, soft_wrap=True)
     if result.difference is not None:
         console.print(Text(f"replay differs at {safe_text(str(result.difference))}", style="red"), soft_wrap=True)
         return 1

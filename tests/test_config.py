@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 from arena_tui.config import (
     AGENT_KINDS,
+    DECISION_FORMATS,
     VOTE_RULES,
     ANTHROPIC_EFFORTS,
     REASONING_SUMMARIES,
@@ -156,6 +157,7 @@ _NON_NEGATIVE = st.one_of(st.just(0.0), st.floats(min_value=0.0, allow_infinity=
 _POSITIVE = st.floats(min_value=0.0, exclude_min=True, allow_infinity=False)
 _PERCENT = st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=100.0))
 _FEE_BP = st.one_of(st.just(0.0), st.floats(min_value=0.0, max_value=10_000.0, exclude_max=True))
+_PROMPT_PATH = st.one_of(st.just(""), st.text().filter(lambda t: "\0" not in t and redact_text(t) == t))
 _AGENT_NAME = st.text(st.characters(blacklist_categories=("Cc", "Cs", "Zl", "Zp")), min_size=1).filter(
     lambda t: t.strip() and not looks_like_key(t)
 )
@@ -177,6 +179,11 @@ _SECTION_SPECIAL = {
         "min_notional": _NON_NEGATIVE,
         "max_open_positions": st.integers(min_value=1),
         "daily_loss_limit_pct": _PERCENT,
+        "min_confidence": _PERCENT,
+        "max_position_pct": _PERCENT,
+        "max_correlated_positions": st.integers(min_value=0),
+        "correlation_threshold": st.floats(min_value=-1.0, max_value=1.0),
+        "correlation_window": st.integers(min_value=3, max_value=10_000),
     },
     "arena": {
         "starting_cash": st.one_of(st.just(1e12), st.floats(min_value=0.0, max_value=1e12, exclude_min=True)),
@@ -224,6 +231,11 @@ def _agents(draw, fallback: bool = True):
         "thinking": st.just(""),
         "thinking_budget": st.just(0),
         "thinking_display": st.just(""),
+        "format": st.sampled_from(DECISION_FORMATS),
+        # an agent's own prompt templates (paths, read at session start): not on a baseline, nor on a
+        # fallback or a swarm member (drawn with fallback=False), which answer the agent's prompt
+        "system_prompt": _PROMPT_PATH if fallback and kind != "baseline" else st.just(""),
+        "user_prompt": _PROMPT_PATH if fallback and kind != "baseline" else st.just(""),
     }
     if kind == "openai":
         special["reasoning_summary"] = st.sampled_from(REASONING_SUMMARIES)
@@ -257,7 +269,10 @@ def _agents(draw, fallback: bool = True):
 
 _CONFIG_SPECIAL = {name: _section(name) for name in SECTIONS}
 _CONFIG_SPECIAL["agents"] = st.lists(_agents(), max_size=4, unique_by=lambda a: a.name).map(tuple)
-CONFIGS = _dataclass(Config, _CONFIG_SPECIAL)
+CONFIGS = _dataclass(Config, _CONFIG_SPECIAL).map(
+    # the answer cache is refused for a live market
+    lambda c: c if c.market.source == "recorded" else dataclasses.replace(c, arena=dataclasses.replace(c.arena, answer_cache=False))
+)
 
 
 @settings(max_examples=400, derandomize=True, deadline=None)

@@ -9,7 +9,24 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-ExitReason = Literal["agent", "stop_loss", "take_profit", "liquidation", "session_end"]
+ExitReason = str
+"""Why a position (or part of it) closed: ``"agent"``, ``"stop_loss"``, ``"take_profit"``,
+``"liquidation"``, ``"session_end"``, or ``"take_profit_<n>"`` for the n-th level (1 = nearest) of a
+take-profit ladder (``TakeProfitLevel``), which closes part of the position."""
+
+EXIT_REASONS: tuple[str, ...] = ("agent", "stop_loss", "take_profit", "liquidation", "session_end")
+"""The whole-position exit reasons; ladder parts add ``take_profit_1``, ``take_profit_2``, ..."""
+
+
+@dataclass(frozen=True)
+class TakeProfitLevel:
+    """One level of a take-profit ladder: ``level`` its number (1 = nearest the entry), ``price``
+    (USD) where it fills, ``close_fraction`` (0-1] of the position's original quantity it closes (the
+    position's last remaining level closes whatever remains)."""
+
+    level: int
+    price: float
+    close_fraction: float
 
 
 @dataclass(frozen=True)
@@ -33,6 +50,11 @@ class Position:
     confidence: float | None = None
     risk_usd: float | None = None
     funding_paid: float = 0.0
+    take_profit: tuple[TakeProfitLevel, ...] = ()
+    """The ladder levels not yet filled, nearest first (empty: no ladder; ``profit_target`` then
+    closes the whole position). With a ladder, ``profit_target`` is its last level's price."""
+    initial_quantity: float = 0.0
+    """The quantity opened (coins), which ladder fractions refer to; 0.0 = ``quantity``."""
 
     @property
     def side_name(self) -> str:

@@ -28,6 +28,7 @@ row, or a drawdown past ``halt_drawdown_pct``, it is halted (``AgentHalted``).
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import time as _time
 from dataclasses import dataclass
 from typing import Callable, Sequence
@@ -56,6 +57,10 @@ def risk_limits(config: Config) -> RiskLimits:
         max_open_positions=r.max_open_positions,
         max_margin_usage=r.max_margin_usage,
         daily_loss_limit_pct=r.daily_loss_limit_pct or None,
+        min_confidence=r.min_confidence,
+        max_correlated_positions=r.max_correlated_positions,
+        correlation_threshold=r.correlation_threshold,
+        correlation_window=r.correlation_window,
     )
 
 
@@ -128,6 +133,13 @@ class Arena:
         self.templates = templates
         self.clock = clock
         self.limits = risk_limits(config)
+        self.percent_limits = dataclasses.replace(self.limits, max_position_pct=config.risk.max_position_pct or None)
+        """The limits of a percent-format agent: ``max_position_pct`` caps its size (a percent of
+        capital, the unit it sizes in); Alpha Arena-format agents keep Season 1's rules."""
+        self.formats: dict[str, str] = {a.name: a.format for a in config.agents}
+        """Agent name -> its decision format (``AgentConfig.format``); an agent not in the config
+        answers in its ``decision_format`` attribute's, else the Alpha Arena format."""
+        self._correlations: tuple[int, dict] | None = None  # (snapshot time, risk.return_correlations)
         self.cycle = 0
         self.session_start = market.now
         self.last_settled = market.now
@@ -354,7 +366,7 @@ class Arena:
         system, user = "", ""
         prompted = getattr(s.agent, "kind", "") != "rule-based"
         if prompted and getattr(s.agent, "needs_prompt", True):
-            from arena_tui.engine.prompt import build_prompt
+            from arena_tui.engine.prompt import build_prompt, templates_for
 
             rendered = build_prompt(
                 snap,
@@ -364,10 +376,13 @@ class Arena:
                 invocation=self.cycle,
                 intraday_tf=self.config.market.intraday_timeframe,
                 context_tf=self.config.market.context_timeframe,
-                templates=self.templates,
+                templates=templates_for(self.templates, name),  # its own, else the session's
                 sharpe_ratio=self.state.agents[name].figures.get("sharpe_per_cycle"),
                 max_leverage=self.config.risk.max_leverage,
                 taker_fee_bp=self.config.fees.taker_fee_bp,
+                decision_format=self.decision_format(s),
+                max_position_pct=self.limits_for(s).max_position_pct,
+                min_confidence=self.limits.min_confidence,
             )
             system, user = rendered.system, rendered.user
         request = AgentRequest(cyc, now, system, user, snap, account, features)
@@ -447,13 +462,14 @@ class Arena:
                 reply.usage.reasoning_tokens,
                 reply.usage.cached_input_tokens,
                 reply.answered_by,
+                reply.cached,
             )
         )
         if failure is not None:
             self.emit(ev.AgentFailed(cyc, now, name, failure.kind, failure.reason))
             return
         try:
-            decisions = parse_decisions(reply.text, self.market.coins)
+            decisions = self._parse(s, reply.text, snap)
         except ParseError as exc:
             self.emit(ev.AgentFailed(cyc, now, name, "parse", f"{name}: could not read the answer ({exc.reason}); holding this cycle."))
             return
@@ -463,10 +479,11 @@ class Arena:
             decisions,
             s.account if s.account is not None else s.ledger.snapshot(),  # unchanged since the prompt
             prices,
-            self.limits,
+            self.limits_for(s),
             taker_fee_bp=self.config.fees.taker_fee_bp,
             slippage_bp=self.config.fees.slippage_bp,
             day_start_value=self.state.agents[name].day_start_value,
+            correlations=self.correlations(snap),
         )
         for rej in result.rejections:
             self.emit(ev.DecisionRejected(cyc, now, name, rej.coin, rej.rule, rej.reason))
@@ -481,6 +498,37 @@ class Arena:
                 self.emit(self._closed_event(name, done))
             else:
                 self.emit(self._fill_event(name, done, order))
+
+    def decision_format(self, s: AgentState) -> str:
+        """The format ``s``'s agent answers in: its config entry's, else its ``decision_format``."""
+        return self.formats.get(s.agent.name) or getattr(s.agent, "decision_format", None) or "alpha-arena"
+
+    def limits_for(self, s: AgentState) -> RiskLimits:
+        """The risk limits ``s``'s agent trades under (``percent_limits`` for the percent format)."""
+        return self.percent_limits if self.decision_format(s) == "percent" else self.limits
+
+    def _parse(self, s: AgentState, text: str, snap: MarketSnapshot):
+        """The agent's answer in its format -> decisions (raises ``ParseError``). The percent format is
+        sized from the account value the prompt showed and levelled from the cycle's prices."""
+        fmt = self.decision_format(s)
+        if fmt != "percent":
+            return parse_decisions(text, self.market.coins)
+        from arena_tui.engine.parse import parse_percent_decisions
+
+        account = s.account if s.account is not None else s.ledger.snapshot()
+        return parse_percent_decisions(text, self.market.coins, snap.prices(), account.account_value)
+
+    def correlations(self, snap: MarketSnapshot) -> dict | None:
+        """``risk.return_correlations`` of this snapshot's candles (once per snapshot), or None when
+        ``max_correlated_positions`` is off."""
+        if not self.limits.max_correlated_positions:
+            return None
+        if self._correlations is None or self._correlations[0] != snap.time:
+            from arena_tui.engine.risk import return_correlations, snapshot_closes
+
+            w = self.limits.correlation_window
+            self._correlations = (snap.time, return_correlations(snapshot_closes(snap, w), w))
+        return self._correlations[1]
 
     @staticmethod
     def _fell_back_event(agent: str, cycle: int, now: int, fb) -> ev.AgentFellBack:
@@ -578,13 +626,17 @@ class Arena:
             self.emit(ev.AgentHalted(self.cycle, now, book.name, reason))
 
 
-_DECISION_KEYS = ("coin", "signal", "quantity", "leverage", "profit_target", "stop_loss", "confidence", "risk_usd")
+_DECISION_KEYS = ("coin", "signal", "quantity", "leverage", "profit_target", "stop_loss", "confidence", "risk_usd", "size_pct")
 
 
 def _decision_row(d) -> dict:
     """A parsed decision for the journal: its numbers (the justification and invalidation condition
     are in the streamed answer text already)."""
-    return {k: getattr(d, k) for k in _DECISION_KEYS if getattr(d, k) is not None}
+    row = {k: getattr(d, k) for k in _DECISION_KEYS if getattr(d, k, None) is not None}
+    ladder = getattr(d, "take_profit", None)
+    if ladder:  # the percent format's take-profit ladder: [[price USD, close fraction], ...]
+        row["take_profit"] = [[x if isinstance(x, float) and x == x and abs(x) != float("inf") else None for x in lv] for lv in ladder]
+    return row
 
 
 def _change_pct(price: float, base: float | None, rounded: bool) -> float:

@@ -20,6 +20,12 @@ class Decision:
     ``profit_target`` / ``stop_loss`` are prices in USD; ``confidence`` is 0-1 as the model gave it
     (``risk.validate`` reads 0-100 as a percentage); ``risk_usd`` is the model's own claim of the
     dollar loss at its stop. Fields the model left out are ``None``.
+
+    ``take_profit`` is a take-profit ladder (the percent format, ``parse.parse_percent_decisions``):
+    ``((price USD, close_fraction), ...)`` nearest level first, each level closing ``close_fraction``
+    (0-1] of the position's *original* quantity, the last one closing whatever remains; ``None`` when
+    the answer gave no ladder. ``size_pct`` is the margin the model asked for, percent of account
+    value (percent format only; ``quantity`` is computed from it).
     """
 
     coin: str
@@ -32,6 +38,8 @@ class Decision:
     confidence: float | None = None
     risk_usd: float | None = None
     justification: str | None = None
+    take_profit: tuple[tuple[float, float], ...] | None = None
+    size_pct: float | None = None
 
     @property
     def is_entry(self) -> bool:

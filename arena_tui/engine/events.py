@@ -22,7 +22,13 @@ per-cycle event as its changes from the one before it, an event repeated unchang
 next line: ``journal``); schema 3 and older journals hold every field on every line and still read.
 5: ``AgentFellBack`` (an agent's primary model failed and its fallback answered) and
 ``AgentReplied.answered_by``; ``SwarmVoted`` (a swarm's members' calls and their vote) and
-``ReasoningDelta.member`` (which member of a swarm streamed the text)."""
+``ReasoningDelta.member`` (which member of a swarm streamed the text); ``AgentReplied.cached`` (the
+answer came from the answer cache: no call, no cost); the header's agents may name their prompt
+templates (``prompt``, a label, and ``prompt_sha256``, the templates' SHA-256: ``prompt.PromptTemplates``);
+a live market's order book per coin: ``MarketData`` ``order_book`` (``{"bid", "ask", "bid_depth",
+"ask_depth"}``, a primary input) and the ``MarketUpdated`` row's ``spread_bp``, ``bid_depth``,
+``ask_depth``, ``imbalance``, both only where a book was read (a recorded market's journal has
+neither, as before)."""
 LEGACY_SHARPE_SCHEMA = 2
 """Journals of this schema (and older) ranked with the per-cycle Sharpe ratio."""
 ROUNDED_CHANGE_SCHEMA = 4
@@ -341,7 +347,9 @@ _EXTRA_CHECKS = {
 @dataclass(frozen=True)
 class SessionStarted(Event):
     """The journal header: schema version, session name, mode, market source, agents and the config
-    with every secret removed. ``agents`` holds ``{"name", "kind", "model"}`` dicts."""
+    with every secret removed. ``agents`` holds ``{"name", "kind", "model"}`` dicts; a prompted agent's
+    also ``"prompt"`` (its templates' label: "alpha-arena" for the bundled ones, else the file stems)
+    and ``"prompt_sha256"`` (the SHA-256 of the template texts, ``prompt.PromptTemplates.digest``)."""
 
     session: str
     mode: str  # "live" | "recorded"
@@ -542,6 +550,9 @@ class AgentReplied(Event):
     cached_input_tokens: int = 0
     answered_by: str | None = None
     """The model that answered when it is not the agent's own: its fallback's (see ``AgentFellBack``)."""
+    cached: bool = False
+    """The answer came from the answer cache (``agents.cache``, ``[arena] answer_cache``): the model
+    was not called; usage and cost are 0. A primary input like the text: re-execution replays it."""
 
 
 @dataclass(frozen=True)

@@ -22,6 +22,17 @@ since the epoch (UTC):
   candle's high/low, filled at the level, or at the candle's open when the open is already through it;
   when one candle touches both an adverse level and the target, the adverse level (stop or liquidation)
   wins. All exits between cycles are taker fills with slippage.
+- take-profit ladder (``open(..., take_profit=[(price, close_fraction), ...])``): each level is a
+  partial take-profit checked on every candle like the target (at the level, or at the open when the
+  open is already through it), closing ``close_fraction`` of the position's *original* quantity (the
+  last remaining level, or a level asking for at least what remains, closes the rest). A part is a
+  ``Trade`` with exit reason ``take_profit_<n>`` (n = the level, 1 nearest the entry) and the part's
+  quantity; its margin, entry fee and funding paid so far are released pro rata (``part / held``), so
+  the parts' realized PnL, fees and cash add up to one close of the same quantities at the same
+  prices. The position stays open with the remainder (same entry price, leverage and liquidation
+  price); the stop-loss and liquidation apply to what remains, and a stop or liquidation touched in
+  the same candle as a level still wins over the level (levels gapped through at the open fill first).
+  With a ladder, ``profit_target`` (its last level's price) is not checked on its own.
 
 Defaults follow Hyperliquid: taker 4.5 bp, maker 1.5 bp. ``maintenance_margin_rate`` defaults to
 0.025: Hyperliquid sets maintenance margin to half the initial margin at the coin's maximum leverage,
@@ -48,6 +59,7 @@ from arena_tui.engine.account import (
     FundingPayment,
     Liquidity,
     Position,
+    TakeProfitLevel,
     Trade,
 )
 from arena_tui.engine.market.base import Candles, FundingHistory, timeframe_ms
@@ -117,14 +129,24 @@ def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
 
+MAX_TAKE_PROFIT_LEVELS = 5
+"""Most levels a take-profit ladder may have (``risk`` refuses longer ladders, the ledger too)."""
+
+_WHOLE = 1.0 - 1e-9
+"""A ladder part of at least this share of what is held closes all of it (no dust left open)."""
+
+
 @dataclass
 class _Exit:
-    """One exit found by ``settle`` before it is applied to cash (internal)."""
+    """One exit found by ``settle`` before it is applied to cash (internal). ``part``: for a ladder
+    part, ``(quantity, margin, entry_fee, funding_paid)`` released at that moment of the walk; None
+    for a whole exit (``_close`` reads the position)."""
 
     coin: str
     time: int
     reference_price: float
     reason: ExitReason
+    part: tuple[float, float, float, float] | None = None
 
 
 class Ledger:
@@ -230,14 +252,18 @@ class Ledger:
         confidence: float | None = None,
         risk_usd: float | None = None,
         liquidity: Liquidity = "taker",
+        take_profit: Any = None,
     ) -> Fill:
         """Open a ``side`` (+1 long, -1 short) position of ``quantity`` coins at reference ``price`` (USD).
 
         Taker by default: filled at ``price`` moved against the trader by the slippage, paying the
         taker fee; ``liquidity="maker"`` fills exactly at ``price`` paying the maker fee.
-        Returns the ``Fill``. Raises ``ValueError`` when the coin already has a position, when
-        ``side`` is not +/-1, when quantity, price or leverage is not a positive finite number, when
-        ``leverage x maintenance_margin_rate >= 1``, or when ``margin + fee`` exceeds ``cash``.
+        ``take_profit``: a ladder, ``[(price USD, close_fraction 0-1], ...)`` nearest level first (see
+        the module docstring), or None. Returns the ``Fill``. Raises ``ValueError`` when the coin
+        already has a position, when ``side`` is not +/-1, when quantity, price or leverage is not a
+        positive finite number, when ``leverage x maintenance_margin_rate >= 1``, when a ladder level
+        is not a positive finite price with a fraction in (0, 1] (or there are more than
+        ``MAX_TAKE_PROFIT_LEVELS``), or when ``margin + fee`` exceeds ``cash``.
         """
         if coin in self.positions:
             raise ValueError(f"{coin} already has an open position; close it before opening another.")
@@ -249,6 +275,7 @@ class Ledger:
         for name, value in (("stop_loss", stop_loss), ("profit_target", profit_target)):
             if value is not None and not _finite(value):
                 raise ValueError(f"{coin}: {name} must be a finite number or None, got {value!r}.")
+        ladder = _ladder(coin, take_profit)
         if leverage * self.maintenance_margin_rate >= 1.0:
             raise ValueError(
                 f"{coin}: leverage {leverage}x with maintenance margin rate {self.maintenance_margin_rate} "
@@ -286,6 +313,8 @@ class Ledger:
             confidence=confidence,
             risk_usd=risk_usd,
             funding_paid=0.0,
+            take_profit=ladder,
+            initial_quantity=quantity if ladder else 0.0,
         )
         self._candles_done[coin] = time
         self._funding_done[coin] = time
@@ -315,17 +344,32 @@ class Ledger:
         time: int,
         reason: ExitReason = "agent",
         liquidity: Liquidity = "taker",
+        quantity: float | None = None,
     ) -> Trade:
-        """Close the whole position in ``coin`` at reference ``price`` (USD); returns the ``Trade``.
+        """Close the position in ``coin`` at reference ``price`` (USD); returns the ``Trade``.
 
-        Taker by default (slippage against the trader, taker fee); ``liquidity="maker"`` fills at
-        ``price`` with the maker fee. Raises ``ValueError`` when there is no position or ``price`` is
-        not a positive finite number.
+        ``quantity`` (coins) closes only that part (None: all of it; at least what is held, within
+        one part in 10^9, closes all of it): its margin, entry fee and funding paid are released pro
+        rata and the position stays open with the rest. Taker by default (slippage against the
+        trader, taker fee); ``liquidity="maker"`` fills at ``price`` with the maker fee. Raises
+        ``ValueError`` when there is no position, ``price`` is not a positive finite number or
+        ``quantity`` is not a positive finite number.
         """
         if coin not in self.positions:
             raise ValueError(f"{coin} has no open position to close.")
         if not _finite(price) or price <= 0:
             raise ValueError(f"{coin}: close price must be a positive finite number, got {price!r}.")
+        if quantity is not None:
+            if not _finite(quantity) or quantity <= 0:
+                raise ValueError(f"{coin}: the quantity to close must be a positive finite number, got {quantity!r}.")
+            pos = self.positions[coin]
+            q = float(quantity)
+            if q < pos.quantity * _WHOLE:
+                frac = q / pos.quantity
+                part = (q, pos.margin * frac, pos.entry_fee * frac, pos.funding_paid * frac)
+                trade = self._book_part(coin, part, float(price), int(time), reason, liquidity)
+                self.positions[coin] = _reduced(pos, part, self.maintenance_margin_rate)
+                return trade
         return self._close(coin, float(price), int(time), reason, liquidity)
 
     def close_all(self, prices: Mapping[str, float], *, time: int, reason: ExitReason = "session_end") -> list[Trade]:
@@ -358,7 +402,38 @@ class Ledger:
             invalidation_condition=order.invalidation_condition,
             confidence=order.confidence,
             risk_usd=order.risk_usd,
+            take_profit=getattr(order, "take_profit", None),
         )
+
+    def _book_part(
+        self, coin: str, part: tuple[float, float, float, float], price: float, time: int, reason: ExitReason, liquidity: Liquidity
+    ) -> Trade:
+        """Book the close of ``part`` = (quantity, margin, entry fee, funding paid) of the position in
+        ``coin`` at reference ``price``: cash, fees, realized PnL, the fill and the trade. The position
+        itself is left as it is (the caller reduces it)."""
+        pos = self.positions[coin]
+        q, margin, entry_fee, funding = part
+        maker = liquidity == "maker"
+        fill = price if maker else fill_price(price, -pos.side, self.slippage_bp)
+        notional, pnl, fee, returned = exit_amounts(pos.side, q, pos.entry_price, margin, fill, self.fee_bp(liquidity))
+        self.cash = self.cash + returned
+        self.fees_paid += fee
+        self.realized_pnl += pnl
+        self.fills.append(
+            Fill(
+                coin=coin, side=pos.side, quantity=q, price=fill, reference_price=price, notional=notional, fee=fee,
+                leverage=pos.leverage, margin=margin, time=time, action="close", reason=reason,
+                liquidity="maker" if maker else "taker",
+            )
+        )
+        trade = Trade(
+            coin=coin, side=pos.side, quantity=q, leverage=pos.leverage, entry_time=pos.entry_time, exit_time=time,
+            entry_price=pos.entry_price, exit_price=fill, entry_fee=entry_fee, exit_fee=fee, funding_paid=funding,
+            realized_pnl=pnl, net_pnl=pnl - entry_fee - fee - funding, exit_reason=reason, confidence=pos.confidence,
+            exit_reference_price=price,
+        )
+        self.trades.append(trade)
+        return trade
 
     def _close(self, coin: str, price: float, time: int, reason: ExitReason, liquidity: Liquidity) -> Trade:
         pos = self.positions.pop(coin)
@@ -462,7 +537,10 @@ class Ledger:
                 out.append(op)
             else:
                 assert isinstance(op, _Exit)
-                out.append(self._close(op.coin, op.reference_price, op.time, op.reason, "taker"))
+                if op.part is not None:  # a ladder level: the position (as the walk left it) stays open
+                    out.append(self._book_part(op.coin, op.part, op.reference_price, op.time, op.reason, "taker"))
+                else:
+                    out.append(self._close(op.coin, op.reference_price, op.time, op.reason, "taker"))
         return out
 
     def _walk(
@@ -477,6 +555,10 @@ class Ledger:
         entry = pos.entry_price
         margin = pos.margin
         funding_paid = pos.funding_paid
+        entry_fee = pos.entry_fee
+        risk_usd = pos.risk_usd
+        ladder = pos.take_profit
+        initial = pos.initial_quantity or qty
         mmr = self.maintenance_margin_rate
         liq = pos.liquidation_price
         stop = pos.stop_loss
@@ -495,6 +577,29 @@ class Ledger:
             f_rate = funding.rate[a:].tolist()
         fi = 0
         nf = len(f_ts)
+
+        def level_hit(t: int, at: float) -> bool:
+            """The nearest ladder level fills at reference ``at`` (its price, or a gapped open) at
+            ``t``; True when that closes the position (its last level, or all that remains)."""
+            nonlocal qty, margin, funding_paid, entry_fee, risk_usd, liq, ladder
+            lvl = ladder[0]
+            ladder = ladder[1:]
+            why = f"take_profit_{lvl.level}"
+            q = lvl.close_fraction * initial
+            if not ladder or q >= qty * _WHOLE:
+                events.append((t, _Exit(coin, t, at, why)))
+                return True
+            frac = q / qty
+            part = (q, margin * frac, entry_fee * frac, funding_paid * frac)
+            events.append((t, _Exit(coin, t, at, why, part)))
+            if risk_usd is not None:
+                risk_usd = risk_usd * ((qty - q) / qty)
+            qty = qty - q
+            margin = margin - part[1]
+            entry_fee = entry_fee - part[2]
+            funding_paid = funding_paid - part[3]
+            liq = liquidation_price(side, entry, qty, margin, mmr)
+            return False
 
         def pay(t: int, rate: float, at: float) -> bool:
             """Pay funding at ``t``; True when that liquidates the position."""
@@ -540,7 +645,27 @@ class Ledger:
                 if stop is not None and side * (stop - liq) > 0:
                     adverse, why = stop, "stop_loss"
                 ref = None
-                if side > 0:
+                if ladder:
+                    done = False
+                    if side * (o - adverse) <= 0:  # gapped through the stop / liquidation at the open
+                        ref, why = o, ("liquidation" if side * (o - liq) <= 0 else why)
+                    else:
+                        while ladder and side * (o - ladder[0].price) >= 0:  # levels gapped through at the open
+                            if level_hit(t_close, o):
+                                done = True
+                                break
+                        if not done:
+                            if side * (lo if side > 0 else h) <= side * adverse:  # the stop / liquidation on what remains
+                                ref = adverse
+                            else:
+                                while ladder and side * ((h if side > 0 else lo) - ladder[0].price) >= 0:
+                                    if level_hit(t_close, ladder[0].price):
+                                        done = True
+                                        break
+                    if done:
+                        closed = True
+                        break
+                elif side > 0:
                     if o <= adverse:  # gapped through at the open
                         ref, why = o, ("liquidation" if o <= liq else why)
                     elif target is not None and o >= target:
@@ -572,15 +697,69 @@ class Ledger:
         self._candles_done[coin] = done_candles
         self._funding_done[coin] = done_funding
         # the position as it stands before any exit is applied (``_close`` reads margin and funding)
-        self.positions[coin] = _replace(
-            pos,
-            margin=margin,
-            funding_paid=funding_paid,
-            liquidation_price=liq,
-            mark_price=mark,
-            unrealized_pnl=side * qty * (mark - entry),
-        )
+        if ladder is pos.take_profit:
+            self.positions[coin] = _replace(
+                pos,
+                margin=margin,
+                funding_paid=funding_paid,
+                liquidation_price=liq,
+                mark_price=mark,
+                unrealized_pnl=side * qty * (mark - entry),
+            )
+        else:  # ladder levels filled: the remainder
+            self.positions[coin] = _replace(
+                pos,
+                quantity=qty,
+                margin=margin,
+                funding_paid=funding_paid,
+                entry_fee=entry_fee,
+                risk_usd=risk_usd,
+                take_profit=ladder,
+                liquidation_price=liq,
+                mark_price=mark,
+                unrealized_pnl=side * qty * (mark - entry),
+            )
         return events
+
+
+def _ladder(coin: str, take_profit: Any) -> tuple[TakeProfitLevel, ...]:
+    """``[(price, close_fraction), ...]`` (or ``TakeProfitLevel``s) -> numbered levels; raises
+    ``ValueError`` for a level that is not a positive finite price with a fraction in (0, 1]."""
+    if not take_profit:
+        return ()
+    levels = []
+    for i, item in enumerate(take_profit, start=1):
+        if isinstance(item, TakeProfitLevel):
+            price, frac = item.price, item.close_fraction
+        else:
+            try:
+                price, frac = item
+            except (TypeError, ValueError):
+                raise ValueError(f"{coin}: take-profit level {i} must be (price, close_fraction), got {item!r}.") from None
+        if not _finite(price) or price <= 0 or not _finite(frac) or not 0.0 < frac <= 1.0:
+            raise ValueError(f"{coin}: take-profit level {i} needs a positive finite price and a close fraction in (0, 1], got {item!r}.")
+        levels.append(TakeProfitLevel(i, float(price), float(frac)))
+    if len(levels) > MAX_TAKE_PROFIT_LEVELS:
+        raise ValueError(f"{coin}: a take-profit ladder has at most {MAX_TAKE_PROFIT_LEVELS} levels, got {len(levels)}.")
+    return tuple(levels)
+
+
+def _reduced(pos: Position, part: tuple[float, float, float, float], mmr: float) -> Position:
+    """``pos`` after ``part`` = (quantity, margin, entry fee, funding paid) of it closed."""
+    q, margin, entry_fee, funding = part
+    qty = pos.quantity - q
+    m = pos.margin - margin
+    return _replace(
+        pos,
+        quantity=qty,
+        margin=m,
+        entry_fee=pos.entry_fee - entry_fee,
+        funding_paid=pos.funding_paid - funding,
+        risk_usd=None if pos.risk_usd is None else pos.risk_usd * (qty / pos.quantity),
+        liquidation_price=liquidation_price(pos.side, pos.entry_price, qty, m, mmr),
+        unrealized_pnl=pos.side * qty * (pos.mark_price - pos.entry_price),
+        initial_quantity=pos.initial_quantity or pos.quantity,
+    )
 
 
 def _replace(pos: Position, **changes: Any) -> Position:

@@ -33,6 +33,23 @@ and unreadable strings become ``None``. Coins the caller does not trade are left
 into ``unknown_coin`` rejections.
 
 Whatever the input, the only exception raised is ``ParseError``.
+
+The percent format (``parse_percent_decisions``, an agent with ``format = "percent"``) is found in an
+answer the same way (fences, prose, lenient JSON, Python literals, cut-off answers, numbers as
+strings) and reads, per coin: ``signal`` LONG | SHORT | HOLD | CLOSE (and every synonym above),
+``confidence`` 0-100, ``size_pct`` (the *margin* as a percent of account value; aliases ``size``,
+``position_size``, ``position_pct``, ...), ``leverage``, ``stop_loss_pct`` (percent from the entry
+price), ``take_profit`` (a ladder: ``[{"pct": 3, "close_pct": 33}, ...]``, or ``[[3, 33], ...]``, or
+``[3, 6, 10]`` split evenly, or one number: a single target percent), ``justification``. Each entry
+becomes an engine ``Decision`` at the cycle's price ``P`` and the account value ``A`` the prompt
+showed: ``quantity = size_pct / 100 x A x leverage / P`` (so margin = size_pct % of A),
+``stop_loss = P x (1 - side x stop_loss_pct / 100)``, each level at ``P x (1 + side x pct / 100)``
+closing ``close_pct`` % of the original quantity (0-1 is read as a fraction when no close share in
+the ladder is above 1; levels without one share what the others leave; levels are sorted nearest
+first and the last closes whatever remains), ``profit_target`` = the farthest level. The Alpha Arena
+fields are read where the percent ones are absent (``quantity`` in coins, ``stop_loss`` /
+``profit_target`` prices, a ``"2%"`` string there read as a percent), so a baseline's answer still
+trades. The plain-text form is read as Alpha Arena text.
 """
 
 from __future__ import annotations
@@ -49,14 +66,20 @@ from arena_tui.engine.decisions import Decision
 from arena_tui.engine.market.base import COINS
 
 __all__ = [
+    "DECISION_FORMATS",
     "MAX_ANSWER_CHARS",
     "Decisions",
     "ParseError",
     "ParseResult",
     "parse_decisions",
+    "parse_for_format",
+    "parse_percent_decisions",
     "parse_response",
     "parse_signal",
 ]
+
+DECISION_FORMATS: tuple[str, ...] = ("alpha-arena", "percent")
+"""The decision formats an agent may answer in (``config.AgentConfig.format``)."""
 
 MAX_ANSWER_CHARS = 1_000_000
 """Longest answer (characters) the parser reads; longer ones raise ``ParseError``."""
@@ -131,20 +154,63 @@ def parse_decisions(text: str, coins: Sequence[str] = COINS) -> dict[str, Decisi
     return out
 
 
+def parse_percent_decisions(
+    text: str, coins: Sequence[str], prices: Mapping[str, float], account_value: float
+) -> dict[str, Decision]:
+    """Parse an answer in the percent format into ``{coin: Decision}`` (see the module docstring).
+
+    ``prices``: coin -> the cycle's mark price (USD) that entries are sized and levelled from;
+    ``account_value``: the account value (USD) the prompt showed, the base of ``size_pct``. A coin
+    without a positive finite price gets its numbers as ``None`` (``risk.validate`` refuses it).
+    Returns a ``Decisions`` like ``parse_decisions``; raises ``ParseError`` (and nothing else) for the
+    same reasons, with the complete entries before a cut converted in ``ParseError.partial``.
+    """
+    try:
+        if isinstance(text, str) and len(text) <= _CACHED_CHARS:
+            result = _parse_cached(text, tuple(coins), "percent")
+        else:
+            result = parse_response(text, coins, "percent")
+    except ParseError as exc:
+        if exc.partial:
+            try:
+                exc.partial = {c: _percent_decision(e, prices.get(c), account_value) for c, e in exc.partial.items()}
+            except Exception:
+                exc.partial = {}
+        raise
+    try:
+        out = Decisions({c: _percent_decision(e, prices.get(c), account_value) for c, e in result.decisions.items()})
+        if result.unknown:
+            out.unknown = tuple((c, None if e is None else _percent_decision(e, None, account_value)) for c, e in result.unknown)
+    except Exception as exc:  # a bug here must not crash a cycle
+        detail = " ".join(f"{type(exc).__name__}: {exc}".split())[:200]
+        raise ParseError(f"the parser failed on this answer ({detail})") from exc
+    return out
+
+
+def parse_for_format(
+    fmt: str, text: str, coins: Sequence[str], prices: Mapping[str, float], account_value: float
+) -> dict[str, Decision]:
+    """``parse_percent_decisions`` for ``fmt == "percent"``, else ``parse_decisions``."""
+    if fmt == "percent":
+        return parse_percent_decisions(text, coins, prices, account_value)
+    return parse_decisions(text, coins)
+
+
 _CACHED_CHARS = 8_192
 """Answers up to this long are parsed once and remembered (``Decision`` values are frozen): agents
 repeat themselves (the baselines' holds), and re-execution parses every journaled answer again."""
 
 
 @functools.lru_cache(maxsize=1024)
-def _parse_cached(text: str, coins: tuple[str, ...]) -> ParseResult:
-    return parse_response(text, coins)
+def _parse_cached(text: str, coins: tuple[str, ...], fmt: str = "alpha-arena") -> ParseResult:
+    return parse_response(text, coins, fmt)
 
 
-def parse_response(text: str, coins: Sequence[str] = COINS) -> ParseResult:
-    """Like ``parse_decisions`` but returns a ``ParseResult`` saying which form was recognised."""
+def parse_response(text: str, coins: Sequence[str] = COINS, fmt: str = "alpha-arena") -> ParseResult:
+    """Like ``parse_decisions`` but returns a ``ParseResult`` saying which form was recognised. With
+    ``fmt="percent"`` the decisions are the percent format's raw entries (``PercentEntry``)."""
     try:
-        return _parse(text, coins)
+        return _parse(text, coins, fmt)
     except ParseError:
         raise
     except Exception as exc:  # a bug here must not crash a cycle; say what happened instead
@@ -313,7 +379,7 @@ def _norm_key_cached(key: str) -> str:
     return _NON_ALNUM.sub("_", key.strip().lower()).strip("_")
 
 
-def _fields(d: Mapping[Any, Any]) -> dict[str, Any]:
+def _fields(d: Mapping[Any, Any], aliases: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, Any]:
     """Normalised field name -> value, with a ``trade_signal_args``-style wrapper merged in."""
     flat: dict[str, Any] = {}
     inner: dict[Any, Any] | None = None
@@ -331,8 +397,8 @@ def _fields(d: Mapping[Any, Any]) -> dict[str, Any]:
             if nk is not None:
                 flat[nk] = v
     out: dict[str, Any] = {}
-    for name, aliases in _FIELD_ALIASES.items():
-        for alias in aliases:
+    for name, names in (_FIELD_ALIASES if aliases is None else aliases).items():
+        for alias in names:
             if alias in flat:
                 out[name] = flat[alias]
                 break
@@ -345,10 +411,12 @@ def _looks_like_decision(d: Mapping[Any, Any]) -> bool:
 
 
 class _Walk:
-    """Collects decisions from one parsed object (dict / list / scalar)."""
+    """Collects decisions from one parsed object (dict / list / scalar); ``fmt="percent"`` collects
+    ``PercentEntry``s."""
 
-    def __init__(self, known: tuple[str, ...]) -> None:
+    def __init__(self, known: tuple[str, ...], fmt: str = "alpha-arena") -> None:
         self.known = known
+        self.fmt = fmt
         self.decisions: dict[str, Decision] = {}
         self.skipped: list[str] = []
         self.unknown_coins: list[str] = []
@@ -364,6 +432,8 @@ class _Walk:
             sig = parse_signal(value)
             if sig is None:
                 self._bad(coin, value)
+            elif self.fmt == "percent":
+                self.emit(PercentEntry(coin=coin, signal=sig))  # type: ignore[arg-type]
             else:
                 self.emit(Decision(coin=coin, signal=sig))  # type: ignore[arg-type]
             return
@@ -371,7 +441,7 @@ class _Walk:
             if isinstance(value, (list, tuple)) and len(value) == 1 and isinstance(value[0], dict):
                 self.decision(coin, value[0])
             return
-        f = _fields(value)
+        f = _fields(value, _PERCENT_ALIASES if self.fmt == "percent" else None)
         raw = f.get("signal")
         if raw is None:
             self._skip(f"{coin}: the entry had no signal")
@@ -380,6 +450,9 @@ class _Walk:
         if sig is None:
             entry = isinstance(raw, str) and _signal_word(raw[:64]) in _ENTRY
             self._bad(coin, raw, " with no long/short side" if entry else "")
+            return
+        if self.fmt == "percent":
+            self.emit(_percent_entry(coin, sig, f))
             return
         nums = {name: _number(f.get(name)) for name in _NUMERIC}
         self.emit(
@@ -440,9 +513,185 @@ class _Walk:
         if len(self.unknown) >= _MAX_UNKNOWN:
             return
         coin = " ".join(coin.split()) or "?"
-        aside = _Walk((coin,))
+        aside = _Walk((coin,), self.fmt)
         aside.decision(coin, obj)
         self.unknown.append((coin, aside.decisions.get(coin)))
+
+
+# ---------------------------------------------------------------------------------------------
+# the percent format
+
+_PERCENT_ALIASES: dict[str, tuple[str, ...]] = {
+    "signal": _FIELD_ALIASES["signal"],
+    "side": _FIELD_ALIASES["side"],
+    "coin": _FIELD_ALIASES["coin"],
+    "size_pct": (
+        "size_pct", "size_percent", "size", "position_size", "position_size_pct", "position_pct",
+        "allocation_pct", "allocation", "capital_pct", "margin_pct", "pct_of_capital", "percent_of_capital",
+        "size_pct_of_capital", "position_size_percent",
+    ),
+    "quantity": ("quantity", "qty", "amount"),
+    "leverage": _FIELD_ALIASES["leverage"],
+    "stop_loss_pct": ("stop_loss_pct", "sl_pct", "stop_pct", "stop_loss_percent", "stop_percent", "stop_loss_percentage"),
+    "stop_loss": _FIELD_ALIASES["stop_loss"],
+    "take_profit": (
+        "take_profit", "take_profits", "take_profit_ladder", "tp_ladder", "ladder", "take_profit_levels",
+        "tp_levels", "tp", "targets", "profit_targets", "take_profit_pct", "tp_pct", "exits",
+    ),
+    "profit_target": ("profit_target", "target", "target_price", "take_profit_price"),
+    "invalidation_condition": _FIELD_ALIASES["invalidation_condition"],
+    "confidence": _FIELD_ALIASES["confidence"],
+    "risk_usd": _FIELD_ALIASES["risk_usd"],
+    "justification": _FIELD_ALIASES["justification"],
+}
+"""Field name -> the keys (normalised) a percent-format entry may use for it."""
+_NOT_COINS |= {alias for aliases in _PERCENT_ALIASES.values() for alias in aliases}
+
+_LEVEL_PCT = (
+    "pct", "percent", "price_pct", "level_pct", "target_pct", "take_profit_pct", "tp_pct", "gain_pct",
+    "move_pct", "profit_pct", "distance_pct", "at_pct", "at", "level", "take_profit",
+)
+_LEVEL_CLOSE = (
+    "close_pct", "close_percent", "close", "close_fraction", "fraction", "portion", "portion_pct",
+    "size_pct", "qty_pct", "quantity_pct", "pct_to_close", "percent_to_close", "close_share", "share",
+    "exit_pct", "sell_pct", "size",
+)
+_MAX_LADDER_ITEMS = 20  # levels read from one answer (risk refuses more than ledger.MAX_TAKE_PROFIT_LEVELS)
+
+
+@dataclass(frozen=True)
+class PercentEntry:
+    """One coin's entry in the percent format, as the model gave it (numbers read, not yet priced):
+    percents are percent (``size_pct`` of account value as margin, ``stop_loss_pct`` from the entry),
+    ``take_profit`` ``((pct, close_fraction or None), ...)`` as written (``None``: no ladder; a pct
+    of ``None`` is an unreadable level); ``quantity``/``stop_loss``/``profit_target`` are the Alpha
+    Arena fields (coins, USD) read where the percent ones are absent."""
+
+    coin: str
+    signal: str
+    size_pct: float | None = None
+    leverage: float | None = None
+    stop_loss_pct: float | None = None
+    take_profit: tuple[tuple[float | None, float | None], ...] | None = None
+    quantity: float | None = None
+    stop_loss: float | None = None
+    profit_target: float | None = None
+    confidence: float | None = None
+    risk_usd: float | None = None
+    invalidation_condition: str | None = None
+    justification: str | None = None
+
+
+def _is_percent_text(value: object) -> bool:
+    return isinstance(value, str) and "%" in value[:200]
+
+
+def _ladder_level(item: object) -> tuple[float | None, float | None]:
+    if isinstance(item, dict):
+        f: dict[str, Any] = {}
+        for k, v in item.items():
+            nk = _norm_key(k)
+            if nk is not None:
+                f.setdefault(nk, v)
+        pct = next((f[k] for k in _LEVEL_PCT if k in f), None)
+        close = next((f[k] for k in _LEVEL_CLOSE if k in f), None)
+        return _number(pct), _number(close)
+    if isinstance(item, (list, tuple)) and 1 <= len(item) <= 2:
+        return _number(item[0]), (_number(item[1]) if len(item) == 2 else None)
+    return _number(item), None
+
+
+def _read_ladder(raw: object) -> tuple[tuple[float | None, float | None], ...] | None:
+    """A percent-format ``take_profit`` -> ``((pct, close_fraction), ...)`` nearest first, or None."""
+    if raw is None or isinstance(raw, bool):
+        return None
+    if isinstance(raw, dict):
+        keys = [_norm_key(k) for k in raw]
+        if any(k in _LEVEL_PCT for k in keys if k is not None):
+            raw = [raw]  # one level written as an object
+        else:  # {"3%": 33, "6%": 33, "10%": 34}
+            raw = [[k, v] for k, v in raw.items()]
+    if not isinstance(raw, (list, tuple)):
+        pct = _number(raw)
+        return None if pct is None and raw in ("", None) else ((pct, 1.0),)
+    levels = [_ladder_level(item) for item in list(raw)[:_MAX_LADDER_ITEMS]]
+    if not levels:
+        return None
+    closes = [c for _, c in levels if c is not None]
+    scale = 100.0 if any(c > 1.0 for c in closes) else 1.0
+    given = math.fsum(c / scale for c in closes)
+    missing = sum(1 for _, c in levels if c is None)
+    share = max(0.0, 1.0 - given) / missing if missing else 0.0
+    out = [(p, share if c is None else c / scale) for p, c in levels]
+    out.sort(key=lambda lv: (lv[0] is None, lv[0] if lv[0] is not None else 0.0))
+    return tuple(out)
+
+
+def _percent_entry(coin: str, sig: str, f: Mapping[str, Any]) -> PercentEntry:
+    stop_raw, target_raw = f.get("stop_loss"), f.get("profit_target")
+    stop_pct = _number(f.get("stop_loss_pct"))
+    if stop_pct is None and _is_percent_text(stop_raw):
+        stop_pct, stop_raw = _number(stop_raw), None
+    ladder = _read_ladder(f.get("take_profit"))
+    if ladder is None and _is_percent_text(target_raw):
+        ladder, target_raw = ((_number(target_raw), 1.0),), None
+    return PercentEntry(
+        coin=coin,
+        signal=sig,
+        size_pct=_number(f.get("size_pct")),
+        leverage=_number(f.get("leverage")),
+        stop_loss_pct=stop_pct,
+        take_profit=ladder,
+        quantity=_number(f.get("quantity")),
+        stop_loss=_number(stop_raw),
+        profit_target=_number(target_raw),
+        confidence=_number(f.get("confidence")),
+        risk_usd=_number(f.get("risk_usd")),
+        invalidation_condition=_text(f.get("invalidation_condition")),
+        justification=_text(f.get("justification")),
+    )
+
+
+def _percent_decision(e: Any, price: float | None, account_value: float) -> Decision:
+    """A ``PercentEntry`` priced at ``price`` (USD) with ``account_value`` (USD) -> ``Decision``."""
+    if isinstance(e, Decision):
+        return e
+    sig = e.signal
+    side = {"buy_to_enter": 1, "sell_to_enter": -1}.get(sig, 0)
+    p = price if isinstance(price, (int, float)) and not isinstance(price, bool) and math.isfinite(price) and price > 0 else None
+    qty, stop, target, ladder = e.quantity, e.stop_loss, e.profit_target, None
+    if side and p is not None:
+        if e.size_pct is not None:
+            lev = e.leverage if e.leverage is not None and e.leverage > 0 else 1.0
+            a = account_value if isinstance(account_value, (int, float)) and math.isfinite(account_value) else 0.0
+            qty = e.size_pct / 100.0 * a * lev / p
+            qty = qty if math.isfinite(qty) else None
+        if e.stop_loss_pct is not None:
+            stop = p * (1.0 - side * e.stop_loss_pct / 100.0)
+        if e.take_profit:
+            levels = tuple(
+                (math.nan if pct is None else p * (1.0 + side * pct / 100.0), math.nan if frac is None else frac)
+                for pct, frac in e.take_profit
+            )
+            finite = [lp for lp, _ in levels if math.isfinite(lp)]
+            target = finite[-1] if finite else None  # (an unreadable level: risk's take_profit_ladder says so)
+            ladder = levels if len(levels) > 1 else None  # one level closing all is a plain target
+    elif side:
+        qty = stop = target = None
+    return Decision(
+        coin=e.coin,
+        signal=sig,  # type: ignore[arg-type]
+        quantity=qty,
+        leverage=e.leverage,
+        profit_target=target,
+        stop_loss=stop,
+        invalidation_condition=e.invalidation_condition,
+        confidence=e.confidence,
+        risk_usd=e.risk_usd,
+        justification=e.justification,
+        take_profit=ladder,
+        size_pct=e.size_pct,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -586,7 +835,9 @@ def _fence_spans(text: str) -> list[tuple[int, int]]:
     return [(m.start(1), m.end(1)) for m in _FENCE.finditer(text)]
 
 
-def _candidates(text: str, scan: _Scan, known: tuple[str, ...], limit_end: int) -> tuple[list[_Candidate], int]:
+def _candidates(
+    text: str, scan: _Scan, known: tuple[str, ...], limit_end: int, fmt: str = "alpha-arena"
+) -> tuple[list[_Candidate], int]:
     """Parse every outermost readable bracket span before ``limit_end``; returns (candidates, failed loads)."""
     out: list[_Candidate] = []
     covered = -1
@@ -609,13 +860,13 @@ def _candidates(text: str, scan: _Scan, known: tuple[str, ...], limit_end: int) 
             continue
         obj, form = loaded
         covered = end
-        w = _Walk(known)
+        w = _Walk(known, fmt)
         w.walk(obj)
         out.append(_Candidate(start, end, form, w))
     return out, failed
 
 
-def _salvage(text: str, scan: _Scan, first_unclosed: int, known: tuple[str, ...]) -> dict[str, Decision]:
+def _salvage(text: str, scan: _Scan, first_unclosed: int, known: tuple[str, ...], fmt: str = "alpha-arena") -> dict[str, Decision]:
     """Complete per-coin entries of an object cut off mid-way: cut after the last complete child of
     the outermost open level that has one, close the open brackets, and parse that."""
     chain = [p for p in scan.unclosed if p >= first_unclosed]
@@ -632,7 +883,7 @@ def _salvage(text: str, scan: _Scan, first_unclosed: int, known: tuple[str, ...]
         loaded = _load(text[chain[0] : last_close + 1] + closers)
         if loaded is None:
             continue
-        w = _Walk(known)
+        w = _Walk(known, fmt)
         w.walk(loaded[0])
         if w.decisions:
             return w.decisions
@@ -760,7 +1011,7 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}" + ("" if n == 1 else "s")
 
 
-def _parse(text: str, coins: Sequence[str]) -> ParseResult:
+def _parse(text: str, coins: Sequence[str], fmt: str = "alpha-arena") -> ParseResult:
     if not isinstance(text, str):
         raise ParseError(f"the answer was not text but {type(text).__name__}")
     known = tuple(dict.fromkeys(str(c).upper() for c in coins))
@@ -795,20 +1046,20 @@ def _parse(text: str, coins: Sequence[str]) -> ParseResult:
         except (ValueError, RecursionError):
             obj = None
         if isinstance(obj, dict):
-            w = _Walk(known)
+            w = _Walk(known, fmt)
             try:
                 w.walk(obj)
             except RecursionError:
-                w = _Walk(known)
+                w = _Walk(known, fmt)
             if w.decisions:
                 return ParseResult(dict(w.decisions), "json", False, False, tuple(w.skipped[:50]), tuple(w.unknown))
 
     scan = _scan(body)
     first_unclosed = next((p for p in scan.unclosed if _json_like_opener(body, p)), len(body))
-    cands, failed = _candidates(body, scan, known, first_unclosed)
+    cands, failed = _candidates(body, scan, known, first_unclosed, fmt)
 
     if first_unclosed < len(body):
-        partial = _salvage(body, scan, first_unclosed, known)
+        partial = _salvage(body, scan, first_unclosed, known, fmt)
         detail = f"; complete entries for {', '.join(partial)} came before the cut" if partial else ""
         raise ParseError(f"the answer was cut off mid-JSON (no closing brace){detail}", partial)
 

@@ -33,12 +33,28 @@ Templates are ``string.Template`` files shipped in ``arena_tui/engine/templates/
 sign. The fields each template may use are ``SYSTEM_FIELDS``, ``USER_FIELDS`` and ``COIN_FIELDS``
 (documented there); a template naming any other field is refused at load time with a ``ConfigError``.
 
+Per-agent templates: an agent's ``system_prompt`` / ``user_prompt`` (config) replace the session's
+``[arena]`` ones for that agent only, so one model can run two prompts side by side. The session's
+templates and each agent's own are loaded once, at session start (``AgentPrompts``; the arena asks
+``templates_for(templates, agent)`` each cycle). A set of templates is told apart by ``digest`` (the
+SHA-256 of the three template texts) and named by ``label`` ("alpha-arena" for the bundled ones,
+else the stems of the files that replace them); the journal header records both per agent, never the
+text (the header's config has the paths), and ``prompt_labels`` says what the leaderboards show.
+
+Decision formats: an agent's ``format`` (config) picks the answer it is asked for. "alpha-arena" is
+the templates above; "percent" (size as a percent of account value, a stop-loss percent, a
+take-profit ladder: ``parse.parse_percent_decisions``) swaps each *bundled* part for its percent
+twin (``system_percent.md``, ``user_percent.md``; ``PromptTemplates.for_format``), while a part the
+user replaced by path is kept as it is ($example_json still shows the agent's format).
+
 Cost: ``build_prompt`` only formats numbers; the indicators come from one
 ``indicators.compute_features`` call per cycle, shared by every agent.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
 import math
 from dataclasses import dataclass
@@ -86,6 +102,8 @@ SYSTEM_FIELDS: dict[str, str] = {
     "context_timeframe": "the longer-term timeframe name (\"4h\")",
     "context_timeframe_words": "the longer-term timeframe in words (\"4-hour\")",
     "example_json": "an example answer in the decision format for the first two coins (placeholder numbers)",
+    "max_position_pct": "the largest margin one entry may use, percent of account value (\"50\"; \"100\" when unbounded)",
+    "min_confidence": "the lowest confidence an entry may have, percent (\"0\" when there is no minimum)",
 }
 """Fields of the system template: name -> what it holds. The system prompt does not depend on the
 market or the account, so it stays the same from cycle to cycle (providers can cache it)."""
@@ -148,6 +166,8 @@ COIN_FIELDS: dict[str, str] = {
 reached) are written ``n/a``."""
 
 _BUNDLED = {"system": "system.md", "user": "user.md", "coin": "coin.md"}
+_BUNDLED_PERCENT = {"system": "system_percent.md", "user": "user_percent.md"}
+"""The percent format's twins of the bundled parts (``PromptTemplates.for_format``)."""
 _FIELDS = {"system": SYSTEM_FIELDS, "user": USER_FIELDS, "coin": COIN_FIELDS}
 _CONFIG_KEY = {"system": "[arena] system_prompt", "user": "[arena] user_prompt", "coin": "the coin template path"}
 
@@ -161,8 +181,13 @@ class RenderedPrompt:
     user: str
 
 
-def _read_template(kind: str, path: str | Path | None) -> tuple[str, str]:
-    """(text, display name) of one template: the bundled file when ``path`` is None or ""."""
+BUNDLED_LABEL = "alpha-arena"
+"""The ``label`` of the bundled templates (the Alpha Arena Season 1 layout)."""
+
+
+def _read_template(kind: str, path: str | Path | None, key: str | None = None) -> tuple[str, str]:
+    """(text, display name) of one template: the bundled file when ``path`` is None or "". ``key``:
+    the config key named in an error (default: the session's ``[arena]`` key)."""
     if path is None or str(path).strip() == "":
         name = _BUNDLED[kind]
         res = resources.files("arena_tui.engine") / "templates" / name
@@ -186,8 +211,10 @@ def _read_template(kind: str, path: str | Path | None) -> tuple[str, str]:
         reason = "it is not UTF-8 text"
     except OSError as exc:
         reason = exc.strerror or exc.__class__.__name__
+    except ValueError:  # a NUL character in the path
+        reason = "it is not a valid path"
     raise ConfigError(
-        f"prompt template {p} cannot be read ({reason}): fix {_CONFIG_KEY[kind]} or leave it empty for the bundled template."
+        f"prompt template {p} cannot be read ({reason}): fix {key or _CONFIG_KEY[kind]} or leave it empty for the bundled template."
     )
 
 
@@ -237,20 +264,72 @@ class PromptTemplates:
         system_path: str | Path | None = None,
         user_path: str | Path | None = None,
         coin_path: str | Path | None = None,
+        *,
+        keys: Mapping[str, str] | None = None,
     ) -> "PromptTemplates":
         """Read the templates; ``None`` or ``""`` means the bundled file for that part.
 
         Raises ``ConfigError`` (one sentence naming the path) when a file is missing, unreadable or
         not UTF-8, has a ``$`` that is not a field, or names a field outside ``SYSTEM_FIELDS`` /
-        ``USER_FIELDS`` / ``COIN_FIELDS``.
+        ``USER_FIELDS`` / ``COIN_FIELDS``. ``keys``: the config key each part comes from, by part
+        ("system", "user"), named in those sentences (an agent's: "agent 'GPT' user_prompt");
+        default: the session's ``[arena]`` keys.
         """
         parts = {}
         for kind, path in (("system", system_path), ("user", user_path), ("coin", coin_path)):
-            text, where = _read_template(kind, path)
-            parts[kind] = (_check_template(kind, text, where), where)
+            key = keys.get(kind) if keys else None
+            text, where = _read_template(kind, path, key)
+            parts[kind] = (_check_template(kind, text, f"{where} ({key})" if key and path else where), where)
         return cls(
             parts["system"][0], parts["user"][0], parts["coin"][0], parts["system"][1], parts["user"][1], parts["coin"][1]
         )
+
+    @property
+    def digest(self) -> str:
+        """SHA-256 (hex) of the three template texts: equal for equal templates wherever they were
+        read from; what the journal header records to tell one agent's prompt from another's."""
+        h = hashlib.sha256()
+        for tpl in (self.system, self.user, self.coin):
+            data = tpl.template.encode("utf-8", "surrogatepass")
+            h.update(len(data).to_bytes(8, "big"))
+            h.update(data)
+        return h.hexdigest()
+
+    @property
+    def label(self) -> str:
+        """A short name: ``BUNDLED_LABEL`` for the bundled templates ("alpha-arena-percent" when they
+        are the bundled percent-format ones), else the file stems of the parts that replace them (user
+        first, then system, then coin; "+" between different ones)."""
+        stems: list[str] = []
+        percent = False
+        for kind, source in (("user", self.user_source), ("system", self.system_source), ("coin", self.coin_source)):
+            if source.startswith("arena_tui/engine/templates/"):  # a bundled part
+                percent = percent or source != f"arena_tui/engine/templates/{_BUNDLED[kind]}"
+            elif source:
+                stem = Path(source).stem or Path(source).name
+                if stem and stem not in stems:
+                    stems.append(stem)
+        return "+".join(stems) or (f"{BUNDLED_LABEL}-percent" if percent else BUNDLED_LABEL)
+
+    def header_fields(self) -> dict[str, str]:
+        """What the journal header records of an agent's templates: ``prompt`` (the ``label``) and
+        ``prompt_sha256`` (the ``digest``). Never the text: the header's config holds the paths."""
+        from arena_tui.config import redact_text
+
+        return {"prompt": redact_text(self.label), "prompt_sha256": self.digest}
+
+    def for_format(self, decision_format: str) -> "PromptTemplates":
+        """These templates for an agent answering in ``decision_format``: for "percent", every part
+        that is the bundled Alpha Arena one becomes the bundled percent one; otherwise unchanged."""
+        if decision_format != "percent":
+            return self
+        percent = _percent_templates()
+        changes = {}
+        for kind in ("system", "user"):
+            if getattr(self, f"{kind}_source") == f"arena_tui/engine/templates/{_BUNDLED[kind]}":
+                changes[kind] = getattr(percent, kind)
+                changes[f"{kind}_source"] = getattr(percent, f"{kind}_source")
+        return dataclasses.replace(self, **changes) if changes else self
 
     @classmethod
     def bundled(cls) -> "PromptTemplates":
@@ -261,6 +340,64 @@ class PromptTemplates:
 @lru_cache(maxsize=1)
 def _bundled_templates() -> PromptTemplates:
     return PromptTemplates.load()
+
+
+@lru_cache(maxsize=1)
+def _percent_templates() -> PromptTemplates:
+    """The bundled percent-format system and user templates (with the bundled coin block)."""
+    parts = {}
+    for kind, name in _BUNDLED_PERCENT.items():
+        res = resources.files("arena_tui.engine") / "templates" / name
+        where = f"arena_tui/engine/templates/{name}"
+        try:
+            text = res.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:  # a broken installation
+            raise ConfigError(f"bundled prompt template {where} cannot be read ({exc.__class__.__name__}); reinstall arena-tui.") from None
+        parts[kind] = (_check_template(kind, text, where), where)
+    base = _bundled_templates()
+    return dataclasses.replace(
+        base, system=parts["system"][0], user=parts["user"][0], system_source=parts["system"][1], user_source=parts["user"][1]
+    )
+
+
+@dataclass(frozen=True)
+class AgentPrompts:
+    """A session's templates: ``default`` (the ``[arena]`` ones) and the agents' own, by agent name
+    (agents that set ``system_prompt`` or ``user_prompt``), all loaded at session start."""
+
+    default: PromptTemplates
+    agents: Mapping[str, PromptTemplates]
+
+    def for_agent(self, name: str) -> PromptTemplates:
+        return self.agents.get(name, self.default)
+
+
+def templates_for(templates: "PromptTemplates | AgentPrompts | None", agent: str) -> PromptTemplates | None:
+    """The templates ``agent`` is prompted with: its own (``AgentPrompts``), else the session's
+    (None: the bundled ones)."""
+    if isinstance(templates, AgentPrompts):
+        return templates.for_agent(agent)
+    return templates
+
+
+def prompt_labels(agents: Sequence[Mapping]) -> dict[str, str]:
+    """Agent name -> the label of its templates, for the leaderboards: empty unless the agents (a
+    journal header's ``agents``) were prompted with templates that differ (``prompt_sha256``), so a
+    session where all use the same ones shows nothing new. Two different templates of the same label
+    (same file stem, other text) are told apart by the digest's first 6 characters."""
+    seen: dict[str, tuple[str, str]] = {}
+    for a in agents:
+        if not isinstance(a, Mapping):
+            continue
+        digest, label = a.get("prompt_sha256"), a.get("prompt")
+        if isinstance(digest, str) and digest and isinstance(label, str):
+            seen[str(a.get("name"))] = (label or BUNDLED_LABEL, digest)
+    if len({d for _, d in seen.values()}) < 2:
+        return {}
+    digests_of: dict[str, set[str]] = {}
+    for label, digest in seen.values():
+        digests_of.setdefault(label, set()).add(digest)
+    return {name: label if len(digests_of[label]) == 1 else f"{label}#{digest[:6]}" for name, (label, digest) in seen.items()}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -429,7 +566,40 @@ def _position_line(p: Position) -> str:
         "margin_usd": _json_number(p.margin, 2),
         "notional_usd": _json_number(p.notional, 2),
     }
+    ladder = getattr(p, "take_profit", ())
+    if ladder:  # the take-profit levels still to fill (a percent-format entry)
+        initial = p.initial_quantity or p.quantity
+        obj["exit_plan"]["take_profit_ladder"] = [
+            {"level": lv.level, "price": _json_number(lv.price, d), "close_quantity": _json_number(min(lv.close_fraction * initial, p.quantity), 8)}
+            for lv in ladder
+        ]
     return json.dumps(obj, ensure_ascii=False)
+
+
+def _example_percent_json(coins: Sequence[str], max_leverage: float, max_position_pct: float) -> str:
+    example: dict[str, dict] = {}
+    for i, coin in enumerate(coins[:2]):
+        if i == 0:
+            example[coin] = {
+                "signal": "LONG",
+                "confidence": 65,
+                "size_pct": min(20, max_position_pct),
+                "leverage": min(5, max_leverage),
+                "stop_loss_pct": 2,
+                "take_profit": [{"pct": 3, "close_pct": 33}, {"pct": 6, "close_pct": 33}, {"pct": 10, "close_pct": 34}],
+                "justification": "Trend up on 4h, pullback to EMA20 held; risking 2% to make 3-10% in three steps.",
+            }
+        else:
+            example[coin] = {
+                "signal": "HOLD",
+                "confidence": 50,
+                "size_pct": 0,
+                "leverage": 1,
+                "stop_loss_pct": 0,
+                "take_profit": [],
+                "justification": "No clear edge.",
+            }
+    return json.dumps(example, indent=2)
 
 
 def _example_json(coins: Sequence[str], max_leverage: float) -> str:
@@ -479,6 +649,9 @@ def build_prompt(
     sharpe_ratio: float | None = None,
     max_leverage: float = 20.0,
     taker_fee_bp: float = 4.5,
+    decision_format: str = "alpha-arena",
+    max_position_pct: float | None = None,
+    min_confidence: float = 0.0,
 ) -> RenderedPrompt:
     """Render the system and user prompts for one agent at one cycle.
 
@@ -490,13 +663,17 @@ def build_prompt(
     timeframes of the intraday series and the longer-term context (both must be in the snapshot).
     ``templates``: the templates (default: bundled). ``sharpe_ratio``: the agent's Sharpe ratio
     (None -> "n/a"). ``max_leverage`` and ``taker_fee_bp`` are stated in the system prompt.
+    ``decision_format``: "alpha-arena" or "percent" (the bundled parts become the percent ones, see
+    ``PromptTemplates.for_format``; ``$example_json`` is in that format); ``max_position_pct``
+    (percent of account value, None or 0 = no bound) and ``min_confidence`` (percent) are stated to
+    templates that use them.
 
     Raises ``ConfigError`` when a timeframe is not in the snapshot. Coins appear in the snapshot's
     order.
     """
     timeframe_ms(intraday_tf)
     timeframe_ms(context_tf)
-    tpl = templates if templates is not None else PromptTemplates.bundled()
+    tpl = (templates if templates is not None else PromptTemplates.bundled()).for_format(decision_format)
     if features is None:
         from arena_tui.engine.indicators import compute_features
 
@@ -558,7 +735,13 @@ def build_prompt(
         "intraday_timeframe_words": timeframe_words(intraday_tf),
         "context_timeframe": context_tf,
         "context_timeframe_words": timeframe_words(context_tf),
-        "example_json": _example_json(coins, max_leverage),
+        "example_json": (
+            _example_percent_json(coins, max_leverage, max_position_pct or 100.0)
+            if decision_format == "percent"
+            else _example_json(coins, max_leverage)
+        ),
+        "max_position_pct": _fmt_plain(max_position_pct or 100.0),
+        "min_confidence": _fmt_plain(min_confidence or 0.0),
     }
     return RenderedPrompt(
         _strip_trailing_spaces(tpl.system.substitute(system_fields)),

@@ -19,6 +19,16 @@ Closes are checked before entries (whatever their order in the mapping) and come
 ``RiskResult.orders``: execute the orders in that order, at each order's ``reference_price``, on a
 ledger with the same fee and slippage, and the ledger's cash check will pass (the risk layer uses the
 ledger's own arithmetic, ``ledger.entry_cost`` / ``ledger.exit_amounts``).
+
+The single-agent plan's rules (issue 15): ``min_confidence`` (an entry's confidence, 0-100 %, at
+least the minimum; off at 0), ``max_position_pct`` (an entry's margin at most this percent of account
+value; off at None/0), ``max_correlated_positions`` (at most N positions on the same side among coins
+whose returns correlate at or above ``correlation_threshold``; off at 0) and ``take_profit_ladder``
+(a ladder's levels valid). Correlation is measured by ``return_correlations``: the Pearson
+correlation of simple per-candle returns (``close / previous close - 1``) over the last
+``correlation_window`` candles of the snapshot's finest timeframe that every coin has (same open
+times), summed with ``math.fsum`` so the same candles give the same figure on every machine; a pair
+without enough candles, or a coin whose price did not move, counts as not correlated.
 """
 
 from __future__ import annotations
@@ -29,7 +39,7 @@ from typing import Any, Literal, Mapping
 
 from arena_tui.engine.account import AccountSnapshot, Position
 from arena_tui.engine.decisions import Decision
-from arena_tui.engine.ledger import entry_cost, exit_amounts, fill_price
+from arena_tui.engine.ledger import MAX_TAKE_PROFIT_LEVELS, entry_cost, exit_amounts, fill_price
 
 OrderAction = Literal["open", "close"]
 
@@ -44,12 +54,16 @@ RULES: dict[str, str] = {
     "positive_quantity": "An entry needs a positive, finite quantity in coins.",
     "leverage_bounds": "Leverage must be a number within the configured bounds.",
     "confidence_range": "Confidence must be within 0-1 (0-100 is read as a percentage).",
+    "min_confidence": "An entry's confidence must be at least the configured minimum (percent; 0 turns the rule off).",
     "stop_loss_required": "An entry needs a stop-loss price.",
     "stop_loss_side": "The stop-loss must be below the entry price for a long and above it for a short.",
     "profit_target_required": "An entry needs a profit-target price.",
     "profit_target_side": "The profit target must be above the entry price for a long and below it for a short.",
+    "take_profit_ladder": "A take-profit ladder has at most 5 levels, each a price on the profit side farther from the entry than the one before, closing a share in (0, 100%] of the position.",
     "min_notional": "An entry's notional (quantity x price) must be at least the configured minimum.",
+    "max_position_pct": "An entry's margin (notional / leverage at the cycle's price) may not exceed the configured percent of account value.",
     "max_open_positions": "The number of open positions may not exceed the configured maximum.",
+    "max_correlated_positions": "At most the configured number of positions on the same side among coins whose returns correlate at or above the configured threshold.",
     "margin_within_cash": "Margin plus the entry fee must fit in the free cash left after earlier orders of the same cycle.",
     "max_margin_usage": "Margin in use may not exceed the configured share of account value.",
 }
@@ -65,6 +79,11 @@ class RiskLimits:
     ``daily_loss_limit_pct`` (percent loss since the UTC day's start that stops new entries; ``None``
     turns the breaker off), ``require_stop_loss`` / ``require_profit_target`` (on entries).
     Keep ``max_leverage`` below ``1 / ledger.maintenance_margin_rate`` (40x by default).
+    ``min_confidence`` (percent 0-100; 0 = off), ``max_position_pct`` (percent of account value an
+    entry's margin may use; ``None`` or 0 = off), ``max_correlated_positions`` (positions on one side
+    among correlated coins, the new one included; 0 = off) with ``correlation_threshold`` (Pearson,
+    -1..1) and ``correlation_window`` (candles; see ``return_correlations``). The seed rules are off
+    here; ``config.RiskConfig`` gives the session's values.
     """
 
     min_leverage: float = 1.0
@@ -75,6 +94,11 @@ class RiskLimits:
     daily_loss_limit_pct: float | None = None
     require_stop_loss: bool = True
     require_profit_target: bool = True
+    min_confidence: float = 0.0
+    max_position_pct: float | None = None
+    max_correlated_positions: int = 0
+    correlation_threshold: float = 0.8
+    correlation_window: int = 48
 
 
 @dataclass(frozen=True)
@@ -87,7 +111,8 @@ class Order:
     ``risk_usd`` = quantity x |reference price - stop| recomputed here, beside ``risk_usd_claimed``
     (the model's own figure, ``None`` when absent or not a finite number); ``reference_price`` the
     mark price the order is to be filled at (before slippage); ``notional``/``margin``/``fee`` the
-    expected USD amounts at the fill price (for a close, the margin released and the exit fee).
+    expected USD amounts at the fill price (for a close, the margin released and the exit fee);
+    ``take_profit`` the ladder, ``((price USD, close_fraction), ...)`` nearest first (empty: none).
     """
 
     coin: str
@@ -106,6 +131,7 @@ class Order:
     notional: float = 0.0
     margin: float = 0.0
     fee: float = 0.0
+    take_profit: tuple[tuple[float, float], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -247,6 +273,7 @@ def validate(
     taker_fee_bp: float = 4.5,
     slippage_bp: float = 0.0,
     day_start_value: float | None = None,
+    correlations: Mapping[str, Mapping[str, float]] | None = None,
 ) -> RiskResult:
     """Turn one model answer into orders and rejections; never raises for any decision content.
 
@@ -254,7 +281,9 @@ def validate(
     ``account`` is the agent's account now; ``prices`` coin -> mark price (USD) that entries and closes
     will be filled at before slippage; ``taker_fee_bp``/``slippage_bp`` must match the ledger's;
     ``day_start_value`` is the account value at the start of the UTC day (USD) for the daily-loss
-    breaker (off when ``None`` or when ``limits.daily_loss_limit_pct`` is ``None``).
+    breaker (off when ``None`` or when ``limits.daily_loss_limit_pct`` is ``None``);
+    ``correlations`` coin -> coin -> Pearson correlation of returns (``return_correlations``) for
+    ``max_correlated_positions`` (a pair missing from it counts as not correlated).
     Cash, open-position count and margin usage carry over from order to order within the call:
     accepted closes release their margin + PnL - fee first, then each accepted entry uses
     margin + fee.
@@ -278,6 +307,7 @@ def validate(
     # pass 1: coin, signal, duplicates, closes
     free_cash = float(account.cash)
     open_count = len(held)
+    open_sides: dict[str, int] = {c: p.side for c, p in held.items()}
     margin_used = 0.0
     for p in held.values():
         margin_used += p.margin
@@ -320,6 +350,7 @@ def validate(
             notional, _pnl, fee, returned = exit_amounts(pos.side, pos.quantity, pos.entry_price, pos.margin, fill, taker_fee_bp)
             free_cash = free_cash + returned
             open_count -= 1
+            open_sides.pop(coin, None)
             margin_used -= pos.margin
             conf = _number(getattr(decision, "confidence", None))
             if conf is not None and math.isfinite(conf) and 1.0 < conf <= 100.0:
@@ -439,6 +470,14 @@ def validate(
                 )
             )
             continue
+        floor_conf = limits.min_confidence
+        if floor_conf and floor_conf > 0 and (conf is None or conf * 100.0 < floor_conf):
+            given = "gave no confidence" if conf is None else f"has confidence {conf * 100.0:.4g}%"
+            reject(
+                index,
+                Rejection(coin, "min_confidence", f"{coin}: the {side_name} entry {given}, below the {floor_conf:g}% minimum.", decision),
+            )
+            continue
         raw_stop = getattr(decision, "stop_loss", None)
         stop = _number(raw_stop)
         if stop is not None and (not math.isfinite(stop) or stop <= 0):
@@ -501,6 +540,10 @@ def validate(
                 )
             )
             continue
+        ladder, ladder_problem = _check_ladder(getattr(decision, "take_profit", None), side, price)
+        if ladder_problem is not None:
+            reject(index, Rejection(coin, "take_profit_ladder", f"{coin}: {ladder_problem}.", decision))
+            continue
         notional_ref = qty * price
         if notional_ref < limits.min_notional:
             reject(
@@ -513,6 +556,21 @@ def validate(
                 )
             )
             continue
+        cap_pct = limits.max_position_pct
+        if cap_pct:
+            margin_ref = notional_ref / lev
+            if not margin_ref <= cap_pct / 100.0 * account_value * (1.0 + 1e-9):
+                share = margin_ref / account_value * 100.0 if account_value > 0 else math.inf
+                reject(
+                    index,
+                    Rejection(
+                        coin,
+                        "max_position_pct",
+                        f"{coin}: margin {_usd(margin_ref)} ({_show(qty)} coins at {_show(price)} / {lev:g}x) is {_num(share)}% of the {_usd(account_value)} account value, above the {cap_pct:g}% maximum position size.",
+                        decision,
+                    ),
+                )
+                continue
         if open_count + 1 > limits.max_open_positions:
             reject(
                 index,
@@ -524,6 +582,23 @@ def validate(
                 )
             )
             continue
+        most = limits.max_correlated_positions
+        if most and most > 0:
+            row = (correlations or {}).get(coin) or {}
+            thr = limits.correlation_threshold
+            peers = [(c, row[c]) for c, sd in open_sides.items() if sd == side and c != coin and _finite(row.get(c)) is not None and row[c] >= thr]
+            if len(peers) + 1 > most:
+                named = ", ".join(f"{c} ({r:.2f})" for c, r in peers)
+                reject(
+                    index,
+                    Rejection(
+                        coin,
+                        "max_correlated_positions",
+                        f"{coin}: a {side_name} would make {len(peers) + 1} {side_name}s among coins whose returns correlate at or above {thr:g} with it ({named}); at most {most} are allowed.",
+                        decision,
+                    ),
+                )
+                continue
         fill = fill_price(price, side, slippage_bp)
         notional, margin, fee = entry_cost(qty, fill, lev, taker_fee_bp)
         if not (math.isfinite(margin) and math.isfinite(fee)):
@@ -558,6 +633,7 @@ def validate(
             continue
         free_cash = free_cash - cost
         open_count += 1
+        open_sides[coin] = side
         margin_used += margin
         claimed = _number(getattr(decision, "risk_usd", None))
         if claimed is not None and not math.isfinite(claimed):
@@ -580,6 +656,7 @@ def validate(
                 notional=notional,
                 margin=margin,
                 fee=fee,
+                take_profit=ladder,
             )
         )
     # entries the parser found for coins not traded (``parse.Decisions.unknown``), after the others
@@ -605,3 +682,107 @@ def _not_traded(decisions: Mapping[str, Decision]) -> list[tuple[str, Decision |
     except Exception:
         return out
     return out
+
+
+def _check_ladder(raw: Any, side: int, price: float) -> tuple[tuple[tuple[float, float], ...], str | None]:
+    """A decision's take-profit ladder -> (levels as floats, None) or ((), what is wrong, in words).
+    ``raw`` None or empty: no ladder. Never raises."""
+    if raw is None:
+        return (), None
+    try:
+        items = list(raw)
+    except Exception:
+        return (), f"the take-profit ladder {_show(raw)} is not a list of levels"
+    if not items:
+        return (), None
+    if len(items) > MAX_TAKE_PROFIT_LEVELS:
+        return (), f"the take-profit ladder has {len(items)} levels; at most {MAX_TAKE_PROFIT_LEVELS} are allowed"
+    side_name = "long" if side > 0 else "short"
+    where = "above" if side > 0 else "below"
+    out: list[tuple[float, float]] = []
+    prev = price
+    for i, item in enumerate(items, start=1):
+        try:
+            raw_price, raw_frac = item
+        except Exception:
+            return (), f"take-profit level {i} {_show(item)} is not a price and a share to close"
+        lp, frac = _finite(raw_price), _finite(raw_frac)
+        if lp is None or lp <= 0:
+            wrong = _unusable("price", raw_price)
+            return (), f"take-profit level {i}: {wrong or f'the price {_show(raw_price)} is not positive'}"
+        if frac is None or not 0.0 < frac <= 1.0:
+            shown = _show(raw_frac) if frac is None else f"{frac * 100.0:.4g}%"
+            return (), f"take-profit level {i} closes {shown} of the position; it must close more than 0 and at most 100%"
+        if side * (lp - price) <= 0:
+            return (), f"take-profit level {i} at {_show(lp)} must be {where} the {side_name}'s entry price {_show(price)}"
+        if side * (lp - prev) <= 0:
+            return (), f"take-profit level {i} at {_show(lp)} is not farther from the entry than level {i - 1} at {_show(prev)}"
+        out.append((lp, frac))
+        prev = lp
+    return tuple(out), None
+
+
+def return_correlations(closes: Mapping[str, Any], window: int = 48) -> dict[str, dict[str, float]]:
+    """coin -> coin -> Pearson correlation (-1..1) of simple returns over the last ``window`` returns.
+
+    ``closes`` maps coin -> its closes (oldest first, USD), all taken at the same candle times (see
+    ``snapshot_closes``). Returns are ``close[i] / close[i-1] - 1``; sums use ``math.fsum``, so the
+    figure is the same on every machine. A pair with fewer than 3 returns in common, a non-positive or
+    non-finite close, or a coin whose returns do not vary is left out (not correlated). Never raises
+    for bad numbers."""
+    rets: dict[str, list[float]] = {}
+    for coin, series in closes.items():
+        try:
+            xs = [float(x) for x in list(series)[-(window + 1):]]
+        except Exception:
+            continue
+        if len(xs) < 4 or not all(math.isfinite(x) and x > 0 for x in xs):
+            continue
+        r = [xs[i] / xs[i - 1] - 1.0 for i in range(1, len(xs))]
+        n = len(r)
+        mean = math.fsum(r) / n
+        dev = [x - mean for x in r]
+        var = math.fsum(d * d for d in dev)
+        if var > 0 and math.isfinite(var):
+            rets[coin] = dev
+    out: dict[str, dict[str, float]] = {c: {} for c in closes}
+    coins = list(rets)
+    for i, a in enumerate(coins):
+        for b in coins[i + 1:]:
+            da, db = rets[a], rets[b]
+            n = min(len(da), len(db))
+            if n < 3:
+                continue
+            if len(da) != len(db):  # different lengths: recentre the common tail
+                xa, xb = da[-n:], db[-n:]
+                ma, mb = math.fsum(xa) / n, math.fsum(xb) / n
+                da, db = [x - ma for x in xa], [x - mb for x in xb]
+            va = math.fsum(x * x for x in da)
+            vb = math.fsum(x * x for x in db)
+            if not (va > 0 and vb > 0):
+                continue
+            r = math.fsum(x * y for x, y in zip(da, db)) / math.sqrt(va * vb)
+            r = max(-1.0, min(1.0, r))
+            out[a][b] = out[b][a] = r
+    return out
+
+
+def snapshot_closes(snapshot: Any, window: int = 48) -> dict[str, list[float]]:
+    """coin -> the last ``window + 1`` closes of the snapshot's finest timeframe at the candle open
+    times every coin has (``market.base.MarketSnapshot``), for ``return_correlations``."""
+    from arena_tui.engine.market.base import timeframe_ms
+
+    series: dict[str, tuple[list[int], list[float]]] = {}
+    for coin, cs in snapshot.coins.items():
+        if not cs.candles:
+            continue
+        tf = min(cs.candles, key=timeframe_ms)
+        c = cs.candles[tf]
+        k = max(0, len(c) - 4 * (window + 1))  # look a little further back for the common times
+        series[coin] = (c.ts[k:].tolist(), c.close[k:].tolist())
+    if not series:
+        return {}
+    common = set.intersection(*(set(ts) for ts, _ in series.values()))
+    times = sorted(common)[-(window + 1):]
+    keep = set(times)
+    return {coin: [x for t, x in zip(ts, cl) if t in keep] for coin, (ts, cl) in series.items()}

@@ -157,10 +157,14 @@ class ArenaSession:
         self._resume = resume
         self.background_warmup = background_warmup
         if templates is None and any(getattr(a, "kind", "") != "rule-based" for a in agents):
-            from arena_tui.engine.prompt import PromptTemplates
-
-            templates = PromptTemplates.load(config.arena.system_prompt or None, config.arena.user_prompt or None)
+            templates = load_templates(config, self.agents)
         self.templates = templates
+        """The prompt templates: ``prompt.PromptTemplates`` (every agent the session's), or
+        ``prompt.AgentPrompts`` when agents have their own (``system_prompt``/``user_prompt``)."""
+        self.answer_cache = None
+        """The answer cache (``agents.cache.AnswerCache``) when ``[arena] answer_cache`` is on."""
+        if config.arena.answer_cache:
+            self.answer_cache = attach_answer_cache(config, self.agents, self.mode)
         self._journal = journal
         self._journal_path = Path(journal_path) if journal_path else None
         self.journal_path: Path | None = self._journal_path
@@ -245,13 +249,52 @@ class ArenaSession:
             self.mode,
             self.market.name,
             tuple(self.market.coins),
-            tuple({"name": a.name, "kind": a.kind, "model": getattr(a, "model", "")} for a in self.agents),
+            tuple(self._header_agent(a) for a in self.agents),
             self.config.arena.starting_cash,
             market_interval_ms(self.market),
             self.config.to_json(),
             app_version=__version__,
             started_at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
         )
+
+    def _header_agent(self, a: Agent) -> dict:
+        """An agent in the header: name, kind, model and, for an agent prompted with templates,
+        which ones (``PromptTemplates.header_fields``: their label and SHA-256, never the text)."""
+        out = {"name": a.name, "kind": a.kind, "model": getattr(a, "model", "")}
+        if self.templates is not None and _prompted(a):
+            from arena_tui.engine.prompt import templates_for
+
+            tpl = self._agent_templates(a.name)
+            if tpl is not None:
+                out.update(tpl.header_fields())
+        return out
+
+    def _agent_templates(self, name: str):
+        """The templates agent ``name`` is prompted with, as ``Arena._ask`` renders them: its own or
+        the session's, in its decision format (``PromptTemplates.for_format``)."""
+        from arena_tui.engine.prompt import templates_for
+
+        tpl = templates_for(self.templates, name)
+        if tpl is None:
+            return None
+        entry = next((a for a in self.config.agents if a.name == name), None)
+        agent = next((a for a in self.agents if a.name == name), None)
+        fmt = getattr(entry, "format", None) or getattr(agent, "decision_format", None) or "alpha-arena"
+        for_format = getattr(tpl, "for_format", None)
+        return for_format(fmt) if for_format is not None else tpl
+
+    def _prompt_changes(self, header: ev.SessionStarted) -> list[str]:
+        """Resume: the agents whose templates' text differs from what the header recorded."""
+        if self.templates is None:
+            return []
+        changed = []
+        for a in header.agents:
+            if not isinstance(a, dict) or not isinstance(a.get("prompt_sha256"), str):
+                continue
+            tpl = self._agent_templates(str(a.get("name")))
+            if tpl is not None and tpl.digest != a["prompt_sha256"]:
+                changed.append(str(a.get("name")))
+        return changed
 
     def _open_journal(self, header: ev.SessionStarted) -> None:
         if not self._journal:
@@ -295,6 +338,11 @@ class ArenaSession:
             if r.partial_cycle is not None:
                 note += f"; cycle {r.partial_cycle} was cut off ({r.partial_events} events, kept beside the journal) and runs again"
             bus.publish(ev.SessionResumed(arena.cycle, self.market.now, note))
+            changed = self._prompt_changes(header)
+            if changed:
+                who = ", ".join(changed)
+                bus.publish(ev.Notice(arena.cycle, self.market.now, "warning",
+                                      f"The prompt templates of {who} changed since the session started; later cycles use the new text."))
         else:
             bus.state.apply(header)
             sink(header)
@@ -571,6 +619,63 @@ class ArenaSession:
             for task in (sleeper, woken):
                 if not task.done():
                     task.cancel()
+
+
+def _prompted(agent: Agent) -> bool:
+    """Whether the arena builds a prompt for ``agent`` (as ``Arena._ask`` decides)."""
+    return getattr(agent, "kind", "") != "rule-based" and bool(getattr(agent, "needs_prompt", True))
+
+
+def load_templates(config: Config, agents: Sequence[Agent]):
+    """The session's prompt templates, loaded once: the ``[arena]`` ones (default: bundled) and,
+    for each agent whose config entry sets ``system_prompt`` or ``user_prompt``, its own (a part it
+    leaves empty is the session's). Returns a ``prompt.PromptTemplates`` when no agent has its own,
+    else a ``prompt.AgentPrompts``. Raises ``ConfigError``, one sentence naming the file and the
+    key (``agent 'GPT' user_prompt`` for an agent's), when a template cannot be read or uses a
+    field that does not exist."""
+    from arena_tui.engine.prompt import AgentPrompts, PromptTemplates
+
+    ar = config.arena
+    default = PromptTemplates.load(ar.system_prompt or None, ar.user_prompt or None)
+    entries = {a.name: a for a in config.agents}
+    own: dict[str, PromptTemplates] = {}
+    loaded: dict[tuple[str, str], PromptTemplates] = {}
+    for agent in agents:
+        a = entries.get(agent.name)
+        if a is None or not (a.system_prompt or a.user_prompt) or not _prompted(agent):
+            continue
+        paths = (a.system_prompt or ar.system_prompt, a.user_prompt or ar.user_prompt)
+        keys = {
+            "system": f"agent '{a.name}' system_prompt" if a.system_prompt else "[arena] system_prompt",
+            "user": f"agent '{a.name}' user_prompt" if a.user_prompt else "[arena] user_prompt",
+        }
+        tpl = loaded.get(paths)
+        if tpl is None:
+            tpl = PromptTemplates.load(paths[0] or None, paths[1] or None, keys=keys)
+            loaded[paths] = tpl
+        own[a.name] = tpl
+    return AgentPrompts(default, own) if own else default
+
+
+def attach_answer_cache(config: Config, agents: Sequence[Agent], mode: str):
+    """``[arena] answer_cache``: an ``agents.cache.AnswerCache`` in ``answer_cache_dir`` (default:
+    the user cache directory), handed to every LLM agent of the session that answers on its own (a
+    fallback's or a swarm's models always ask: the journal marks every cached answer, and those
+    journal their calls elsewhere). Refused for a live market (``ConfigError``, one sentence)."""
+    from arena_tui.engine.agents.cache import AnswerCache
+    from arena_tui.engine.errors import ConfigError
+
+    if mode == "live":
+        raise ConfigError(
+            'arena.answer_cache works on the recorded market only (a live market never repeats a prompt): '
+            'set it to false for market.source = "live".'
+        )
+    cache = AnswerCache(config.arena.answer_cache_dir or None)
+    cache.check()
+    for a in agents:
+        if hasattr(a, "answer_cache"):
+            a.answer_cache = cache
+    return cache
 
 
 MAX_SLEEP_S = 30.0

@@ -80,6 +80,8 @@ class AgentBook:
     """Session totals of the calls' usage (tokens as the API reported them) and cost (USD)."""
     last_reply: ev.AgentReplied | None = None
     """The last call's reply (latency, tokens, cost): shown until the next call ends."""
+    cache_hits: int = 0
+    """Answers replayed from the answer cache (``AgentReplied.cached``): no call made, nothing spent."""
     fallbacks: int = 0
     """Cycles in which the agent's own model failed and its fallback was asked (``AgentFellBack``)."""
     fallback_model: str = ""
@@ -271,6 +273,8 @@ class ArenaState:
         if vote is None or vote.cycle != e.cycle or vote.time != e.time:
             _spend(book, e)  # (a swarm's reply sums its members' calls, counted by SwarmVoted)
         book.last_reply = e
+        if e.cached:
+            book.cache_hits += 1
         book.replies.append(dataclasses.replace(e, text="") if e.text else e)
         if e.answered_by is None:
             book.last_fallback = None

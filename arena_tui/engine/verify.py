@@ -408,6 +408,7 @@ class ReplayedAgent:
                 failure=failure,
                 answered_by=fell_back.fallback if fell_back is not None else None,
                 fell_back=fell_back,
+                cached=r.cached is True,  # (an answer from the answer cache: a primary input too)
             )
         finally:
             self._turns.finish(self.name)

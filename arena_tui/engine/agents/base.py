@@ -112,6 +112,8 @@ class AgentReply:
     swarm: Any = None
     """A swarm's vote (``agents.swarm.SwarmVote``: every member's call, the tally, the result), when
     the agent is a swarm; None otherwise."""
+    cached: bool = False
+    """The answer came from the answer cache (``agents.cache``): no call was made, nothing was spent."""
 
     @property
     def ok(self) -> bool:

@@ -365,6 +365,9 @@ class LLMAgent:
         self._spend: dict[str, DaySpend] = {}
         # (event loop, sha256 of the key, SDK client): one client per agent, reused across cycles.
         self._cached: tuple[asyncio.AbstractEventLoop, str, Any] | None = None
+        self.answer_cache: Any = None
+        """An ``agents.cache.AnswerCache`` (``[arena] answer_cache``, recorded market only): a call
+        made before is answered from it, at no cost; None: every call goes to the model."""
 
     async def _client(self, cls: Any, key: str) -> Any:
         """The SDK client for ``key`` on the running loop: built once (in a worker thread, as building
@@ -454,7 +457,58 @@ class LLMAgent:
             await self._client(cls, key)
 
     async def decide(self, request: AgentRequest, on_delta: OnDelta) -> AgentReply:
-        """Stream one answer for ``request``; see the class docstring. Never raises."""
+        """Stream one answer for ``request``; see the class docstring. Never raises. With an
+        ``answer_cache``, a call made before is answered from it (``_from_cache``) and a new answer
+        that finished properly is kept in it."""
+        cache = self.answer_cache
+        if cache is not None:
+            hit = self._from_cache(cache, request, on_delta)
+            if hit is not None:
+                return hit
+        reply = await self._decide(request, on_delta)
+        if cache is not None and reply.failure is None:
+            try:
+                cache.put(self.config, request.system_prompt, request.user_prompt, reply)
+            except Exception:  # keeping an answer is a saving, never a failure
+                _log.warning("%s: the answer cache failed to keep an answer", self.name, exc_info=True)
+        return reply
+
+    def _from_cache(self, cache: Any, request: AgentRequest, on_delta: OnDelta) -> AgentReply | None:
+        """The cached answer to this very call, if there is one: its reasoning, then its answer,
+        go to ``on_delta`` (the pane shows them as if streamed); zero usage, zero cost, not charged
+        to the budget, ``cached=True``. None on a miss (or an unusable entry)."""
+        started = time.perf_counter()
+        try:
+            hit = cache.get(self.config, request.system_prompt, request.user_prompt)
+        except Exception:  # the cache must never stop an agent: ask the model instead
+            _log.warning("%s: the answer cache failed; asking the model", self.name, exc_info=True)
+            return None
+        if hit is None:
+            return None
+        ttft: float | None = None
+        try:
+            for kind, text in (("reasoning", hit.reasoning), ("answer", hit.text)):
+                if text:
+                    if ttft is None:
+                        ttft = time.perf_counter() - started
+                    on_delta(kind, text)  # type: ignore[arg-type]
+        except Exception as exc:
+            _log.error("%s: the on_delta callback failed", self.name, exc_info=True)
+            reason = f"{self.name}: the on_delta callback failed ({type(exc).__name__}: {exc}); {log_hint()}."
+            return AgentReply(latency_s=time.perf_counter() - started, failure=AgentFailure("error", self._scrub(reason, None)), cached=True)
+        return AgentReply(
+            text=hit.text,
+            reasoning=hit.reasoning,
+            usage=Usage(),
+            ttft_s=ttft,
+            latency_s=time.perf_counter() - started,
+            cost_usd=0.0,
+            finish_reason=hit.finish_reason,
+            cached=True,
+        )
+
+    async def _decide(self, request: AgentRequest, on_delta: OnDelta) -> AgentReply:
+        """One answer from the model (see ``decide``)."""
         key: str | None = None
         attempts: list[_Stream] = []
         failure: AgentFailure | None

@@ -28,7 +28,10 @@ class Leaderboard(ArenaTable):
     (USD), win rate (percent of closed trades that made money), Sharpe ratio (hourly returns,
     annualised, shown after a day of them), maximum drawdown (%), trades, the model's tokens
     (input + output, session total) and cost (USD, session total; with the share of the daily
-    budget used today where a budget is set); a missing figure shows ``–``. Fees and tokens need
+    budget used today where a budget is set); a missing figure shows ``–``. When the agents were
+    prompted with different templates (per-agent ``system_prompt``/``user_prompt``), each agent's
+    name is followed by its templates' label (``GPT · terse``; ``prompt.prompt_labels``: the file
+    stem, "alpha-arena" for the bundled ones); otherwise nothing is added. Fees and tokens need
     140 columns, PnL and win rate 120; under 100 the agent column is narrower and the equity line
     10 cycles long instead of 14, and the budget share is left out.
 
@@ -55,6 +58,7 @@ class Leaderboard(ArenaTable):
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
         self._equity: dict[str, deque[float]] = {}
+        self._prompts: tuple[object, dict[str, str]] = (None, {})  # (the header they are of, labels)
 
     def record(self, rows: Iterable[LeaderboardRow]) -> None:
         """Add one ``CycleCompleted.leaderboard``'s account values to the equity lines."""
@@ -72,6 +76,18 @@ class Leaderboard(ArenaTable):
         """One row per agent and the benchmark, best rank first."""
         return [(row.agent, self._cells(row)) for row in sorted(self.standings(), key=lambda r: r.rank)]
 
+    def prompt_labels(self) -> dict[str, str]:
+        """Agent name -> its prompt templates' label, when the agents' templates differ (else {});
+        computed once per session header."""
+        header = self.state.header if self.state is not None else None
+        if header is None:
+            return {}
+        if self._prompts[0] is not header:
+            from arena_tui.engine.prompt import prompt_labels
+
+            self._prompts = (header, prompt_labels(header.agents))
+        return self._prompts[1]
+
     def _cells(self, row: LeaderboardRow) -> dict[str, Text]:
         label_style: tuple[str, ...] = ()
         if row.kind == "benchmark":
@@ -82,6 +98,9 @@ class Leaderboard(ArenaTable):
             label_style = ("arena--rule-based",)
         book = self.state.agents.get(row.agent) if self.state is not None and row.kind != "benchmark" else None
         label = fmt.agent_label(row.agent, row.kind)
+        prompt = self.prompt_labels().get(row.agent) if book is not None else None
+        if prompt:
+            label = f"{label} · {prompt}"
         if book is not None:
             from arena_tui.tui.widgets.reasoning import agent_number  # (imported with the panes, after the first frame)
 
