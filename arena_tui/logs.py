@@ -111,11 +111,13 @@ def setup_logging(level: int = logging.INFO) -> Path | None:
 
 
 def close_logging() -> None:
-    """Detach and close the log file handler (tests, and the end of ``main``)."""
+    """Detach and close the log file handler (tests, and the end of ``main``), and let the package's
+    records reach the root logger again (``setup_logging`` stopped that while the file was open)."""
     global _log_file
     logger = logging.getLogger("arena_tui")
     for handler in list(logger.handlers):
         if getattr(handler, "_arena_tui", False):
             logger.removeHandler(handler)
             handler.close()
+            logger.propagate = True
     _log_file = None
