@@ -168,6 +168,57 @@ class UIConfig:
     theme: str = "arena-dark"
 
 
+SEED_SIDES = ("long", "short")
+
+
+@dataclass(frozen=True)
+class SeedPosition:
+    """An open position an agent starts the session with (``[[agents.account.positions]]``).
+
+    ``side`` "long" | "short"; ``quantity`` in coins (> 0); ``entry_price`` USD; ``leverage`` x (its
+    isolated margin is ``quantity x entry_price / leverage``, no entry fee is charged again);
+    ``entry_time`` ISO-8601 UTC ("" = not known; informational); ``mark_price`` the price the source
+    valued it at (USD; 0 = the entry price): the seeded account's value is counted at it
+    (``engine.ledger.seed_value``). Exit plan as an answer gives one: ``stop_loss``,
+    ``profit_target`` (USD, unset = none), ``invalidation_condition``, ``confidence`` (0-1),
+    ``risk_usd``."""
+
+    coin: str
+    side: str
+    quantity: float
+    entry_price: float
+    leverage: float
+    entry_time: str = ""
+    mark_price: float = 0.0
+    stop_loss: float | None = None
+    profit_target: float | None = None
+    invalidation_condition: str = ""
+    confidence: float | None = None
+    risk_usd: float | None = None
+
+
+@dataclass(frozen=True)
+class AccountSeed:
+    """The account an agent starts from instead of ``[arena] starting_cash`` (``[agents.account]``).
+
+    ``cash``: free collateral, USD (what is not margin). ``starting_value``: the base of the return in
+    percent (USD; 0 = ``[arena] starting_cash``; Alpha Arena's accounts started at $10,000).
+    ``positions``: the open ``SeedPosition``s. ``source``: where the account was read (a sentence;
+    informational). The journal header records it with the config, so replay and verification start
+    from the same account."""
+
+    cash: float
+    starting_value: float = 0.0
+    positions: tuple[SeedPosition, ...] = ()
+    source: str = ""
+
+
+RECORDED_TIMINGS = ("latest", "once")
+"""``AgentConfig.timing`` of a recorded agent: "latest" answers every cycle with the latest record at
+or before the cycle's time; "once" answers each record once, in the cycle whose interval holds its
+time, and holds (no call) in cycles without one."""
+
+
 @dataclass(frozen=True)
 class AgentConfig:
     """One agent. ``kind``: openai | anthropic | openai-compatible | baseline | recorded.
@@ -211,6 +262,13 @@ class AgentConfig:
     """kind = "swarm" only: how the members' answers combine (``VOTE_RULES``; see ``agents.swarm``)."""
     quorum: int = 0
     """kind = "swarm" only: members that must answer for the swarm to trade (0 = a majority of them)."""
+    account: AccountSeed | None = None
+    """The account the agent starts from (``[agents.account]``: cash and open positions), else
+    ``[arena] starting_cash`` in cash."""
+    timing: str = "latest"
+    """kind = "recorded" only: ``RECORDED_TIMINGS``."""
+    stream_chars_per_s: float = 0.0
+    """kind = "recorded" only: the pace its recorded text streams at (characters a second; 0 = at once)."""
     members: tuple[AgentConfig, ...] = ()
     """kind = "swarm" only: the member agents (``[[agents.members]]``, each an agent entry of an LLM kind
     or a baseline; its ``name`` defaults to its model or strategy and is unique within the swarm). They
@@ -465,8 +523,16 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
         if not value.get("name"):
             value["name"] = str(value.get("model") or value.get("strategy") or ("member" if member else "fallback"))
         return _build(AgentConfig, value, where)
+    if typ in (AccountSeed, SeedPosition):  # [agents.account] and its [[agents.account.positions]]
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a table, not {_shown(value)}.")
+        return _build(typ, value, where)
     if origin is tuple:
         (inner, *_rest) = get_args(typ)
+        if inner is SeedPosition:
+            if not isinstance(value, (list, tuple)):
+                raise ConfigError(f"{where} must be an array of tables ([[agents.account.positions]]), not {_shown(value)}.")
+            return tuple(_coerce(v, inner, f"{where}[{j}]") for j, v in enumerate(value))
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
         if not isinstance(value, (list, tuple)):
@@ -589,6 +655,8 @@ def _validate(cfg: Config, where: str) -> None:
                 raise ConfigError(f"{at}.fallback has a fallback of its own; one fallback per agent, remove the inner one.")
             if fb.kind == "recorded":
                 raise ConfigError(f"{at}.fallback: kind 'recorded' cannot stand in for a model; use a model or kind = \"baseline\".")
+            if fb.account is not None:
+                raise ConfigError(f"{at}.fallback has an account of its own; a fallback trades its agent's account, so move [agents.account] to the agent.")
             if fb.kind == "swarm":
                 raise ConfigError(f"{at}.fallback: kind 'swarm' cannot be a fallback; use a model or kind = \"baseline\".")
             _check_swarm(fb, f"{at}.fallback")
@@ -644,6 +712,8 @@ def _check_swarm(a: AgentConfig, at: str) -> None:
             raise ConfigError(f"{mat} ('{m.name}'): kind '{m.kind}' cannot be a swarm member; use a model or kind = \"baseline\".")
         if m.fallback is not None:
             raise ConfigError(f"{mat}.fallback: a swarm member has no fallback (a member that fails does not vote); remove it.")
+        if m.account is not None:
+            raise ConfigError(f"{mat}.account: a swarm member trades the swarm's account; move [agents.account] to the swarm.")
         if m.members:
             raise ConfigError(f"{mat} ('{m.name}'): a member has no members of its own; remove its [[agents.members]] tables.")
         if m.name in names:
@@ -696,6 +766,45 @@ def _check_agent(a: AgentConfig, at: str) -> None:
         raise ConfigError(f"{loc}: set base_url (for example 'http://127.0.0.1:11434/v1' for Ollama).")
     if a.kind == "recorded" and not a.path:
         raise ConfigError(f"{loc}: set path to a JSONL file of recorded responses.")
+    if a.timing not in RECORDED_TIMINGS:
+        raise ConfigError(f"{loc}: timing {_shown(a.timing)} is not one of {', '.join(RECORDED_TIMINGS)}.")
+    if not 0 <= a.stream_chars_per_s <= 1e6:
+        raise ConfigError(f"{loc}: stream_chars_per_s must be 0 (at once) to 1,000,000 characters a second (got {a.stream_chars_per_s}).")
+    if a.account is not None:
+        _check_account(a.account, f"{at}.account")
+
+
+def _check_account(seed: AccountSeed, at: str) -> None:
+    """An ``[agents.account]``'s own checks: amounts, sides and one position per coin."""
+    if seed.cash < 0:
+        raise ConfigError(f"{at}.cash must be 0 or more USD (got {seed.cash}).")
+    if not 0 <= seed.starting_value <= MAX_STARTING_CASH:
+        raise ConfigError(f"{at}.starting_value must be 0 (= [arena] starting_cash) or a positive amount of USD (got {seed.starting_value}).")
+    seen: set[str] = set()
+    for j, p in enumerate(seed.positions):
+        loc = f"{at}.positions[{j}]"
+        coin = p.coin.upper()
+        if coin in seen:
+            raise ConfigError(f"{loc}: {_shown(p.coin)} has two positions; one position per coin.")
+        seen.add(coin)
+        if p.side not in SEED_SIDES:
+            raise ConfigError(f"{loc}.side must be \"long\" or \"short\" (got {_shown(p.side)}).")
+        for key in ("quantity", "entry_price", "leverage"):
+            if getattr(p, key) <= 0:
+                raise ConfigError(f"{loc}.{key} must be a positive number (got {getattr(p, key)}).")
+        from arena_tui.engine.ledger import DEFAULT_MAINTENANCE_MARGIN_RATE
+
+        if p.leverage * DEFAULT_MAINTENANCE_MARGIN_RATE >= 1:
+            raise ConfigError(f"{loc}.leverage {p.leverage:g}x is at or past the liquidation price at a {DEFAULT_MAINTENANCE_MARGIN_RATE:.1%} maintenance margin; use less than {1 / DEFAULT_MAINTENANCE_MARGIN_RATE:g}x.")
+        if p.mark_price < 0:
+            raise ConfigError(f"{loc}.mark_price must be 0 (= the entry price) or a positive price (got {p.mark_price}).")
+        if p.entry_time:
+            from arena_tui.engine.market.recorded import parse_time
+
+            try:
+                parse_time(p.entry_time)
+            except (ConfigError, ValueError, TypeError, OverflowError):
+                raise ConfigError(f"{loc}.entry_time {_shown(p.entry_time)} is not an ISO-8601 UTC time such as 2025-10-28T06:13:22Z.") from None
 
 
 ENV_OVERRIDES: dict[str, tuple[str, str]] = {
@@ -716,13 +825,17 @@ def load_config(
     environ: Mapping[str, str] | None = None,
     overrides: Mapping[str, Mapping[str, Any]] | None = None,
     cwd: Path | None = None,
+    data: Mapping[str, Any] | None = None,
+    agents: tuple[AgentConfig, ...] | None = None,
 ) -> Config:
     """Resolve the configuration: defaults < TOML file < environment (ARENA_*) < ``overrides``
-    (CLI flags as ``{"market": {"start": ...}}``). Raises ``ConfigError`` naming file and key."""
+    (CLI flags as ``{"market": {"start": ...}}``). Raises ``ConfigError`` naming file and key.
+    ``data`` (a preset: the sections as a TOML file would hold them) replaces the file, and
+    ``agents`` (already built) its ``[[agents]]``."""
     environ = os.environ if environ is None else environ
-    file = find_config_file(path, cwd)
-    where = str(file) if file else "config"
-    data: dict[str, Any] = {}
+    file = find_config_file(path, cwd) if data is None else None
+    where = str(file) if file else ("the preset" if data is not None else "config")
+    data = dict(data) if data is not None else {}
     if file is not None:
         try:
             data = tomllib.loads(file.read_text(encoding="utf-8-sig"))  # a BOM (Notepad) is not TOML's business
@@ -764,7 +877,8 @@ def load_config(
     for i, a in enumerate(raw_agents):
         if not isinstance(a, dict):
             raise ConfigError(f"{where}: agents[{i}] must be a table ([[agents]] with name = ... and kind = ...), not {_shown(a)}.")
-    agents = tuple(_build(AgentConfig, a, f"{where} agents[{i}]") for i, a in enumerate(raw_agents))
+    if agents is None:
+        agents = tuple(_build(AgentConfig, a, f"{where} agents[{i}]") for i, a in enumerate(raw_agents))
     if not agents:
         agents = default_baselines() + env_agents(environ)
     market = sections["market"]
@@ -859,6 +973,9 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("agents", "vote"): "swarm: " + " | ".join(VOTE_RULES) + " (per coin; unanimous: for entries)",
     ("agents", "quorum"): "swarm: members that must answer, else it holds (0 = a majority)",
     ("agents", "members"): "a swarm member: an agent entry like any other (name defaults to its model or strategy)",
+    ("agents", "account"): "start from this account, not [arena] starting_cash: cash, starting_value, [[agents.account.positions]]",
+    ("agents", "timing"): 'recorded: "latest" (each cycle the latest answer) | "once" (each answer once, at its time)',
+    ("agents", "stream_chars_per_s"): "recorded: the pace its recorded reasoning streams at (characters a second; 0 = at once)",
 }
 """The comment beside each key of the starter config, by (section, key); ``agents`` stands for
 ``AgentConfig``. Every field has one: tests/test_starter_config.py fails on a field without."""
@@ -868,16 +985,21 @@ STARTER_UNSET_EXAMPLES: dict[tuple[str, str], Any] = {
     ("agents", "price_cached_input_per_mtok"): 0.125,
     ("agents", "price_reasoning_per_mtok"): 10.0,
     ("agents", "fallback"): {"kind": "baseline", "strategy": "trend_follower"},
+    ("agents", "account"): {
+        "cash": 4000.0, "starting_value": 10000.0,
+        "positions": [{"coin": "BTC", "side": "long", "quantity": 0.1, "entry_price": 110000.0, "leverage": 20.0,
+                       "stop_loss": 106000.0, "profit_target": 118000.0}],
+    },
 }
 """A value to show, commented out, for a field whose default is ``None`` (TOML has no null)."""
 
 STARTER_KIND_FIELDS: dict[str, str] = {
     "thinking": "anthropic", "thinking_budget": "anthropic", "thinking_display": "anthropic",
-    "strategy": "baseline", "path": "recorded", "vote": "swarm", "quorum": "swarm", "members": "swarm",
+    "strategy": "baseline", "path": "recorded", "timing": "recorded", "stream_chars_per_s": "recorded", "vote": "swarm", "quorum": "swarm", "members": "swarm",
 }
 """Agent fields that mean something to one kind only: shown in that kind's examples, not the first."""
 
-STARTER_KIND_EXAMPLES: dict[str, Any] = {"thinking_budget": 2048, "thinking_display": "summarized", "vote": "majority"}
+STARTER_KIND_EXAMPLES: dict[str, Any] = {"timing": "once", "stream_chars_per_s": 400.0, "thinking_budget": 2048, "thinking_display": "summarized", "vote": "majority"}
 """A value to show, commented out, for a kind-only field the kind's example leaves at its default."""
 
 _NOTE_COLUMN = 31  # where the comment beside a key begins
@@ -1002,6 +1124,13 @@ def starter_config_text() -> str:
                     lines = [prefix + line for line in lines]
                     if j == 0 and note:
                         lines[0] = lines[0].ljust(_NOTE_COLUMN - 1) + " # " + note
+                    out += lines
+                continue
+            if f.name == "account":
+                if i == 0:  # the first example shows the sub-tables ([agents.account], its positions), commented out
+                    lines = tomli_w.dumps({f.name: STARTER_UNSET_EXAMPLES["agents", f.name]}).rstrip("\n").split("\n")
+                    lines = ["# " + line.replace("[account", "[agents.account") if line else "#" for line in lines]
+                    lines[0] = lines[0].ljust(_NOTE_COLUMN - 1) + " # " + note
                     out += lines
                 continue
             if f.name == "fallback":

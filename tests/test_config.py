@@ -16,6 +16,9 @@ from hypothesis import strategies as st
 from arena_tui.config import (
     AGENT_KINDS,
     DECISION_FORMATS,
+    RECORDED_TIMINGS,
+    AccountSeed,
+    SeedPosition,
     VOTE_RULES,
     ANTHROPIC_EFFORTS,
     REASONING_SUMMARIES,
@@ -203,6 +206,29 @@ def _section(name):
     return s.map(_ordered_leverage) if name == "risk" else s
 
 
+_SEED_POSITIONS = st.lists(
+    st.builds(
+        SeedPosition,
+        coin=st.sampled_from(COINS),
+        side=st.sampled_from(("long", "short")),
+        quantity=_POSITIVE,
+        entry_price=_POSITIVE,
+        leverage=st.floats(min_value=1.0, max_value=39.0),
+        entry_time=st.sampled_from(("", "2025-10-28T06:13:22Z")),
+        mark_price=_NON_NEGATIVE,
+        stop_loss=st.one_of(st.none(), _POSITIVE),
+        profit_target=st.one_of(st.none(), _POSITIVE),
+        invalidation_condition=st.text(max_size=20).filter(lambda t: redact_text(t) == t),
+        confidence=st.one_of(st.none(), st.floats(min_value=0.0, max_value=1.0)),
+        risk_usd=st.one_of(st.none(), _NON_NEGATIVE),
+    ),
+    max_size=3,
+    unique_by=lambda p: p.coin,
+).map(tuple)
+_ACCOUNTS = st.builds(AccountSeed, cash=_NON_NEGATIVE, starting_value=st.floats(min_value=0.0, max_value=1e9),
+                      positions=_SEED_POSITIONS, source=st.sampled_from(("", "the prompt of 2025-10-28 06:13 UTC")))
+
+
 @st.composite
 def _agents(draw, fallback: bool = True):
     """Valid agents: a known kind, what that kind requires set, every other field arbitrary; with
@@ -232,6 +258,10 @@ def _agents(draw, fallback: bool = True):
         "thinking_budget": st.just(0),
         "thinking_display": st.just(""),
         "format": st.sampled_from(DECISION_FORMATS),
+        # a starting account: the agent's own (a fallback or a swarm member trades its agent's)
+        "account": st.one_of(st.none(), _ACCOUNTS) if fallback else st.just(None),
+        "timing": st.sampled_from(RECORDED_TIMINGS),
+        "stream_chars_per_s": st.floats(min_value=0.0, max_value=1e6),
         # an agent's own prompt templates (paths, read at session start): not on a baseline, nor on a
         # fallback or a swarm member (drawn with fallback=False), which answer the agent's prompt
         "system_prompt": _PROMPT_PATH if fallback and kind != "baseline" else st.just(""),

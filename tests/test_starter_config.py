@@ -60,6 +60,8 @@ def test_every_field_of_every_section_and_agent_appears():
             shown = rf"^(# )?{f.name} = "
             if f.name == "fallback":  # a table-valued field is a sub-table: [agents.fallback]
                 shown = rf"^(# )?\[{section}\.{f.name}\]"
+            elif f.name == "account":  # ... and so is an agent's starting account: [agents.account]
+                shown = rf"^(# )?\[{section}\.{f.name}\]"
             elif f.name == "members":  # ... or an array of them: [[agents.members]] (a swarm's)
                 shown = rf"^(# )?\[\[{section}\.{f.name}\]\]"
             assert re.search(shown, blocks[section], re.M), f"{section}.{f.name} is missing from the starter config"

@@ -64,10 +64,16 @@ def risk_limits(config: Config) -> RiskLimits:
     )
 
 
-def make_ledger(config: Config) -> Ledger:
-    """A ledger with the session's starting cash, fees and slippage."""
+def make_ledger(config: Config, agent: str | None = None, time: int = 0) -> Ledger:
+    """A ledger with the session's starting cash, fees and slippage; for ``agent`` with an
+    ``[agents.account]`` in ``config``, seeded with that account as of ``time`` (ms; the session's
+    start: ``Ledger.seed``)."""
     fees = config.fees
-    return Ledger(config.arena.starting_cash, taker_fee_bp=fees.taker_fee_bp, maker_fee_bp=fees.maker_fee_bp, slippage_bp=fees.slippage_bp)
+    ledger = Ledger(config.arena.starting_cash, taker_fee_bp=fees.taker_fee_bp, maker_fee_bp=fees.maker_fee_bp, slippage_bp=fees.slippage_bp)
+    seed = next((a.account for a in config.agents if a.name == agent), None) if agent is not None else None
+    if seed is not None:
+        ledger.seed(seed, time=time)
+    return ledger
 
 
 def position_rows(snap: AccountSnapshot) -> tuple[ev.PositionRow, ...]:
@@ -143,7 +149,7 @@ class Arena:
         self.cycle = 0
         self.session_start = market.now
         self.last_settled = market.now
-        self.states: dict[str, AgentState] = {a.name: AgentState(a, make_ledger(config)) for a in agents}
+        self.states: dict[str, AgentState] = {a.name: AgentState(a, make_ledger(config, a.name, market.now)) for a in agents}
         self._sent_candles: dict[tuple[str, str], int] = {}
         self._sent_funding: dict[str, int] = {}
         self._calls: set[asyncio.Future] = set()
@@ -356,7 +362,12 @@ class Arena:
 
     async def _ask_and_act(self, s: AgentState, snap: MarketSnapshot, features) -> None:
         """One agent's turn: its answer is parsed, checked and executed as soon as it arrives, so
-        the screen shows a fast agent's trades while a slow one is still thinking."""
+        the screen shows a fast agent's trades while a slow one is still thinking. An agent that
+        answers only at given times (``answers_at``: a recorded agent with timing "once") holds
+        without a call, and without an event, in a cycle it has nothing for."""
+        answers_at = getattr(s.agent, "answers_at", None)
+        if answers_at is not None and not answers_at(snap.time):
+            return
         self._act(s, await self._ask(s, snap, features), snap)
 
     async def _ask(self, s: AgentState, snap: MarketSnapshot, features) -> AgentReply:
@@ -388,12 +399,13 @@ class Arena:
         request = AgentRequest(cyc, now, system, user, snap, account, features)
         if prompted:  # rule-based agents answer at once
             self.emit(ev.AgentStarted(cyc, now, name))
-        start = self.clock()
+        clock = getattr(s.agent, "stream_clock", None) or self.clock  # (a recorded agent's virtual pace)
+        start = clock()
         bus = self.bus
 
         def on_delta(kind: str, text: str) -> None:
             if text:
-                bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((self.clock() - start) * 1000)))
+                bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((clock() - start) * 1000)))
 
         timeout = getattr(s.agent, "deadline_s", None) or self.config.arena.agent_timeout_s
         try:

@@ -56,7 +56,14 @@ def _build_one(a: AgentConfig, config: Config) -> Agent:
     if a.kind == "recorded":
         from arena_tui.engine.agents.recorded import RecordedAgent
 
-        return RecordedAgent.from_path(a.path, name=a.name, model=a.model or None)
+        from arena_tui.engine.market.base import timeframe_ms
+
+        return RecordedAgent.from_path(
+            a.path, name=a.name, model=a.model or None, timing=a.timing,
+            window_ms=timeframe_ms(config.market.interval), chars_per_s=a.stream_chars_per_s,
+            # paced: four pieces a second (each piece is a journal line; smaller ones read no smoother)
+            chunk_chars=max(24, int(a.stream_chars_per_s / 4)),
+        )
     from arena_tui.engine.agents.llm import LLMAgent, LLMAgentConfig
 
     provider = a.kind

@@ -125,6 +125,19 @@ def liquidation_price(side: int, entry_price: float, quantity: float, margin: fl
     return p if p > 0.0 else 0.0
 
 
+def seed_value(account: Any) -> float:
+    """The value of a seeded account (``config.AccountSeed``) at its positions' ``mark_price`` (entry
+    price when 0): ``cash + sum(quantity x entry / leverage + side x quantity x (mark - entry))``, USD,
+    in the order ``Ledger.seed`` then ``Ledger.account_value`` add it up."""
+    value = float(account.cash)
+    for p in account.positions:
+        side = 1 if p.side == "long" else -1
+        entry = float(p.entry_price)
+        mark = float(p.mark_price) or entry
+        value += float(p.quantity) * entry / float(p.leverage) + side * float(p.quantity) * (mark - entry)
+    return value
+
+
 def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -234,6 +247,66 @@ class Ledger:
     def fee_bp(self, liquidity: Liquidity = "taker") -> float:
         """The fee rate in basis points for ``"taker"`` or ``"maker"`` fills."""
         return self.maker_fee_bp if liquidity == "maker" else self.taker_fee_bp
+
+    def seed(self, account: Any, *, time: int) -> None:
+        """Start from ``account`` (a ``config.AccountSeed``: ``cash``, ``starting_value``, ``positions``)
+        instead of cash alone, as of ``time`` (ms; the session's start).
+
+        Each ``config.SeedPosition`` becomes an open isolated position with margin ``quantity x
+        entry_price / leverage`` and no entry fee (it was paid before the session), marked at its
+        ``mark_price`` (its entry price when 0), opened at its ``entry_time`` (``time`` when unset);
+        candles and funding are settled from ``time`` on.
+        ``starting_value`` (0: keep ``starting_cash``) becomes the base of the return. Afterwards
+        ``account_value == seed_value(account)``. Raises ``ValueError`` on a ledger that has traded,
+        on two positions in one coin, or on a position the ledger could not hold (see ``open``)."""
+        if self.fills or self.positions or self.trades:
+            raise ValueError("only a ledger that has not traded can be seeded with an account.")
+        cash = float(account.cash)
+        if not _finite(cash) or cash < 0:
+            raise ValueError(f"seed cash must be a finite number >= 0, got {cash!r}.")
+        if account.starting_value:
+            self.starting_cash = float(account.starting_value)
+        time = int(time)
+        mmr = self.maintenance_margin_rate
+        for p in account.positions:
+            coin = str(p.coin).upper()
+            if coin in self.positions:
+                raise ValueError(f"{coin}: the seed holds two positions in it; one position per coin.")
+            side = 1 if p.side == "long" else -1
+            quantity, entry, leverage = float(p.quantity), float(p.entry_price), float(p.leverage)
+            for name, value in (("quantity", quantity), ("entry_price", entry), ("leverage", leverage)):
+                if not _finite(value) or value <= 0:
+                    raise ValueError(f"{coin}: seed {name} must be a positive finite number, got {value!r}.")
+            if leverage * mmr >= 1.0:
+                raise ValueError(f"{coin}: seed leverage {leverage}x is at or past the liquidation price at maintenance margin rate {mmr}.")
+            mark = float(p.mark_price) or entry
+            margin = quantity * entry / leverage
+            opened = time
+            if getattr(p, "entry_time", ""):
+                from arena_tui.engine.market.recorded import parse_time
+
+                opened = min(time, parse_time(p.entry_time))
+            self.positions[coin] = Position(
+                coin=coin,
+                side=side,
+                quantity=quantity,
+                entry_price=entry,
+                leverage=leverage,
+                margin=margin,
+                entry_time=opened,
+                entry_fee=0.0,
+                liquidation_price=liquidation_price(side, entry, quantity, margin, mmr),
+                mark_price=mark,
+                unrealized_pnl=side * quantity * (mark - entry),
+                stop_loss=None if p.stop_loss is None else float(p.stop_loss),
+                profit_target=None if p.profit_target is None else float(p.profit_target),
+                invalidation_condition=p.invalidation_condition or None,
+                confidence=p.confidence,
+                risk_usd=p.risk_usd,
+            )
+            self._candles_done[coin] = time
+            self._funding_done[coin] = time
+        self.cash = cash
 
     # -- trading ---------------------------------------------------------------------------------
 

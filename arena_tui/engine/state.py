@@ -243,6 +243,8 @@ class ArenaState:
             if book is not None:
                 book.budget_tokens_per_day = _positive(c.get("budget_tokens_per_day"), int)
                 book.budget_usd_per_day = _positive(c.get("budget_usd_per_day"), float)
+                if isinstance(c.get("account"), dict):
+                    _seed_book(book, c["account"])
 
     def _cycle_started(self, e: ev.CycleStarted) -> None:
         self.cycle = e.cycle
@@ -466,3 +468,24 @@ def _spend_call(book: AgentBook, time: int, input_tokens: int, output_tokens: in
 def _count(v: object) -> int:
     """A token count from a journal (a whole number, else 0)."""
     return v if isinstance(v, int) and not isinstance(v, bool) else 0
+
+
+def _seed_book(book: AgentBook, account: dict) -> None:
+    """Start ``book`` from the header's ``[agents.account]`` as the arena's ledger starts (``Ledger.seed``):
+    its return base, cash, value (``ledger.seed_value``) and the positions' invalidation conditions.
+    An account this version cannot read leaves the book as it was (re-execution reports the journal)."""
+    from arena_tui.config import AccountSeed, _build
+    from arena_tui.engine.errors import ConfigError
+    from arena_tui.engine.ledger import seed_value
+
+    try:
+        seed = _build(AccountSeed, account, "the journal header's account")
+        value = seed_value(seed)
+    except (ConfigError, ValueError, TypeError, ArithmeticError):
+        return
+    if seed.starting_value:
+        book.starting_cash = seed.starting_value
+    book.cash = seed.cash
+    book.account_value = book.day_start_value = value
+    book.invalidations = {p.coin.upper(): p.invalidation_condition for p in seed.positions if p.invalidation_condition}
+

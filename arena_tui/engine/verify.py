@@ -335,8 +335,10 @@ class ReplayedAgent:
 
     def __init__(
         self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False, prices: Prices = Prices(),
-        fallback_prices: Prices | None = None, swarm: "SwarmSpec | None" = None,
+        fallback_prices: Prices | None = None, swarm: "SwarmSpec | None" = None, timed: bool = False,
     ) -> None:
+        self.timed = timed
+        """A recorded agent with timing "once": asked only in the cycles the journal holds its reply for."""
         self.swarm = swarm
         """The swarm's rule, quorum and members (None: the agent is no swarm, and a journaled vote
         is refused)."""
@@ -361,6 +363,11 @@ class ReplayedAgent:
         vote: ev.SwarmVoted | None = None,
     ) -> None:
         self._reply, self._deltas, self._fell_back, self._vote = reply, deltas, fell_back, vote
+
+    def answers_at(self, time: int) -> bool:
+        """Always, except for a recorded agent with timing "once" in a cycle without its reply (as
+        ``RecordedAgent.answers_at``: it held without a call)."""
+        return not self.timed or self._reply is not None
 
     async def decide(self, request: AgentRequest, on_delta: OnDelta, on_member_delta=None) -> AgentReply:
         await self._turns.wait(self.name)
@@ -712,9 +719,10 @@ class Reexecution:
         prices = {a.name: agent_prices(a) for a in self.config.agents}
         fallback_prices = {a.name: agent_prices(a.fallback) for a in self.config.agents if a.fallback is not None}
         swarms = {a.name: SwarmSpec.of(a) for a in self.config.agents if a.kind == "swarm"}
+        timed = {a.name for a in self.config.agents if a.kind == "recorded" and a.timing == "once"}
         self.agents = {
             name: ReplayedAgent(name, str(a.get("kind", "")), str(a.get("model", "") or ""), self.turns, prices=prices.get(name, Prices()),
-                                fallback_prices=fallback_prices.get(name), swarm=swarms.get(name))
+                                fallback_prices=fallback_prices.get(name), swarm=swarms.get(name), timed=name in timed)
             for name, a in ((str(a.get("name")), a) for a in header.agents)
         }
         self.arena = _reexecution_arena()(self.config, self.market, list(self.agents.values()), self.bus)

@@ -19,6 +19,7 @@ import json
 import logging
 import time as _time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
@@ -90,13 +91,17 @@ def _open_text(path: Path) -> str:
 def load_recorded_responses(path: str | Path, model_id: str | None = None) -> list[RecordedResponse]:
     """Read recorded responses from ``path``, oldest first, optionally only those of ``model_id``.
 
-    Accepted files (optionally gzip-compressed, by a ``.gz`` suffix): JSON Lines, one record a line
+    ``bundled:NAME`` names a file of the package's data (``arena_tui/data/NAME``). Accepted files
+    (optionally gzip-compressed, by a ``.gz`` suffix): JSON Lines, one record a line
     (always so for ``.jsonl``); or a JSON array of records; or a JSON object with a ``records``
     array. Records are compact or raw nof1 (see the module docstring). Raises ``DataError`` (one
     sentence naming the file and line) when the file is missing or unreadable, a record is malformed,
     or no record matches ``model_id``.
     """
-    p = Path(path)
+    if str(path).startswith("bundled:"):  # a file of the package's data (the Season 1 records)
+        p = Path(__file__).resolve().parents[2] / "data" / str(path).removeprefix("bundled:")
+    else:
+        p = Path(path)
     if p.exists() and not p.is_file():  # a directory, /dev/zero (read forever), a FIFO (blocks)
         raise DataError(f"recorded responses file {p} is not a regular file: point the agent's path at a .jsonl or .json(.gz) file.")
     try:
@@ -167,6 +172,36 @@ def chunk_text(text: str, chunk_chars: int) -> list[str]:
     return pieces
 
 
+def _clock_text(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%H:%M:%S UTC")
+
+
+def merge_responses(records: list[RecordedResponse]) -> RecordedResponse:
+    """Several records answered in one cycle (timing "once"), as one: the reasoning of each under
+    its time (``**06:15:27 UTC**``), and the answer of the last, except that a coin whose signal the
+    last leaves at "hold" keeps the latest earlier action on it (an entry or a close a model made
+    between two cycles is carried out, not lost). Answers that are no JSON object keyed by coin are
+    not merged: the last one stands. One record: itself, with its time above its reasoning."""
+    last = records[-1]
+    reasoning = "\n\n".join(f"**{_clock_text(r.time)}**\n\n{r.reasoning}" if r.reasoning else f"**{_clock_text(r.time)}**" for r in records)
+    answer = last.answer
+    if len(records) > 1:
+        try:
+            docs = [json.loads(r.answer) for r in records]
+        except (ValueError, RecursionError):
+            docs = []
+        if docs and all(isinstance(d, dict) for d in docs):
+            merged = dict(docs[-1])
+            for doc in reversed(docs[:-1]):  # the latest earlier action on a coin wins
+                for coin, entry in doc.items():
+                    if isinstance(entry, dict) and str(entry.get("signal", "hold")) != "hold":
+                        now = merged.get(coin)
+                        if not isinstance(now, dict) or str(now.get("signal", "hold")) == "hold":
+                            merged[coin] = entry
+            answer = json.dumps(merged, indent=2, ensure_ascii=False)
+    return RecordedResponse(last.time, last.model_id, answer, reasoning, last.cycle_id)
+
+
 class RecordedAgent:
     """An agent that answers with a real model's recorded response instead of calling an API.
 
@@ -189,6 +224,9 @@ class RecordedAgent:
         by_cycle: Mapping[int, int] | None = None,
         chunk_chars: int = 24,
         chunk_delay_s: float = 0.0,
+        timing: str = "latest",
+        window_ms: int = 300_000,
+        chars_per_s: float = 0.0,
     ) -> None:
         self.name = name
         self.records: tuple[RecordedResponse, ...] = tuple(sorted(records, key=lambda r: r.time))
@@ -202,8 +240,43 @@ class RecordedAgent:
                     f"{len(self.records)} records: use an index from 0 to {len(self.records) - 1}."
                 )
         self.chunk_chars = chunk_chars
-        self.chunk_delay_s = chunk_delay_s
+        self.chunk_delay_s = chunk_chars / chars_per_s if chars_per_s > 0 else chunk_delay_s
+        if timing not in ("latest", "once"):
+            raise ValueError(f"recorded agent {name}: timing must be 'latest' or 'once', got {timing!r}.")
+        self.timing = timing
+        self.window_ms = int(window_ms)
+        """timing "once": a cycle at ``t`` answers with the records of ``(t - window_ms, t]`` (the
+        cycle interval, so that every record is answered in exactly one cycle)."""
         self._times = [r.time for r in self.records]
+        self._virtual_s = 0.0
+        self.stream_clock = None
+        """None, or (after ``pace_virtually()``) the clock its text's offsets are measured on."""
+
+    def pace_virtually(self) -> None:
+        """Stream at the set pace on a virtual clock instead of waiting (a session run as fast as
+        possible, such as a headless one): each pause advances ``stream_clock`` (seconds, on
+        ``time.perf_counter``'s scale) instead of sleeping, so a journal records the text at the
+        pace it would be read, without taking that long to write."""
+        self.stream_clock = lambda: _time.perf_counter() + self._virtual_s
+
+    async def _pause(self) -> None:
+        if self.stream_clock is not None:
+            self._virtual_s += self.chunk_delay_s
+            await asyncio.sleep(0)
+        else:
+            await asyncio.sleep(self.chunk_delay_s)
+
+    def due(self, time: int) -> list[RecordedResponse]:
+        """timing "once": the records answered in the cycle at ``time`` (ms), those of
+        ``(time - window_ms, time]``, oldest first."""
+        lo = bisect.bisect_right(self._times, time - self.window_ms)
+        hi = bisect.bisect_right(self._times, time)
+        return list(self.records[lo:hi])
+
+    def answers_at(self, time: int) -> bool:
+        """Whether the agent answers in the cycle at ``time`` (ms): always with timing "latest"; with
+        "once" only when a record falls in that cycle (otherwise it holds without a call)."""
+        return self.timing != "once" or bool(self.due(time))
 
     @classmethod
     def from_path(
@@ -233,7 +306,11 @@ class RecordedAgent:
         return cls(name or wanted, records, model=wanted, **kwargs)
 
     def response_for(self, request: AgentRequest) -> RecordedResponse | None:
-        """The record replayed for ``request`` (see the class docstring), or None if there is none."""
+        """The record replayed for ``request`` (see the class docstring), or None if there is none.
+        timing "once": the cycle's records (``due``) as one (``merge_responses``)."""
+        if self.timing == "once":
+            due = self.due(request.time)
+            return merge_responses(due) if due else None
         index = self.by_cycle.get(request.cycle)
         if index is not None:
             return self.records[index]
@@ -258,11 +335,13 @@ class RecordedAgent:
         ttft: float | None = None
         try:
             for kind, text in (("reasoning", record.reasoning), ("answer", record.answer)):
-                for piece in chunk_text(text, self.chunk_chars):
+                # timing "once" (a replayed day): the answer at once, after the reasoning was read
+                size = len(text) if kind == "answer" and self.timing == "once" else self.chunk_chars
+                for piece in chunk_text(text, size):
                     if ttft is None:
                         ttft = _time.perf_counter() - started
                     on_delta(kind, piece)  # type: ignore[arg-type]
-                    await asyncio.sleep(self.chunk_delay_s)
+                    await self._pause()
         except Exception as exc:  # the callback failed: report, never raise into the engine
             _log.error("%s: streaming the recorded answer failed", self.name, exc_info=True)
             return AgentReply(
