@@ -41,6 +41,10 @@ COMMANDS = ("export", "sessions", "report", "serve")
 """Subcommands, recognised as the first argument (the session flags take no positional argument)."""
 
 
+PRESETS = ("season1",)
+"""``--preset`` names: ``season1`` (``arena_tui.season1.preset_config``)."""
+
+
 def build_parser() -> argparse.ArgumentParser:
     from arena_tui.logs import log_file, shown_path
 
@@ -64,7 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--headless", action="store_true", help="no screen: progress bar and a final leaderboard")
     p.add_argument("--verify-indicators", action="store_true",
                    help="with --replay --headless: recompute the market table's indicators too (the ledger and accounts always are)")
+    p.add_argument("--preset", choices=PRESETS, help="season1: Alpha Arena Season 1's six models on Oct 28 2025, from their real accounts, answering as they did")
     p.add_argument("--cycles", type=int, metavar="N", help="stop after N cycles")
+    p.add_argument("--until", metavar="ISO", help="recorded: stop after the cycle at this time, e.g. 2025-10-28T12:15:00Z")
     p.add_argument("--start", metavar="ISO", help="recorded market start, e.g. 2025-10-20T00:00:00Z")
     p.add_argument("--coins", metavar="LIST", help="comma-separated coins, e.g. BTC,ETH")
     p.add_argument("--source", choices=("recorded", "live"), help="bundled recorded market or a live exchange")
@@ -319,7 +325,23 @@ def new_session_config(args: argparse.Namespace):
     here is refused before the screen starts, not inside it."""
     from arena_tui.config import load_config
 
-    config = load_config(args.config, overrides=overrides_from(args))
+    if getattr(args, "preset", None) == "season1":
+        from arena_tui import season1
+
+        config = season1.preset_config(overrides=overrides_from(args))
+        if getattr(args, "until", None) is None:
+            args.until = season1.UNTIL
+    else:
+        config = load_config(args.config, overrides=overrides_from(args))
+    if getattr(args, "until", None) is not None:
+        if config.market.source == "live":
+            from arena_tui.engine.errors import ConfigError
+
+            raise ConfigError("--until works on the recorded market only; a live session runs until you stop it (or --cycles N).")
+        from arena_tui.season1 import cycles_until
+
+        until = cycles_until(config, args.until)
+        args.cycles = until if args.cycles is None else min(args.cycles, until)
     if args.journal is not None:
         from arena_tui.engine.journal import check_new_journal_path
 
@@ -539,6 +561,12 @@ def open_next_journal(app, status: int, args: argparse.Namespace) -> int:
     if chosen is None:
         return status
     mode, path = chosen
+    if mode == "preset":  # the A key without the showcase journal at hand: run the preset
+        preset = argparse.Namespace(**vars(args))
+        preset.preset, preset.replay, preset.follow, preset.resume = str(path), None, None, None
+        preset.headless, preset.speed, preset.until, preset.cycles, preset.journal, preset.name = False, None, None, None, None, None
+        preset.config = None
+        return run_tui(preset)
     following = argparse.Namespace(**vars(args))
     following.replay = str(path) if mode == "replay" else None
     following.follow = str(path) if mode == "follow" else None

@@ -214,7 +214,7 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
     state = session.state
     when = format_time(state.completed_time) if state.completed_time else "start"
     console.print(leaderboard_table(state.standings(), f"Leaderboard at {when} after {state.cycles_completed} cycles", state))
-    for table in (fallbacks_table(state), swarms_table(state), failures_table(state)):
+    for table in (fallbacks_table(state), swarms_table(state), failures_table(state), season1_table(state)):
         if table is not None:
             console.print(table)
     cache = getattr(session, "answer_cache", None)
@@ -274,6 +274,25 @@ def reexecute_with_progress(path: str | Path, *, label: str = "verifying", conso
         return asyncio.run(reexecute(path, progress=lambda n: progress.update(task, completed=n), **kwargs))
 
 
+def season1_table(state: "ArenaState") -> Table | None:
+    """Our account values against the real ones of Alpha Arena Season 1 (``season1.comparison``),
+    per model, or None when the session does not replay the bundled Season 1 records."""
+    from arena_tui.season1 import comparison
+
+    rows = comparison(state)
+    if not rows:
+        return None
+    table = Table(title="Against the real Season 1 accounts (every later prompt of the day)", title_justify="left")
+    for col in ("agent", "prompts", "median dev", "worst dev", "last: ours $", "real $", "dev"):
+        table.add_column(col, justify="left" if col == "agent" else "right")
+    for r in rows:
+        table.add_row(
+            Text(safe_line(r.agent)), str(r.n), f"{r.median_pct:.2f}%", f"{r.worst_pct:.2f}%",
+            f"{r.ours:,.2f}", f"{r.real:,.2f}", f"{r.last_pct:+.2f}%",
+        )
+    return table
+
+
 def replay_headless(path: str | Path, console: Console | None = None, *, indicators: bool = False) -> int:
     """Verify a journal by re-execution (``verify.reexecute``; ``indicators``: the market rows'
     indicators recomputed too): print its final leaderboard as the re-execution computed it and
@@ -285,7 +304,7 @@ def replay_headless(path: str | Path, console: Console | None = None, *, indicat
     state = result.state
     title = f"{result.header.session}: final leaderboard ({path})"
     console.print(leaderboard_table(state.standings(), title, state))
-    for table in (fallbacks_table(state), swarms_table(state), failures_table(state)):
+    for table in (fallbacks_table(state), swarms_table(state), failures_table(state), season1_table(state)):
         if table is not None:
             console.print(table)
     summary = cache_summary(state)

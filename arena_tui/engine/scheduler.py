@@ -40,8 +40,21 @@ def offline_hint(start_ms: int) -> str:
     cycle's clock, shown as ``YYYY-MM-DD HH:MM UTC``) and how to add LLM agents."""
     return (
         f"Offline demo: bundled Binance market from {_utc(start_ms, '%Y-%m-%d %H:%M')} UTC, rule-based agents. "
-        "For LLMs set OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY or ARENA_LOCAL_BASE_URL "
+        "Press A to watch Alpha Arena Season 1's six real models think and trade (Oct 28 2025). For LLMs set OPENAI_API_KEY, ANTHROPIC_API_KEY, DEEPSEEK_API_KEY or ARENA_LOCAL_BASE_URL "
         "(Ollama/vLLM/llama.cpp), or run --init-config."
+    )
+
+
+def _records_credit(config) -> str | None:
+    """The opening notice of a session replaying the bundled Alpha Arena Season 1 records (``season1``):
+    what it is and where the records come from; None for any other session."""
+    from arena_tui import season1
+
+    if not any(a.kind == "recorded" and a.path == season1.BUNDLED_PATH for a in config.agents):
+        return None
+    return (
+        "Alpha Arena Season 1, Oct 28 2025: the six models' real answers at their real times, from the "
+        f"accounts their first prompt of the day states, over the bundled Binance market. Source: {season1.SOURCE}."
     )
 
 
@@ -144,6 +157,10 @@ class ArenaSession:
         if pace is None:
             pace = config.market.speed if self.mode == "recorded" else market_interval_s(market)
         self.pace = float(pace)
+        if self.pace == 0:  # as fast as possible: recorded text keeps its reading pace on a virtual clock
+            for a in self.agents:
+                if callable(getattr(a, "pace_virtually", None)):
+                    a.pace_virtually()
         self._paused = False
         self._stop = False
         self._stop_event: asyncio.Event | None = None  # made in run(), on the session's loop
@@ -350,6 +367,8 @@ class ArenaSession:
         if self.config.offline_demo:
             # the header's clock is the market's at the session's start: cycle 1's time
             bus.publish(ev.Notice(0, self.market.now, "info", offline_hint(header.time)))
+        elif not resumed and (credit := _records_credit(self.config)) is not None:
+            bus.publish(ev.Notice(0, self.market.now, "info", credit))
         if self.background_warmup and not self._stop:
             await self._preview_market(arena)
         await self._prepare_indicators()

@@ -456,7 +456,7 @@ class ArenaApp(App[None]):
         - following another process's session (``--follow``): never a cycle, pause or play.
         """
         finished = self.finished
-        if self.session.mode == "follow" and action in ("pause", "resume", "play", "cycle_now", "cycle_step"):
+        if self.session.mode == "follow" and action in ("pause", "resume", "play", "cycle_now", "cycle_step", "season1"):
             return False  # following another process's session: read-only
         if action == "pause":
             return not self.paused and not finished
@@ -629,6 +629,19 @@ class ArenaApp(App[None]):
         arena = config.get("arena") if isinstance(config, dict) else None
         directory = arena.get("sessions_dir") if isinstance(arena, dict) else None
         return Path(directory).expanduser() if isinstance(directory, str) and directory else Path("sessions")
+
+    def action_season1(self) -> None:
+        """Alpha Arena Season 1 (``arena_tui.season1``): replay its showcase journal when the sessions
+        directory holds it (``sessions/alpha-arena-2025-10-28.jsonl`` ships in the repository), else
+        run the preset that writes it. This session stops first, as ``q`` stops it."""
+        from arena_tui.season1 import SESSION_NAME
+
+        path = self.sessions_dir() / f"{SESSION_NAME}.jsonl"
+        if path.is_file():
+            self.open_journal(path)
+            return
+        self.next_journal = ("preset", Path("season1"))
+        self._begin_quit("stopped to watch Alpha Arena Season 1")
 
     def open_journal(self, path: Path, *, follow: bool = False) -> None:
         """Replay (``follow``: follow) the journal at ``path`` next: this session stops as ``q`` stops

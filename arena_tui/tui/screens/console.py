@@ -44,7 +44,7 @@ FOOTER_OPTIONAL = frozenset({"replay-slower", "replay-faster", "answers"})
 """Bindings (by id) a replay's compact footer leaves out: with them the replay keys and ``v`` do not
 fit in 80 columns. The speed keys are in the help; a folded answer's line names ``a`` itself."""
 
-FOOTER_WIDE_ONLY = frozenset({"view-trades", "view-equity", "view-detail", "view-sessions"})
+FOOTER_WIDE_ONLY = frozenset({"view-trades", "view-equity", "view-detail", "view-sessions", "season1"})
 """Bindings (by id) every compact footer (under 100 columns) leaves out: the views' keys (T E D S)
 do not fit beside the others in 80 columns; the help lists them."""
 
@@ -117,6 +117,7 @@ class ConsoleScreen(Screen):
         Binding("T", "app.show_trades", "Trades", tooltip="Every closed trade: sort by any column, filter by agent and coin", id="view-trades", group=_VIEWS),
         Binding("E", "app.show_chart", "Equity", tooltip="Every agent's account value and BTC buy & hold over the session", id="view-equity", group=_VIEWS),
         Binding("D,enter", "app.show_detail", "Detail", tooltip="The selected agent's account, positions, trades, model calls and decisions", id="view-detail", group=_VIEWS),
+        Binding("A", "app.season1", "Season 1", tooltip="Watch Alpha Arena Season 1: six real models on Oct 28 2025, from their real accounts (this session stops)", id="season1", group=_VIEWS),
         Binding("S", "app.show_sessions", "Sessions", tooltip="The sessions directory's journals; Enter replays one (this session stops)", id="view-sessions", group=_VIEWS),
         Binding("question_mark,f1", "app.help", "Help", key_display="?", tooltip="Keys and what each pane shows", id="help"),
         Binding("t", "app.change_theme", "Theme", show=False, tooltip="Pick a colour theme", id="theme"),

@@ -72,6 +72,12 @@ Each view fills the screen, follows the session as it goes on (live, in a replay
 - **Sessions** (`S`): the journals in this session's sessions directory, as `arena-tui sessions`
   lists them (state, cycles, leader and its return, start, market); Enter replays the selected one
   (follows it if a process is writing it): this session stops first, as with q.
+- **Season 1** (`A`): Alpha Arena Season 1 on Oct 28 2025, 06:15-12:15 UTC: the six real models
+  (Qwen3 Max, DeepSeek V3.1, Claude Sonnet 4.5, Grok 4, Gemini 2.5 Pro, GPT-5) from the accounts
+  their first prompt of the day states, answering with their real answers at their real times,
+  their real chain of thought (nof1's summary for Grok and Qwen) streaming into their panes. The
+  showcase journal is replayed when the sessions directory has it, else the preset runs
+  (`arena-tui --preset season1`). This session stops first, as with q.
 """
 
 
