@@ -26,6 +26,7 @@ between 07:05 and 11:35 UTC the records have a gap in which some models traded w
 from __future__ import annotations
 
 import ast
+import functools
 import gzip
 import json
 import re
@@ -309,10 +310,9 @@ def comparison(state, records: Iterable[Mapping[str, Any]] | None = None) -> lis
     account value (interpolated between the cycles around each prompt) against the value every later
     prompt of the day states (the first seeded it). Empty when the session is no Season 1 replay."""
     header = state.header
-    config = header.config if header is not None and isinstance(header.config, dict) else {}
-    agents = [a for a in config.get("agents") or () if isinstance(a, dict) and a.get("kind") == "recorded" and a.get("path") == BUNDLED_PATH]
-    if not agents:
+    if not is_season1(header):
         return []
+    agents = [a for a in header.config.get("agents") or () if isinstance(a, dict) and a.get("kind") == "recorded" and a.get("path") == BUNDLED_PATH]
     real = real_values(records)
     times = list(state.equity_times)
     rows = []
@@ -340,11 +340,23 @@ def comparison(state, records: Iterable[Mapping[str, Any]] | None = None) -> lis
     return rows
 
 
-def real_value_at(model: str, t: int, records: Iterable[Mapping[str, Any]] | None = None) -> float | None:
-    """The real account value of ``model`` the latest prompt at or before ``t`` (ms) states, or None."""
-    rows = real_values(records).get(model, [])
-    best = None
-    for when, value in rows:
-        if when <= t:
-            best = value
-    return best
+@functools.lru_cache(maxsize=1)
+def _bundled_real_values() -> dict[str, list[tuple[int, float]]]:
+    return real_values()
+
+
+def is_season1(header: Any) -> bool:
+    """Whether a session (its ``SessionStarted`` header) replays the bundled Season 1 records."""
+    config = getattr(header, "config", None)
+    agents = config.get("agents") if isinstance(config, dict) else None
+    return any(isinstance(a, dict) and a.get("kind") == "recorded" and a.get("path") == BUNDLED_PATH for a in agents or ())
+
+
+def real_value_at(model: str, t: int) -> float | None:
+    """The real account value of ``model`` (a model id of the bundled records) that its latest
+    prompt at or before ``t`` (ms) states, USD; None before its first prompt or for another model."""
+    import bisect
+
+    rows = _bundled_real_values().get(model, [])
+    i = bisect.bisect_right(rows, (t, float("inf")))
+    return rows[i - 1][1] if i else None

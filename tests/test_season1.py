@@ -345,3 +345,34 @@ def test_the_preset_chosen_on_screen_runs_next(monkeypatch):
                               until=None, journal="old.jsonl", name="n", config=None, preset=None)
     assert cli.open_next_journal(Closed(), 3, args) == 0
     assert ran == [("season1", None, None, None)]
+
+
+async def test_the_leaderboard_shows_the_real_account_beside_ours():
+    from arena_tui.engine.replay import ReplaySession
+    from arena_tui.tui.app import make_app
+    from arena_tui.tui.widgets.leaderboard import Leaderboard
+
+    app = make_app(ReplaySession.from_journal(SHOWCASE, paused=True))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await app.events_rendered()
+        await pilot.press("end")
+        await app.events_rendered()
+        await pilot.pause()
+        board = app.screen.query_one(Leaderboard)
+        keys = [c.key for c in board.shown_columns]
+        assert "real" in keys and "tokens" not in keys and "cost" not in keys
+        cells = dict(board.table_rows())
+        assert cells["Grok 4"]["real"].plain == "10,378.02"  # its prompt of 12:09:07, the last before 12:15
+        assert cells["BTC buy & hold"]["real"].plain == "–"
+
+
+async def test_other_sessions_keep_tokens_and_cost():
+    from arena_tui.engine.replay import ReplaySession
+    from arena_tui.tui.app import make_app
+    from arena_tui.tui.widgets.leaderboard import Leaderboard
+
+    app = make_app(ReplaySession.from_journal(ROOT / "sessions" / "demo.jsonl", paused=True))
+    async with app.run_test(size=(160, 40)):
+        await app.events_rendered()
+        keys = [c.key for c in app.screen.query_one(Leaderboard).shown_columns]
+        assert "real" not in keys and "cost" in keys

@@ -33,7 +33,8 @@ class Leaderboard(ArenaTable):
     name is followed by its templates' label (``GPT · terse``; ``prompt.prompt_labels``: the file
     stem, "alpha-arena" for the bundled ones); otherwise nothing is added. Fees and tokens need
     140 columns, PnL and win rate 120; under 100 the agent column is narrower and the equity line
-    10 cycles long instead of 14, and the budget share is left out.
+    10 cycles long instead of 14, and the budget share is left out. A session replaying Alpha Arena
+    Season 1 (``season1``) shows the real account value (``real $``) instead of tokens and cost.
 
     The equity lines are display-only history: ``record`` adds each ``CycleCompleted``'s account
     values (at most ``EQUITY_POINTS`` per agent).
@@ -45,7 +46,7 @@ class Leaderboard(ArenaTable):
         ColumnSpec("equity", "equity", 14, narrow_width=10),
         ColumnSpec("value", "value $", 9),
         ColumnSpec("return", "return", 8),
-        ColumnSpec("pnl", "PnL $", 9, min_width=120),
+        ColumnSpec("pnl", "PnL $", 10, min_width=120),  # +11,066.35
         ColumnSpec("fees", "fees $", 7, min_width=140),
         ColumnSpec("win", "win", 5, min_width=120),
         ColumnSpec("sharpe", "Sharpe", 6),
@@ -55,8 +56,47 @@ class Leaderboard(ArenaTable):
         ColumnSpec("cost", "cost $", 10, narrow_width=6),
     )
 
+    REAL = ColumnSpec("real", "real $", 9)
+    """A Season 1 session's (``season1.is_season1``) column instead of tokens and cost: the account
+    value the model's latest real prompt at or before the cycle stated (``season1.real_value_at``)."""
+
+    @property
+    def shown_columns(self) -> tuple[ColumnSpec, ...]:
+        columns = super().shown_columns
+        if not self._season1():
+            return columns
+        out: list[ColumnSpec] = []
+        for c in columns:
+            if c.key in ("tokens", "cost"):
+                continue
+            out.append(c)
+            if c.key == "value":
+                out.append(self.REAL)
+        return tuple(out)
+
+    def _season1(self) -> bool:
+        header = self.state.header if self.state is not None else None
+        if header is None:
+            return False
+        if self._is_season1[0] is not header:
+            from arena_tui.season1 import is_season1
+
+            self._is_season1 = (header, is_season1(header))
+        return self._is_season1[1]
+
+    def show(self, state) -> None:
+        """Draw the table from ``state``; a Season 1 session's header swaps in the ``real $`` column."""
+        before = self.shown_columns
+        self.state = state
+        if self.is_mounted and self.shown_columns != before:
+            self.clear(columns=True)
+            self._shown_keys = None
+            self._add_columns()
+        self.refresh_rows()
+
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
+        self._is_season1: tuple[object, bool] = (None, False)
         self._equity: dict[str, deque[float]] = {}
         self._prompts: tuple[object, dict[str, str]] = (None, {})  # (the header they are of, labels)
 
@@ -133,7 +173,20 @@ class Leaderboard(ArenaTable):
             "trades": self.styled(str(row.trades)),
             "tokens": self._tokens(book),
             "cost": self._cost(book),
+            "real": self._real(row),
         }
+
+    def _real(self, row: LeaderboardRow) -> Text:
+        """The real account value beside ours (Season 1 sessions), coloured as ours compares."""
+        if not self._season1() or row.kind == "benchmark" or self.state is None or self.state.cycle_time is None:
+            return self.styled(fmt.MISSING, "arena--muted")
+        from arena_tui.season1 import real_value_at
+
+        book = self.state.agents.get(row.agent)
+        real = real_value_at(book.model, self.state.cycle_time) if book is not None else None
+        if real is None:
+            return self.styled(fmt.MISSING, "arena--muted")
+        return self.styled(fmt.number(real, 2), "arena--muted")
 
     def _tokens(self, book) -> Text:
         if book is None or book.kind == "rule-based" or not book.calls:
