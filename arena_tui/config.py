@@ -110,12 +110,47 @@ class MarketConfig:
 
 
 @dataclass(frozen=True)
+class FeeTier:
+    """From ``start`` (ISO-8601 UTC) on, these fees replace the base ones (``[[fees.schedule]]``)."""
+
+    start: str
+    taker_fee_bp: float
+    maker_fee_bp: float
+
+
+@dataclass(frozen=True)
 class FeesConfig:
-    """Fees in basis points of notional (Hyperliquid base tier), slippage against the trader."""
+    """Fees in basis points of notional (Hyperliquid base tier), slippage against the trader.
+    ``schedule``: later fee tiers by time (Alpha Arena's accounts paid 4.0/1.2 bp from 2025-10-22).
+    ``take_profit_maker``: take-profit levels rest as limit orders and fill as a maker at the level
+    (a candle gapping through one fills it as a taker at the open)."""
 
     taker_fee_bp: float = 4.5
     maker_fee_bp: float = 1.5
     slippage_bp: float = 1.0
+    schedule: tuple[FeeTier, ...] = ()
+    take_profit_maker: bool = False
+
+
+HYPERLIQUID_MAX_LEVERAGE: dict[str, float] = {"BTC": 40.0, "ETH": 25.0, "SOL": 20.0, "XRP": 20.0, "DOGE": 10.0, "BNB": 10.0}
+"""Hyperliquid's maximum leverage per coin in 2025 (its first margin tier; docs, "Margin tiers":
+hyperliquid.gitbook.io/hyperliquid-docs/trading/margin-tiers)."""
+HYPERLIQUID_MAINTENANCE_MARGIN: dict[str, float] = {c: 0.5 / x for c, x in HYPERLIQUID_MAX_LEVERAGE.items()}
+"""Hyperliquid's maintenance margin rate per coin: half the initial margin at its maximum leverage
+(BTC 1.25%, ETH 2%, SOL and XRP 2.5%, DOGE and BNB 5%)."""
+
+
+@dataclass(frozen=True)
+class VenueConfig:
+    """What the venue does beyond fees. ``maintenance_margin_rate``: fraction of notional below which
+    a position is liquidated (0.025 = half the initial margin at 20x, Hyperliquid's rule at the
+    arena's default 20x cap); ``coin_maintenance_margin``: per-coin rates replacing it (the Season 1
+    preset: ``HYPERLIQUID_MAINTENANCE_MARGIN``); ``coin_max_leverage``: per-coin caps on the leverage
+    an entry may ask, below ``[risk] max_leverage`` (the preset: ``HYPERLIQUID_MAX_LEVERAGE``)."""
+
+    maintenance_margin_rate: float = 0.025
+    coin_maintenance_margin: dict[str, float] = field(default_factory=dict)
+    coin_max_leverage: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -282,6 +317,7 @@ class Config:
     market: MarketConfig = field(default_factory=MarketConfig)
     fees: FeesConfig = field(default_factory=FeesConfig)
     risk: RiskConfig = field(default_factory=RiskConfig)
+    venue: VenueConfig = field(default_factory=VenueConfig)
     arena: ArenaConfig = field(default_factory=ArenaConfig)
     ui: UIConfig = field(default_factory=UIConfig)
     agents: tuple[AgentConfig, ...] = ()
@@ -419,6 +455,7 @@ SECTIONS: dict[str, type] = {
     "market": MarketConfig,
     "fees": FeesConfig,
     "risk": RiskConfig,
+    "venue": VenueConfig,
     "arena": ArenaConfig,
     "ui": UIConfig,
 }
@@ -523,15 +560,20 @@ def _coerce(value: Any, typ: Any, where: str) -> Any:
         if not value.get("name"):
             value["name"] = str(value.get("model") or value.get("strategy") or ("member" if member else "fallback"))
         return _build(AgentConfig, value, where)
-    if typ in (AccountSeed, SeedPosition):  # [agents.account] and its [[agents.account.positions]]
+    if origin is dict:  # a table of coin -> number ([venue] coin_max_leverage = {BTC = 40})
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where} must be a table of coin = number, such as {{BTC = 40.0}} (got {_shown(value)}).")
+        return {str(k).upper(): _coerce(v, float, f"{where}.{k}") for k, v in value.items()}
+    if typ in (AccountSeed, SeedPosition, FeeTier):  # [agents.account], its positions, [[fees.schedule]]
         if not isinstance(value, Mapping):
             raise ConfigError(f"{where} must be a table, not {_shown(value)}.")
         return _build(typ, value, where)
     if origin is tuple:
         (inner, *_rest) = get_args(typ)
-        if inner is SeedPosition:
+        if inner in (SeedPosition, FeeTier):
             if not isinstance(value, (list, tuple)):
-                raise ConfigError(f"{where} must be an array of tables ([[agents.account.positions]]), not {_shown(value)}.")
+                table = "[[agents.account.positions]]" if inner is SeedPosition else "[[fees.schedule]]"
+                raise ConfigError(f"{where} must be an array of tables ({table}), not {_shown(value)}.")
             return tuple(_coerce(v, inner, f"{where}[{j}]") for j, v in enumerate(value))
         if isinstance(value, str):
             value = [v.strip() for v in value.split(",") if v.strip()]
@@ -590,13 +632,12 @@ def _validate(cfg: Config, where: str) -> None:
     if m.speed < 0:
         raise ConfigError(f"{where} market.speed must be 0 or more seconds per cycle (got {m.speed}).")
     r = cfg.risk
-    from arena_tui.engine.ledger import DEFAULT_MAINTENANCE_MARGIN_RATE
-
-    top = 1.0 / DEFAULT_MAINTENANCE_MARGIN_RATE  # at or past it a position opens already liquidated
+    base_mmr = cfg.venue.maintenance_margin_rate
+    top = 1.0 / base_mmr if base_mmr else math.inf  # at or past it a position opens already liquidated
     if not (1 <= r.min_leverage <= r.max_leverage < top):
         raise ConfigError(
             f"{where} risk: leverage bounds must satisfy 1 <= min_leverage <= max_leverage < {top:g} "
-            f"(at {top:g}x the {DEFAULT_MAINTENANCE_MARGIN_RATE:.1%} maintenance margin liquidates a position as it opens)."
+            f"(at {top:g}x the {base_mmr:.1%} maintenance margin liquidates a position as it opens)."
         )
     if not 0 < r.max_margin_usage <= 1:
         raise ConfigError(f"{where} risk.max_margin_usage must be in (0, 1] (got {r.max_margin_usage}).")
@@ -623,6 +664,42 @@ def _validate(cfg: Config, where: str) -> None:
             raise ConfigError(
                 f"{where} fees.{key} must be 0 or more basis points and below {MAX_FEE_BP:g} (100% of the notional) (got {bp})."
             )
+    from arena_tui.engine.market.recorded import parse_time
+
+    for j, tier in enumerate(fees.schedule):
+        at = f"{where} fees.schedule[{j}]"
+        try:
+            parse_time(tier.start)
+        except (ConfigError, ValueError, TypeError, OverflowError):
+            raise ConfigError(f"{at}.start {_shown(tier.start)} is not an ISO-8601 UTC time such as 2025-10-22T00:00:00Z.") from None
+        for key in ("taker_fee_bp", "maker_fee_bp"):
+            bp = getattr(tier, key)
+            if not 0 <= bp < MAX_FEE_BP:
+                raise ConfigError(f"{at}.{key} must be 0 or more basis points and below {MAX_FEE_BP:g} (got {bp}).")
+    v = cfg.venue
+    if not 0 <= v.maintenance_margin_rate < 1:
+        raise ConfigError(f"{where} venue.maintenance_margin_rate must be a fraction of notional from 0 to below 1 (got {v.maintenance_margin_rate}).")
+    for coin, rate in v.coin_maintenance_margin.items():
+        if not 0 <= rate < 1:
+            raise ConfigError(f"{where} venue.coin_maintenance_margin.{coin} must be a fraction of notional from 0 to below 1 (got {rate}).")
+    for coin in sorted(set(v.coin_max_leverage) | set(v.coin_maintenance_margin)):
+        # the most leverage an entry in the coin may ask must open above its liquidation price
+        lev = min(v.coin_max_leverage.get(coin, r.max_leverage), r.max_leverage)
+        mmr = v.coin_maintenance_margin.get(coin, v.maintenance_margin_rate)
+        if v.coin_max_leverage.get(coin, 1.0) < 1 or lev * mmr >= 1:
+            raise ConfigError(
+                f"{where} venue: {coin} may be traded at {lev:g}x, but its maintenance margin of {mmr:.2%} liquidates a "
+                f"position at {1 / mmr if mmr else float('inf'):g}x as it opens; set venue.coin_max_leverage.{coin} to 1x or more and "
+                f"below {1 / mmr if mmr else float('inf'):g}x."
+            )
+    for i, a in enumerate(cfg.agents):
+        for j, p in enumerate(a.account.positions if a.account is not None else ()):
+            mmr = v.coin_maintenance_margin.get(p.coin.upper(), v.maintenance_margin_rate)
+            if p.leverage * mmr >= 1:
+                raise ConfigError(
+                    f"{where} agents[{i}].account.positions[{j}].leverage {p.leverage:g}x is at or past the liquidation price "
+                    f"at {p.coin.upper()}'s {mmr:.2%} maintenance margin; use less than {1 / mmr:g}x."
+                )
     ar = cfg.arena
     if looks_like_key(ar.name):
         raise ConfigError(f"{where} arena.name looks like an API key; name the session, and put keys in environment variables named by api_key_env.")
@@ -792,10 +869,6 @@ def _check_account(seed: AccountSeed, at: str) -> None:
         for key in ("quantity", "entry_price", "leverage"):
             if getattr(p, key) <= 0:
                 raise ConfigError(f"{loc}.{key} must be a positive number (got {getattr(p, key)}).")
-        from arena_tui.engine.ledger import DEFAULT_MAINTENANCE_MARGIN_RATE
-
-        if p.leverage * DEFAULT_MAINTENANCE_MARGIN_RATE >= 1:
-            raise ConfigError(f"{loc}.leverage {p.leverage:g}x is at or past the liquidation price at a {DEFAULT_MAINTENANCE_MARGIN_RATE:.1%} maintenance margin; use less than {1 / DEFAULT_MAINTENANCE_MARGIN_RATE:g}x.")
         if p.mark_price < 0:
             raise ConfigError(f"{loc}.mark_price must be 0 (= the entry price) or a positive price (got {p.mark_price}).")
         if p.entry_time:
@@ -883,7 +956,7 @@ def load_config(
         agents = default_baselines() + env_agents(environ)
     market = sections["market"]
     market = dataclasses.replace(market, coins=tuple(c.upper() for c in market.coins))
-    cfg = Config(market=market, fees=sections["fees"], risk=sections["risk"], arena=sections["arena"], ui=sections["ui"], agents=agents, source=str(file or ""))
+    cfg = Config(market=market, fees=sections["fees"], risk=sections["risk"], venue=sections["venue"], arena=sections["arena"], ui=sections["ui"], agents=agents, source=str(file or ""))
     _validate(cfg, where)
     _validate_paths(cfg, where)
     return cfg
@@ -922,6 +995,11 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("fees", "taker_fee_bp"): "basis points of notional, Hyperliquid base tier; the agents' market orders pay it",
     ("fees", "maker_fee_bp"): "basis points, for fills resting at their own price",
     ("fees", "slippage_bp"): "taker fills move this much against the trader",
+    ("fees", "schedule"): "later fee tiers: [[fees.schedule]] start = ISO time, taker_fee_bp, maker_fee_bp (Season 1: 4.0/1.2 from 2025-10-22)",
+    ("fees", "take_profit_maker"): "take-profits rest as limit orders: filled at the level as a maker (a gap through one: a taker)",
+    ("venue", "maintenance_margin_rate"): "liquidation below this fraction of notional (0.025: half the initial margin at 20x, as Hyperliquid)",
+    ("venue", "coin_maintenance_margin"): "per-coin rates, e.g. {BTC = 0.0125} (Hyperliquid: half the initial margin at the coin's max leverage)",
+    ("venue", "coin_max_leverage"): "per-coin leverage caps, e.g. {BTC = 40.0, DOGE = 10.0} (Hyperliquid's margin tiers)",
     ("risk", "min_leverage"): "lowest leverage an entry may use",
     ("risk", "max_leverage"): "highest; must stay below the leverage that liquidates a position as it opens",
     ("risk", "min_notional"): "USD: the smallest entry (quantity x price)",
@@ -1065,7 +1143,12 @@ def _field_default(f: dataclasses.Field) -> Any:
 def _starter_key(key: str, value: Any, note: str, *, commented: bool = False) -> list[str]:
     """The lines of ``key = value`` as tomli-w writes them, commented out with ``commented``, with
     ``note`` beside (or, for a value of several lines, above)."""
-    lines = tomli_w.dumps({key: value}).rstrip("\n").split("\n")
+    if isinstance(value, dict) and all(isinstance(v, (int, float)) for v in value.values()):
+        # coin = number: an inline table (tomli-w writes a table on its own as a sub-table, which would
+        # end the section; in an array it writes it inline)
+        lines = [f"{key} = " + tomli_w.dumps({key: [value]}).split("\n")[1].strip().removesuffix(",")]
+    else:
+        lines = tomli_w.dumps({key: value}).rstrip("\n").split("\n")
     if commented:
         lines = ["# " + line for line in lines]
     if note and len(lines) == 1:

@@ -13,12 +13,13 @@ text where nof1 could not parse it), ``reasoning``, ``reasoning_source`` ("chain
 ``preset_config()`` is the Season 1 preset (``arena-tui --preset season1``): the six models as
 recorded agents answering each real answer once, at its time (``timing = "once"``), each seeded with
 the account its first prompt of the day states, over the bundled Binance market from 06:15 to 12:15
-UTC, with the fees Hyperliquid charged them then (4.0 bp taker, 1.2 bp maker from 2025-10-22).
+UTC, with the fees Hyperliquid charged them then (4.0 bp taker, 1.2 bp maker from 2025-10-22;
+take-profits as maker fills) and its per-coin leverage caps and maintenance margins.
 ``comparison(state)`` sets our account values beside the real ones every later prompt states.
 
 Known differences from the venue (why our values drift from the real ones): prices are Binance's
 USDT perps, not Hyperliquid's (a few basis points apart); funding is Binance's 8-hourly rate, not
-Hyperliquid's hourly one; margin is isolated at one 2.5% maintenance rate, not cross; the prompts'
+Hyperliquid's hourly one; margin is isolated per position, not cross; the prompts'
 positions carry rounded entry prices, so each entry is recovered from the stated unrealized PnL; and
 between 07:05 and 11:35 UTC the records have a gap in which some models traded without us seeing it.
 """
@@ -36,7 +37,15 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
-from arena_tui.config import AccountSeed, AgentConfig, Config, SeedPosition, load_config
+from arena_tui.config import (
+    HYPERLIQUID_MAINTENANCE_MARGIN,
+    HYPERLIQUID_MAX_LEVERAGE,
+    AccountSeed,
+    AgentConfig,
+    Config,
+    SeedPosition,
+    load_config,
+)
 
 BUNDLE = "alpha-arena/season1-2025-10-28.jsonl.gz"
 """The bundled records, under ``arena_tui/data``."""
@@ -60,10 +69,22 @@ MODELS: dict[str, str] = {
     "gpt-5": "GPT-5",
 }
 """Model id -> the agent's name, in the order of the published final standings (Nov 3 2025)."""
-FEES = {"taker_fee_bp": 4.0, "maker_fee_bp": 1.2, "slippage_bp": 0.0}
-"""Hyperliquid's fees for the Season 1 accounts from 2025-10-22 00:00 UTC (4.5/1.5 bp before; the
-230 real trades' commissions show the change). Fills are at the reference price: the records give no
-slippage, and the comparison with the real accounts is cleaner without an assumed one."""
+FEES = {
+    "taker_fee_bp": 4.5, "maker_fee_bp": 1.5, "slippage_bp": 0.0,
+    "schedule": [{"start": "2025-10-22T00:00:00Z", "taker_fee_bp": 4.0, "maker_fee_bp": 1.2}],
+    "take_profit_maker": True,
+}
+"""What Hyperliquid charged the Season 1 accounts: 4.5/1.5 bp taker/maker, 4.0/1.2 bp from 2025-10-22
+00:00 UTC (a volume tier reached by all six at once; the 230 real trades' commissions show it,
+tests/test_real_trades.py), take-profits resting as limit orders (maker), stops as market orders
+(taker). Fills are at the reference price: the records give no slippage, and the comparison with the
+real accounts is cleaner without an assumed one."""
+VENUE = {
+    "maintenance_margin_rate": 0.0125,
+    "coin_maintenance_margin": dict(HYPERLIQUID_MAINTENANCE_MARGIN),
+    "coin_max_leverage": dict(HYPERLIQUID_MAX_LEVERAGE),
+}
+"""Hyperliquid's per-coin maximum leverage and maintenance margin (``config.HYPERLIQUID_MAX_LEVERAGE``)."""
 STREAM_CHARS_PER_S = 600.0
 """The pace the reasoning streams at (characters a second): readable, about 100 words a second."""
 
@@ -223,8 +244,8 @@ def first_records(records: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str
 
 def preset_config(records: list[dict[str, Any]] | None = None, *, overrides: Mapping[str, Mapping[str, Any]] | None = None) -> Config:
     """The Season 1 preset: six recorded agents (``MODELS``) seeded from their first prompt of Oct 28,
-    answering each real answer once at its time, Season 1's fees and 20x leverage cap, the bundled
-    market from ``START``. ``overrides`` (CLI flags, as ``load_config`` takes them) apply on top."""
+    answering each real answer once at its time, with Season 1's fees (``FEES``) and Hyperliquid's
+    per-coin leverage caps and maintenance margins (``VENUE``), over the bundled market from ``START``. ``overrides`` (CLI flags, as ``load_config`` takes them) apply on top."""
     records = load_bundle() if records is None else records
     first = first_records(records)
     agents = []
@@ -239,7 +260,8 @@ def preset_config(records: list[dict[str, Any]] | None = None, *, overrides: Map
     data = {
         "market": {"source": "recorded", "start": START, "speed": 2.0},
         "fees": dict(FEES),
-        "risk": {"max_leverage": 20.0, "max_open_positions": 6},
+        "venue": {k: (dict(v) if isinstance(v, dict) else v) for k, v in VENUE.items()},
+        "risk": {"max_leverage": 40.0, "max_open_positions": 6},
         "arena": {"name": SESSION_NAME},
     }
     for section, values in (overrides or {}).items():

@@ -18,6 +18,7 @@ from arena_tui.config import (
     DECISION_FORMATS,
     RECORDED_TIMINGS,
     AccountSeed,
+    FeeTier,
     SeedPosition,
     VOTE_RULES,
     ANTHROPIC_EFFORTS,
@@ -174,7 +175,16 @@ _SECTION_SPECIAL = {
         "cycle_interval": st.one_of(st.just(""), _TIMEFRAMES),
         "speed": _NON_NEGATIVE,
     },
-    "fees": {"taker_fee_bp": _FEE_BP, "maker_fee_bp": _FEE_BP, "slippage_bp": _FEE_BP},
+    "fees": {
+        "taker_fee_bp": _FEE_BP, "maker_fee_bp": _FEE_BP, "slippage_bp": _FEE_BP,
+        "schedule": st.lists(st.builds(FeeTier, start=st.sampled_from(("2025-10-22T00:00:00Z", "2025-11-01T12:00:00+00:00")),
+                                       taker_fee_bp=_FEE_BP, maker_fee_bp=_FEE_BP), max_size=3).map(tuple),
+    },
+    "venue": {  # below 2.5% everywhere: the drawn leverage bounds reach 39.99x
+        "maintenance_margin_rate": st.floats(min_value=0.0, max_value=0.025),
+        "coin_maintenance_margin": st.dictionaries(st.sampled_from(COINS), st.floats(min_value=0.0, max_value=0.025, exclude_max=True), max_size=3),
+        "coin_max_leverage": st.dictionaries(st.sampled_from(COINS), st.floats(min_value=1.0, max_value=39.0), max_size=3),
+    },
     "risk": {
         "min_leverage": _LEVERAGE,
         "max_leverage": _LEVERAGE,

@@ -112,7 +112,15 @@ def test_the_preset_seeds_each_model_from_its_first_prompt(bundle):
         assert a.kind == "recorded" and a.timing == "once" and a.path == season1.BUNDLED_PATH
         assert abs(seed_value(a.account) - first[a.model]["account"]["value"]) < CENT
         assert "nof1.ai Alpha Arena Season 1" in a.account.source
-    assert (config.fees.taker_fee_bp, config.fees.maker_fee_bp, config.fees.slippage_bp) == (4.0, 1.2, 0.0)
+    # Season 1's fees on Oct 28 (the 2025-10-22 tier), take-profits as maker fills, Hyperliquid's caps
+    from arena_tui.engine.arena import make_ledger
+
+    ledger = make_ledger(config, "Grok 4", 1761632100000)
+    assert (ledger.fee_bp("taker", 1761632100000), ledger.fee_bp("maker", 1761632100000)) == (4.0, 1.2)
+    assert (ledger.fee_bp("taker", 1761004800000 - 1), ledger.fee_bp("maker", 1761004800000 - 1)) == (4.5, 1.5)
+    assert ledger.take_profit_maker and config.fees.slippage_bp == 0.0
+    assert ledger.mmr("BTC") == 0.0125 and ledger.mmr("DOGE") == 0.05 and ledger.mmr("ETH") == 0.02
+    assert config.venue.coin_max_leverage == {"BTC": 40.0, "ETH": 25.0, "SOL": 20.0, "XRP": 20.0, "DOGE": 10.0, "BNB": 10.0}
     assert config_from_json(config.to_json()) == config  # the header records it all
 
 

@@ -124,6 +124,8 @@ def test_every_value_is_written_by_tomli_w():
     for section in SECTIONS:
         for key, value in data[section].items():
             written = tomli_w.dumps({key: value}).rstrip("\n")
+            if isinstance(value, dict):  # coin = number tables are written inline, as tomli-w writes one in an array
+                written = f"{key} = " + tomli_w.dumps({key: [value]}).split("\n")[1].strip().removesuffix(",")
             assert written in STARTER, f"{section}.{key}"
             first = written.split("\n")[0]
             assert any(line == first or line.startswith(first + " ") for line in lines), f"{section}.{key}"

@@ -61,15 +61,28 @@ def risk_limits(config: Config) -> RiskLimits:
         max_correlated_positions=r.max_correlated_positions,
         correlation_threshold=r.correlation_threshold,
         correlation_window=r.correlation_window,
+        coin_max_leverage=tuple(sorted(config.venue.coin_max_leverage.items())),
     )
 
 
 def make_ledger(config: Config, agent: str | None = None, time: int = 0) -> Ledger:
-    """A ledger with the session's starting cash, fees and slippage; for ``agent`` with an
+    """A ledger with the session's starting cash, fees (and their schedule), slippage and the venue's
+    maintenance margins; for ``agent`` with an
     ``[agents.account]`` in ``config``, seeded with that account as of ``time`` (ms; the session's
     start: ``Ledger.seed``)."""
-    fees = config.fees
-    ledger = Ledger(config.arena.starting_cash, taker_fee_bp=fees.taker_fee_bp, maker_fee_bp=fees.maker_fee_bp, slippage_bp=fees.slippage_bp)
+    from arena_tui.engine.market.recorded import parse_time
+
+    fees, venue = config.fees, config.venue
+    ledger = Ledger(
+        config.arena.starting_cash,
+        taker_fee_bp=fees.taker_fee_bp,
+        maker_fee_bp=fees.maker_fee_bp,
+        slippage_bp=fees.slippage_bp,
+        maintenance_margin_rate=venue.maintenance_margin_rate,
+        coin_maintenance_margin=venue.coin_maintenance_margin,
+        fee_schedule=[(parse_time(t.start), t.taker_fee_bp, t.maker_fee_bp) for t in fees.schedule],
+        take_profit_maker=fees.take_profit_maker,
+    )
     seed = next((a.account for a in config.agents if a.name == agent), None) if agent is not None else None
     if seed is not None:
         ledger.seed(seed, time=time)
@@ -390,7 +403,7 @@ class Arena:
                 templates=templates_for(self.templates, name),  # its own, else the session's
                 sharpe_ratio=self.state.agents[name].figures.get("sharpe_per_cycle"),
                 max_leverage=self.config.risk.max_leverage,
-                taker_fee_bp=self.config.fees.taker_fee_bp,
+                taker_fee_bp=s.ledger.fee_bp("taker", now),
                 decision_format=self.decision_format(s),
                 max_position_pct=self.limits_for(s).max_position_pct,
                 min_confidence=self.limits.min_confidence,
@@ -492,7 +505,7 @@ class Arena:
             s.account if s.account is not None else s.ledger.snapshot(),  # unchanged since the prompt
             prices,
             self.limits_for(s),
-            taker_fee_bp=self.config.fees.taker_fee_bp,
+            taker_fee_bp=s.ledger.fee_bp("taker", now),
             slippage_bp=self.config.fees.slippage_bp,
             day_start_value=self.state.agents[name].day_start_value,
             correlations=self.correlations(snap),

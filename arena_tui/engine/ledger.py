@@ -21,7 +21,9 @@ since the epoch (UTC):
 - ``settle`` walks the finest candles between cycles: stop-loss, take-profit and liquidation fire on a
   candle's high/low, filled at the level, or at the candle's open when the open is already through it;
   when one candle touches both an adverse level and the target, the adverse level (stop or liquidation)
-  wins. All exits between cycles are taker fills with slippage.
+  wins. All exits between cycles are taker fills with slippage, except, with ``take_profit_maker``,
+  a take-profit (or ladder level) the price comes to: its resting limit order fills at the level as
+  a maker (no slippage, maker fee); gapped through at a candle's open it fills there as a taker.
 - take-profit ladder (``open(..., take_profit=[(price, close_fraction), ...])``): each level is a
   partial take-profit checked on every candle like the target (at the level, or at the open when the
   open is already through it), closing ``close_fraction`` of the position's *original* quantity (the
@@ -33,6 +35,12 @@ since the epoch (UTC):
   price); the stop-loss and liquidation apply to what remains, and a stop or liquidation touched in
   the same candle as a level still wins over the level (levels gapped through at the open fill first).
   With a ladder, ``profit_target`` (its last level's price) is not checked on its own.
+
+Fees can change over time (``fee_schedule``: from a time on, other taker/maker rates; Alpha Arena's
+accounts went from 4.5/1.5 bp to 4.0/1.2 bp on 2025-10-22 00:00 UTC), each fill paying the rate in
+force at its time; and each coin can have its own maintenance margin rate (``coin_maintenance_margin``;
+Hyperliquid's is half the initial margin at the coin's maximum leverage: BTC 40x -> 1.25%, ETH 25x ->
+2%, SOL and XRP 20x -> 2.5%, DOGE and BNB 10x -> 5%, per its "Margin tiers" page).
 
 Defaults follow Hyperliquid: taker 4.5 bp, maker 1.5 bp. ``maintenance_margin_rate`` defaults to
 0.025: Hyperliquid sets maintenance margin to half the initial margin at the coin's maximum leverage,
@@ -160,6 +168,8 @@ class _Exit:
     reference_price: float
     reason: ExitReason
     part: tuple[float, float, float, float] | None = None
+    maker: bool = False
+    """A resting take-profit order filled at its level (``Ledger.take_profit_maker``)."""
 
 
 class Ledger:
@@ -183,6 +193,9 @@ class Ledger:
         maker_fee_bp: float = DEFAULT_MAKER_FEE_BP,
         slippage_bp: float = 0.0,
         maintenance_margin_rate: float = DEFAULT_MAINTENANCE_MARGIN_RATE,
+        coin_maintenance_margin: Mapping[str, float] | None = None,
+        fee_schedule: Any = (),
+        take_profit_maker: bool = False,
     ) -> None:
         for name, value in (
             ("starting_cash", starting_cash),
@@ -200,6 +213,23 @@ class Ledger:
         self.maker_fee_bp = float(maker_fee_bp)
         self.slippage_bp = float(slippage_bp)
         self.maintenance_margin_rate = float(maintenance_margin_rate)
+        self.coin_maintenance_margin: dict[str, float] = {}
+        for coin, rate in (coin_maintenance_margin or {}).items():
+            if not _finite(rate) or not 0 <= rate < 1:
+                raise ValueError(f"{coin}: maintenance margin rate must be a finite number in [0, 1), got {rate!r}.")
+            self.coin_maintenance_margin[str(coin).upper()] = float(rate)
+        tiers = []
+        for start, taker, maker in fee_schedule:
+            for name, value in (("taker_fee_bp", taker), ("maker_fee_bp", maker)):
+                if not _finite(value) or value < 0:
+                    raise ValueError(f"fee schedule {name} must be a finite number >= 0, got {value!r}.")
+            tiers.append((int(start), float(taker), float(maker)))
+        self.fee_schedule: tuple[tuple[int, float, float], ...] = tuple(sorted(tiers))
+        """(from ms, taker bp, maker bp), oldest first: from each time on, its rates replace the
+        base ones (``fee_bp``)."""
+        self.take_profit_maker = bool(take_profit_maker)
+        """Take-profit levels rest as limit orders: filled at the level as a maker (no slippage, maker
+        fee) when the price comes to them, as a taker at the open when a candle gaps through them."""
         self.cash = float(starting_cash)
         self.positions: dict[str, Position] = {}
         self.trades: list[Trade] = []
@@ -244,9 +274,21 @@ class Ledger:
             funding_paid=self.funding_paid,
         )
 
-    def fee_bp(self, liquidity: Liquidity = "taker") -> float:
-        """The fee rate in basis points for ``"taker"`` or ``"maker"`` fills."""
-        return self.maker_fee_bp if liquidity == "maker" else self.taker_fee_bp
+    def fee_bp(self, liquidity: Liquidity = "taker", time: int | None = None) -> float:
+        """The fee rate in basis points for ``"taker"`` or ``"maker"`` fills at ``time`` (ms): the
+        latest ``fee_schedule`` tier starting at or before it, else the base rates (also when
+        ``time`` is None)."""
+        taker, maker = self.taker_fee_bp, self.maker_fee_bp
+        if time is not None:
+            for start, t_bp, m_bp in self.fee_schedule:
+                if start > time:
+                    break
+                taker, maker = t_bp, m_bp
+        return maker if liquidity == "maker" else taker
+
+    def mmr(self, coin: str) -> float:
+        """``coin``'s maintenance margin rate (fraction of notional): its own, else the ledger's."""
+        return self.coin_maintenance_margin.get(coin, self.maintenance_margin_rate)
 
     def seed(self, account: Any, *, time: int) -> None:
         """Start from ``account`` (a ``config.AccountSeed``: ``cash``, ``starting_value``, ``positions``)
@@ -267,9 +309,9 @@ class Ledger:
         if account.starting_value:
             self.starting_cash = float(account.starting_value)
         time = int(time)
-        mmr = self.maintenance_margin_rate
         for p in account.positions:
             coin = str(p.coin).upper()
+            mmr = self.mmr(coin)
             if coin in self.positions:
                 raise ValueError(f"{coin}: the seed holds two positions in it; one position per coin.")
             side = 1 if p.side == "long" else -1
@@ -349,16 +391,17 @@ class Ledger:
             if value is not None and not _finite(value):
                 raise ValueError(f"{coin}: {name} must be a finite number or None, got {value!r}.")
         ladder = _ladder(coin, take_profit)
-        if leverage * self.maintenance_margin_rate >= 1.0:
+        mmr = self.mmr(coin)
+        if leverage * mmr >= 1.0:
             raise ValueError(
-                f"{coin}: leverage {leverage}x with maintenance margin rate {self.maintenance_margin_rate} "
+                f"{coin}: leverage {leverage}x with maintenance margin rate {mmr} "
                 "would open at or past the liquidation price."
             )
         side = int(side)
         quantity, price, leverage = float(quantity), float(price), float(leverage)
         maker = liquidity == "maker"
         fill = price if maker else fill_price(price, side, self.slippage_bp)
-        notional, margin, fee = entry_cost(quantity, fill, leverage, self.fee_bp(liquidity))
+        notional, margin, fee = entry_cost(quantity, fill, leverage, self.fee_bp(liquidity, int(time)))
         cost = margin + fee
         if cost > self.cash:
             raise ValueError(
@@ -367,7 +410,6 @@ class Ledger:
         self.cash = self.cash - cost
         self.fees_paid += fee
         time = int(time)
-        mmr = self.maintenance_margin_rate
         self.positions[coin] = Position(
             coin=coin,
             side=side,
@@ -441,7 +483,7 @@ class Ledger:
                 frac = q / pos.quantity
                 part = (q, pos.margin * frac, pos.entry_fee * frac, pos.funding_paid * frac)
                 trade = self._book_part(coin, part, float(price), int(time), reason, liquidity)
-                self.positions[coin] = _reduced(pos, part, self.maintenance_margin_rate)
+                self.positions[coin] = _reduced(pos, part, self.mmr(coin))
                 return trade
         return self._close(coin, float(price), int(time), reason, liquidity)
 
@@ -488,7 +530,7 @@ class Ledger:
         q, margin, entry_fee, funding = part
         maker = liquidity == "maker"
         fill = price if maker else fill_price(price, -pos.side, self.slippage_bp)
-        notional, pnl, fee, returned = exit_amounts(pos.side, q, pos.entry_price, margin, fill, self.fee_bp(liquidity))
+        notional, pnl, fee, returned = exit_amounts(pos.side, q, pos.entry_price, margin, fill, self.fee_bp(liquidity, time))
         self.cash = self.cash + returned
         self.fees_paid += fee
         self.realized_pnl += pnl
@@ -513,7 +555,7 @@ class Ledger:
         maker = liquidity == "maker"
         fill = price if maker else fill_price(price, -pos.side, self.slippage_bp)
         notional, pnl, fee, returned = exit_amounts(
-            pos.side, pos.quantity, pos.entry_price, pos.margin, fill, self.fee_bp(liquidity)
+            pos.side, pos.quantity, pos.entry_price, pos.margin, fill, self.fee_bp(liquidity, time)
         )
         self.cash = self.cash + returned
         self.fees_paid += fee
@@ -610,10 +652,11 @@ class Ledger:
                 out.append(op)
             else:
                 assert isinstance(op, _Exit)
+                liquidity = "maker" if op.maker else "taker"
                 if op.part is not None:  # a ladder level: the position (as the walk left it) stays open
-                    out.append(self._book_part(op.coin, op.part, op.reference_price, op.time, op.reason, "taker"))
+                    out.append(self._book_part(op.coin, op.part, op.reference_price, op.time, op.reason, liquidity))
                 else:
-                    out.append(self._close(op.coin, op.reference_price, op.time, op.reason, "taker"))
+                    out.append(self._close(op.coin, op.reference_price, op.time, op.reason, liquidity))
         return out
 
     def _walk(
@@ -632,7 +675,7 @@ class Ledger:
         risk_usd = pos.risk_usd
         ladder = pos.take_profit
         initial = pos.initial_quantity or qty
-        mmr = self.maintenance_margin_rate
+        mmr = self.mmr(coin)
         liq = pos.liquidation_price
         stop = pos.stop_loss
         target = pos.profit_target
@@ -651,20 +694,23 @@ class Ledger:
         fi = 0
         nf = len(f_ts)
 
-        def level_hit(t: int, at: float) -> bool:
-            """The nearest ladder level fills at reference ``at`` (its price, or a gapped open) at
-            ``t``; True when that closes the position (its last level, or all that remains)."""
+        resting = self.take_profit_maker
+
+        def level_hit(t: int, at: float, maker: bool = False) -> bool:
+            """The nearest ladder level fills at reference ``at`` (its price, ``maker`` when its
+            order rests, or a gapped open) at ``t``; True when that closes the position (its last
+            level, or all that remains)."""
             nonlocal qty, margin, funding_paid, entry_fee, risk_usd, liq, ladder
             lvl = ladder[0]
             ladder = ladder[1:]
             why = f"take_profit_{lvl.level}"
             q = lvl.close_fraction * initial
             if not ladder or q >= qty * _WHOLE:
-                events.append((t, _Exit(coin, t, at, why)))
+                events.append((t, _Exit(coin, t, at, why, None, maker)))
                 return True
             frac = q / qty
             part = (q, margin * frac, entry_fee * frac, funding_paid * frac)
-            events.append((t, _Exit(coin, t, at, why, part)))
+            events.append((t, _Exit(coin, t, at, why, part, maker)))
             if risk_usd is not None:
                 risk_usd = risk_usd * ((qty - q) / qty)
             qty = qty - q
@@ -713,6 +759,7 @@ class Ledger:
                     break
                 o, h, lo = op_l[i], hi_l[i], lo_l[i]
                 done_candles = t_close
+                maker = False
                 # the first adverse level met on the way against the position
                 adverse, why = liq, "liquidation"
                 if stop is not None and side * (stop - liq) > 0:
@@ -732,7 +779,7 @@ class Ledger:
                                 ref = adverse
                             else:
                                 while ladder and side * ((h if side > 0 else lo) - ladder[0].price) >= 0:
-                                    if level_hit(t_close, ladder[0].price):
+                                    if level_hit(t_close, ladder[0].price, resting):
                                         done = True
                                         break
                     if done:
@@ -746,7 +793,7 @@ class Ledger:
                     elif lo <= adverse:
                         ref = adverse
                     elif target is not None and h >= target:
-                        ref, why = target, "take_profit"
+                        ref, why, maker = target, "take_profit", resting
                 else:
                     if o >= adverse:
                         ref, why = o, ("liquidation" if o >= liq else why)
@@ -755,9 +802,9 @@ class Ledger:
                     elif h >= adverse:
                         ref = adverse
                     elif target is not None and lo <= target:
-                        ref, why = target, "take_profit"
+                        ref, why, maker = target, "take_profit", resting
                 if ref is not None:
-                    events.append((t_close, _Exit(coin, t_close, ref, why)))  # type: ignore[arg-type]
+                    events.append((t_close, _Exit(coin, t_close, ref, why, None, maker)))  # type: ignore[arg-type]
                     closed = True
                     break
                 mark = cl_l[i]

@@ -99,6 +99,16 @@ class RiskLimits:
     max_correlated_positions: int = 0
     correlation_threshold: float = 0.8
     correlation_window: int = 48
+    coin_max_leverage: tuple[tuple[str, float], ...] = ()
+    """(coin, leverage) caps below ``max_leverage`` for some coins (the venue's, ``[venue]
+    coin_max_leverage``)."""
+
+    def max_leverage_for(self, coin: str) -> float:
+        """The most leverage an entry in ``coin`` may ask (x)."""
+        for c, cap in self.coin_max_leverage:
+            if c == coin:
+                return min(cap, self.max_leverage)
+        return self.max_leverage
 
 
 @dataclass(frozen=True)
@@ -437,8 +447,9 @@ def validate(
             continue
         raw_lev = getattr(decision, "leverage", None)
         lev = _number(raw_lev)
-        if lev is None or not math.isfinite(lev) or not limits.min_leverage <= lev <= limits.max_leverage:
-            allowed_lev = f"{limits.min_leverage:g}-{limits.max_leverage:g}x"
+        top = limits.max_leverage_for(coin)
+        if lev is None or not math.isfinite(lev) or not limits.min_leverage <= lev <= top:
+            allowed_lev = f"{limits.min_leverage:g}-{top:g}x" + (f" (the venue's maximum for {coin})" if top < limits.max_leverage else "")
             wrong = _unusable("leverage", raw_lev)
             reject(
                 index,

@@ -1,0 +1,188 @@
+"""Property tests (hypothesis) of what the ledger does as the venue does: a seeded starting account,
+fees that change at given times, take-profits that rest as maker orders, per-coin maintenance
+margins and per-coin leverage caps (issue 13, "venue realism")."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from arena_tui.config import AccountSeed, SeedPosition
+from arena_tui.engine.decisions import Decision
+from arena_tui.engine.ledger import BP, Ledger, liquidation_price, seed_value
+from arena_tui.engine.market.base import Candles
+from arena_tui.engine.risk import RiskLimits, validate
+
+T0 = 1_761_004_800_000  # 2025-10-21 00:00 UTC
+M5 = 300_000
+PRICES = {"BTC": 110_000.0, "ETH": 4_000.0, "DOGE": 0.2}
+
+prices = st.floats(min_value=0.5, max_value=1.5)  # a multiple of the coin's price
+bps = st.sampled_from([0.0, 1.2, 1.5, 4.0, 4.5, 10.0])
+
+
+@st.composite
+def seeds(draw):
+    coins = draw(st.lists(st.sampled_from(sorted(PRICES)), unique=True, max_size=3))
+    positions = []
+    for coin in coins:
+        entry = PRICES[coin] * draw(prices)
+        lev = draw(st.floats(min_value=1.0, max_value=20.0))
+        # marked within half its margin of the entry (a seed deeper under water is a liquidated position)
+        move = draw(st.floats(min_value=-1.0, max_value=1.0)) * 0.5 / lev
+        positions.append(SeedPosition(
+            coin=coin, side=draw(st.sampled_from(("long", "short"))), quantity=draw(st.floats(min_value=1e-3, max_value=1e3)) * 1000 / entry,
+            entry_price=entry, leverage=lev, mark_price=draw(st.sampled_from([0.0, entry * (1 + move)])),
+            stop_loss=None, profit_target=None,
+        ))
+    return AccountSeed(cash=draw(st.floats(min_value=0.0, max_value=1e6)), starting_value=draw(st.sampled_from([0.0, 10_000.0])), positions=tuple(positions))
+
+
+@settings(max_examples=300)
+@given(seeds(), bps)
+def test_a_seeded_account_is_worth_its_seed_value_and_closes_to_it_less_the_exit_fees(seed, fee):
+    ledger = Ledger(10_000.0, taker_fee_bp=fee, slippage_bp=0.0)
+    ledger.seed(seed, time=T0)
+    assert ledger.account_value == seed_value(seed)  # the same sum in the same order: bit for bit
+    assert ledger.starting_cash == (seed.starting_value or 10_000.0)
+    assert ledger.fees_paid == 0.0 and ledger.fills == []
+    marks = {p.coin: p.mark_price for p in ledger.positions.values()}
+    value = ledger.account_value
+    trades = ledger.close_all(marks, time=T0 + M5, reason="agent")
+    exit_fees = sum(t.exit_fee for t in trades)
+    assert math.isclose(ledger.cash, value - exit_fees, rel_tol=1e-12, abs_tol=1e-6)
+    for t in trades:  # the seeded position's PnL is measured from its entry price
+        assert t.entry_fee == 0.0 and math.isclose(t.realized_pnl, t.side * t.quantity * (t.exit_price - t.entry_price), rel_tol=1e-12, abs_tol=1e-9)
+
+
+@settings(max_examples=300)
+@given(
+    st.lists(st.tuples(st.integers(min_value=0, max_value=20), bps, bps), max_size=4),
+    st.integers(min_value=0, max_value=24),
+    st.integers(min_value=0, max_value=24),
+    bps, bps,
+)
+def test_every_fill_pays_the_fee_in_force_at_its_time(tiers, open_at, close_after, taker, maker):
+    schedule = [(T0 + k * 3_600_000, t, m) for k, t, m in tiers]
+    ledger = Ledger(1e9, taker_fee_bp=taker, maker_fee_bp=maker, slippage_bp=0.0, fee_schedule=schedule)
+
+    def in_force(t: int) -> tuple[float, float]:
+        rates = (taker, maker)
+        for start, t_bp, m_bp in sorted(schedule):
+            if start <= t:
+                rates = (t_bp, m_bp)
+        return rates
+
+    t_open = T0 + open_at * 3_600_000
+    t_close = t_open + close_after * 3_600_000
+    fill = ledger.open("BTC", 1, 0.5, 100_000.0, 10.0, time=t_open)
+    assert fill.fee == 0.5 * 100_000.0 * (in_force(t_open)[0] / BP)
+    trade = ledger.close("BTC", 101_000.0, time=t_close, liquidity="maker")
+    assert trade.exit_fee == 0.5 * 101_000.0 * (in_force(t_close)[1] / BP)
+    assert ledger.fees_paid == fill.fee + trade.exit_fee
+    # no tier in force yet: the base rates, as a ledger without a schedule
+    plain = Ledger(1e9, taker_fee_bp=taker, maker_fee_bp=maker, slippage_bp=0.0)
+    assert ledger.fee_bp("taker", T0 - 1) == plain.fee_bp("taker") and ledger.fee_bp("maker", T0 - 1) == plain.fee_bp("maker")
+
+
+def _candle(o: float, h: float, lo: float, c: float, t: int = T0) -> Candles:
+    f = lambda x: np.array([x], dtype=np.float64)  # noqa: E731
+    return Candles("5m", np.array([t], dtype=np.int64), f(o), f(h), f(lo), f(c), f(1.0))
+
+
+@settings(max_examples=300)
+@given(
+    st.sampled_from([1, -1]),
+    st.floats(min_value=0.002, max_value=0.05),  # target distance
+    st.floats(min_value=0.0, max_value=0.05),  # how far past the target the candle reaches
+    st.booleans(),  # gapped through at the open
+    st.sampled_from([0.0, 1.0, 25.0]),  # slippage
+)
+def test_a_resting_take_profit_fills_at_its_level_as_a_maker_unless_gapped(side, dist, beyond, gapped, slippage):
+    entry = 100.0
+    target = entry * (1 + side * dist)
+    stop = entry * (1 - side * 0.2)
+    extreme = target * (1 + side * beyond)
+    if gapped:
+        o = target * (1 + side * max(beyond, 1e-4))
+    else:
+        o = entry
+    h, lo = (max(o, extreme), min(o, entry)) if side > 0 else (max(o, entry), min(o, extreme))
+    results = {}
+    for maker in (False, True):
+        ledger = Ledger(1e6, taker_fee_bp=4.0, maker_fee_bp=1.2, slippage_bp=slippage, take_profit_maker=maker)
+        ledger.open("ETH", side, 10.0, entry, 5.0, time=T0 - M5, stop_loss=stop, profit_target=target)
+        (trade,) = ledger.settle({"ETH": _candle(o, h, lo, o)})
+        fill = ledger.fills[-1]
+        assert trade.exit_reason == "take_profit"
+        if maker and not gapped:
+            assert fill.liquidity == "maker" and trade.exit_price == target and trade.exit_fee == 10.0 * target * (1.2 / BP)
+        else:
+            ref = o if gapped else target
+            assert fill.liquidity == "taker" and trade.exit_price == ref * (1 - side * slippage / BP)
+        results[maker] = trade.net_pnl
+    assert results[True] >= results[False]  # resting never costs more than crossing
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([1, -1]), st.floats(min_value=0.001, max_value=0.2), st.floats(min_value=1.0, max_value=25.0))
+def test_a_stop_loss_is_always_a_taker_fill(side, dist, lev):
+    ledger = Ledger(1e6, taker_fee_bp=4.0, maker_fee_bp=1.2, slippage_bp=1.0, take_profit_maker=True,
+                    maintenance_margin_rate=0.001)
+    stop = 100.0 * (1 - side * dist / lev)
+    ledger.open("SOL", side, 10.0, 100.0, lev, time=T0 - M5, stop_loss=stop, profit_target=100.0 * (1 + side * 0.5))
+    low, high = (stop * 0.99, 100.0) if side > 0 else (100.0, stop * 1.01)
+    (trade,) = ledger.settle({"SOL": _candle(100.0, high, low, 100.0)})
+    assert trade.exit_reason in ("stop_loss", "liquidation") and ledger.fills[-1].liquidity == "taker"
+
+
+@settings(max_examples=300)
+@given(
+    st.dictionaries(st.sampled_from(sorted(PRICES)), st.floats(min_value=0.0, max_value=0.05), max_size=3),
+    st.floats(min_value=0.0, max_value=0.025),
+    st.sampled_from(sorted(PRICES)),
+    st.sampled_from([1, -1]),
+    st.floats(min_value=1.0, max_value=19.0),
+)
+def test_each_coin_is_liquidated_at_its_own_maintenance_margin(rates, base, coin, side, lev):
+    ledger = Ledger(1e9, slippage_bp=0.0, maintenance_margin_rate=base, coin_maintenance_margin=rates)
+    mmr = rates.get(coin, base)
+    assert ledger.mmr(coin) == mmr
+    price = PRICES[coin]
+    qty = 1000.0 / price
+    ledger.open(coin, side, qty, price, lev, time=T0 - M5)
+    pos = ledger.positions[coin]
+    liq = liquidation_price(side, pos.entry_price, qty, pos.margin, mmr)
+    assert pos.liquidation_price == liq
+    if liq > 0:  # at its liquidation price the position's equity is its maintenance margin
+        assert math.isclose(pos.margin + side * qty * (liq - pos.entry_price), qty * liq * mmr, rel_tol=1e-9, abs_tol=1e-9)
+        # a candle reaching just past it liquidates; one stopping just short does not
+        short_of = liq * (1 + side * 1e-6)
+        past = liq * (1 - side * 1e-6)
+        for reach, liquidated in ((short_of, False), (past, True)):
+            led = Ledger(1e9, slippage_bp=0.0, maintenance_margin_rate=base, coin_maintenance_margin=rates)
+            led.open(coin, side, qty, price, lev, time=T0 - M5)
+            hi, lo = (price, reach) if side > 0 else (reach, price)
+            out = led.settle({coin: _candle(price, hi, lo, price)})
+            assert bool(out) == liquidated and (not out or out[0].exit_reason == "liquidation")
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(sorted(PRICES)), st.floats(min_value=1.0, max_value=40.0), st.floats(min_value=1.0, max_value=40.0))
+def test_an_entry_above_its_coins_leverage_cap_is_refused(coin, cap, lev):
+    limits = RiskLimits(max_leverage=40.0, coin_max_leverage=((coin, cap),))
+    ledger = Ledger(1e7)
+    price = PRICES[coin]
+    decision = Decision(coin=coin, signal="buy_to_enter", quantity=1000.0 / price, leverage=lev,
+                        profit_target=price * 1.1, stop_loss=price * 0.95, confidence=0.6)
+    result = validate({coin: decision}, ledger.snapshot(), {coin: price}, limits)
+    if lev <= cap:
+        assert [o.coin for o in result.orders] == [coin]
+    else:
+        assert [r.rule for r in result.rejections] == ["leverage_bounds"]
+        assert f"(the venue's maximum for {coin})" in result.rejections[0].reason or cap >= 40.0
+    other = "BTC" if coin != "BTC" else "ETH"  # another coin keeps the global cap
+    assert limits.max_leverage_for(other) == 40.0
