@@ -178,6 +178,12 @@ class RiskConfig:
     count as correlated."""
     correlation_window: int = 48
     """Candles of the finest timeframe the correlation is measured over (48 x 5m = 4 hours)."""
+    allow_adding: bool = False
+    """An entry on the side already held adds to the position at the average entry (else refused)."""
+    allow_partial_close: bool = False
+    """A close asking for less than the position's quantity closes that much (else it closes all)."""
+    allow_reversal: bool = False
+    """An entry on the other side closes the position and opens the new one (else refused)."""
 
 
 @dataclass(frozen=True)
@@ -995,6 +1001,9 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("fees", "taker_fee_bp"): "basis points of notional, Hyperliquid base tier; the agents' market orders pay it",
     ("fees", "maker_fee_bp"): "basis points, for fills resting at their own price",
     ("fees", "slippage_bp"): "taker fills move this much against the trader",
+    ("risk", "allow_adding"): "an entry on the side already held adds to it at the average entry price (false: refused)",
+    ("risk", "allow_partial_close"): "a close asking for less than the position's quantity closes that much (false: all of it)",
+    ("risk", "allow_reversal"): "an entry on the other side closes the position, then opens the new one (false: refused)",
     ("fees", "schedule"): "later fee tiers: [[fees.schedule]] start = ISO time, taker_fee_bp, maker_fee_bp (Season 1: 4.0/1.2 from 2025-10-22)",
     ("fees", "take_profit_maker"): "take-profits rest as limit orders: filled at the level as a maker (a gap through one: a taker)",
     ("venue", "maintenance_margin_rate"): "liquidation below this fraction of notional (0.025: half the initial margin at 20x, as Hyperliquid)",

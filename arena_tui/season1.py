@@ -261,7 +261,8 @@ def preset_config(records: list[dict[str, Any]] | None = None, *, overrides: Map
         "market": {"source": "recorded", "start": START, "speed": 2.0},
         "fees": dict(FEES),
         "venue": {k: (dict(v) if isinstance(v, dict) else v) for k, v in VENUE.items()},
-        "risk": {"max_leverage": 40.0, "max_open_positions": 6},
+        # Season 1's executor added to positions, closed parts and reversed as the models asked
+        "risk": {"max_leverage": 40.0, "max_open_positions": 6, "allow_adding": True, "allow_partial_close": True, "allow_reversal": True},
         "arena": {"name": SESSION_NAME},
     }
     for section, values in (overrides or {}).items():

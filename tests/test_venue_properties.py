@@ -186,3 +186,91 @@ def test_an_entry_above_its_coins_leverage_cap_is_refused(coin, cap, lev):
         assert f"(the venue's maximum for {coin})" in result.rejections[0].reason or cap >= 40.0
     other = "BTC" if coin != "BTC" else "ETH"  # another coin keeps the global cap
     assert limits.max_leverage_for(other) == 40.0
+
+
+# --- adding, partial closes, reversals ------------------------------------------------------------
+
+quantities = st.floats(min_value=0.01, max_value=10.0)
+levels = st.floats(min_value=50.0, max_value=150.0)
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([1, -1]), quantities, levels, quantities, levels, levels, st.floats(min_value=1.0, max_value=20.0), bps)
+def test_adding_averages_the_entry_and_settles_as_the_two_parts_would(side, q1, p1, q2, p2, p3, lev, fee):
+    ledger = Ledger(1e9, taker_fee_bp=fee, slippage_bp=0.0)
+    f1 = ledger.open("SOL", side, q1, p1, lev, time=T0)
+    f2 = ledger.add("SOL", side, q2, p2, lev, time=T0 + M5, stop_loss=None, profit_target=None)
+    pos = ledger.positions["SOL"]
+    assert pos.quantity == q1 + q2 and pos.entry_time == T0
+    assert math.isclose(pos.entry_price, (q1 * p1 + q2 * p2) / (q1 + q2), rel_tol=1e-12)
+    assert math.isclose(pos.margin, f1.margin + f2.margin, rel_tol=1e-12) and pos.entry_fee == f1.fee + f2.fee
+    assert math.isclose(pos.leverage, lev, rel_tol=1e-9)  # both parts at the same leverage
+    assert math.isclose(ledger.cash, 1e9 - f1.margin - f1.fee - f2.margin - f2.fee, rel_tol=1e-15)
+    trade = ledger.close("SOL", p3, time=T0 + 2 * M5)
+    two = side * (q1 * (p3 - p1) + q2 * (p3 - p2))
+    if pos.margin + two > 0:  # (not past the liquidation price)
+        assert math.isclose(trade.realized_pnl, two, rel_tol=1e-9, abs_tol=1e-9)
+    # a short cannot be added to a long, nor to nothing
+    for coin, wrong in (("SOL", -side), ("ETH", side)):
+        try:
+            ledger.add(coin, wrong, 1.0, 100.0, 2.0, time=T0)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("added to no position")
+
+
+@settings(max_examples=300)
+@given(st.sampled_from([1, -1]), quantities, levels, st.floats(min_value=0.05, max_value=0.95), levels, bps)
+def test_a_partial_close_then_the_rest_equals_one_close(side, q, p1, part, p2, fee):
+    one, two = (Ledger(1e9, taker_fee_bp=fee, slippage_bp=0.0) for _ in range(2))
+    for led in (one, two):
+        led.open("BTC", side, q, p1, 10.0, time=T0)
+    whole = one.close("BTC", p2, time=T0 + M5)
+    a = two.close("BTC", p2, time=T0 + M5, quantity=q * part)
+    assert "BTC" in two.positions and math.isclose(two.positions["BTC"].quantity, q * (1 - part), rel_tol=1e-12)
+    b = two.close("BTC", p2, time=T0 + M5)
+    assert math.isclose(a.realized_pnl + b.realized_pnl, whole.realized_pnl, rel_tol=1e-9, abs_tol=1e-9)
+    assert math.isclose(a.exit_fee + b.exit_fee, whole.exit_fee, rel_tol=1e-9, abs_tol=1e-12)
+    assert math.isclose(two.cash, one.cash, rel_tol=1e-12)
+
+
+def _decide(coin: str, signal: str, **kw) -> dict[str, Decision]:
+    return {coin: Decision(coin=coin, signal=signal, **kw)}
+
+
+@settings(max_examples=200)
+@given(st.sampled_from([1, -1]), st.floats(min_value=0.2, max_value=10.0), st.floats(min_value=0.01, max_value=1.2), st.booleans(), st.booleans(), st.booleans())
+def test_the_risk_rules_add_close_part_and_reverse_only_when_allowed(side, q, share, adding, partial, reversal):
+    """(Quantities from 0.2 coins at $100: above the $10 minimum notional.)"""
+    price = 100.0
+    limits = RiskLimits(max_leverage=20.0, allow_adding=adding, allow_partial_close=partial, allow_reversal=reversal)
+    ledger = Ledger(1e7, slippage_bp=0.0)
+    ledger.open("ETH", side, q, price, 5.0, time=T0)
+    entry = dict(quantity=q, leverage=5.0, confidence=0.7)
+    same = "buy_to_enter" if side > 0 else "sell_to_enter"
+    other = "sell_to_enter" if side > 0 else "buy_to_enter"
+    plan = lambda s: dict(profit_target=price * (1 + s * 0.1), stop_loss=price * (1 - s * 0.05))  # noqa: E731
+
+    r = validate(_decide("ETH", same, **entry, **plan(side)), ledger.snapshot(), {"ETH": price}, limits)
+    assert [o.action for o in r.orders] == (["open"] if adding else []) and ([x.rule for x in r.rejections] == ([] if adding else ["entry_only_when_flat"]))
+
+    r = validate(_decide("ETH", other, **entry, **plan(-side)), ledger.snapshot(), {"ETH": price}, limits)
+    if reversal:
+        assert [(o.action, o.side) for o in r.orders] == [("close", side), ("open", -side)]
+        led = Ledger(1e7, slippage_bp=0.0)
+        led.open("ETH", side, q, price, 5.0, time=T0)
+        for o in r.orders:
+            led.execute(o, time=T0 + M5)
+        assert led.positions["ETH"].side == -side and len(led.trades) == 1
+    else:
+        assert r.orders == () and [x.rule for x in r.rejections] == ["hold_or_close_when_open"]
+
+    r = validate(_decide("ETH", "close", quantity=-q * share if side < 0 else q * share), ledger.snapshot(), {"ETH": price}, limits)
+    (order,) = r.orders
+    partial_close = partial and share < 0.999
+    assert math.isclose(order.quantity, q * share if partial_close else q, rel_tol=1e-12)
+    led = Ledger(1e7, slippage_bp=0.0)
+    led.open("ETH", side, q, price, 5.0, time=T0)
+    led.execute(order, time=T0 + M5)
+    assert ("ETH" in led.positions) == partial_close

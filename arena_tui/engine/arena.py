@@ -62,6 +62,9 @@ def risk_limits(config: Config) -> RiskLimits:
         correlation_threshold=r.correlation_threshold,
         correlation_window=r.correlation_window,
         coin_max_leverage=tuple(sorted(config.venue.coin_max_leverage.items())),
+        allow_adding=r.allow_adding,
+        allow_partial_close=r.allow_partial_close,
+        allow_reversal=r.allow_reversal,
     )
 
 

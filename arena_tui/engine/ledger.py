@@ -24,6 +24,10 @@ since the epoch (UTC):
   wins. All exits between cycles are taker fills with slippage, except, with ``take_profit_maker``,
   a take-profit (or ladder level) the price comes to: its resting limit order fills at the level as
   a maker (no slippage, maker fee); gapped through at a candle's open it fills there as a taker.
+- adding (``add``): the entry becomes the quantity-weighted average of the old entry and the new
+  fill, the margins add up (leverage = notional at entry / margin), the addition's fee is paid, the
+  new exit plan replaces the old one. A partial close (``close(..., quantity=q)``) releases margin,
+  entry fee and funding pro rata (see the ladder below); a reversal is a close, then an open.
 - take-profit ladder (``open(..., take_profit=[(price, close_fraction), ...])``): each level is a
   partial take-profit checked on every candle like the target (at the level, or at the open when the
   open is already through it), closing ``close_fraction`` of the position's *original* quantity (the
@@ -451,6 +455,76 @@ class Ledger:
         self.fills.append(result)
         return result
 
+    def add(
+        self,
+        coin: str,
+        side: int,
+        quantity: float,
+        price: float,
+        leverage: float,
+        *,
+        time: int,
+        stop_loss: float | None = None,
+        profit_target: float | None = None,
+        invalidation_condition: str | None = None,
+        confidence: float | None = None,
+        liquidity: Liquidity = "taker",
+        take_profit: Any = None,
+    ) -> Fill:
+        """Add ``quantity`` coins to the open ``side`` position in ``coin`` at reference ``price`` (USD)
+        with ``leverage`` for the addition; returns its ``Fill`` (action "open").
+
+        As a venue does: the position's entry becomes the quantity-weighted average of the old entry
+        and the fill, its margin the sum (so its leverage is ``notional at entry / margin``), its
+        entry fee and funding paid carry on, the fee of the addition is paid now, its entry time stays
+        the first entry's, and the exit plan given here replaces the old one (where given).
+        Raises ``ValueError`` when there is no position on that side, or as ``open`` does."""
+        pos = self.positions.get(coin)
+        if pos is None or pos.side != side:
+            raise ValueError(f"{coin} has no open {'long' if side > 0 else 'short'} to add to.")
+        for name, value in (("quantity", quantity), ("price", price), ("leverage", leverage)):
+            if not _finite(value) or value <= 0:
+                raise ValueError(f"{coin}: {name} must be a positive finite number, got {value!r}.")
+        mmr = self.mmr(coin)
+        if leverage * mmr >= 1.0:
+            raise ValueError(f"{coin}: leverage {leverage}x with maintenance margin rate {mmr} would open at or past the liquidation price.")
+        ladder = _ladder(coin, take_profit)
+        quantity, price, leverage = float(quantity), float(price), float(leverage)
+        maker = liquidity == "maker"
+        fill = price if maker else fill_price(price, side, self.slippage_bp)
+        notional, margin, fee = entry_cost(quantity, fill, leverage, self.fee_bp(liquidity, int(time)))
+        if margin + fee > self.cash:
+            raise ValueError(f"{coin}: margin + fee ${margin + fee:,.2f} exceeds free cash ${self.cash:,.2f}.")
+        self.cash = self.cash - (margin + fee)
+        self.fees_paid += fee
+        total = pos.quantity + quantity
+        entry = (pos.quantity * pos.entry_price + quantity * fill) / total
+        held_margin = pos.margin + margin
+        self.positions[coin] = _replace(
+            pos,
+            quantity=total,
+            entry_price=entry,
+            leverage=total * entry / held_margin,
+            margin=held_margin,
+            entry_fee=pos.entry_fee + fee,
+            liquidation_price=liquidation_price(side, entry, total, held_margin, mmr),
+            mark_price=price,
+            unrealized_pnl=side * total * (price - entry),
+            stop_loss=pos.stop_loss if stop_loss is None else float(stop_loss),
+            profit_target=pos.profit_target if profit_target is None else float(profit_target),
+            invalidation_condition=invalidation_condition or pos.invalidation_condition,
+            confidence=pos.confidence if confidence is None else confidence,
+            take_profit=ladder if ladder else (),
+            initial_quantity=total if ladder else 0.0,
+        )
+        result = Fill(
+            coin=coin, side=side, quantity=quantity, price=fill, reference_price=price, notional=notional, fee=fee,
+            leverage=leverage, margin=margin, time=int(time), action="open", reason="agent",
+            liquidity="maker" if maker else "taker",
+        )
+        self.fills.append(result)
+        return result
+
     def close(
         self,
         coin: str,
@@ -504,7 +578,17 @@ class Ledger:
         risk check counted on is there. Raises ``ValueError`` as ``open``/``close`` do.
         """
         if order.action == "close":
-            return self.close(order.coin, order.reference_price, time=time, reason="agent")
+            pos = self.positions.get(order.coin)
+            part = pos is not None and order.quantity < pos.quantity * _WHOLE
+            return self.close(order.coin, order.reference_price, time=time, reason="agent", quantity=order.quantity if part else None)
+        held = self.positions.get(order.coin)
+        if held is not None and held.side == order.side:  # the risk rules allowed adding to it
+            return self.add(
+                order.coin, order.side, order.quantity, order.reference_price, order.leverage, time=time,
+                stop_loss=order.stop_loss, profit_target=order.profit_target,
+                invalidation_condition=order.invalidation_condition, confidence=order.confidence,
+                take_profit=getattr(order, "take_profit", None),
+            )
         return self.open(
             order.coin,
             order.side,

@@ -43,13 +43,17 @@ from arena_tui.engine.ledger import MAX_TAKE_PROFIT_LEVELS, entry_cost, exit_amo
 
 OrderAction = Literal["open", "close"]
 
+PARTIAL_CLOSE_BELOW = 0.999
+"""With ``allow_partial_close``, a close asking for less than this share of the position is partial;
+from it on (a model copying its quantity rounded) the whole position closes."""
+
 RULES: dict[str, str] = {
     "unknown_coin": "The coin must be one the session trades, with a valid price this cycle (decisions for other coins are refused, also beside decisions for traded coins).",
     "unknown_signal": "The signal must be one of buy_to_enter, sell_to_enter, hold or close.",
     "one_position_per_coin": "One decision and one position per coin: a second decision for the same coin in one answer is refused.",
     "close_without_position": "A close needs an open position in that coin.",
-    "entry_only_when_flat": "Entries are accepted only when the coin has no open position (no adding to a position).",
-    "hold_or_close_when_open": "With a position open the only valid signals are hold and close (no reversing in one step).",
+    "entry_only_when_flat": "Entries are accepted only when the coin has no open position (no adding to a position, unless the configuration allows adding).",
+    "hold_or_close_when_open": "With a position open the only valid signals are hold and close (no reversing in one step, unless the configuration allows reversals).",
     "daily_loss_limit": "No new entries once the account has lost the configured share of its value since the start of the UTC day.",
     "positive_quantity": "An entry needs a positive, finite quantity in coins.",
     "leverage_bounds": "Leverage must be a number within the configured bounds.",
@@ -99,6 +103,12 @@ class RiskLimits:
     max_correlated_positions: int = 0
     correlation_threshold: float = 0.8
     correlation_window: int = 48
+    allow_adding: bool = False
+    """An entry on the side already held adds to the position, at the average entry price."""
+    allow_partial_close: bool = False
+    """A close whose quantity is below what is held (under ``PARTIAL_CLOSE_BELOW`` of it) closes that much."""
+    allow_reversal: bool = False
+    """An entry on the other side closes the position, then opens the new one, in the same cycle."""
     coin_max_leverage: tuple[tuple[str, float], ...] = ()
     """(coin, leverage) caps below ``max_leverage`` for some coins (the venue's, ``[venue]
     coin_max_leverage``)."""
@@ -357,16 +367,27 @@ def validate(
                 )
                 continue
             fill = fill_price(price, -pos.side, slippage_bp)
+            asked = _number(getattr(decision, "quantity", None))
+            asked = abs(asked) if asked is not None and math.isfinite(asked) and asked != 0 else None
+            if limits.allow_partial_close and asked is not None and asked < pos.quantity * PARTIAL_CLOSE_BELOW:
+                frac = asked / pos.quantity
+                notional, _pnl, fee, returned = exit_amounts(pos.side, asked, pos.entry_price, pos.margin * frac, fill, taker_fee_bp)
+                free_cash = free_cash + returned
+                margin_used -= pos.margin * frac
+                orders_close.append(
+                    Order(
+                        coin=pos.coin, action="close", side=pos.side, quantity=asked, leverage=pos.leverage, reference_price=price,
+                        confidence=_confidence(decision), justification=_text(getattr(decision, "justification", None)),
+                        notional=notional, margin=pos.margin * frac, fee=fee,
+                    )
+                )
+                continue
             notional, _pnl, fee, returned = exit_amounts(pos.side, pos.quantity, pos.entry_price, pos.margin, fill, taker_fee_bp)
             free_cash = free_cash + returned
             open_count -= 1
             open_sides.pop(coin, None)
             margin_used -= pos.margin
-            conf = _number(getattr(decision, "confidence", None))
-            if conf is not None and math.isfinite(conf) and 1.0 < conf <= 100.0:
-                conf = conf / 100.0
-            if conf is not None and not (math.isfinite(conf) and 0.0 <= conf <= 1.0):
-                conf = None
+            conf = _confidence(decision)
             orders_close.append(
                 Order(
                     coin=pos.coin,
@@ -383,6 +404,23 @@ def validate(
                 )
             )
             continue
+        pos = held.get(coin)
+        side = 1 if signal == "buy_to_enter" else -1
+        if pos is not None and pos.side != side and limits.allow_reversal:
+            # a reversal: close the position first (its cash is there for the new side), then enter
+            fill = fill_price(price, -pos.side, slippage_bp)
+            notional, _pnl, fee, returned = exit_amounts(pos.side, pos.quantity, pos.entry_price, pos.margin, fill, taker_fee_bp)
+            free_cash = free_cash + returned
+            open_count -= 1
+            open_sides.pop(coin, None)
+            margin_used -= pos.margin
+            orders_close.append(
+                Order(
+                    coin=pos.coin, action="close", side=pos.side, quantity=pos.quantity, leverage=pos.leverage, reference_price=price,
+                    justification=_text(getattr(decision, "justification", None)), notional=notional, margin=pos.margin, fee=fee,
+                )
+            )
+            del held[coin]
         entries.append((index, coin, decision, signal))
 
     # pass 2: entries, in decision order, against what is left
@@ -393,7 +431,8 @@ def validate(
         side_name = "long" if side > 0 else "short"
         price = float(_number(prices.get(coin)))  # checked in pass 1
         pos = held.get(coin)
-        if pos is not None:
+        adding = pos is not None and pos.side == side and limits.allow_adding
+        if pos is not None and not adding:
             if pos.side == side:
                 reject(
                     index,
@@ -582,7 +621,7 @@ def validate(
                     ),
                 )
                 continue
-        if open_count + 1 > limits.max_open_positions:
+        if not adding and open_count + 1 > limits.max_open_positions:
             reject(
                 index,
                 Rejection(
@@ -643,7 +682,8 @@ def validate(
             )
             continue
         free_cash = free_cash - cost
-        open_count += 1
+        if not adding:
+            open_count += 1
         open_sides[coin] = side
         margin_used += margin
         claimed = _number(getattr(decision, "risk_usd", None))
@@ -679,6 +719,16 @@ def validate(
         )
     rejections.sort(key=lambda item: item[0])
     return RiskResult(tuple(orders_close + orders_open), tuple(r for _, r in rejections))
+
+
+def _confidence(decision: Any) -> float | None:
+    """A decision's confidence as 0-1 (0-100 read as a percentage), or None when absent or unusable."""
+    conf = _number(getattr(decision, "confidence", None))
+    if conf is not None and math.isfinite(conf) and 1.0 < conf <= 100.0:
+        conf = conf / 100.0
+    if conf is not None and not (math.isfinite(conf) and 0.0 <= conf <= 1.0):
+        conf = None
+    return conf
 
 
 def _not_traded(decisions: Mapping[str, Decision]) -> list[tuple[str, Decision | None]]:
