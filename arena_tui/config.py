@@ -140,6 +140,9 @@ HYPERLIQUID_MAINTENANCE_MARGIN: dict[str, float] = {c: 0.5 / x for c, x in HYPER
 (BTC 1.25%, ETH 2%, SOL and XRP 2.5%, DOGE and BNB 5%)."""
 
 
+MARGIN_MODES = ("isolated", "cross")
+
+
 @dataclass(frozen=True)
 class VenueConfig:
     """What the venue does beyond fees. ``maintenance_margin_rate``: fraction of notional below which
@@ -148,6 +151,9 @@ class VenueConfig:
     preset: ``HYPERLIQUID_MAINTENANCE_MARGIN``); ``coin_max_leverage``: per-coin caps on the leverage
     an entry may ask, below ``[risk] max_leverage`` (the preset: ``HYPERLIQUID_MAX_LEVERAGE``)."""
 
+    margin_mode: str = "isolated"
+    """"isolated": each position stands alone on its margin; "cross": the account's free cash and other
+    positions stand behind each one (Hyperliquid's default, and how Alpha Arena's accounts ran)."""
     maintenance_margin_rate: float = 0.025
     coin_maintenance_margin: dict[str, float] = field(default_factory=dict)
     coin_max_leverage: dict[str, float] = field(default_factory=dict)
@@ -683,6 +689,8 @@ def _validate(cfg: Config, where: str) -> None:
             if not 0 <= bp < MAX_FEE_BP:
                 raise ConfigError(f"{at}.{key} must be 0 or more basis points and below {MAX_FEE_BP:g} (got {bp}).")
     v = cfg.venue
+    if v.margin_mode not in MARGIN_MODES:
+        raise ConfigError(f"{where} venue.margin_mode must be one of {', '.join(MARGIN_MODES)} (got {_shown(v.margin_mode)}).")
     if not 0 <= v.maintenance_margin_rate < 1:
         raise ConfigError(f"{where} venue.maintenance_margin_rate must be a fraction of notional from 0 to below 1 (got {v.maintenance_margin_rate}).")
     for coin, rate in v.coin_maintenance_margin.items():
@@ -1006,6 +1014,7 @@ STARTER_NOTES: dict[tuple[str, str], str] = {
     ("risk", "allow_reversal"): "an entry on the other side closes the position, then opens the new one (false: refused)",
     ("fees", "schedule"): "later fee tiers: [[fees.schedule]] start = ISO time, taker_fee_bp, maker_fee_bp (Season 1: 4.0/1.2 from 2025-10-22)",
     ("fees", "take_profit_maker"): "take-profits rest as limit orders: filled at the level as a maker (a gap through one: a taker)",
+    ("venue", "margin_mode"): '"isolated" (each position on its own margin) | "cross" (the account stands behind each; Alpha Arena ran cross)',
     ("venue", "maintenance_margin_rate"): "liquidation below this fraction of notional (0.025: half the initial margin at 20x, as Hyperliquid)",
     ("venue", "coin_maintenance_margin"): "per-coin rates, e.g. {BTC = 0.0125} (Hyperliquid: half the initial margin at the coin's max leverage)",
     ("venue", "coin_max_leverage"): "per-coin leverage caps, e.g. {BTC = 40.0, DOGE = 10.0} (Hyperliquid's margin tiers)",

@@ -181,6 +181,7 @@ _SECTION_SPECIAL = {
                                        taker_fee_bp=_FEE_BP, maker_fee_bp=_FEE_BP), max_size=3).map(tuple),
     },
     "venue": {  # below 2.5% everywhere: the drawn leverage bounds reach 39.99x
+        "margin_mode": st.sampled_from(("isolated", "cross")),
         "maintenance_margin_rate": st.floats(min_value=0.0, max_value=0.025),
         "coin_maintenance_margin": st.dictionaries(st.sampled_from(COINS), st.floats(min_value=0.0, max_value=0.025, exclude_max=True), max_size=3),
         "coin_max_leverage": st.dictionaries(st.sampled_from(COINS), st.floats(min_value=1.0, max_value=39.0), max_size=3),

@@ -274,3 +274,69 @@ def test_the_risk_rules_add_close_part_and_reverse_only_when_allowed(side, q, sh
     led.open("ETH", side, q, price, 5.0, time=T0)
     led.execute(order, time=T0 + M5)
     assert ("ETH" in led.positions) == partial_close
+
+
+# --- cross margin ---------------------------------------------------------------------------------
+
+
+@st.composite
+def books(draw):
+    """A cross-margin ledger with 1-3 positions, marked somewhere near their entries."""
+    cash = draw(st.floats(min_value=0.0, max_value=50_000.0))
+    rates = {"BTC": 0.0125, "ETH": 0.02, "DOGE": 0.05}
+    ledger = Ledger(1e9, slippage_bp=0.0, taker_fee_bp=draw(bps), margin_mode="cross", coin_maintenance_margin=rates)
+    coins = draw(st.lists(st.sampled_from(sorted(PRICES)), unique=True, min_size=1, max_size=3))
+    for coin in coins:
+        lev = draw(st.floats(min_value=1.0, max_value=9.0))
+        ledger.open(coin, draw(st.sampled_from([1, -1])), draw(st.floats(min_value=100.0, max_value=20_000.0)) / PRICES[coin],
+                    PRICES[coin], lev, time=T0)
+    ledger.cash = cash  # what is left free, whatever was paid
+    ledger.mark({c: PRICES[c] * draw(st.floats(min_value=0.95, max_value=1.05)) for c in coins})
+    return ledger
+
+
+@settings(max_examples=300)
+@given(books())
+def test_at_a_cross_liquidation_price_the_account_equity_is_the_maintenance_margin(ledger):
+    for coin, pos in ledger.positions.items():
+        liq = pos.liquidation_price
+        if liq <= 0:
+            continue
+        # the account valued with this coin at its liquidation price, the others at their marks
+        equity = ledger.cash
+        maintenance = 0.0
+        for c, p in ledger.positions.items():
+            price = liq if c == coin else p.mark_price
+            equity += p.margin + p.side * p.quantity * (price - p.entry_price)
+            maintenance += p.quantity * price * ledger.mmr(c)
+        assert math.isclose(equity, maintenance, rel_tol=1e-7, abs_tol=1e-6), (coin, equity, maintenance)
+
+
+@settings(max_examples=300)
+@given(st.sampled_from(sorted(PRICES)), st.sampled_from([1, -1]), st.floats(min_value=1.0, max_value=9.0), st.floats(min_value=0.0, max_value=1e5))
+def test_free_cash_moves_a_cross_liquidation_price_away_and_none_makes_it_the_isolated_one(coin, side, lev, cash):
+    price = PRICES[coin]
+    ledgers = {}
+    for mode, free in (("isolated", cash), ("cross", cash), ("cross-empty", 0.0)):
+        led = Ledger(1e9, slippage_bp=0.0, margin_mode="cross" if mode.startswith("cross") else "isolated")
+        led.open(coin, side, 1000.0 / price, price, lev, time=T0)
+        led.cash = free
+        led.mark({coin: price})
+        ledgers[mode] = led.positions[coin].liquidation_price
+    assert ledgers["cross-empty"] == ledgers["isolated"]
+    assert side * (ledgers["cross"] - ledgers["isolated"]) <= 0  # farther from the price, or the same
+
+
+@settings(max_examples=300)
+@given(books(), st.floats(min_value=0.5, max_value=1.5))
+def test_a_cross_account_never_ends_below_zero_cash_and_its_liquidations_fill_at_the_level(ledger, shock):
+    coin = next(iter(ledger.positions))
+    pos = ledger.positions[coin]
+    reach = pos.mark_price * shock
+    hi, lo = max(pos.mark_price, reach), min(pos.mark_price, reach)
+    liq = pos.liquidation_price
+    out = ledger.settle({coin: _candle(pos.mark_price, hi, lo, reach, t=T0 + M5)})
+    assert ledger.cash >= 0.0
+    for t in out:
+        if getattr(t, "exit_reason", None) == "liquidation":
+            assert t.exit_reference_price in (liq, pos.mark_price)  # at its level (or a gapped open)

@@ -85,6 +85,7 @@ def make_ledger(config: Config, agent: str | None = None, time: int = 0) -> Ledg
         coin_maintenance_margin=venue.coin_maintenance_margin,
         fee_schedule=[(parse_time(t.start), t.taker_fee_bp, t.maker_fee_bp) for t in fees.schedule],
         take_profit_maker=fees.take_profit_maker,
+        margin_mode=venue.margin_mode,
     )
     seed = next((a.account for a in config.agents if a.name == agent), None) if agent is not None else None
     if seed is not None:

@@ -13,6 +13,13 @@ since the epoch (UTC):
   ``cash += margin + realized PnL - fee``. Isolated margin: a position never loses more than its
   margin; on a gap past the liquidation price the venue (its insurance fund) absorbs the rest, so the
   exit fee and then the realized PnL are cut until ``margin + PnL - fee == 0``.
+- cross margin (``margin_mode="cross"``): the account's free cash and its other positions' equity
+  above their maintenance margin (at their last marks) stand behind each position, so a position's
+  liquidation price is the formula above with ``margin + cross_buffer(coin)`` for its margin, kept
+  up to date after every fill and mark; the position that reaches it is closed there (as a venue
+  closes the position that breaches first), its loss beyond its own margin taken from the account
+  (cash never goes below zero: a gap past that is the venue's loss). Within one ``settle`` each
+  position is walked against the others' marks at its start.
 - funding: at each funding time ``payment = side x quantity x mark x rate`` (a long pays a positive
   rate), taken from the position's isolated margin (which moves its liquidation price).
 - liquidation when ``margin + unrealized PnL <= quantity x mark x maintenance_margin_rate``, i.e. at
@@ -107,16 +114,20 @@ def entry_cost(quantity: float, price: float, leverage: float, fee_bp: float) ->
 
 
 def exit_amounts(
-    side: int, quantity: float, entry_price: float, margin: float, price: float, fee_bp: float
+    side: int, quantity: float, entry_price: float, margin: float, price: float, fee_bp: float, *, cross: bool = False
 ) -> tuple[float, float, float, float]:
     """``(notional, realized_pnl, fee, cash_returned)`` in USD of closing a position at fill ``price``.
 
     ``cash_returned = margin + realized_pnl - fee``, never below zero: a gap past the liquidation
-    price first waives the fee, then caps the loss at the margin (isolated margin).
+    price first waives the fee, then caps the loss at the margin (isolated margin). ``cross``: the
+    account stands behind the position, so nothing is capped (``cash_returned`` may be negative; the
+    ledger caps the account, not the position).
     """
     notional = quantity * price
     pnl = side * quantity * (price - entry_price)
     fee = notional * (fee_bp / BP)
+    if cross:
+        return notional, pnl, fee, margin + pnl - fee
     available = margin + pnl
     if available <= 0.0:
         pnl = -margin
@@ -200,6 +211,7 @@ class Ledger:
         coin_maintenance_margin: Mapping[str, float] | None = None,
         fee_schedule: Any = (),
         take_profit_maker: bool = False,
+        margin_mode: str = "isolated",
     ) -> None:
         for name, value in (
             ("starting_cash", starting_cash),
@@ -231,6 +243,11 @@ class Ledger:
         self.fee_schedule: tuple[tuple[int, float, float], ...] = tuple(sorted(tiers))
         """(from ms, taker bp, maker bp), oldest first: from each time on, its rates replace the
         base ones (``fee_bp``)."""
+        if margin_mode not in ("isolated", "cross"):
+            raise ValueError(f"margin_mode must be 'isolated' or 'cross', got {margin_mode!r}.")
+        self.cross = margin_mode == "cross"
+        """Cross margin: the account's free cash and other positions stand behind each position (see
+        the module docstring)."""
         self.take_profit_maker = bool(take_profit_maker)
         """Take-profit levels rest as limit orders: filled at the level as a maker (no slippage, maker
         fee) when the price comes to them, as a taker at the open when a candle gaps through them."""
@@ -289,6 +306,27 @@ class Ledger:
                     break
                 taker, maker = t_bp, m_bp
         return maker if liquidity == "maker" else taker
+
+    def cross_buffer(self, coin: str) -> float:
+        """Cross margin: what stands behind ``coin``'s position besides its own margin, USD: free cash
+        plus every other position's margin and unrealized PnL less its maintenance margin (at its
+        last mark). 0.0 with isolated margin."""
+        if not self.cross:
+            return 0.0
+        buffer = self.cash
+        for c, p in self.positions.items():
+            if c != coin:
+                buffer += p.margin + p.unrealized_pnl - p.quantity * p.mark_price * self.mmr(c)
+        return buffer
+
+    def _refresh_liquidation(self) -> None:
+        """Cross margin: every position's liquidation price from the account as it stands now."""
+        if not self.cross:
+            return
+        for coin, p in list(self.positions.items()):
+            liq = liquidation_price(p.side, p.entry_price, p.quantity, p.margin + self.cross_buffer(coin), self.mmr(coin))
+            if liq != p.liquidation_price:
+                self.positions[coin] = _replace(p, liquidation_price=liq)
 
     def mmr(self, coin: str) -> float:
         """``coin``'s maintenance margin rate (fraction of notional): its own, else the ledger's."""
@@ -353,6 +391,7 @@ class Ledger:
             self._candles_done[coin] = time
             self._funding_done[coin] = time
         self.cash = cash
+        self._refresh_liquidation()
 
     # -- trading ---------------------------------------------------------------------------------
 
@@ -453,6 +492,7 @@ class Ledger:
             liquidity="maker" if maker else "taker",
         )
         self.fills.append(result)
+        self._refresh_liquidation()
         return result
 
     def add(
@@ -523,6 +563,7 @@ class Ledger:
             liquidity="maker" if maker else "taker",
         )
         self.fills.append(result)
+        self._refresh_liquidation()
         return result
 
     def close(
@@ -558,8 +599,11 @@ class Ledger:
                 part = (q, pos.margin * frac, pos.entry_fee * frac, pos.funding_paid * frac)
                 trade = self._book_part(coin, part, float(price), int(time), reason, liquidity)
                 self.positions[coin] = _reduced(pos, part, self.mmr(coin))
+                self._refresh_liquidation()
                 return trade
-        return self._close(coin, float(price), int(time), reason, liquidity)
+        trade = self._close(coin, float(price), int(time), reason, liquidity)
+        self._refresh_liquidation()
+        return trade
 
     def close_all(self, prices: Mapping[str, float], *, time: int, reason: ExitReason = "session_end") -> list[Trade]:
         """Close every open position at ``prices[coin]`` (or its last mark when missing); returns the trades."""
@@ -614,8 +658,8 @@ class Ledger:
         q, margin, entry_fee, funding = part
         maker = liquidity == "maker"
         fill = price if maker else fill_price(price, -pos.side, self.slippage_bp)
-        notional, pnl, fee, returned = exit_amounts(pos.side, q, pos.entry_price, margin, fill, self.fee_bp(liquidity, time))
-        self.cash = self.cash + returned
+        notional, pnl, fee, returned = exit_amounts(pos.side, q, pos.entry_price, margin, fill, self.fee_bp(liquidity, time), cross=self.cross)
+        self.cash = max(0.0, self.cash + returned)  # (cross: an account gapped below zero is the venue's loss)
         self.fees_paid += fee
         self.realized_pnl += pnl
         self.fills.append(
@@ -639,9 +683,9 @@ class Ledger:
         maker = liquidity == "maker"
         fill = price if maker else fill_price(price, -pos.side, self.slippage_bp)
         notional, pnl, fee, returned = exit_amounts(
-            pos.side, pos.quantity, pos.entry_price, pos.margin, fill, self.fee_bp(liquidity, time)
+            pos.side, pos.quantity, pos.entry_price, pos.margin, fill, self.fee_bp(liquidity, time), cross=self.cross
         )
-        self.cash = self.cash + returned
+        self.cash = max(0.0, self.cash + returned)  # (cross: an account gapped below zero is the venue's loss)
         self.fees_paid += fee
         self.realized_pnl += pnl
         self.fills.append(
@@ -696,6 +740,7 @@ class Ledger:
                 continue
             p = float(p)
             self.positions[coin] = _replace(pos, mark_price=p, unrealized_pnl=pos.side * pos.quantity * (p - pos.entry_price))
+        self._refresh_liquidation()
 
     def settle(
         self,
@@ -741,6 +786,7 @@ class Ledger:
                     out.append(self._book_part(op.coin, op.part, op.reference_price, op.time, op.reason, liquidity))
                 else:
                     out.append(self._close(op.coin, op.reference_price, op.time, op.reason, liquidity))
+        self._refresh_liquidation()
         return out
 
     def _walk(
@@ -760,6 +806,7 @@ class Ledger:
         ladder = pos.take_profit
         initial = pos.initial_quantity or qty
         mmr = self.mmr(coin)
+        buffer = self.cross_buffer(coin)  # cross margin: the rest of the account, at its last marks
         liq = pos.liquidation_price
         stop = pos.stop_loss
         target = pos.profit_target
@@ -801,7 +848,7 @@ class Ledger:
             margin = margin - part[1]
             entry_fee = entry_fee - part[2]
             funding_paid = funding_paid - part[3]
-            liq = liquidation_price(side, entry, qty, margin, mmr)
+            liq = liquidation_price(side, entry, qty, margin + buffer, mmr)
             return False
 
         def pay(t: int, rate: float, at: float) -> bool:
@@ -811,9 +858,9 @@ class Ledger:
             margin = margin - amount
             funding_paid += amount
             done_funding = t
-            liq = liquidation_price(side, entry, qty, margin, mmr)
+            liq = liquidation_price(side, entry, qty, margin + buffer, mmr)
             events.append((t, FundingPayment(coin, t, rate, at, amount, side, qty)))
-            if margin + side * qty * (at - entry) <= qty * at * mmr:
+            if margin + buffer + side * qty * (at - entry) <= qty * at * mmr:
                 events.append((t, _Exit(coin, t, at, "liquidation")))
                 return True
             return False
