@@ -178,3 +178,22 @@ def test_fees_and_net_pnl_at_the_tier_in_force(trades):
         (True, False, False, True): 1,  # a blended-fee maker exit
         (True, False, False, False): 2,  # blended-fee maker exits that are also multi-fill exits
     }
+
+
+def test_the_season1_preset_fee_schedule_gives_the_same_figures(trades):
+    """The same 230 trades through ledgers configured as the Season 1 preset configures them
+    (``[[fees.schedule]]``: 4.5/1.5 bp, then 4.0/1.2 bp from 2025-10-22 00:00 UTC), each fill paying the
+    tier in force at its own time: every figure equals the per-trade tier replay above."""
+    from arena_tui import season1
+    from arena_tui.engine.arena import make_ledger
+
+    config = season1.preset_config()
+    for t in trades:
+        ledger = make_ledger(config)
+        ledger.cash = 1e9
+        side = 1 if t["side"] == "long" else -1
+        ledger.open(t["symbol"], side, abs(t["quantity"]), t["entry_price"], 10.0, time=int(t["entry_time"] * 1000))
+        liquidity = "taker" if t["exit_crossed"] else "maker"
+        got = ledger.close(t["symbol"], t["exit_price"], time=int(t["exit_time"] * 1000), liquidity=liquidity)
+        want = replay_at_tier(t)
+        assert (got.entry_fee, got.exit_fee, got.realized_pnl, got.net_pnl) == (want.entry_fee, want.exit_fee, want.realized_pnl, want.net_pnl)
