@@ -708,6 +708,11 @@ def _validate(cfg: Config, where: str) -> None:
             )
     for i, a in enumerate(cfg.agents):
         for j, p in enumerate(a.account.positions if a.account is not None else ()):
+            if p.coin.upper() not in {c.upper() for c in m.coins}:
+                raise ConfigError(
+                    f"{where} agents[{i}].account.positions[{j}].coin {_shown(p.coin)} is not traded in this session "
+                    f"(market.coins: {', '.join(m.coins)}); add it to market.coins or remove the position."
+                )
             mmr = v.coin_maintenance_margin.get(p.coin.upper(), v.maintenance_margin_rate)
             if p.leverage * mmr >= 1:
                 raise ConfigError(

@@ -310,10 +310,22 @@ def _agents(draw, fallback: bool = True):
 
 _CONFIG_SPECIAL = {name: _section(name) for name in SECTIONS}
 _CONFIG_SPECIAL["agents"] = st.lists(_agents(), max_size=4, unique_by=lambda a: a.name).map(tuple)
+def _traded_seeds(c: Config) -> Config:
+    """A starting account holds positions in traded coins only."""
+    coins = {x.upper() for x in c.market.coins}
+    agents = tuple(
+        a if a.account is None else dataclasses.replace(
+            a, account=dataclasses.replace(a.account, positions=tuple(p for p in a.account.positions if p.coin.upper() in coins))
+        )
+        for a in c.agents
+    )
+    return dataclasses.replace(c, agents=agents)
+
+
 CONFIGS = _dataclass(Config, _CONFIG_SPECIAL).map(
     # the answer cache is refused for a live market
     lambda c: c if c.market.source == "recorded" else dataclasses.replace(c, arena=dataclasses.replace(c.arena, answer_cache=False))
-)
+).map(_traded_seeds)
 
 
 @settings(max_examples=400, derandomize=True, deadline=None)

@@ -143,6 +143,7 @@ def test_the_fold_starts_a_seeded_agent_from_its_account(showcase):
     ({"cash": 1.0, "positions": [{"coin": "BTC", "side": "long", "quantity": 1.0, "entry_price": 1.0, "leverage": 2.0, "entry_time": "soon"}]}, "entry_time"),
     ({"cash": 1.0, "positions": {"coin": "BTC"}}, "array of tables"),
     ({"cash": 1.0, "wealth": 3}, "unknown key 'wealth'"),
+    ({"cash": 1.0, "positions": [{"coin": "PEPE", "side": "long", "quantity": 1.0, "entry_price": 1.0, "leverage": 2.0}]}, "not traded in this session"),
 ])
 def test_a_bad_account_is_refused_in_one_sentence_naming_the_key(tmp_path, account, message):
     import tomli_w
