@@ -36,6 +36,7 @@ from tests.fakes.exchange_server import (
     dataset_with_link,
     scaled_coin,
 )
+from tests.fakes.live_fixtures import live_fixtures
 from tests.test_live_market import (
     HANG_GUARD_S,
     LOOKBACK,
@@ -65,22 +66,7 @@ def other_requests(server: FakeExchangeServer, exchange: str) -> Counter:
     return Counter({k: n for k, n in counts.items() if k not in CANDLE_KINDS[exchange]})
 
 
-@pytest.fixture
-async def server():
-    async with FakeExchangeServer(NOW) as srv:
-        yield srv
-
-
-@pytest.fixture(params=EXCHANGE_IDS)
-async def exchange(request):
-    return request.param
-
-
-@pytest.fixture
-async def market(server, exchange):
-    m = make_market(server, exchange)
-    yield m
-    await m.close()
+server, exchange, market = live_fixtures(NOW, EXCHANGE_IDS, make_market)
 
 
 # ----- normal path ---------------------------------------------------------------------------------

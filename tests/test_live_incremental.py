@@ -23,6 +23,7 @@ from arena_tui.engine.market.base import COINS, MarketSnapshot, timeframe_ms
 from arena_tui.engine.market.live import LiveMarket
 from arena_tui.engine.market.recorded import parse_time
 from tests.fakes.exchange_server import FakeExchangeServer, Fault
+from tests.fakes.live_fixtures import live_fixtures
 from tests.test_live_market import HANG_GUARD_S, LOOKBACK, TIMEFRAMES, make_market
 
 EXCHANGE_IDS = ("hyperliquid", "binanceusdm")
@@ -94,22 +95,7 @@ def window_start(tf: str, t: int) -> int:
     return (t // step - 1 - (LOOKBACK[tf] - 1)) * step
 
 
-@pytest.fixture
-async def server():
-    async with FakeExchangeServer(START) as srv:
-        yield srv
-
-
-@pytest.fixture(params=EXCHANGE_IDS)
-async def exchange(request):
-    return request.param
-
-
-@pytest.fixture
-async def market(server, exchange):
-    m = make_market(server, exchange)
-    yield m
-    await m.close()
+server, exchange, market = live_fixtures(START, EXCHANGE_IDS, make_market)
 
 
 # ----- request counts ------------------------------------------------------------------------------

@@ -18,6 +18,7 @@ from arena_tui.engine.market.base import COINS, MarketSource
 from arena_tui.engine.market.live import EXCHANGES, LiveMarket
 from arena_tui.engine.market.recorded import RecordedMarket, parse_time
 from tests.fakes.exchange_server import OPEN_INTEREST, FakeExchangeServer, Fault
+from tests.fakes.live_fixtures import server_fixture
 from fresh_imports import modules_after
 
 # The moment an Alpha Arena prompt recorded Hyperliquid's open interest: mid-candle for every timeframe.
@@ -65,10 +66,7 @@ def assert_matches_recording(snap, now: int) -> None:
                 np.testing.assert_array_equal(getattr(got, name), getattr(want, name), err_msg=f"{coin} {tf} {name}")
 
 
-@pytest.fixture
-async def server():
-    async with FakeExchangeServer(NOW) as srv:
-        yield srv
+server = server_fixture(NOW)
 
 
 @pytest.fixture

@@ -7,6 +7,10 @@ drops, stalls or says something it should not, snapshots poll (at most one candl
 and timeframe) and stay exactly what a fresh full download gives at the same clock; the stream
 reconnects with backoff and the requests stop again. The server clock is moved explicitly; the
 tests wait for conditions (with a guard timeout), never for time, and assert no durations.
+
+The order-book stream runs alongside, as it does by default (tests/test_order_book_ws.py tests it):
+on Hyperliquid on the same socket, on Binance USD-M on a socket of its own, so each connection of a
+Binance market is two websockets (``SOCKETS``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from arena_tui.engine.market.base import COINS, MarketSnapshot, timeframe_ms
 from arena_tui.engine.market.live import LiveMarket
 from arena_tui.engine.market.recorded import parse_time
 from tests.fakes.exchange_server import FakeExchangeServer
+from tests.fakes.live_fixtures import live_fixtures
 from tests.test_live_incremental import (  # noqa: F401 - close_references: autouse, closes the references
     MIN,
     START,
@@ -40,6 +45,9 @@ from tests.test_live_incremental import (  # noqa: F401 - close_references: auto
 from tests.test_live_market import HANG_GUARD_S, TIMEFRAMES, make_market
 
 EXCHANGE_IDS = ("hyperliquid", "binanceusdm")
+SOCKETS = {"hyperliquid": 1, "binanceusdm": 2}
+"""Websockets a streaming market opens: Hyperliquid candles and books share one; Binance USD-M reads
+klines from ``/market/ws/N`` and order books from ``/public/ws/N``."""
 GUARD_S = 30.0  # a condition that never comes fails the test instead of hanging it; not a speed bar
 LOGGER = "arena_tui.engine.market.live"
 ROOT = Path(__file__).resolve().parents[1]
@@ -64,10 +72,20 @@ async def wait_until(condition, what: str) -> None:
         await asyncio.sleep(0.005)
 
 
+def streams_up(market: LiveMarket) -> bool:
+    """The candle stream and the order-book stream both up."""
+    return market.stream_status == "up" and market.book_stream_status == "up"
+
+
+def candle_lines(records) -> list[str]:
+    """The candle stream's log lines (the order-book stream logs its own)."""
+    return [r.getMessage() for r in records if r.name == LOGGER and "candle stream" in r.getMessage()]
+
+
 async def started(server: FakeExchangeServer, market: LiveMarket) -> MarketSnapshot:
-    """The first snapshot (REST), then the stream up: every coin and timeframe subscribed."""
+    """The first snapshot (REST), then the streams up: every coin and timeframe subscribed."""
     snap = await snapshot(market)
-    await wait_until(lambda: market.stream_status == "up", "the stream to come up")
+    await wait_until(lambda: streams_up(market), "the streams to come up")
     assert server.ws_subscriptions() == Counter({(c, tf): 1 for c in COINS for tf in TIMEFRAMES})
     return snap
 
@@ -88,22 +106,7 @@ def polled_per_pair(server: FakeExchangeServer, t0: int) -> Counter:
     return Counter({(c, tf): 1 for c in COINS for tf in TIMEFRAMES if closed_between(tf, t0, server.now)})
 
 
-@pytest.fixture
-async def server():
-    async with FakeExchangeServer(START) as srv:
-        yield srv
-
-
-@pytest.fixture(params=EXCHANGE_IDS)
-async def exchange(request):
-    return request.param
-
-
-@pytest.fixture
-async def market(server, exchange):
-    m = stream_market(server, exchange)
-    yield m
-    await m.close()
+server, exchange, market = live_fixtures(START, EXCHANGE_IDS, stream_market)
 
 
 # ----- a healthy stream ----------------------------------------------------------------------------
@@ -125,7 +128,7 @@ async def test_a_healthy_stream_needs_no_candle_request_for_ten_cycles(server, e
             closed[tf] += closed_between(tf, t0, server.now)
     # 23:41 -> 00:11: six 5m candles, one 1h and one 4h candle closed, all taken from the stream
     assert closed == Counter({"5m": 6, "1h": 1, "4h": 1})
-    assert market.stream_status == "up" and server.ws_connections == 1
+    assert market.stream_status == "up" and server.ws_connections == SOCKETS[exchange]
 
 
 async def test_streamed_snapshots_equal_a_full_download_at_many_clock_positions(server, exchange):
@@ -169,12 +172,12 @@ async def test_a_dropped_socket_is_polled_until_the_stream_reconnects(server, ex
     assert market._stream_delays[:5] == [0.02, 0.04, 0.08, 0.08, 0.08]
     assert server.ws_refused >= 4
     server.allow_ws()
-    await wait_until(lambda: market.stream_status == "up", "the stream to reconnect")
-    assert server.ws_connections == 2
+    await wait_until(lambda: streams_up(market), "the streams to reconnect")
+    assert server.ws_connections == 2 * SOCKETS[exchange]
     for _ in range(4):
         await cycle(server, market, exchange)
         assert server.candle_requests == []
-    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    lines = candle_lines(caplog.records)
     assert sum(" down (" in line for line in lines) == 1, lines  # one line per state change, not per attempt
     assert sum(" up (" in line for line in lines) == 2, lines
 
@@ -186,7 +189,7 @@ async def test_a_drop_with_an_immediate_reconnect_stays_exact(server, exchange, 
         await cycle(server, market, exchange, 5 * MIN)
         assert all(n <= 1 for n in server.candle_counts().values())
         # a new connection accepted, and every coin and timeframe heard from on it
-        await wait_until(lambda: server.ws_connections == i + 2 and market.stream_status == "up", "a reconnect")
+        await wait_until(lambda: server.ws_connections == (i + 2) * SOCKETS[exchange] and streams_up(market), "a reconnect")
     await cycle(server, market, exchange, 5 * MIN)
     assert server.candle_requests == []
 
@@ -214,11 +217,28 @@ async def test_a_stream_that_stops_sending_is_polled_until_it_delivers_again(ser
         for _ in range(4):
             await cycle(server, market, exchange, 5 * MIN)
             assert server.candle_requests == []
-        assert server.ws_connections == 1
+        assert server.ws_connections == SOCKETS[exchange]
     finally:
         await market.close()
-    lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
+    lines = candle_lines(caplog.records)
     assert sum(" behind: " in line for line in lines) == 1 and sum(" caught up" in line for line in lines) == 1, lines
+
+
+async def test_candles_received_when_the_grace_runs_out_are_not_late(server, exchange, caplog):
+    # The grace is wall time, spent on an event loop the stream shares with other work (the order-book
+    # stream parsing 1000-level books, here the server too). With a grace of 1 us it runs out before
+    # the candles the move sends have been read and handled, yet they are already on their way: the
+    # stream must not be called behind for that, whatever else kept the loop busy.
+    caplog.set_level(logging.INFO, logger=LOGGER)
+    market = stream_market(server, exchange, stream_grace=1e-6)
+    try:
+        await started(server, market)
+        for _ in range(4):
+            await cycle(server, market, exchange, 5 * MIN)
+            assert server.candle_requests == [] and market.stream_status == "up"
+    finally:
+        await market.close()
+    assert not [line for line in candle_lines(caplog.records) if " behind: " in line]
 
 
 async def test_unclosed_future_and_malformed_messages_never_enter_the_history(server, exchange, market, caplog):
@@ -226,7 +246,10 @@ async def test_unclosed_future_and_malformed_messages_never_enter_the_history(se
     await started(server, market)  # 23:41: the 23:40 candle is open
     bogus = lambda t: (t, 1e9, 1e9, 1e9, 1e9, 1e9)  # noqa: E731
     open_5m = parse_time("2025-10-27T23:40:00Z")
-    send = lambda t, closed, coin="BTC", tf="5m": server.send_ws(server.ws_candle(exchange, coin, tf, bogus(t), closed))  # noqa: E731
+
+    def send(t, closed, coin="BTC", tf="5m"):  # on the candle sockets (Binance streams books on another)
+        server.send_ws(server.ws_candle(exchange, coin, tf, bogus(t), closed), only="candles")
+
     send(open_5m, True)  # the open candle claimed closed (Binance x: true before its close)
     send(open_5m + 5 * MIN, True)  # a candle from the future: not even started
     send(open_5m + 5 * MIN, False, "ETH")
@@ -236,19 +259,23 @@ async def test_unclosed_future_and_malformed_messages_never_enter_the_history(se
     send(open_5m, False)  # the open candle's values (it is not closed: it stays out of the snapshot)
     malformed = server.ws_candle(exchange, "BTC", "5m", (open_5m, 1.0, 2.0, 0.5, 1.5, 10.0), False)
     (malformed["k"] if exchange == "binanceusdm" else malformed["data"])["o"] = "cheap"
-    server.send_ws(malformed)
-    server.send_ws("not json at all")
-    server.send_ws('{"e": "kline", "k": ')  # cut off: not JSON either
-    server.send_ws({"e": "kline"} if exchange == "binanceusdm" else {"channel": "candle", "data": "BTC"})
-    server.send_ws(["a list"])
+    for garbage in (
+        malformed,
+        "not json at all",
+        '{"e": "kline", "k": ',  # cut off: not JSON either
+        {"e": "kline"} if exchange == "binanceusdm" else {"channel": "candle", "data": "BTC"},
+        ["a list"],
+    ):
+        server.send_ws(garbage, only="candles")
     snap = await snapshot(market)  # the same clock: nothing closed, nothing changes
     assert_same_snapshot(snap, await full_download(server, exchange))
     for _ in range(4):  # the real candles replace the bogus ones; none of these are requested
         await cycle(server, market, exchange)
         assert server.candle_requests == []
-    assert market.stream_status == "up" and server.ws_connections == 1  # nothing dropped the stream
+    assert market.stream_status == "up" and server.ws_connections == SOCKETS[exchange]  # nothing dropped the stream
     lines = [r.getMessage() for r in caplog.records if r.name == LOGGER]
     assert sum("could not read" in line for line in lines) == 1, lines  # one line, not one per message
+    assert "candle stream" in next(line for line in lines if "could not read" in line)
 
 
 # ----- close ------------------------------------------------------------------------------------------
@@ -260,12 +287,13 @@ async def test_close_leaves_no_task_socket_or_session_behind(server, exchange):
     await started(server, market)
     await cycle(server, market, exchange, 5 * MIN)
     server.drop_ws()
-    await wait_until(lambda: market.stream_status == "up" and server.ws_connections == 2, "a reconnect")
+    await wait_until(lambda: streams_up(market) and server.ws_connections == 2 * SOCKETS[exchange], "a reconnect")
     exchange_client = market._exchange
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         await market.close()
         assert market.stream_status == "off" and market._stream_task is None
+        assert market.book_stream_status == "off" and market._book_task is None
         assert exchange_client.session is None and not exchange_client.clients
         current = asyncio.current_task()
         await wait_until(lambda: server.ws_open == 0, "the server to see the socket closed")
@@ -280,8 +308,9 @@ async def test_close_leaves_no_task_socket_or_session_behind(server, exchange):
 
 
 def test_a_streaming_session_closes_without_a_warning_under_dev_mode():
-    """The whole life of a streaming market (up, a drop, a reconnect, close) in a fresh interpreter
-    with ``-X dev`` (ResourceWarnings, never-retrieved exceptions, pending tasks at exit all print)."""
+    """The whole life of a streaming market (candles and order books: up, a drop, a reconnect, close)
+    in a fresh interpreter with ``-X dev`` (ResourceWarnings, never-retrieved exceptions, pending tasks
+    at exit all print)."""
     code = textwrap.dedent(
         """
         import asyncio, sys
@@ -302,12 +331,14 @@ def test_a_streaming_session_closes_without_a_warning_under_dev_mode():
             async with FakeExchangeServer(START) as server:
                 market = LiveMarket(exchange, timeframes=("5m", "4h"), base_url=server.base_url,
                                     clock=lambda: server.now, rate_limit=False, stream_backoff=0.02)
+                sockets = 1 if exchange == "hyperliquid" else 2
+                up = lambda: market.stream_status == "up" and market.book_stream_status == "up"
                 await market.snapshot()
-                await until(lambda: market.stream_status == "up")
+                await until(up)
                 server.now += 300_000
                 await market.snapshot()
                 server.drop_ws()
-                await until(lambda: server.ws_connections == 2 and market.stream_status == "up")
+                await until(lambda: server.ws_connections == 2 * sockets and up())
                 server.now += 300_000
                 await market.snapshot()
                 await market.close()
@@ -322,7 +353,7 @@ def test_a_streaming_session_closes_without_a_warning_under_dev_mode():
     )
     assert run.returncode == 0, run.stdout + run.stderr
     assert run.stdout.split() == ["hyperliquid", "ok", "binanceusdm", "ok"]
-    noise = [line for line in run.stderr.splitlines() if "candle stream" not in line]
+    noise = [line for line in run.stderr.splitlines() if "candle stream" not in line and "order book stream" not in line]
     assert noise == [], run.stderr
 
 

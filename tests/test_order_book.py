@@ -34,6 +34,7 @@ from arena_tui.engine.prompt import PromptTemplates, build_prompt
 from arena_tui.engine.scheduler import ArenaSession
 from arena_tui.engine.verify import reexecute
 from tests.fakes.exchange_server import _OKX, FakeExchangeServer, Fault
+from tests.fakes.live_fixtures import server_fixture
 from tests.test_live_market import HANG_GUARD_S, NOW, make_market
 
 EXCHANGES = ("hyperliquid", "binanceusdm", "bybit", "okx")
@@ -58,10 +59,7 @@ def expected_book(server: FakeExchangeServer, exchange: str, coin: str, levels: 
     return OrderBook(bid, ask, bid_depth, ask_depth)
 
 
-@pytest.fixture
-async def server():
-    async with FakeExchangeServer(NOW) as srv:
-        yield srv
+server = server_fixture(NOW)
 
 
 async def snap_of(market: LiveMarket):

@@ -62,20 +62,33 @@ A coin beyond the six: ``dataset_with_link()`` adds LINK, synthesised from SOL's
 times 0.09, rounded to 4 decimals; volumes times 11) and funding, with an invented open interest
 (``SYNTHETIC_OPEN_INTEREST``). Pass it as ``dataset`` to list LINK on every exchange.
 
-Websockets (what ccxt.pro's ``watch_ohlcv`` / ``watch_ohlcv_for_symbols`` speak; point the client at
-them with ``urls['api']['ws']``, as ``LiveMarket(base_url=...)`` does):
+Websockets (what ccxt.pro's ``watch_ohlcv`` / ``watch_ohlcv_for_symbols`` and ``watch_order_book`` /
+``watch_order_book_for_symbols`` speak; point the client at them with ``urls['api']['ws']``, as
+``LiveMarket(base_url=...)`` does):
 
 - Hyperliquid: ``GET /ws``. In: ``{"method": "subscribe", "subscription": {"type": "candle", "coin":
-  "BTC", "interval": "5m"}}`` (answered ``{"channel": "subscriptionResponse", "data": {...the
-  request}}``), ``unsubscribe`` likewise, ``{"method": "ping"}`` (answered ``{"channel": "pong"}``).
-  Out: ``{"channel": "candle", "data": {"t", "T", "s", "i", "o", "c", "h", "l", "v", "n"}}`` (no closed
-  flag).
+  "BTC", "interval": "5m"}}`` or ``{"type": "l2Book", "coin": "BTC"}`` (answered ``{"channel":
+  "subscriptionResponse", "data": {...the request}}``), ``unsubscribe`` likewise, ``{"method": "ping"}``
+  (answered ``{"channel": "pong"}``). Out: ``{"channel": "candle", "data": {"t", "T", "s", "i", "o",
+  "c", "h", "l", "v", "n"}}`` (no closed flag); ``{"channel": "l2Book", "data": {"coin", "time",
+  "levels": [[{"px", "sz", "n"}, ...bids], [...asks]]}}``, the whole book (``POST /info`` l2Book's 20
+  levels a side), sent at once on subscribing and again on every move of ``now`` (Hyperliquid sends
+  one per block).
 - Binance USD-M: ``GET /market/ws/{n}`` (where ccxt.pro sends klines: ``.../ws`` plus the category and
-  its stream index), ``/public/ws/{n}``, ``/ws/{n}`` and ``/ws``. In: ``{"method": "SUBSCRIBE",
-  "params": ["btcusdt@kline_5m", ...], "id": 1}`` (answered ``{"result": null, "id": 1}``),
+  its stream index), ``/public/ws/{n}`` (where it sends depth streams), ``/ws/{n}`` and ``/ws``. In:
+  ``{"method": "SUBSCRIBE", "params": ["btcusdt@kline_5m", "btcusdt@depth@100ms", ...], "id": 1}``
+  (answered ``{"result": null, "id": 1}``; depth also as ``@depth``, ``@depth@0ms/250ms/500ms``),
   ``UNSUBSCRIBE`` likewise. Out: ``{"e": "kline", "E": now, "s": "BTCUSDT", "k": {"t", "T", "s", "i",
   "f", "L", "o", "c", "h", "l", "v", "n", "x", "q", "V", "Q", "B"}}`` with ``x`` true on the candle's
-  last event, when it closed.
+  last event, when it closed; the diff-depth stream ``{"e": "depthUpdate", "E", "T", "s", "U", "u",
+  "pu", "b": [["price", "qty"], ...], "a": ...}``: the book itself is never sent on the socket (a
+  client syncs with ``GET /fapi/v1/depth``, as ccxt.pro does); each event carries the levels of the
+  top ``BN_DEPTH_LEVELS`` (1000) that changed since the last one (quantity ``"0"``: removed). Update
+  ids are one sequence per coin: ``U`` = the previous event's ``u`` + 1, ``u`` = ``U`` + 2, ``pu`` =
+  the previous ``u``; a depth reply's ``lastUpdateId`` is the ``u`` of the last event (the server
+  publishes pending changes first, so a snapshot is never behind the stream). An event is sent when
+  ``now`` moves and the book changed (sizes change with the minute, prices with the mark), nothing
+  when it did not, as Binance does.
 
 On subscribing, the candle open at ``now`` is sent at once. When a test moves ``now`` the server pushes,
 on every subscription, what a real exchange would have sent meanwhile: each candle that closed (its
@@ -84,9 +97,14 @@ and the last ones after it) and
 then the candle now open (its values so far), in that order; nothing when nothing changed. Socket faults:
 ``drop_ws(refuse=N)`` closes every socket and answers the next ``N`` handshakes (``-1``: all, until
 ``allow_ws()``) with HTTP 503; ``pause_ws()`` / ``resume_ws()`` stop and restart sending (what would
-have been sent meanwhile is lost, as on a stalled connection); ``send_ws(text)`` sends raw text (a
-JSON value is serialised) on every socket. ``ws_connections`` counts accepted handshakes,
-``ws_refused`` refused ones, ``ws_messages`` every message received from clients (decoded).
+have been sent meanwhile is lost, as on a stalled connection: the next Binance diff then does not
+follow the last one sent); ``send_ws(text, only=None)`` sends raw text (a JSON value is serialised) on
+every socket, or ``only`` on those subscribed to ``"candles"`` or ``"books"``; ``ws_depth_update(coin,
+bids, asks)`` makes a Binance diff numbered next in the coin's sequence with the test's own levels.
+``ws_connections`` counts accepted handshakes, ``ws_refused`` refused ones, ``ws_messages`` every
+message received from clients (decoded); ``ws_subscriptions()`` counts candle subscriptions,
+``ws_book_subscriptions()`` book ones; ``ws_book_time(exchange, coin)`` is the exchange time of the last
+book update the websocket published for ``coin``.
 
 Order-book requests (``BOOK_KINDS``) are recorded in ``book_requests``, not ``requests``: ``counts()``
 tallies the candle, funding, open-interest and market-list requests a snapshot makes, as before the
@@ -160,6 +178,11 @@ BOOK_KINDS = frozenset({"l2Book", "depth", "bybit:orderbook", "okx:books"})
 """Request kinds of the order-book endpoints (recorded in ``book_requests``)."""
 WS_MAX_CLOSED = 10
 """Most closed candles pushed per subscription when ``now`` moves (a jump of days sends the last ones)."""
+BN_DEPTH_LEVELS = 1000
+"""Levels a side of each Binance USD-M book the diff-depth stream keeps up to date (the most
+``/fapi/v1/depth`` serves, and what ccxt.pro syncs with)."""
+BN_FIRST_UPDATE_ID = 8_400_000_000_000
+"""The first Binance order-book update id (real ones are of this size); ids only ever increase."""
 
 
 def scaled_coin(ds: Dataset, coin: str, like: str, price: float, volume: float) -> Dataset:
@@ -197,10 +220,17 @@ def book_levels(coin: str, mark: float, now: int, n: int, tick: str, lot: str) -
     ``mark`` (bids rounded down, asks up, to ``tick``; a level that rounds onto the one before moves
     out a tick), so the book spreads 1 bp and its levels are 1 bp apart. Sizes are whole ``lot``s:
     about ``BOOK_NOTIONAL_USD`` times a factor 1..9 from a seeded formula of the coin, side, level
-    and minute of ``now`` (so the book changes as the clock moves, and bids and asks differ)."""
+    and minute of ``now`` (so the book changes as the clock moves, and bids and asks differ). The
+    first ``k`` levels of a book of ``n`` are the book of ``k`` (a deeper reply extends a shallower one)."""
+    bids, asks = _book_levels(coin, float(mark), now // 60_000, n, tick, lot)
+    return list(bids), list(asks)
+
+
+@functools.lru_cache(maxsize=256)
+def _book_levels(coin: str, mark: float, minute: int, n: int, tick: str, lot: str) -> tuple[tuple[tuple[Decimal, Decimal], ...], ...]:
     t, q = Decimal(tick), Decimal(lot)
     mid = Decimal(num(mark))
-    seed = zlib.crc32(f"{coin}:{now // 60_000}".encode())
+    seed = zlib.crc32(f"{coin}:{minute}".encode())
     lots = max(1, int(Decimal(repr(BOOK_NOTIONAL_USD)) / (mid * q)))
     sides = []
     for side, sign in ((0, -1), (1, 1)):
@@ -212,7 +242,7 @@ def book_levels(coin: str, mark: float, now: int, n: int, tick: str, lot: str) -
                 px = out[-1][0] + sign * t
             factor = 1 + (seed + 7919 * i + 104729 * side) % 9
             out.append((px, lots * factor * q))
-        sides.append(out)
+        sides.append(tuple(out))
     return sides[0], sides[1]
 
 
@@ -303,6 +333,18 @@ class _WsConn:
     ws: web.WebSocketResponse
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     subs: dict[tuple[str, str], _WsSub] = field(default_factory=dict)
+    books: set[str] = field(default_factory=set)  # coins whose order book this socket subscribed to
+
+
+@dataclass
+class _BnBook:
+    """The Binance book of one coin as the server last published it: its update id (``lastUpdateId``
+    of a depth reply, ``u`` of the last diff event), exchange time, and levels (price -> quantity)."""
+
+    update_id: int
+    time: int
+    bids: dict[Decimal, Decimal]
+    asks: dict[Decimal, Decimal]
 
 
 _CLOSE = object()
@@ -328,6 +370,8 @@ class FakeExchangeServer:
     _ws_refuse: int = 0
     _ws_paused: bool = False
     _ws_writers: set[asyncio.Task] = field(default_factory=set, repr=False)
+    _bn_books: dict[str, _BnBook] = field(default_factory=dict, repr=False)
+    _bn_last_id: int = BN_FIRST_UPDATE_ID
 
     def __setattr__(self, name: str, value: Any) -> None:
         old = self.__dict__.get("now")
@@ -411,18 +455,23 @@ class FakeExchangeServer:
         self._ws_refuse = 0
 
     def pause_ws(self) -> None:
-        """Stop sending candle updates (the sockets stay open and answer pings)."""
+        """Stop sending candle and order-book updates (the sockets stay open and answer pings; the
+        Binance books still change meanwhile, so the first diff after ``resume_ws`` does not follow
+        the last one sent)."""
         self._ws_paused = True
 
     def resume_ws(self) -> None:
-        """Send candle updates again, from the next move of ``now`` on."""
+        """Send candle and order-book updates again, from the next move of ``now`` on."""
         self._ws_paused = False
 
-    def send_ws(self, payload: Any) -> None:
-        """Send ``payload`` (text as is, anything else as JSON) on every open websocket."""
+    def send_ws(self, payload: Any, *, only: str | None = None) -> None:
+        """Send ``payload`` (text as is, anything else as JSON) on every open websocket; ``only="candles"``
+        or ``"books"``: only on those subscribed to candles, or to an order book (Binance streams its
+        books on a socket of their own; Hyperliquid both on one)."""
         text = payload if isinstance(payload, str) else json.dumps(payload)
         for conn in self._ws:
-            conn.queue.put_nowait(text)
+            if only is None or (only == "candles" and conn.subs) or (only == "books" and conn.books):
+                conn.queue.put_nowait(text)
 
     @property
     def ws_open(self) -> int:
@@ -432,6 +481,34 @@ class FakeExchangeServer:
     def ws_subscriptions(self) -> Counter[tuple[str, str]]:
         """Candle subscriptions on the open websockets per ``(coin, interval)``."""
         return Counter(key for conn in self._ws for key in conn.subs)
+
+    def ws_book_subscriptions(self) -> Counter[str]:
+        """Order-book subscriptions on the open websockets per coin."""
+        return Counter(coin for conn in self._ws for coin in conn.books)
+
+    def ws_book_time(self, exchange: str, coin: str) -> int:
+        """The exchange time (ms) of the last update of ``coin``'s book the websocket has published:
+        Hyperliquid sends the whole book on every move of ``now``, so ``now``; Binance sends a diff
+        only when the book changed, so the time of the last change."""
+        return self._bn_book(coin).time if exchange == "binanceusdm" else self.now
+
+    def ws_l2book(self, coin: str) -> dict[str, Any]:
+        """Hyperliquid's ``l2Book`` websocket message: the book ``POST /info {"type": "l2Book"}``
+        serves now (20 levels a side), ``{"channel": "l2Book", "data": {"coin", "time", "levels"}}``."""
+        return {"channel": "l2Book", "data": self._hl_book(coin)}
+
+    def ws_depth_update(self, coin: str, bids: list[list[str]], asks: list[list[str]]) -> dict[str, Any]:
+        """A Binance ``depthUpdate`` event for ``coin`` carrying the given ``[price, quantity]`` text
+        levels, numbered as the next event of its diff stream (``pu`` the last ``u`` published), as
+        a test's own message: the server's book is unchanged, so the next real diff follows it."""
+        book = self._bn_book(coin)
+        first = self._bn_last_id = max(self._bn_last_id, book.update_id) + 1
+        event = {
+            "e": "depthUpdate", "E": self.now, "T": self.now, "s": f"{coin}USDT",
+            "U": first, "u": first, "pu": book.update_id, "b": bids, "a": asks,
+        }
+        book.update_id = first
+        return event
 
     def ws_candle(self, exchange: str, coin: str, interval: str, row: tuple, closed: bool) -> dict[str, Any]:
         """A candle message in ``exchange``'s websocket format; ``row`` is ``(open time, o, h, l, c, v)``;
@@ -520,6 +597,16 @@ class FakeExchangeServer:
                 conn.subs[key] = _WsSub(*key)
                 self._ws_push(conn, conn.subs[key])
             return
+        if method in ("subscribe", "unsubscribe") and isinstance(sub, dict) and sub.get("type") == "l2Book":
+            coin = str(sub.get("coin"))
+            self._ws_send(conn, {"channel": "subscriptionResponse", "data": msg})
+            if method == "unsubscribe":
+                conn.books.discard(coin)
+            elif coin not in conn.books and coin in self.dataset.coins:
+                conn.books.add(coin)
+                if not self._ws_paused:
+                    self._ws_send(conn, self.ws_l2book(coin))  # the book at once, as Hyperliquid does
+            return
         self._ws_send(conn, {"channel": "error", "data": f"Error parsing JSON into valid websocket request: {text[:200]}"})
 
     def _bn_ws(self, conn: _WsConn, msg: Any) -> None:
@@ -529,12 +616,22 @@ class FakeExchangeServer:
             self._ws_send(conn, {"error": {"code": 2, "msg": "Invalid request: unknown variable"}, "id": None})
             return
         added = []
+        books = []
         for name in params:
-            stream, _, interval = str(name).partition("@kline_")
-            coin = self._bn_coin(stream.upper())
-            if coin is None or not interval:
+            symbol, _, kind = str(name).partition("@")
+            coin = self._bn_coin(symbol.upper())
+            interval = kind.removeprefix("kline_") if kind.startswith("kline_") else None
+            depth = kind in ("depth", "depth@0ms", "depth@100ms", "depth@250ms", "depth@500ms")
+            if coin is None or not (interval or depth):
                 self._ws_send(conn, {"error": {"code": 2, "msg": f"Invalid request: unknown stream {name}"}, "id": msg.get("id")})
                 return
+            if depth:
+                if method == "UNSUBSCRIBE":
+                    conn.books.discard(coin)
+                elif coin not in conn.books:
+                    conn.books.add(coin)
+                    books.append(coin)
+                continue
             key = (coin, interval)
             if method == "UNSUBSCRIBE":
                 conn.subs.pop(key, None)
@@ -544,11 +641,59 @@ class FakeExchangeServer:
         self._ws_send(conn, {"result": None, "id": msg.get("id")})
         for sub in added:
             self._ws_push(conn, sub)
+        for coin in books:  # the diff stream from now on; the book itself comes from /fapi/v1/depth
+            self._bn_publish(coin)
 
     def _ws_clock_moved(self) -> None:
         for conn in list(self._ws):
             for sub in conn.subs.values():
                 self._ws_push(conn, sub)
+            if conn.exchange == "hyperliquid" and not self._ws_paused:
+                for coin in sorted(conn.books):  # Hyperliquid sends the whole book (every block)
+                    self._ws_send(conn, self.ws_l2book(coin))
+        for coin in sorted({c for conn in self._ws if conn.exchange == "binanceusdm" for c in conn.books}):
+            self._bn_publish(coin)
+
+    # ----- Binance diff-depth stream ------------------------------------------------------------
+
+    def _bn_book(self, coin: str) -> _BnBook:
+        """``coin``'s Binance book as last published (made, with a fresh update id, the first time)."""
+        book = self._bn_books.get(coin)
+        if book is None:
+            bids, asks = self.book("binanceusdm", coin, BN_DEPTH_LEVELS)
+            self._bn_last_id += 1
+            book = self._bn_books[coin] = _BnBook(self._bn_last_id, self.now, dict(bids), dict(asks))
+        return book
+
+    def _bn_publish(self, coin: str) -> None:
+        """Bring ``coin``'s published Binance book up to ``now``: when it changed, one ``depthUpdate``
+        event (``U`` = the previous ``u`` + 1, ``u`` = ``U`` + 2 as if three updates were merged, ``pu``
+        = the previous ``u``; the levels whose quantity changed, ``"0"`` for a removed one) is sent on
+        every socket subscribed to it (lost while paused)."""
+        book = self._bn_book(coin)
+        bids, asks = self.book("binanceusdm", coin, BN_DEPTH_LEVELS)
+        new_bids, new_asks = dict(bids), dict(asks)
+        if new_bids == book.bids and new_asks == book.asks:
+            return
+
+        def diff(old: dict[Decimal, Decimal], levels: list[tuple[Decimal, Decimal]], new: dict[Decimal, Decimal]) -> list[list[str]]:
+            changed = [[_dnum(px), _dnum(sz)] for px, sz in levels if old.get(px) != sz]
+            return changed + [[_dnum(px), "0"] for px in old if px not in new]
+
+        first = max(self._bn_last_id, book.update_id) + 1
+        self._bn_last_id = first + 2
+        event = {
+            "e": "depthUpdate", "E": self.now, "T": self.now, "s": f"{coin}USDT",
+            "U": first, "u": first + 2, "pu": book.update_id,
+            "b": diff(book.bids, bids, new_bids), "a": diff(book.asks, asks, new_asks),
+        }
+        self._bn_books[coin] = _BnBook(first + 2, self.now, new_bids, new_asks)
+        if self._ws_paused:
+            return
+        text = json.dumps(event)
+        for conn in self._ws:
+            if conn.exchange == "binanceusdm" and coin in conn.books:
+                conn.queue.put_nowait(text)
 
     def _ws_push(self, conn: _WsConn, sub: _WsSub) -> None:
         """Queue what changed for ``sub`` since it was last sent: the candles closed since (final
@@ -833,9 +978,11 @@ class FakeExchangeServer:
             limit = _int_or_none(q.get("limit", "500"))
             if limit not in (5, 10, 20, 50, 100, 500, 1000):
                 return web.json_response({"code": -1130, "msg": "Data sent for parameter 'limit' is not valid."}, status=400)
+            self._bn_publish(coin)  # the diff stream first: the reply's lastUpdateId includes it
             bids, asks = self.book("binanceusdm", coin, limit)
             side = lambda levels: [[_dnum(px), _dnum(sz)] for px, sz in levels]  # noqa: E731
-            return web.json_response({"lastUpdateId": self.now * 10, "E": self.now, "T": self.now, "bids": side(bids), "asks": side(asks)})
+            book_id = self._bn_book(coin).update_id
+            return web.json_response({"lastUpdateId": book_id, "E": self.now, "T": self.now, "bids": side(bids), "asks": side(asks)})
         return web.json_response({"code": -5000, "msg": "Path /fapi/v1/" + endpoint + ", Method GET is invalid"}, status=404)
 
     def _bn_coin(self, symbol: str) -> str | None:
@@ -1237,6 +1384,7 @@ __all__ = [
     "CandleRequest",
     "FakeExchangeServer",
     "WS_MAX_CLOSED",
+    "BN_DEPTH_LEVELS",
     "BOOK_KINDS",
     "BOOK_NOTIONAL_USD",
     "book_levels",

@@ -23,8 +23,9 @@ One ``snapshot()`` fetches, all at once with ``asyncio.gather``: OHLCV for every
 every candle closes at or before the snapshot time), the current funding rate, the open interest
 (base coin) and each coin's order book.
 
-Order books (``fetch_order_book(symbol, spec.book_limit)``, one REST request per coin and snapshot,
-when ccxt's ``has['fetchOrderBook']``): Hyperliquid ``POST /info {"type": "l2Book"}`` (its 20 best
+Order books by REST (``fetch_order_book(symbol, spec.book_limit)``, one request per coin and snapshot,
+when ccxt's ``has['fetchOrderBook']``; while books are streamed, see below, only for the coins whose
+streamed book cannot be used): Hyperliquid ``POST /info {"type": "l2Book"}`` (its 20 best
 levels a side), Binance USD-M ``GET /fapi/v1/depth`` (1000 levels), Bybit ``GET /v5/market/orderbook``
 (500), OKX ``GET /api/v5/market/books`` (400; sizes in contracts, times the contract size). Each is
 summarised as ``base.OrderBook``: best bid and ask, and the USD notional within ``DEPTH_BAND_BP`` (10
@@ -32,8 +33,8 @@ bp) of the mid on each side (``None`` on a side whose reply ended inside the ban
 imbalance derive from them. The order book is a feature, not a primary need: a book that cannot be
 read (the endpoint fails, times out after one try, or sends an empty or crossed book) leaves that
 coin's ``order_book`` ``None`` and the snapshot succeeds; one log line per coin when its book becomes
-unreadable and one when it is read again, nothing per snapshot. No order-book websocket is read: the
-book is fetched at the snapshot, so it is the book at the clock.
+unreadable and one when it is read again, nothing per snapshot. A book fetched at the snapshot is the
+book at the clock; a streamed one is the latest the exchange sent before it.
 
 Candles are incremental: each coin's and timeframe's closed candles are held in memory between
 snapshots. The first snapshot downloads the whole lookback window (in pages of at most
@@ -65,11 +66,36 @@ otherwise (stream connecting, down, behind, or a candle missed) that coin and ti
 by REST as above, so a snapshot is always exactly what a full download gives. While the stream is
 up a snapshot waits up to ``stream_grace`` seconds for the candles that closed just before it
 (they arrive a moment after the close); when they do not come the stream is marked behind and
-snapshots poll without waiting until it delivers again. On a disconnect or an error the task
+snapshots poll without waiting until it delivers again (candles that reached the process in time
+count as arrived, even when other work on the event loop kept them unread past the grace). On a disconnect or an error the task
 reconnects after ``stream_backoff`` seconds, doubled after each failed attempt up to
 ``stream_backoff_max`` (60 s), polling meanwhile. The stream logs one line per state change
 (``up``, ``down``, ``behind``) on this module's logger, nothing per message. ``close()`` cancels the
 task and closes the websockets with the client.
+
+Order-book streams (``stream_books``, on whenever ``stream`` is): after the first snapshot (books by
+REST) a second background task subscribes through ccxt.pro to every coin's book and ccxt keeps each
+book up to date in its ``orderbooks``: on Hyperliquid ``watch_order_book`` per coin, the ``l2Book``
+channel (``{"method": "subscribe", "subscription": {"type": "l2Book", "coin": "BTC"}}``; each message
+is the whole book, 20 levels a side, with the exchange's ``time``), on the candles' socket; on
+Binance USD-M ``watch_order_book_for_symbols``, the ``<symbol>@depth@100ms`` diff stream on a socket
+of its own (``/public/ws/N``), which ccxt syncs with one REST ``GET /fapi/v1/depth`` snapshot of
+``book_limit`` (1000) levels per coin on every (re)subscription: buffered diffs with ``u`` below the
+snapshot's ``lastUpdateId`` are dropped, then every diff must continue the last (``pu`` = the previous
+``u``), else ccxt drops that book and the task subscribes again (a new REST snapshot per coin). A
+snapshot then summarises (``OrderBook.from_levels``, as the REST reply) each coin's streamed book,
+with no request, when it is usable: brought up to date by a message of the exchange's current, open
+connection (on Binance: synced, not awaiting its snapshot), not touched by a message ccxt failed on,
+readable (not empty or crossed), and not stale. Stale: neither the book nor any other book on its
+connection was updated, by the exchange's own time (Hyperliquid ``time``, Binance ``E``), within
+``book_max_age`` (``BOOK_MAX_AGE_S``, 60 s) before the snapshot clock; a quiet book on a connection
+that still delivers the others is unchanged (Binance sends a diff only when a book changed), a stalled
+connection is not trusted. Otherwise that coin's book is fetched by REST as above (at most one
+request per coin and snapshot, the candles' policy): while the stream connects, is down or
+resyncing, or for a stale or unreadable book. The task resubscribes or reconnects with the candle
+stream's backoff. Log lines: the state changes (``order book stream up`` / ``down``), one line when
+books become stale or unreadable (naming the coins) and one when they are streamed again, one per
+connection for a message ccxt could not read; nothing per message or snapshot.
 
 ccxt is imported on first use (in a worker thread, about 0.5 s; ``ccxt.pro`` when streaming, whose
 classes also serve REST), never at module import, so the app's first frame does not pay for it.
@@ -84,7 +110,9 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import functools
 import importlib
+import json
 import logging
 import math
 import re
@@ -115,6 +143,15 @@ MAX_LOOKBACK = 1000
 """Most candles one request may return on every supported exchange (Binance caps klines at 1000)."""
 
 HOUR_MS = 3_600_000
+
+BOOK_MAX_AGE_S = 60.0
+"""Default ``book_max_age``: a streamed order book whose last update (by the exchange's own time) is
+older than this many seconds at the snapshot clock is stale, and the book is fetched by REST."""
+
+_SETTLE_TURNS = 16
+"""Event-loop turns a snapshot lets pass, once the stream grace has run out, before it calls the candle
+stream behind: enough for a message already in the socket to be read (one turn), handed over by aiohttp
+(one) and handled by ccxt (one), several times over. Turns, not time: none is waited for."""
 
 _log = logging.getLogger(__name__)
 
@@ -154,8 +191,9 @@ class ExchangeSpec:
     ``max_candles``: the most candles one OHLCV request returns (larger windows are fetched in pages).
     ``derived``: built by ``derive_spec`` from what ccxt says about the exchange, not tuned by hand.
     ``ws_paths``: ccxt.pro ``urls['api']['ws']`` key -> path under a ``base_url`` override, for the
-    exchanges whose candle stream LiveMarket reads (``None``: no stream, polling only).
-    ``book_limit``: levels a side asked of ``fetch_order_book`` (``None``: the exchange's default).
+    exchanges whose candle and order-book streams LiveMarket reads (``None``: no stream, polling only).
+    ``book_limit``: levels a side asked of ``fetch_order_book`` (``None``: the exchange's default), and
+    of the REST snapshot ccxt.pro syncs a streamed diff book with.
     """
 
     id: str
@@ -319,13 +357,17 @@ _OBSERVED: dict[type, type] = {}
 
 
 def _observed(cls: type) -> type:
-    """``cls`` (a ccxt.pro exchange class) with two hooks, made once per class:
+    """``cls`` (a ccxt.pro exchange class) with these hooks, made once per class:
 
     - ``handle_ohlcv`` hands every candle message, after ccxt has handled it, to the instance's
       ``arena_candle(client, message)`` (ccxt's own parse drops Binance's closed flag ``x``);
+    - ``handle_order_book`` hands every order-book message, after ccxt has applied it (or buffered
+      or dropped it), to ``arena_book(client, message)``; and, where ccxt syncs a diff stream with a
+      REST snapshot (``fetch_order_book_snapshot``, Binance), the end of that sync reaches
+      ``arena_book_synced(client, subscription)``;
     - each websocket client's ``handle_text_or_binary_message`` is guarded, so a message ccxt cannot
       decode or handle (text that is not JSON, JSON of the wrong shape) reaches the instance's
-      ``arena_garbage(client, exc)`` instead of raising in the client's receive callback, which
+      ``arena_garbage(client, exc, data)`` instead of raising in the client's receive callback, which
       would stop it from reading the socket ever again.
     """
     made = _OBSERVED.get(cls)
@@ -339,6 +381,20 @@ def _observed(cls: type) -> type:
             hook(client, message)
         return result
 
+    def handle_order_book(self: Any, client: Any, message: Any) -> Any:
+        result = cls.handle_order_book(self, client, message)
+        hook = getattr(self, "arena_book", None)
+        if hook is not None:
+            hook(client, message)
+        return result
+
+    async def fetch_order_book_snapshot(self: Any, client: Any, message: Any, subscription: Any) -> Any:
+        result = await cls.fetch_order_book_snapshot(self, client, message, subscription)
+        hook = getattr(self, "arena_book_synced", None)
+        if hook is not None:
+            hook(client, subscription)
+        return result
+
     def client(self: Any, url: str) -> Any:
         ws = cls.client(self, url)
         if not getattr(ws, "arena_guarded", False):
@@ -350,13 +406,18 @@ def _observed(cls: type) -> type:
                 except Exception as exc:  # noqa: BLE001 - any unreadable message is reported, never raised
                     hook = getattr(self, "arena_garbage", None)
                     if hook is not None:
-                        hook(ws, exc)
+                        hook(ws, exc, data)
 
             ws.handle_text_or_binary_message = guarded
             ws.arena_guarded = True
         return ws
 
-    made = type(cls.__name__, (cls,), {"handle_ohlcv": handle_ohlcv, "client": client, "__module__": __name__})
+    members: dict[str, Any] = {"handle_ohlcv": handle_ohlcv, "client": client, "__module__": __name__}
+    if hasattr(cls, "handle_order_book"):
+        members["handle_order_book"] = handle_order_book
+    if hasattr(cls, "fetch_order_book_snapshot"):
+        members["fetch_order_book_snapshot"] = fetch_order_book_snapshot
+    made = type(cls.__name__, (cls,), members)
     _OBSERVED[cls] = made
     return made
 
@@ -369,6 +430,25 @@ def _number(value: Any) -> float:
     if not math.isfinite(x):
         raise ValueError("not finite")
     return x
+
+
+async def _watch_each(watches: list[Callable[[], Awaitable[Any]]]) -> None:
+    """Keep every subscription of ``watches`` (each call awaits its next update) watched at once, each
+    watched again as soon as its update came; never returns, raises as soon as one fails (a failed
+    subscription or connection), after cancelling the others."""
+    tasks: dict[int, asyncio.Future[Any]] = {}
+    try:
+        tasks = {i: asyncio.ensure_future(watch()) for i, watch in enumerate(watches)}
+        while True:
+            done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
+            for i, task in list(tasks.items()):
+                if task in done:
+                    task.result()  # raises when the subscription or the connection failed
+                    tasks[i] = asyncio.ensure_future(watches[i]())
+    finally:
+        for task in tasks.values():
+            task.cancel()
+        await asyncio.gather(*tasks.values(), return_exceptions=True)
 
 
 _HTTP_STATUS = re.compile(r"\b(?:GET|POST|PUT|DELETE) \S+ (\d{3})\b")
@@ -390,7 +470,9 @@ class LiveMarket:
     snapshot; default on for ``hyperliquid`` and ``binanceusdm``, the exchanges that have one here),
     ``stream_grace`` (seconds a snapshot waits for just-closed candles from a healthy stream before
     polling them), ``stream_backoff`` / ``stream_backoff_max`` (seconds before the first reconnect,
-    doubled after each failed attempt up to the maximum).
+    doubled after each failed attempt up to the maximum), ``stream_books`` (read order books from
+    the exchange's websocket too; default: whenever ``stream`` is on), ``book_max_age`` (seconds: a
+    streamed book whose last update is older at the snapshot clock is not used; default 60).
 
     The clock ``now`` is wall time; ``advance()`` is a no-op (the world moves on by itself).
     Raises ``ConfigError`` for an exchange id or coin that is not plausible text, an unknown timeframe,
@@ -416,6 +498,8 @@ class LiveMarket:
         stream_grace: float = 2.0,
         stream_backoff: float = 1.0,
         stream_backoff_max: float = 60.0,
+        stream_books: bool | None = None,
+        book_max_age: float = BOOK_MAX_AGE_S,
     ) -> None:
         key = str(exchange_id).strip().lower()
         if not _EXCHANGE_ID.fullmatch(key):
@@ -483,6 +567,21 @@ class LiveMarket:
         self._open: dict[tuple[str, str], tuple[int, list[float]]] = {}  # latest unclosed candle (epoch, row)
         self._final: dict[tuple[str, str], dict[int, list[float]]] = {}  # closed candles not yet merged
         self._garbled = False  # a malformed message was logged on this connection
+        # ----- order-book stream (see the module docstring)
+        if stream_books and not self.stream:
+            raise ConfigError("order books can only be streamed with the candle stream on; turn stream_books off.")
+        self.stream_books: bool = self.stream if stream_books is None else bool(stream_books)
+        if not (isinstance(book_max_age, (int, float)) and not isinstance(book_max_age, bool) and book_max_age > 0):
+            raise ConfigError(f"book_max_age is {book_max_age!r}: use a positive number of seconds.")
+        self.book_max_age = float(book_max_age)
+        self._book_task: asyncio.Task[None] | None = None
+        self._book_status = "off"
+        self._book_delays: list[float] = []  # every reconnect delay of the book stream, in order (for tests)
+        self._book_live: dict[str, Any] = {}  # coin -> the ws client whose messages last brought its book up to date
+        self._book_tainted: set[str] = set()  # coins a message that could not be read may have touched
+        self._book_garbled: Any = None  # the ws client on which an unreadable book message was last logged
+        self._book_logged: dict[str, str] = {}  # coin -> "stale" or "unreadable": its streamed book, as last logged
+        self._book_heard: tuple[Any, int] | None = None  # (ws client, latest exchange time of a book update on it)
 
     @property
     def now(self) -> int:
@@ -501,15 +600,37 @@ class LiveMarket:
         (disconnected or failing: snapshots poll, the task reconnects with backoff)."""
         return self._stream_status
 
+    @property
+    def book_stream_status(self) -> str:
+        """The order-book stream's state: ``off``, ``connecting``, ``up`` (every coin's book streamed
+        on the current connection) or ``down`` (a subscription failed: the task resubscribes or
+        reconnects with backoff; books are fetched by REST until streamed again)."""
+        return self._book_status
+
+    def streamed_book_times(self, t: int | None = None) -> dict[str, int]:
+        """Coin -> exchange time (ms) of the last update of its streamed order book, for the coins
+        whose streamed book a snapshot at ``t`` (default ``now``) would use (live on the current
+        connection, not stale, not touched by an unreadable message); the others are read by REST."""
+        t = self.now if t is None else t
+        out = {}
+        for coin in self.coins:
+            book, summary, _ = self._stream_summary(coin, t)
+            if summary is not None:
+                out[coin] = int(book["timestamp"])
+        return out
+
     async def close(self) -> None:
-        """Stop the candle stream, close the ccxt client, its websockets and HTTP session (safe to
-        call more than once)."""
-        task, self._stream_task = self._stream_task, None
-        if task is not None:
+        """Stop the candle and order-book streams, close the ccxt client, its websockets and HTTP
+        session (safe to call more than once)."""
+        tasks = [task for task in (self._stream_task, self._book_task) if task is not None]
+        self._stream_task = self._book_task = None
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        if tasks:
+            await asyncio.gather(*tasks, return_exceptions=True)
         self._stream_reset()
-        self._stream_status = "off"
+        self._book_reset()
+        self._stream_status = self._book_status = "off"
         exchange, self._exchange = self._exchange, None
         self._markets_loaded = False
         if exchange is not None:
@@ -547,7 +668,8 @@ class LiveMarket:
         else:
             jobs.extend(self._open_interest_one(exchange, c) for c in self.coins)
         n_books = len(self.coins) if exchange.has.get("fetchOrderBook") else 0
-        jobs.extend(self._order_book(exchange, c) for c in self.coins[:n_books])  # never raise
+        streamed = self._streamed_books(t) if n_books else {}
+        jobs.extend(self._book_job(exchange, c, streamed.get(c)) for c in self.coins[:n_books])  # never raise
         results = await asyncio.gather(*jobs, return_exceptions=True)
         for r in results:
             if isinstance(r, BaseException):
@@ -570,6 +692,8 @@ class LiveMarket:
         }
         if self.stream and self._stream_task is None:
             self._start_stream(exchange)
+        if self.stream_books and self._book_task is None:
+            self._start_book_stream(exchange)
         return MarketSnapshot(t, coins, self.name, self.timeframes)
 
     # ----- ccxt client --------------------------------------------------------------------------
@@ -607,7 +731,9 @@ class LiveMarket:
             exchange = cls(config)
             if self.stream:
                 exchange.arena_candle = self._on_stream_candle
-                exchange.arena_garbage = self._on_stream_garbage
+                exchange.arena_garbage = self._on_garbage
+                exchange.arena_book = self._on_stream_book
+                exchange.arena_book_synced = self._on_book_synced
             self._exchange = exchange
             return exchange
         exchange = self._derived_client(config)
@@ -781,24 +907,44 @@ class LiveMarket:
 
     async def _stream_run(self, exchange: Any) -> None:
         """Keep the subscription alive; on any error poll meanwhile and reconnect with backoff."""
+
+        def down(reason: str, delay: float) -> None:
+            self._ws_client = None
+            self._epoch += 1  # what the lost connection said about unclosed candles no longer counts
+            self._seen.clear()
+            self._set_status("down", f"down ({reason}); polling, reconnecting with backoff from {delay:g} s", logging.WARNING)
+
+        await self._keep_watching(
+            lambda: self._watch(exchange), lambda: self._stream_status in ("up", "behind"), self._stream_delays, down
+        )
+
+    async def _keep_watching(
+        self,
+        watch: Callable[[], Awaitable[None]],
+        working: Callable[[], bool],
+        delays: list[float],
+        down: Callable[[str, float], None],
+    ) -> None:
+        """Run ``watch()`` again and again, forever: whenever it ends or raises (a lost connection, a
+        failed subscription), ``down(reason, delay)`` and again after ``delay`` seconds, the stream
+        backoff: ``stream_backoff`` doubled after each failed attempt up to ``stream_backoff_max``,
+        from the first delay again when the stream was ``working()`` before it failed. Every delay
+        is appended to ``delays`` (for tests)."""
         failures = 0
         while True:
             try:
-                await self._watch(exchange)
+                await watch()
                 reason = "the stream ended"
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # noqa: BLE001 - ccxt network/exchange errors, or anything it raises
                 reason = _short(exc)
-            if self._stream_status in ("up", "behind"):
+            if working():
                 failures = 0  # it was working: start the backoff again from the first delay
             delay = min(self.stream_backoff_max, self.stream_backoff * 2**failures)
             failures += 1
-            self._stream_delays.append(delay)
-            self._ws_client = None
-            self._epoch += 1  # what the lost connection said about unclosed candles no longer counts
-            self._seen.clear()
-            self._set_status("down", f"down ({reason}); polling, reconnecting with backoff from {delay:g} s", logging.WARNING)
+            delays.append(delay)
+            down(reason, delay)
             await asyncio.sleep(delay)
 
     async def _watch(self, exchange: Any) -> None:
@@ -808,19 +954,7 @@ class LiveMarket:
         if exchange.has.get("watchOHLCVForSymbols"):
             while True:
                 await exchange.watch_ohlcv_for_symbols(pairs)
-        tasks: dict[int, asyncio.Future[Any]] = {}
-        try:
-            tasks = {i: asyncio.ensure_future(exchange.watch_ohlcv(*pair)) for i, pair in enumerate(pairs)}
-            while True:
-                done, _ = await asyncio.wait(tasks.values(), return_when=asyncio.FIRST_COMPLETED)
-                for i, task in list(tasks.items()):
-                    if task in done:
-                        task.result()  # raises when the connection failed
-                        tasks[i] = asyncio.ensure_future(exchange.watch_ohlcv(*pairs[i]))
-        finally:
-            for task in tasks.values():
-                task.cancel()
-            await asyncio.gather(*tasks.values(), return_exceptions=True)
+        await _watch_each([functools.partial(exchange.watch_ohlcv, *pair) for pair in pairs])
 
     def _stream_key(self, message: Any) -> tuple[tuple[str, str], list[float], bool | None]:
         """``((coin, timeframe), [ts, o, h, l, c, v], closed)`` of one candle message, ``closed`` None
@@ -934,14 +1068,31 @@ class LiveMarket:
 
     async def _await_stream(self, t: int) -> None:
         """Wait (at most ``stream_grace`` s) for a healthy stream to deliver the candles closed since
-        the last snapshot; when they do not come, mark it behind (snapshots poll without waiting)."""
+        the last snapshot; when they do not come, mark it behind (snapshots poll without waiting).
+
+        When the grace runs out the event loop first gets ``_SETTLE_TURNS`` turns (no time waited) to
+        handle what already reached the process: the grace is wall time, and other work on the loop
+        (the order-book stream parsing and syncing 1000-level books) can keep it from reading the
+        candle socket until after the deadline. A candle received in time is not late: the candle
+        stream's state depends on when its own messages arrive, not on what else the process does."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.stream_grace
+        turns = 0
         while self._stream_missing(t):
-            remaining = deadline - loop.time()
             if self._stream_status != "up":
                 return
-            if remaining <= 0:
+            remaining = deadline - loop.time()
+            if remaining > 0:
+                self._stream_event.clear()
+                try:
+                    async with asyncio.timeout(remaining):
+                        await self._stream_event.wait()
+                except TimeoutError:
+                    pass
+            elif turns < _SETTLE_TURNS:
+                turns += 1
+                await asyncio.sleep(0)  # one turn: a socket read, or a step of ccxt handling a message
+            else:
                 self._epoch += 1  # a stalled connection: its unclosed candles may be stale
                 self._set_status(
                     "behind",
@@ -949,12 +1100,258 @@ class LiveMarket:
                     logging.WARNING,
                 )
                 return
-            self._stream_event.clear()
+
+    # ----- order-book stream ----------------------------------------------------------------------
+
+    def _start_book_stream(self, exchange: Any) -> None:
+        """Start the order-book stream task (after the first snapshot, whose books came by REST)."""
+        if not (exchange.has.get("watchOrderBook") and exchange.has.get("fetchOrderBook")):
+            self.stream_books = False
+            return
+        self._book_reset()
+        self._set_book_status("connecting")
+        self._book_task = asyncio.get_running_loop().create_task(
+            self._book_run(exchange), name=f"arena-tui {self.spec.id} order-book stream"
+        )
+
+    def _book_reset(self) -> None:
+        self._book_live.clear()
+        self._book_tainted.clear()
+        self._book_garbled = None
+        self._book_logged.clear()
+        self._book_heard = None
+
+    def _set_book_status(self, status: str, line: str | None = None, level: int = logging.INFO) -> None:
+        """Change the book stream's state; ``line`` is logged only when the state changes."""
+        if status == self._book_status:
+            return
+        self._book_status = status
+        if line:
+            _log.log(level, "%s order book stream %s", self.spec.id, line)
+
+    async def _book_run(self, exchange: Any) -> None:
+        """Keep the book subscriptions alive; on any error (a lost connection, or ccxt dropping a book
+        whose diffs do not follow each other) read books by REST meanwhile and subscribe again with
+        backoff (``stream_backoff`` doubled up to ``stream_backoff_max``, as the candle stream)."""
+
+        def down(reason: str, delay: float) -> None:
+            # no book is forgotten here: one of a lost connection is no longer current (``_live_book``),
+            # one ccxt dropped (diffs that do not follow) is gone from ``orderbooks``, and the others
+            # stay in sync until ccxt resubscribes and syncs them again
+            self._set_book_status(
+                "down",
+                f"down ({reason}); books fetched by REST, subscribing again with backoff from {delay:g} s",
+                logging.WARNING,
+            )
+
+        await self._keep_watching(lambda: self._watch_books(exchange), lambda: self._book_status == "up", self._book_delays, down)
+
+    async def _watch_books(self, exchange: Any) -> None:
+        """Subscribe to every coin's order book and keep watching; returns or raises when a
+        subscription fails. What the books say is read from ccxt's ``orderbooks`` at the snapshot;
+        the messages that bring each book up to date reach ``_on_stream_book``."""
+        symbols = [self.spec.symbol(c) for c in self.coins]
+        limit = self.spec.book_limit
+        if exchange.has.get("watchOrderBookForSymbols"):
+            while True:
+                await exchange.watch_order_book_for_symbols(symbols, limit)
+        await _watch_each([functools.partial(exchange.watch_order_book, symbol, limit) for symbol in symbols])
+
+    def _book_coin(self, message: Any) -> str | None:
+        """The coin an order-book message is about (Hyperliquid ``data.coin``, Binance ``s``), as sent;
+        ``None`` when the message names none."""
+        if not isinstance(message, dict):
+            return None
+        if self.spec.id == "binanceusdm":
+            symbol = message.get("s")
+            if isinstance(symbol, str) and symbol.endswith(self.spec.settle):
+                return symbol[: -len(self.spec.settle)]
+            return None
+        data = message.get("data")
+        coin = data.get("coin") if isinstance(data, dict) else None
+        return coin if isinstance(coin, str) else None
+
+    def _synced_by_rest(self) -> bool:
+        """Whether ccxt builds this exchange's streamed books from diffs on a REST snapshot (Binance:
+        a book is in sync only while its ``nonce``, the last update id applied, is set)."""
+        return hasattr(type(self._exchange), "fetch_order_book_snapshot")
+
+    def _mark_live(self, client: Any, coin: str, ts: Any) -> None:
+        self._book_live[coin] = client
+        self._book_tainted.discard(coin)
+        if isinstance(ts, int) and not isinstance(ts, bool):
+            heard = self._book_heard
+            if heard is None or heard[0] is not client or heard[1] < ts:
+                self._book_heard = (client, ts)
+        if self._book_status in ("connecting", "down") and all(self._book_ready(c) is not None for c in self.coins):
+            self._set_book_status("up", f"up ({len(self.coins)} books); snapshots take order books from it")
+
+    def _book_ready(self, coin: str) -> Any:
+        """ccxt's streamed book of ``coin`` when it is in sync on the current connection (last brought
+        up to date by a message of the exchange's open websocket; held by ccxt; on Binance not
+        awaiting a REST snapshot), else ``None``."""
+        if not self._client_current(self._book_live.get(coin)):
+            return None
+        books = getattr(self._exchange, "orderbooks", None)
+        book = books.get(self.spec.symbol(coin)) if isinstance(books, dict) else None
+        if book is None or (self._synced_by_rest() and book.get("nonce") is None):
+            return None  # dropped by ccxt (diffs that do not follow), or resyncing
+        return book
+
+    def _client_current(self, client: Any) -> bool:
+        """Whether ``client`` is the exchange's open websocket for its URL (not a lost connection)."""
+        exchange = self._exchange
+        if client is None or exchange is None:
+            return False
+        clients = getattr(exchange, "clients", None) or {}
+        if clients.get(getattr(client, "url", None)) is not client:
+            return False
+        try:
+            return not client.closed()
+        except Exception:  # noqa: BLE001 - a client of another shape: not trusted
+            return False
+
+    def _on_stream_book(self, client: Any, message: Any) -> None:
+        """One order-book message, after ccxt handled it (``arena_book``): the coin's book is live on
+        this connection when ccxt applied the message (Hyperliquid: every ``l2Book`` replaces the
+        book; Binance: a diff is applied only when it follows the last one, ccxt then sets the book's
+        ``nonce`` to its ``u``). Never raises."""
+        if self._book_task is None or self._exchange is None:
+            return
+        coin = self._book_coin(message)
+        if coin not in self.coins:
+            return
+        book = self._exchange.orderbooks.get(self.spec.symbol(coin)) if isinstance(self._exchange.orderbooks, dict) else None
+        if book is None:
+            return
+        if self._synced_by_rest() and (book.get("nonce") is None or book.get("nonce") != message.get("u")):
+            return  # buffered until the REST snapshot, or dropped: not (yet) the book's state
+        self._mark_live(client, coin, book.get("timestamp"))
+
+    def _on_book_synced(self, client: Any, subscription: Any) -> None:
+        """ccxt synced one coin's diff stream with its REST snapshot (``arena_book_synced``)."""
+        if self._book_task is None or self._exchange is None or not isinstance(subscription, dict):
+            return
+        symbol = subscription.get("symbol")
+        coin = next((c for c in self.coins if self.spec.symbol(c) == symbol), None)
+        book = self._exchange.orderbooks.get(symbol) if coin is not None else None
+        if book is not None and book.get("nonce") is not None:
+            self._mark_live(client, coin, book.get("timestamp"))
+
+    def _on_garbage(self, client: Any, exc: BaseException, data: Any = None) -> None:
+        """A message ccxt could not handle (``arena_garbage``): an order-book one goes to
+        ``_on_book_garbage``, any other to the candle stream's ``_on_stream_garbage``."""
+        message = data
+        if isinstance(data, (str, bytes)):
             try:
-                async with asyncio.timeout(remaining):
-                    await self._stream_event.wait()
-            except TimeoutError:
-                pass
+                message = json.loads(data)
+            except ValueError:
+                message = None
+        book_shaped = isinstance(message, dict) and (message.get("channel") == "l2Book" or message.get("e") == "depthUpdate")
+        book_socket = client is not self._ws_client and any(c is client for c in self._book_live.values())
+        if book_shaped or book_socket:
+            self._on_book_garbage(client, exc, message if book_shaped else None)
+        else:
+            self._on_stream_garbage(client, exc)
+
+    def _on_book_garbage(self, client: Any, exc: BaseException, message: Any) -> None:
+        """A message on the book stream that ccxt could not handle. When it was an order-book message
+        (``message``), ccxt may have changed the book of the coin it names (every book streamed on
+        that connection when it names none) before failing: that book is not used until the stream
+        updates it again, fetched by REST meanwhile. Other garbage touches no book. Logged once per
+        connection."""
+        if message is not None:
+            coin = self._book_coin(message)
+            if coin is None:
+                touched = {c for c, live in self._book_live.items() if live is client}
+            else:
+                touched = {coin} & set(self.coins)
+            self._book_tainted |= touched
+        if self._book_garbled is not client:
+            self._book_garbled = client
+            _log.warning(
+                "%s order book stream sent a message arena-tui could not read (%s); the books it may have touched "
+                "are fetched by REST until the stream updates them again",
+                self.spec.id,
+                _short(exc, 80),
+            )
+
+    def _live_book(self, coin: str, t: int) -> tuple[Any, str | None] | None:
+        """``(ccxt order book, problem)`` of ``coin``'s streamed book at clock ``t``: ``None`` when the
+        stream has none to offer (not streaming, not yet synced, connection lost, touched by an
+        unreadable message); ``problem`` ``"stale"`` when neither the book nor any other book on its
+        connection was updated (by the exchange's time) within ``book_max_age`` before ``t`` (a quiet
+        book on a connection that still delivers is unchanged, not stale: the exchanges send a book
+        update only when it changed, or a whole book per block), ``"unreadable"`` when it has no time,
+        else ``None``."""
+        if self._book_task is None or coin in self._book_tainted:
+            return None
+        book = self._book_ready(coin)
+        if book is None:
+            return None
+        client = self._book_live.get(coin)
+        ts = book.get("timestamp")
+        if isinstance(ts, bool) or not isinstance(ts, int):
+            return book, "unreadable"
+        heard = self._book_heard
+        if heard is not None and heard[0] is client:
+            ts = max(ts, heard[1])
+        if t - ts > self.book_max_age * 1000:
+            return book, "stale"
+        return book, None
+
+    def _stream_summary(self, coin: str, t: int) -> tuple[Any, OrderBook | None, str | None]:
+        """``(ccxt book, its summary, problem)`` for ``coin``'s streamed book at ``t``: the summary when
+        it is usable; else ``None`` with the problem (``"stale"``, ``"unreadable"``: an empty, crossed
+        or malformed book) or no problem when the stream offers no book (see ``_live_book``)."""
+        found = self._live_book(coin, t)
+        if found is None:
+            return None, None, None
+        book, problem = found
+        if problem is not None:
+            return book, None, problem
+        try:
+            summary = OrderBook.from_levels(book["bids"], book["asks"], self._contract_size.get(coin, 1.0))
+        except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+            summary = None
+        return book, summary, None if summary is not None else "unreadable"
+
+    def _streamed_books(self, t: int) -> dict[str, OrderBook]:
+        """Coin -> summary of its streamed book, for the coins whose streamed book is live, fresh and
+        readable at ``t``; the others are fetched by REST. Logs one line per change: books that
+        became stale or unreadable, and books streamed again after that."""
+        out: dict[str, OrderBook] = {}
+        changed: dict[str, list[str]] = {"stale": [], "unreadable": [], "streamed": []}
+        for coin in self.coins:
+            _, summary, problem = self._stream_summary(coin, t)
+            if summary is not None:
+                out[coin] = summary
+            elif problem is None:
+                continue  # nothing streamed to offer: the stream's state lines say why
+            before = self._book_logged.get(coin)
+            if problem is not None and before != problem:
+                self._book_logged[coin] = problem
+                changed[problem].append(coin)
+            elif problem is None and before is not None:
+                del self._book_logged[coin]
+                changed["streamed"].append(coin)
+        if changed["stale"]:
+            _log.warning(
+                "%s order book stream: no update of %s for more than %g s; fetched by REST until the stream updates them",
+                self.spec.id,
+                ", ".join(changed["stale"]),
+                self.book_max_age,
+            )
+        if changed["unreadable"]:
+            _log.warning(
+                "%s order book stream: the streamed book of %s is empty, crossed or unreadable; fetched by REST "
+                "until the stream sends a readable one",
+                self.spec.id,
+                ", ".join(changed["unreadable"]),
+            )
+        if changed["streamed"]:
+            _log.info("%s order book stream: %s streamed again", self.spec.id, ", ".join(changed["streamed"]))
+        return out
 
     # ----- requests -------------------------------------------------------------------------------
 
@@ -1090,6 +1487,13 @@ class LiveMarket:
         rate = await self._call(what, exchange.fetch_funding_rate, self.spec.symbol(coin))
         return self._funding_entry(what, rate, t)
 
+    async def _book_job(self, exchange: Any, coin: str, streamed: OrderBook | None) -> OrderBook | None:
+        """``coin``'s book: the streamed one when there is one, else by REST (``_order_book``)."""
+        if streamed is not None:
+            self._book_state(coin, streamed, "")
+            return streamed
+        return await self._order_book(exchange, coin)
+
     async def _order_book(self, exchange: Any, coin: str) -> OrderBook | None:
         """``coin``'s order book summary (``base.OrderBook``), or ``None`` when it cannot be read (one
         try: the book is a feature; a failure never fails the snapshot). Logs once per change of state."""
@@ -1115,6 +1519,11 @@ class LiveMarket:
                 book = None
             if book is None:
                 reason = "an empty, crossed or malformed book"
+        self._book_state(coin, book, reason or "")
+        return book
+
+    def _book_state(self, coin: str, book: OrderBook | None, reason: str) -> None:
+        """Log a change of whether ``coin``'s book could be read (by REST or from the stream)."""
         failing = book is None
         if failing != self._book_failing.get(coin, False):
             self._book_failing[coin] = failing
@@ -1122,7 +1531,6 @@ class LiveMarket:
                 _log.warning("%s order book of %s unavailable (%s); its features are unknown until it is read again", self.spec.id, coin, reason)
             else:
                 _log.info("%s order book of %s read again", self.spec.id, coin)
-        return book
 
     def _oi_amount(self, what: str, oi: Any, coin: str) -> float:
         """Open interest in the base coin: ccxt's ``openInterestAmount`` counts contracts (one base coin
