@@ -42,6 +42,7 @@ KEY_ENV = "ARENA_COMPARE_KEY"
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--cycles", type=int, default=20)
+    ap.add_argument("--keep", metavar="PATH", help="keep the journal at PATH (to replay it: arena-tui --replay PATH)")
     args = ap.parse_args()
     os.environ[KEY_ENV] = "sk-" + "compare-0123456789abcdef"  # the fake server takes any key
     with tempfile.TemporaryDirectory() as d:
@@ -81,6 +82,11 @@ async def main() -> None:
                           f"{len(b.trades)} trades closed, open: {' '.join(p.coin for p in b.positions) or '-'}")
         result = await reexecute(journal)
         console.print(f"journal: {'verified' if result.difference is None else f'DIFFERS: {result.difference}'} ({result.cycles} cycles)")
+        if args.keep:
+            import shutil
+
+            shutil.copy(journal, args.keep)
+            console.print(f"kept: {args.keep} (arena-tui --replay {args.keep})")
 
 
 if __name__ == "__main__":
