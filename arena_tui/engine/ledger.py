@@ -161,6 +161,13 @@ def seed_value(account: Any) -> float:
     return value
 
 
+def _check_size(coin: str, quantity: Any, price: Any, leverage: Any) -> None:
+    """Raises ``ValueError`` unless quantity, price and leverage are positive finite numbers."""
+    for name, value in (("quantity", quantity), ("price", price), ("leverage", leverage)):
+        if not _finite(value) or value <= 0:
+            raise ValueError(f"{coin}: {name} must be a positive finite number, got {value!r}.")
+
+
 def _finite(x: Any) -> bool:
     return isinstance(x, (int, float)) and not isinstance(x, bool) and math.isfinite(x)
 
@@ -427,31 +434,16 @@ class Ledger:
             raise ValueError(f"{coin} already has an open position; close it before opening another.")
         if side not in (1, -1):
             raise ValueError(f"side must be +1 (long) or -1 (short), got {side!r}.")
-        for name, value in (("quantity", quantity), ("price", price), ("leverage", leverage)):
-            if not _finite(value) or value <= 0:
-                raise ValueError(f"{coin}: {name} must be a positive finite number, got {value!r}.")
+        _check_size(coin, quantity, price, leverage)
         for name, value in (("stop_loss", stop_loss), ("profit_target", profit_target)):
             if value is not None and not _finite(value):
                 raise ValueError(f"{coin}: {name} must be a finite number or None, got {value!r}.")
         ladder = _ladder(coin, take_profit)
-        mmr = self.mmr(coin)
-        if leverage * mmr >= 1.0:
-            raise ValueError(
-                f"{coin}: leverage {leverage}x with maintenance margin rate {mmr} "
-                "would open at or past the liquidation price."
-            )
+        mmr = self._leverage_mmr(coin, leverage)
         side = int(side)
         quantity, price, leverage = float(quantity), float(price), float(leverage)
         maker = liquidity == "maker"
-        fill = price if maker else fill_price(price, side, self.slippage_bp)
-        notional, margin, fee = entry_cost(quantity, fill, leverage, self.fee_bp(liquidity, int(time)))
-        cost = margin + fee
-        if cost > self.cash:
-            raise ValueError(
-                f"{coin}: margin + fee ${cost:,.2f} exceeds free cash ${self.cash:,.2f}."
-            )
-        self.cash = self.cash - cost
-        self.fees_paid += fee
+        fill, notional, margin, fee = self._pay_entry(coin, side, quantity, price, leverage, liquidity, int(time))
         time = int(time)
         self.positions[coin] = Position(
             coin=coin,
@@ -495,6 +487,32 @@ class Ledger:
         self._refresh_liquidation()
         return result
 
+    def _leverage_mmr(self, coin: str, leverage: float) -> float:
+        """``coin``'s maintenance margin rate; raises ``ValueError`` when ``leverage`` would open at or
+        past the liquidation price with it."""
+        mmr = self.mmr(coin)
+        if leverage * mmr >= 1.0:
+            raise ValueError(
+                f"{coin}: leverage {leverage}x with maintenance margin rate {mmr} "
+                "would open at or past the liquidation price."
+            )
+        return mmr
+
+    def _pay_entry(
+        self, coin: str, side: int, quantity: float, price: float, leverage: float, liquidity: Liquidity, time: int
+    ) -> tuple[float, float, float, float]:
+        """Pay for an entry (an open or an addition) of ``quantity`` at reference ``price``: returns
+        ``(fill price, notional, margin, fee)`` after taking margin + fee from cash. Raises
+        ``ValueError`` when cash does not cover them."""
+        fill = price if liquidity == "maker" else fill_price(price, side, self.slippage_bp)
+        notional, margin, fee = entry_cost(quantity, fill, leverage, self.fee_bp(liquidity, time))
+        cost = margin + fee
+        if cost > self.cash:
+            raise ValueError(f"{coin}: margin + fee ${cost:,.2f} exceeds free cash ${self.cash:,.2f}.")
+        self.cash = self.cash - cost
+        self.fees_paid += fee
+        return fill, notional, margin, fee
+
     def add(
         self,
         coin: str,
@@ -522,21 +540,12 @@ class Ledger:
         pos = self.positions.get(coin)
         if pos is None or pos.side != side:
             raise ValueError(f"{coin} has no open {'long' if side > 0 else 'short'} to add to.")
-        for name, value in (("quantity", quantity), ("price", price), ("leverage", leverage)):
-            if not _finite(value) or value <= 0:
-                raise ValueError(f"{coin}: {name} must be a positive finite number, got {value!r}.")
-        mmr = self.mmr(coin)
-        if leverage * mmr >= 1.0:
-            raise ValueError(f"{coin}: leverage {leverage}x with maintenance margin rate {mmr} would open at or past the liquidation price.")
+        _check_size(coin, quantity, price, leverage)
+        mmr = self._leverage_mmr(coin, leverage)
         ladder = _ladder(coin, take_profit)
         quantity, price, leverage = float(quantity), float(price), float(leverage)
         maker = liquidity == "maker"
-        fill = price if maker else fill_price(price, side, self.slippage_bp)
-        notional, margin, fee = entry_cost(quantity, fill, leverage, self.fee_bp(liquidity, int(time)))
-        if margin + fee > self.cash:
-            raise ValueError(f"{coin}: margin + fee ${margin + fee:,.2f} exceeds free cash ${self.cash:,.2f}.")
-        self.cash = self.cash - (margin + fee)
-        self.fees_paid += fee
+        fill, notional, margin, fee = self._pay_entry(coin, side, quantity, price, leverage, liquidity, int(time))
         total = pos.quantity + quantity
         entry = (pos.quantity * pos.entry_price + quantity * fill) / total
         held_margin = pos.margin + margin
