@@ -413,3 +413,31 @@ def test_the_real_prompts_liquidation_prices_are_hyperliquids_isolated_ones(bund
     ledger = make_ledger(cross, "Grok 4", grok["time"])
     eth = next(p for p in grok["positions"] if p["coin"] == "ETH")
     assert ledger.positions["ETH"].liquidation_price < 0.5 * eth["liquidation_price"]
+
+
+@pytest.mark.parametrize("account", [
+    {"cash": "lots", "positions": []},
+    {"cash": 1.0, "positions": [{"coin": "BTC", "side": "long", "quantity": 1e308, "entry_price": 1e308, "leverage": 1.0}]},
+    {"cash": 1.0, "positions": [{"coin": "BTC", "side": "long", "quantity": 1.0, "entry_price": 1.0, "leverage": 2.0,
+                                 "invalidation_condition": "\x1b[31mred\ud800"}]},
+    ["not", "a", "table"],
+])
+def test_a_hostile_starting_account_in_a_journal_header_never_raises(tmp_path, account):
+    """A journal is untrusted: an edited [agents.account] in its header must not crash the fold (the
+    screen, a follow) and must be refused by replay in one sentence, never a traceback."""
+    from arena_tui.engine.state import ArenaState
+
+    lines = SHOWCASE.read_text(encoding="utf-8").splitlines(keepends=True)
+    header = json.loads(lines[0])
+    header["config"]["agents"][0]["account"] = account
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text(json.dumps(header) + "\n" + "".join(lines[1:200]), encoding="utf-8")
+    state = ArenaState()
+    read = read_journal(bad)
+    for e in (read.header, *read.events[:50]):
+        state.apply(e)  # never raises
+    assert state.agents["Qwen3 Max"].starting_cash > 0
+    out = subprocess.run([sys.executable, "-m", "arena_tui", "--replay", str(bad), "--headless"], capture_output=True, text=True, timeout=120)
+    assert out.returncode != 0 and "Traceback" not in out.stderr + out.stdout
+    said = (out.stderr + out.stdout).strip().splitlines()
+    assert any("account" in line or "differs" in line for line in said), said
