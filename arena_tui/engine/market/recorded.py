@@ -104,6 +104,7 @@ class RecordedMarket:
         self._close_ts = {
             c: {tf: self.dataset.candles[c][tf].close_ts for tf in self.timeframes} for c in self.coins
         }
+        self._windows: dict = {}  # (coin, tf) or coin -> (start, stop, the window last cut)
 
     @property
     def now(self) -> int:
@@ -143,19 +144,31 @@ class RecordedMarket:
         self._now += self.interval_ms
 
     def snapshot_at(self, t: int) -> MarketSnapshot:
-        """The market as it was known at clock ``t`` (ms): no candle closing after ``t``."""
+        """The market as it was known at clock ``t`` (ms): no candle closing after ``t``.
+
+        The candle and funding windows are views of the dataset; a window that is the same as the
+        previous snapshot's (a coarse timeframe between its closes, funding between its times) is
+        the same object, as nothing writes into them."""
         coins: dict[str, CoinSnapshot] = {}
+        windows = self._windows
         for coin in self.coins:
             per_tf: dict[str, Candles] = {}
+            close_ts = self._close_ts[coin]
             for tf in self.timeframes:
-                stop = int(np.searchsorted(self._close_ts[coin][tf], t, side="right"))
+                stop = int(close_ts[tf].searchsorted(t, side="right"))
                 start = max(0, stop - self.lookback.get(tf, 500))
-                per_tf[tf] = self.dataset.candles[coin][tf].slice(start, stop)
+                key = (coin, tf)
+                hit = windows.get(key)
+                if hit is None or hit[0] != start or hit[1] != stop:
+                    hit = windows[key] = (start, stop, self.dataset.candles[coin][tf].slice(start, stop))
+                per_tf[tf] = hit[2]
             f = self.dataset.funding[coin]
-            fstop = int(np.searchsorted(f.ts, t, side="right"))
+            fstop = int(f.ts.searchsorted(t, side="right"))
             fstart = max(0, fstop - 100)
-            funding = FundingHistory(f.ts[fstart:fstop], f.rate[fstart:fstop], f.interval_ms)
-            coins[coin] = CoinSnapshot(coin, per_tf, funding, open_interest=None)
+            hit = windows.get(coin)
+            if hit is None or hit[0] != fstart or hit[1] != fstop:
+                hit = windows[coin] = (fstart, fstop, FundingHistory(f.ts[fstart:fstop], f.rate[fstart:fstop], f.interval_ms))
+            coins[coin] = CoinSnapshot(coin, per_tf, hit[2], open_interest=None)
         return MarketSnapshot(t, coins, self.name, self.timeframes)
 
     async def snapshot(self) -> MarketSnapshot:
