@@ -67,6 +67,7 @@ from reaching these.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from typing import Any, Mapping
 
@@ -270,6 +271,7 @@ class Ledger:
         # overlapping windows twice never double-counts.
         self._candles_done: dict[str, int] = {}
         self._funding_done: dict[str, int] = {}
+        self._snapshot: tuple | None = None  # the last ``snapshot()`` and what it was taken from
 
     # -- reading ---------------------------------------------------------------------------------
 
@@ -290,17 +292,47 @@ class Ledger:
         return total
 
     def snapshot(self) -> AccountSnapshot:
-        """The account now, as an immutable ``AccountSnapshot``."""
-        return AccountSnapshot(
-            starting_cash=self.starting_cash,
-            cash=self.cash,
-            account_value=self.account_value,
-            positions=tuple(self.positions.values()),
-            realized_pnl=self.realized_pnl,
-            unrealized_pnl=self.unrealized_pnl,
-            fees_paid=self.fees_paid,
-            funding_paid=self.funding_paid,
+        """The account now, as an immutable ``AccountSnapshot``.
+
+        Taken again with nothing changed in between (a cycle takes one for the prompt and one for
+        its account event; an account that did not trade and is marked at the same prices), it is
+        the same object: every figure it holds is a float or a frozen ``Position`` the ledger
+        replaces, never edits, so the same objects mean the same snapshot."""
+        cash, realized, fees, funding, start = self.cash, self.realized_pnl, self.fees_paid, self.funding_paid, self.starting_cash
+        last = self._snapshot
+        if (
+            last is not None
+            and last[1] is cash
+            and last[2] is realized
+            and last[3] is fees
+            and last[4] is funding
+            and last[5] is start
+            and len(last[6]) == len(self.positions)
+        ):
+            for was, now in zip(last[6], self.positions.values()):
+                if was is not now:
+                    break
+            else:
+                return last[0]
+        positions = tuple(self.positions.values())
+        value = cash
+        unrealized = 0.0
+        for p in positions:  # (``account_value`` and ``unrealized_pnl``, the same sums in one pass)
+            value += p.margin + p.unrealized_pnl
+            unrealized += p.unrealized_pnl
+        snap = AccountSnapshot(
+            starting_cash=start,
+            cash=cash,
+            account_value=value,
+            positions=positions,
+            realized_pnl=realized,
+            unrealized_pnl=unrealized,
+            fees_paid=fees,
+            funding_paid=funding,
         )
+        # the objects themselves are kept (not only compared): none can be freed and its id reused
+        self._snapshot = (snap, cash, realized, fees, funding, start, positions)
+        return snap
 
     def fee_bp(self, liquidity: Liquidity = "taker", time: int | None = None) -> float:
         """The fee rate in basis points for ``"taker"`` or ``"maker"`` fills at ``time`` (ms): the
@@ -743,13 +775,27 @@ class Ledger:
         Coins missing from ``prices`` or with a non-positive / non-finite price keep their last mark.
         Marking never triggers exits; ``settle`` does (on the candles between cycles).
         """
-        for coin, pos in list(self.positions.items()):
+        positions = self.positions
+        for coin, pos in list(positions.items()):
             p = prices.get(coin)
-            if not _finite(p) or p <= 0:
+            if type(p) is float:  # (the usual case: one comparison says finite and positive)
+                if not 0.0 < p < math.inf:
+                    continue
+            elif not _finite(p) or p <= 0:
                 continue
-            p = float(p)
-            self.positions[coin] = _replace(pos, mark_price=p, unrealized_pnl=pos.side * pos.quantity * (p - pos.entry_price))
-        self._refresh_liquidation()
+            else:
+                p = float(p)
+            pnl = pos.side * pos.quantity * (p - pos.entry_price)
+            if p == pos.mark_price and pnl == pos.unrealized_pnl and pnl != 0.0:
+                continue  # marked at this price already (the cycle's second mark): the same bits, keep it
+            new = object.__new__(Position)  # (``_replace`` without its keyword dict: per position per mark)
+            d = new.__dict__
+            d.update(pos.__dict__)
+            d["mark_price"] = p
+            d["unrealized_pnl"] = pnl
+            positions[coin] = new
+        if self.cross:
+            self._refresh_liquidation()
 
     def settle(
         self,
@@ -781,8 +827,12 @@ class Ledger:
             for op in self._walk(pos, candles.get(coin), funding.get(coin)):
                 ops.append((op[0], seq, op[1]))
                 seq += 1
-        ops.sort(key=lambda e: (e[0], e[1]))
         out: list[Trade | FundingPayment] = []
+        if not ops:  # (most cycles: the positions ride on)
+            if self.cross:
+                self._refresh_liquidation()
+            return out
+        ops.sort(key=lambda e: (e[0], e[1]))
         for _, _, op in ops:
             if isinstance(op, FundingPayment):
                 self.funding_paid += op.amount
@@ -814,8 +864,8 @@ class Ledger:
         risk_usd = pos.risk_usd
         ladder = pos.take_profit
         initial = pos.initial_quantity or qty
-        mmr = self.mmr(coin)
-        buffer = self.cross_buffer(coin)  # cross margin: the rest of the account, at its last marks
+        mmr = self.coin_maintenance_margin.get(coin, self.maintenance_margin_rate)  # (``mmr``)
+        buffer = self.cross_buffer(coin) if self.cross else 0.0  # cross margin: the rest of the account, at its last marks
         liq = pos.liquidation_price
         stop = pos.stop_loss
         target = pos.profit_target
@@ -825,68 +875,85 @@ class Ledger:
         events: list[tuple[int, object]] = []
 
         # funding times to pay, oldest first
+        # (the arrays are read as lists once and searched with ``bisect``, the same answers as
+        # ``searchsorted`` on sorted times: a cycle walks a candle or two, where numpy's per-call
+        # overhead is most of the work)
         f_ts: list[int] = []
         f_rate: list[float] = []
-        if funding is not None and len(funding):
-            a = int(funding.ts.searchsorted(max(done_funding, pos.entry_time), side="right"))
-            f_ts = funding.ts[a:].tolist()
-            f_rate = funding.rate[a:].tolist()
+        if funding is not None and funding.ts.shape[0]:
+            f_ts = funding.ts.tolist()
+            a = bisect_right(f_ts, max(done_funding, pos.entry_time))
+            if a:
+                f_ts = f_ts[a:]
+                f_rate = funding.rate[a:].tolist()
+            else:
+                f_rate = funding.rate.tolist()
         fi = 0
         nf = len(f_ts)
 
         resting = self.take_profit_maker
 
-        def level_hit(t: int, at: float, maker: bool = False) -> bool:
-            """The nearest ladder level fills at reference ``at`` (its price, ``maker`` when its
-            order rests, or a gapped open) at ``t``; True when that closes the position (its last
-            level, or all that remains)."""
-            nonlocal qty, margin, funding_paid, entry_fee, risk_usd, liq, ladder
-            lvl = ladder[0]
-            ladder = ladder[1:]
-            why = f"take_profit_{lvl.level}"
-            q = lvl.close_fraction * initial
-            if not ladder or q >= qty * _WHOLE:
-                events.append((t, _Exit(coin, t, at, why, None, maker)))
-                return True
-            frac = q / qty
-            part = (q, margin * frac, entry_fee * frac, funding_paid * frac)
-            events.append((t, _Exit(coin, t, at, why, part, maker)))
-            if risk_usd is not None:
-                risk_usd = risk_usd * ((qty - q) / qty)
-            qty = qty - q
-            margin = margin - part[1]
-            entry_fee = entry_fee - part[2]
-            funding_paid = funding_paid - part[3]
-            liq = liquidation_price(side, entry, qty, margin + buffer, mmr)
-            return False
+        # the helpers are made only for a walk with a ladder or funding to pay (most walks have
+        # neither, and making the two closures is a tenth of such a walk): ``level_hit`` is only
+        # called while ``ladder`` is not empty, ``pay`` only while ``fi < nf``
+        if ladder or nf:
+            def level_hit(t: int, at: float, maker: bool = False) -> bool:
+                """The nearest ladder level fills at reference ``at`` (its price, ``maker`` when its
+                order rests, or a gapped open) at ``t``; True when that closes the position (its last
+                level, or all that remains)."""
+                nonlocal qty, margin, funding_paid, entry_fee, risk_usd, liq, ladder
+                lvl = ladder[0]
+                ladder = ladder[1:]
+                why = f"take_profit_{lvl.level}"
+                q = lvl.close_fraction * initial
+                if not ladder or q >= qty * _WHOLE:
+                    events.append((t, _Exit(coin, t, at, why, None, maker)))
+                    return True
+                frac = q / qty
+                part = (q, margin * frac, entry_fee * frac, funding_paid * frac)
+                events.append((t, _Exit(coin, t, at, why, part, maker)))
+                if risk_usd is not None:
+                    risk_usd = risk_usd * ((qty - q) / qty)
+                qty = qty - q
+                margin = margin - part[1]
+                entry_fee = entry_fee - part[2]
+                funding_paid = funding_paid - part[3]
+                liq = liquidation_price(side, entry, qty, margin + buffer, mmr)
+                return False
 
-        def pay(t: int, rate: float, at: float) -> bool:
-            """Pay funding at ``t``; True when that liquidates the position."""
-            nonlocal margin, funding_paid, liq, done_funding
-            amount = side * qty * at * rate
-            margin = margin - amount
-            funding_paid += amount
-            done_funding = t
-            liq = liquidation_price(side, entry, qty, margin + buffer, mmr)
-            events.append((t, FundingPayment(coin, t, rate, at, amount, side, qty)))
-            if margin + buffer + side * qty * (at - entry) <= qty * at * mmr:
-                events.append((t, _Exit(coin, t, at, "liquidation")))
-                return True
-            return False
+            def pay(t: int, rate: float, at: float) -> bool:
+                """Pay funding at ``t``; True when that liquidates the position."""
+                nonlocal margin, funding_paid, liq, done_funding
+                amount = side * qty * at * rate
+                margin = margin - amount
+                funding_paid += amount
+                done_funding = t
+                liq = liquidation_price(side, entry, qty, margin + buffer, mmr)
+                events.append((t, FundingPayment(coin, t, rate, at, amount, side, qty)))
+                if margin + buffer + side * qty * (at - entry) <= qty * at * mmr:
+                    events.append((t, _Exit(coin, t, at, "liquidation")))
+                    return True
+                return False
 
         closed = False
-        if candles is not None and len(candles):
+        if candles is not None and candles.ts.shape[0]:
             tf = timeframe_ms(candles.timeframe)
-            ts_arr = candles.ts
-            start = max(
-                int(ts_arr.searchsorted(pos.entry_time, side="left")),
-                int(ts_arr.searchsorted(done_candles - tf, side="right")),
-            )
-            ts_l = ts_arr[start:].tolist()
-            op_l = candles.open[start:].tolist()
-            hi_l = candles.high[start:].tolist()
-            lo_l = candles.low[start:].tolist()
-            cl_l = candles.close[start:].tolist()
+            ts_l = candles.ts.tolist()
+            n = len(ts_l)
+            start = max(bisect_left(ts_l, pos.entry_time), bisect_right(ts_l, done_candles - tf))
+            if start >= n:  # every candle walked already
+                ts_l = op_l = hi_l = lo_l = cl_l = []
+            elif start:
+                ts_l = ts_l[start:]
+                op_l = candles.open[start:].tolist()
+                hi_l = candles.high[start:].tolist()
+                lo_l = candles.low[start:].tolist()
+                cl_l = candles.close[start:].tolist()
+            else:
+                op_l = candles.open.tolist()
+                hi_l = candles.high.tolist()
+                lo_l = candles.low.tolist()
+                cl_l = candles.close.tolist()
             for i in range(len(ts_l)):
                 t_open = ts_l[i]
                 t_close = t_open + tf
@@ -958,14 +1025,15 @@ class Ledger:
         self._funding_done[coin] = done_funding
         # the position as it stands before any exit is applied (``_close`` reads margin and funding)
         if ladder is pos.take_profit:
-            self.positions[coin] = _replace(
-                pos,
-                margin=margin,
-                funding_paid=funding_paid,
-                liquidation_price=liq,
-                mark_price=mark,
-                unrealized_pnl=side * qty * (mark - entry),
-            )
+            new = object.__new__(Position)  # (``_replace`` without its keyword dict: per position per cycle)
+            d = new.__dict__
+            d.update(pos.__dict__)
+            d["margin"] = margin
+            d["funding_paid"] = funding_paid
+            d["liquidation_price"] = liq
+            d["mark_price"] = mark
+            d["unrealized_pnl"] = side * qty * (mark - entry)
+            self.positions[coin] = new
         else:  # ladder levels filled: the remainder
             self.positions[coin] = _replace(
                 pos,

@@ -274,6 +274,21 @@ def _unusable(label: str, value: Any) -> str | None:
     return f"the {label} {_show(value)} is not a number"
 
 
+_SIGNALS: dict[str, str] = {
+    "buy_to_enter": "buy_to_enter",
+    "sell_to_enter": "sell_to_enter",
+    "hold": "hold",
+    "close": "close",
+    "close_position": "close",
+}
+"""A signal already spelled as ``_signal`` returns it -> what it returns (the common case, looked up)."""
+
+
+_COIN_KEYS: dict[str, str] = {}
+"""A decision's key (str) -> the coin it names (stripped, upper-case; ``"?"`` for an empty key): the
+same few keys come every cycle."""
+
+
 def _signal(value: Any) -> str | None:
     try:
         s = str(value).strip().lower()
@@ -315,7 +330,9 @@ def validate(
     def reject(index: int, rejection: Rejection) -> None:
         rejections.append((index, rejection))
 
-    held: dict[str, Position] = {p.coin.upper(): p for p in account.positions}
+    held: dict[str, Position] = {}
+    for p in account.positions:  # (loops, not comprehensions: a handful of positions, every call)
+        held[p.coin.upper()] = p
     seen: set[str] = set()
     entries: list[tuple[int, str, Any, str]] = []
 
@@ -327,22 +344,36 @@ def validate(
     # pass 1: coin, signal, duplicates, closes
     free_cash = float(account.cash)
     open_count = len(held)
-    open_sides: dict[str, int] = {c: p.side for c, p in held.items()}
+    open_sides: dict[str, int] = {}
     margin_used = 0.0
-    for p in held.values():
+    for c, p in held.items():
+        open_sides[c] = p.side
         margin_used += p.margin
     for index, (key, decision) in enumerate(items):
-        coin = (_text(key) or "?").strip().upper()
+        coin = _COIN_KEYS.get(key) if type(key) is str else None
+        if coin is None:
+            coin = (_text(key) or "?").strip().upper()
+            if type(key) is str:
+                if len(_COIN_KEYS) >= 1024:
+                    _COIN_KEYS.clear()
+                _COIN_KEYS[key] = coin
         raw_signal = getattr(decision, "signal", None)
-        price = _number(prices.get(coin)) if coin in prices else None
-        if price is None or not math.isfinite(price) or price <= 0:
+        price = prices.get(coin) if coin in prices else None
+        if type(price) is float:  # (what ``_number`` returns as it is: one comparison checks it)
+            usable = 0.0 < price < math.inf
+        else:
+            price = _number(price)
+            usable = price is not None and math.isfinite(price) and price > 0
+        if not usable:
             known = ", ".join(map(str, prices)) or "none"
             reject(
                 index,
                 Rejection(coin, "unknown_coin", f"{coin} is not traded in this market or has no valid price now (coins: {known}).", decision)
             )
             continue
-        signal = _signal(raw_signal)
+        signal = _SIGNALS.get(raw_signal) if type(raw_signal) is str else None
+        if signal is None:
+            signal = _signal(raw_signal)
         if signal is None:
             reject(
                 index,
@@ -711,14 +742,27 @@ def validate(
             )
         )
     # entries the parser found for coins not traded (``parse.Decisions.unknown``), after the others
-    traded = ", ".join(map(str, prices)) or "none"
-    for offset, (name, decision) in enumerate(_not_traded(decisions)):
-        reject(
-            len(items) + offset,
-            Rejection(name, "unknown_coin", f"{name} is not traded in this session (coins: {traded}).", decision),
-        )
+    unknown = _not_traded(decisions)
+    if unknown:
+        traded = ", ".join(map(str, prices)) or "none"
+        for offset, (name, decision) in enumerate(unknown):
+            reject(
+                len(items) + offset,
+                Rejection(name, "unknown_coin", f"{name} is not traded in this session (coins: {traded}).", decision),
+            )
+    if not rejections:  # (most answers: nothing refused)
+        return _result(tuple(orders_close + orders_open), ())
     rejections.sort(key=lambda item: item[0])
-    return RiskResult(tuple(orders_close + orders_open), tuple(r for _, r in rejections))
+    return _result(tuple(orders_close + orders_open), tuple([r for _, r in rejections]))
+
+
+def _result(orders: tuple[Order, ...], rejections: tuple[Rejection, ...]) -> RiskResult:
+    """``RiskResult(orders, rejections)`` without the frozen ``__init__`` (one ``object.__setattr__``
+    per field): ``validate`` runs per agent per cycle. ``RiskResult`` has no ``__post_init__`` or
+    slots, so this is the object the constructor builds."""
+    result = object.__new__(RiskResult)
+    result.__dict__.update(orders=orders, rejections=rejections)
+    return result
 
 
 def _confidence(decision: Any) -> float | None:
@@ -736,7 +780,10 @@ def _not_traded(decisions: Mapping[str, Decision]) -> list[tuple[str, Decision |
     coins not traded; empty for a plain mapping or anything unreadable."""
     out: list[tuple[str, Decision | None]] = []
     try:
-        for name, decision in tuple(getattr(decisions, "unknown", ()) or ())[:50]:
+        unknown = getattr(decisions, "unknown", ())
+        if not unknown:  # (a plain mapping, or an answer naming only traded coins)
+            return out
+        for name, decision in tuple(unknown)[:50]:
             if getattr(decision, "signal", None) == "hold":
                 continue  # holding a coin not traded changes nothing (glm-4.6 names PAXG and PUMP every cycle)
             out.append(((_text(name) or "?")[:20], decision))
