@@ -40,6 +40,7 @@ from arena_tui.engine import events as ev
 from arena_tui.engine.account import AccountSnapshot
 from arena_tui.engine.agents.base import Agent, AgentReply, AgentRequest
 from arena_tui.engine.errors import MarketError
+from arena_tui.engine.decisions import Decision
 from arena_tui.engine.bus import Bus
 from arena_tui.engine.ledger import FundingPayment, Ledger
 from arena_tui.engine.market.base import FundingHistory, MarketSnapshot, MarketSource, timeframe_ms
@@ -168,6 +169,8 @@ class Arena:
         self.last_settled = market.now
         self.states: dict[str, AgentState] = {a.name: AgentState(a, make_ledger(config, a.name, market.now)) for a in agents}
         self._sent_candles: dict[tuple[str, str], int] = {}
+        self._context_rows: dict[str, tuple] = {}  # coin -> (context candles, their row columns)
+        self._finest: dict[tuple[str, ...], tuple[str, int]] = {}  # timeframes -> the finest, its ms
         self._sent_funding: dict[str, int] = {}
         self._calls: set[asyncio.Future] = set()
         self._stopping: str | None = None
@@ -235,7 +238,11 @@ class Arena:
         active = [s for s in self.states.values() if books[s.agent.name].halted is None]
         for s in active:
             s.ledger.mark(prices)
-        await asyncio.gather(*(self._ask_and_act(s, snap, features) for s in active))
+        if all(getattr(s.agent, "answers_at_once", False) for s in active):
+            for s in active:  # each answers at once, never waiting: in turn, with no task to schedule
+                await self._ask_and_act(s, snap, features)
+        else:
+            await asyncio.gather(*(self._ask_and_act(s, snap, features) for s in active))
         for s in self.states.values():
             s.ledger.mark(prices)
             self._account_event(s, now)
@@ -296,11 +303,16 @@ class Arena:
         if not any(s.ledger.positions for s in self.states.values()):
             return  # nothing to walk: no stops, targets, liquidations or funding to settle
         candles, funding = {}, {}
+        finest_of = self._finest
         for coin, cs in snap.coins.items():
-            finest = min(cs.candles, key=timeframe_ms)
+            tfs = tuple(cs.candles)
+            hit = finest_of.get(tfs)
+            if hit is None:
+                finest = min(tfs, key=timeframe_ms)
+                hit = finest_of[tfs] = (finest, timeframe_ms(finest))
+            finest, tf = hit
             c = cs.candles[finest]
             # candles that closed in (t0, t1]: close = open + tf, so search the open times at t - tf
-            tf = timeframe_ms(finest)
             ts = c.ts
             a = int(ts.searchsorted(t0 - tf, side="right"))
             b = int(ts.searchsorted(t1 - tf, side="right"))
@@ -369,13 +381,25 @@ class Arena:
                 row["ask_depth"] = _num(book.ask_depth)
                 row["imbalance"] = _num(book.imbalance)
             if fi is not None:
+                last = fi.last
                 for name in INTRADAY_COLUMNS:
-                    row[name] = _num(fi.last(name))
+                    row[name] = _num(last(name))
             if fc is not None:
-                for name in CONTEXT_COLUMNS:
-                    row[f"{name}_{ctx}"] = _num(fc.last(name))
+                row.update(self._context_columns(coin, ctx, fc, cs.candles.get(ctx)))
             rows[coin] = row
         return rows
+
+    def _context_columns(self, coin: str, ctx: str, fc, candles) -> dict:
+        """The context timeframe's columns of ``coin``'s row, made again only when its candles are
+        not the ones they were made from (the recorded market hands out the same window object
+        until the next candle closes: 47 of 48 cycles on 4h)."""
+        hit = self._context_rows.get(coin)
+        if hit is not None and candles is not None and hit[0] is candles:
+            return hit[1]
+        last = fc.last
+        cols = {f"{name}_{ctx}": _num(last(name)) for name in CONTEXT_COLUMNS}
+        self._context_rows[coin] = (candles, cols)
+        return cols
 
     async def _ask_and_act(self, s: AgentState, snap: MarketSnapshot, features) -> None:
         """One agent's turn: its answer is parsed, checked and executed as soon as it arrives, so
@@ -425,6 +449,13 @@ class Arena:
                 bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((clock() - start) * 1000)))
 
         timeout = getattr(s.agent, "deadline_s", None) or self.config.arena.agent_timeout_s
+        if getattr(s.agent, "answers_at_once", False):  # a rule-based agent: no deadline to arm
+            try:
+                reply = await s.agent.decide(request, on_delta)
+            except Exception as exc:  # an agent must never take the arena down
+                reply = self._error_reply(name, exc, start)
+            bus.flush_deltas(name)
+            return reply
         try:
             async with asyncio.timeout(timeout):
                 if prompted:
@@ -459,12 +490,16 @@ class Arena:
                 failure=_failure("timeout", f"{name}: no answer within {timeout:g} s, holding this cycle."),
             )
         except Exception as exc:  # an agent must never take the arena down
-            reply = AgentReply(
-                latency_s=self.clock() - start,
-                failure=_failure("error", f"{name}: {type(exc).__name__}: {exc}; holding this cycle."),
-            )
+            reply = self._error_reply(name, exc, start)
         bus.flush_deltas(name)
         return reply
+
+    def _error_reply(self, name: str, exc: Exception, start: float) -> AgentReply:
+        """What an agent's exception becomes: a failed reply (the agent holds this cycle)."""
+        return AgentReply(
+            latency_s=self.clock() - start,
+            failure=_failure("error", f"{name}: {type(exc).__name__}: {exc}; holding this cycle."),
+        )
 
     def _act(self, s: AgentState, reply: AgentReply, snap: MarketSnapshot) -> None:
         name, cyc, now = s.agent.name, self.cycle, snap.time
@@ -661,7 +696,11 @@ _DECISION_KEYS = ("coin", "signal", "quantity", "leverage", "profit_target", "st
 def _decision_row(d) -> dict:
     """A parsed decision for the journal: its numbers (the justification and invalidation condition
     are in the streamed answer text already)."""
-    row = {k: getattr(d, k) for k in _DECISION_KEYS if getattr(d, k, None) is not None}
+    if type(d) is Decision:  # (its fields are its __dict__: read at once)
+        f = d.__dict__
+        row = {k: f[k] for k in _DECISION_KEYS if f[k] is not None}
+    else:
+        row = {k: getattr(d, k) for k in _DECISION_KEYS if getattr(d, k, None) is not None}
     ladder = getattr(d, "take_profit", None)
     if ladder:  # the percent format's take-profit ladder: [[price USD, close fraction], ...]
         row["take_profit"] = [[x if isinstance(x, float) and x == x and abs(x) != float("inf") else None for x in lv] for lv in ladder]

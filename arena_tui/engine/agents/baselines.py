@@ -39,6 +39,7 @@ import json
 import math
 import time
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Any, Mapping
 
 from arena_tui.engine.account import AccountSnapshot, Position
@@ -86,7 +87,7 @@ class Sizing:
     reward_risk: float = 2.0
 
 
-@dataclass
+@dataclass(slots=True)
 class _CoinPlan:
     """One coin's answer (the decision dict) and the rationale line that explains it."""
 
@@ -103,12 +104,33 @@ class _CoinPlan:
 
 def _human(x: float) -> str:
     """A number for a rationale: ~5 significant digits, thousands separators (113,219; 0.19864)."""
+    if type(x) is float:
+        # the context timeframe's indicators (and entry prices, quantities) repeat for many cycles
+        text = _HUMAN_SEEN.get(x)
+        if text is None:
+            if len(_HUMAN_SEEN) >= _CACHE_SIZE:
+                _HUMAN_SEEN.clear()
+            text = _HUMAN_SEEN[x] = _human_text(x)
+        return text
+    return _human_text(x)
+
+
+def _human_text(x: float) -> str:
+    """``_human`` without the cache (any number, or None: "n/a")."""
     if x is None or not math.isfinite(x):
         return "n/a"
     if x == 0:
         return "0"
     d = max(0, min(8, 4 - math.floor(math.log10(abs(x)))))
     return f"{x:,.{d}f}"
+
+
+_CACHE_SIZE = 4096
+"""Entries a text cache holds before it starts over (a few cycles' worth; memory stays bounded)."""
+
+_HUMAN_SEEN: dict[float, str] = {}
+"""float -> ``_human`` text. Equal floats give the same text (0.0 and -0.0 both read "0"); a NaN
+key is never found again and only costs a slot."""
 
 
 def _usd(x: float) -> str:
@@ -142,6 +164,29 @@ def _margin_budget(account: AccountSnapshot) -> float:
 _ANSWER_JSON = json.JSONEncoder(separators=(", ", ": "), check_circular=False)
 
 
+_NO_USAGE = Usage()
+"""A rule-based agent's usage: no tokens (frozen, so one instance serves every reply)."""
+
+_NO_FEATURES: Mapping = MappingProxyType({})
+"""A coin without features (read-only, shared)."""
+
+_TREND_FACTS: dict[tuple, str] = {}
+"""(context, EMA20, EMA50, MACD) -> the trend follower's facts sentence: the context timeframe's
+indicators move once a context candle closes (every 48 cycles on 4h over 5m), not every cycle."""
+
+_STANDING_PLANS: dict[tuple[str, str], _CoinPlan] = {}
+"""(what, coin) -> a plan that stays the same cycle after cycle (buy-and-hold's coins it does not
+trade, always-flat's coins at its cash), shared: plans of holds are read, never changed."""
+
+
+def _standing_plan(key: tuple[str, str], plan: _CoinPlan) -> _CoinPlan:
+    """Keep ``plan`` under ``key`` in ``_STANDING_PLANS`` (bounded) and return it."""
+    if len(_STANDING_PLANS) >= _CACHE_SIZE:
+        _STANDING_PLANS.clear()
+    _STANDING_PLANS[key] = plan
+    return plan
+
+
 _TIMEFRAMES_SEEN: list = []
 """[(market, features, intraday_tf, context_tf), (intraday, context)] of the last lookup."""
 
@@ -155,17 +200,46 @@ def _answer_line(decision: dict[str, Any]) -> str:
     return _ANSWER_JSON.encode(decision)
 
 
-def _hold_open(p: Position, reason: str) -> dict[str, Any]:
-    """Keep an open position: the signal and why (its exit plan stands as entered and is in the
-    prompt's position list already)."""
-    del reason  # said in the streamed rationale line; the answer stays one short line per coin
-    return {"coin": p.coin, "signal": "hold"}
+def _answer_entry(coin: str, decision: dict[str, Any]) -> str:
+    """One line of the answer: ``  "COIN": {decision JSON}`` (a shared hold's is made once, ``_hold``)."""
+    held = _HOLDS.get(coin)
+    if held is not None and held[0] is decision:
+        return held[1]
+    return f'  "{coin}": {_answer_line(decision)}'
 
 
-def _hold_flat(coin: str, reason: str) -> dict[str, Any]:
-    """Flat and staying flat: just the signal and why (no exit plan to restate)."""
+def _hold_open(p: Position, reason: str = "") -> dict[str, Any]:
+    """Keep an open position: the signal (its exit plan stands as entered and is in the prompt's
+    position list already). ``reason`` is not written: the streamed rationale line says it (the
+    per-cycle paths leave it out rather than format a sentence nobody reads). The dict is shared
+    (``_hold``): read it, never change it."""
+    del reason  # the answer stays one short line per coin
+    return _hold(p.coin)[0]
+
+
+def _hold_flat(coin: str, reason: str = "") -> dict[str, Any]:
+    """Flat and staying flat: just the signal (no exit plan to restate); ``reason`` and the shared
+    dict as in ``_hold_open``."""
     del reason  # said in the streamed rationale line
-    return {"coin": coin, "signal": "hold"}
+    return _hold(coin)[0]
+
+
+_HOLDS: dict[str, tuple[dict[str, Any], str]] = {}
+"""coin -> (its plain hold decision, that decision's line in the answer), made once: most of every
+answer is holds, the same every cycle."""
+
+
+def _hold(coin: str) -> tuple[dict[str, Any], str]:
+    """``coin``'s shared hold decision ``{"coin": coin, "signal": "hold"}`` and its answer line
+    (``_answer_entry``'s text for it). Plans hold the dict itself (never a copy), so ``decide``
+    knows a plain hold by identity."""
+    held = _HOLDS.get(coin)
+    if held is None:
+        if len(_HOLDS) >= _CACHE_SIZE:
+            _HOLDS.clear()
+        decision = {"coin": coin, "signal": "hold"}
+        held = _HOLDS[coin] = (decision, f'  "{coin}": {_answer_line(decision)}')
+    return held
 
 
 def _close(p: Position, reason: str) -> dict[str, Any]:
@@ -184,7 +258,15 @@ def _close(p: Position, reason: str) -> dict[str, Any]:
 
 
 def _finite(*xs: float) -> bool:
-    return all(x is not None and math.isfinite(x) for x in xs)
+    """Every one of ``xs`` is a finite number (None is not; anything else not a number raises
+    ``TypeError``)."""
+    for x in xs:  # (a loop, not all() over a generator: called per coin per cycle)
+        if x is None or not _isfinite(x):
+            return False
+    return True
+
+
+_isfinite = math.isfinite
 
 
 class RuleBasedAgent:
@@ -197,6 +279,9 @@ class RuleBasedAgent:
 
     kind: AgentKind = "rule-based"
     strategy: str = ""
+    answers_at_once = True
+    """``decide`` never awaits anything (no I/O, no timer): the arena calls it in turn, without a
+    deadline or a task per agent. An agent without this flag (a journaled one, an LLM) is given both."""
 
     def __init__(
         self,
@@ -224,12 +309,14 @@ class RuleBasedAgent:
     def _timeframes(self, market: MarketSnapshot, features: Mapping) -> tuple[str, str]:
         """(intraday, context) timeframes for this market; every agent of a cycle shares the same
         snapshot and features, so the answer is kept for the last pair seen."""
-        key = (market, features, self.intraday_tf, self.context_tf)
         last = _TIMEFRAMES_SEEN
-        if last and all(a is b for a, b in zip(last[0], key)):
-            return last[1]
+        if last:
+            seen = last[0]
+            if seen[0] is market and seen[1] is features and seen[2] is self.intraday_tf and seen[3] is self.context_tf:
+                return last[1]
         found = self._find_timeframes(market, features)
-        _TIMEFRAMES_SEEN[:] = [key, found]  # strong references: ids cannot be reused meanwhile
+        # strong references: ids cannot be reused meanwhile
+        _TIMEFRAMES_SEEN[:] = [(market, features, self.intraday_tf, self.context_tf), found]
         return found
 
     def _find_timeframes(self, market: MarketSnapshot, features: Mapping) -> tuple[str, str]:
@@ -252,11 +339,14 @@ class RuleBasedAgent:
     def _plans(self, request: AgentRequest, features: Mapping) -> list[_CoinPlan]:
         market, account = request.market, request.account
         intraday, context = self._timeframes(market, features)
-        positions = {p.coin: p for p in account.positions}
-        plans = []
-        for coin, snap in market.coins.items():
-            price = snap.price
-            plans.append(self._plan_coin(coin, price, features.get(coin, {}), positions.get(coin), intraday, context))
+        positions = {}
+        for p in account.positions:
+            positions[p.coin] = p
+        plan, feats, held = self._plan_coin, features.get, positions.get
+        plans = [
+            plan(coin, snap.price, feats(coin, _NO_FEATURES), held(coin), intraday, context)
+            for coin, snap in market.coins.items()
+        ]
         self._size_entries(plans, account)
         return plans
 
@@ -316,9 +406,14 @@ class RuleBasedAgent:
 
                 features = compute_features(request.market)
             plans = self._plans(request, features)
-            lines = [p.rationale.strip() + "\n" for p in plans]
+            lines, entries = [], []
+            holds = _HOLDS
+            for p in plans:
+                lines.append(p.rationale.strip())
+                held = holds.get(p.coin)  # (``_answer_entry``, inline: per coin per cycle)
+                entries.append(held[1] if held is not None and held[0] is p.decision else _answer_entry(p.coin, p.decision))
             # one coin a line: readable in the pane, compact in the journal
-            answer = "{\n" + ",\n".join(f'  "{p.coin}": {_answer_line(p.decision)}' for p in plans) + "\n}"
+            answer = "{\n" + ",\n".join(entries) + "\n}"
         except Exception as exc:  # a baseline bug must not crash a cycle
             return AgentReply(
                 latency_s=time.perf_counter() - t0,
@@ -326,14 +421,14 @@ class RuleBasedAgent:
             )
         # the whole rationale, then the whole answer: a rule-based agent has it all at once, and
         # one delta each costs the cycle (and the journal) least
-        reasoning = "".join(lines)
+        reasoning = "\n".join(lines) + "\n" if lines else ""  # every line ends with a newline
         on_delta("reasoning", reasoning)
         ttft = time.perf_counter() - t0
         on_delta("answer", answer)
         return AgentReply(
             text=answer,
             reasoning=reasoning,
-            usage=Usage(),
+            usage=_NO_USAGE,
             ttft_s=ttft,
             latency_s=time.perf_counter() - t0,
             cost_usd=0.0,
@@ -357,26 +452,37 @@ class TrendFollower(RuleBasedAgent):
             if position is not None:
                 return _CoinPlan(coin, _hold_open(position, reason + ": keep the position."), f"{coin}: {reason}, hold.")
             return _CoinPlan(coin, _hold_flat(coin, reason + "."), f"{coin}: {reason}, stay flat.")
-        e20, e50, macd, atr14 = f.last("ema20"), f.last("ema50"), f.last("macd"), f.last("atr14")
-        if not _finite(price, e20, e50, macd, atr14):
+        last = f.last
+        e20, e50, macd, atr14 = last("ema20"), last("ema50"), last("macd"), last("atr14")
+        try:  # (``_finite`` inline: per coin per cycle; None and the like go through it)
+            usable = _isfinite(price) and _isfinite(e20) and _isfinite(e50) and _isfinite(macd) and _isfinite(atr14)
+        except TypeError:
+            usable = _finite(price, e20, e50, macd, atr14)
+        if not usable:
             why = f"not enough {context} history for EMA50/MACD/ATR yet"
             if position is not None:
                 return _CoinPlan(coin, _hold_open(position, why + "."), f"{coin}: {why}; hold.")
             return _CoinPlan(coin, _hold_flat(coin, why + "."), f"{coin}: {why}; stay flat.")
         up, down = e20 > e50 and macd > 0, e20 < e50 and macd < 0
-        rel = ">" if e20 > e50 else "<" if e20 < e50 else "="
-        mrel = ">" if macd > 0 else "<" if macd < 0 else "="
-        facts = f"{context} EMA20 {_human(e20)} {rel} EMA50 {_human(e50)} and MACD {_human(macd)} {mrel} 0"
+        key = (context, e20, e50, macd)
+        facts = _TREND_FACTS.get(key)
+        if facts is None:
+            rel = ">" if e20 > e50 else "<" if e20 < e50 else "="
+            mrel = ">" if macd > 0 else "<" if macd < 0 else "="
+            facts = f"{context} EMA20 {_human(e20)} {rel} EMA50 {_human(e50)} and MACD {_human(macd)} {mrel} 0"
+            if len(_TREND_FACTS) >= _CACHE_SIZE:
+                _TREND_FACTS.clear()
+            _TREND_FACTS[key] = facts
         trend = "trend up" if up else "trend down" if down else "no clear trend"
         if position is not None:
-            broken = (position.side > 0 and not (e20 > e50 and macd > 0)) or (position.side < 0 and not (e20 < e50 and macd < 0))
-            if broken:
-                return _CoinPlan(coin, _close(position, f"{facts}: the {position.side_name} trend is broken."),
-                                 f"{coin}: {facts}: {trend}; close the {position.side_name}.")
-            return _CoinPlan(coin, _hold_open(position, f"{facts}: the {position.side_name} trend holds."),
-                             f"{coin}: {facts}: {trend}; hold the {position.side_name}.")
+            side_name = position.side_name
+            if (position.side > 0 and not up) or (position.side < 0 and not down):  # the trend is broken
+                return _CoinPlan(coin, _close(position, f"{facts}: the {side_name} trend is broken."),
+                                 f"{coin}: {facts}: {trend}; close the {side_name}.")
+            # (the trend holds)
+            return _CoinPlan(coin, (_HOLDS.get(coin) or _hold(coin))[0], f"{coin}: {facts}: {trend}; hold the {side_name}.")
         if not (up or down):
-            return _CoinPlan(coin, _hold_flat(coin, f"{facts}: no clear trend."), f"{coin}: {facts}: {trend}; stay flat.")
+            return _CoinPlan(coin, (_HOLDS.get(coin) or _hold(coin))[0], f"{coin}: {facts}: {trend}; stay flat.")  # (no clear trend)
         side = 1 if up else -1
         strength = abs(e20 / e50 - 1.0)
         conf = round(min(0.8, 0.55 + 10.0 * strength), 2)
@@ -416,26 +522,32 @@ class RsiMeanReversion(RuleBasedAgent):
             if position is not None:
                 return _CoinPlan(coin, _hold_open(position, reason + ": keep the position."), f"{coin}: {reason}, hold.")
             return _CoinPlan(coin, _hold_flat(coin, reason + "."), f"{coin}: {reason}, stay flat.")
-        r7, r14, atr14 = f.last("rsi7"), f.last("rsi14"), f.last("atr14")
-        if not _finite(price, r7, r14, atr14):
+        last = f.last
+        r7, r14, atr14 = last("rsi7"), last("rsi14"), last("atr14")
+        try:  # (``_finite`` inline, as in the trend follower)
+            usable = _isfinite(price) and _isfinite(r7) and _isfinite(r14) and _isfinite(atr14)
+        except TypeError:
+            usable = _finite(price, r7, r14, atr14)
+        if not usable:
             why = f"not enough {intraday} history for RSI/ATR yet"
             if position is not None:
                 return _CoinPlan(coin, _hold_open(position, why + "."), f"{coin}: {why}; hold.")
             return _CoinPlan(coin, _hold_flat(coin, why + "."), f"{coin}: {why}; stay flat.")
         facts = f"{intraday} RSI7 {r7:.1f}, RSI14 {r14:.1f}"
         if position is not None:
-            done = (position.side > 0 and r14 >= self.EXIT_RSI14) or (position.side < 0 and r14 <= self.EXIT_RSI14)
-            if done:
-                return _CoinPlan(coin, _close(position, f"{facts}: back to the mean, take the {position.side_name} off."),
-                                 f"{coin}: {facts}: RSI14 is back to {self.EXIT_RSI14:g}; close the {position.side_name}.")
-            return _CoinPlan(coin, _hold_open(position, f"{facts}: not back to the mean yet."),
-                             f"{coin}: {facts}: waiting for RSI14 to reach {self.EXIT_RSI14:g}; hold the {position.side_name}.")
+            side_name, exit_rsi = position.side_name, self.EXIT_RSI14
+            if (position.side > 0 and r14 >= exit_rsi) or (position.side < 0 and r14 <= exit_rsi):
+                return _CoinPlan(coin, _close(position, f"{facts}: back to the mean, take the {side_name} off."),
+                                 f"{coin}: {facts}: RSI14 is back to {exit_rsi:g}; close the {side_name}.")
+            # (not back to the mean yet)
+            return _CoinPlan(coin, (_HOLDS.get(coin) or _hold(coin))[0],
+                             f"{coin}: {facts}: waiting for RSI14 to reach {exit_rsi:g}; hold the {side_name}.")
         if r7 < self.OVERSOLD[0] and r14 < self.OVERSOLD[1]:
             side, state = 1, f"oversold (RSI7 < {self.OVERSOLD[0]:g}, RSI14 < {self.OVERSOLD[1]:g})"
         elif r7 > self.OVERBOUGHT[0] and r14 > self.OVERBOUGHT[1]:
             side, state = -1, f"overbought (RSI7 > {self.OVERBOUGHT[0]:g}, RSI14 > {self.OVERBOUGHT[1]:g})"
         else:
-            return _CoinPlan(coin, _hold_flat(coin, f"{facts}: no extreme."), f"{coin}: {facts}: no extreme; stay flat.")
+            return _CoinPlan(coin, (_HOLDS.get(coin) or _hold(coin))[0], f"{coin}: {facts}: no extreme; stay flat.")
         depth = (self.OVERSOLD[0] - r7) if side > 0 else (r7 - self.OVERBOUGHT[0])
         conf = round(min(0.75, 0.5 + depth / 40.0), 2)
         inval = (
@@ -466,17 +578,23 @@ class BtcBuyAndHold(RuleBasedAgent):
 
     def _plans(self, request: AgentRequest, features: Mapping) -> list[_CoinPlan]:
         account = request.account
-        positions = {p.coin: p for p in account.positions}
+        positions = {}
+        for p in account.positions:
+            positions[p.coin] = p
         plans = []
         for coin, snap in request.market.coins.items():
-            price = snap.price
             pos = positions.get(coin)
             if coin != self.COIN:
                 if pos is not None:
                     plans.append(_CoinPlan(coin, _hold_open(pos, "not part of buy-and-hold; left as it is."), f"{coin}: not traded; hold."))
-                else:
-                    plans.append(_CoinPlan(coin, _hold_flat(coin, "buy-and-hold trades BTC only."), f"{coin}: not traded; stay flat."))
+                else:  # the same plan every cycle: made once (``decide`` only reads plans)
+                    plan = _STANDING_PLANS.get(("not traded", coin))
+                    if plan is None:
+                        plan = _standing_plan(("not traded", coin), _CoinPlan(
+                            coin, _hold_flat(coin, "buy-and-hold trades BTC only."), f"{coin}: not traded; stay flat."))
+                    plans.append(plan)
                 continue
+            price = snap.price
             if pos is not None:
                 pnl = pos.unrealized_pnl
                 plans.append(_CoinPlan(coin, _hold_open(pos, "buy and hold."),
@@ -520,14 +638,20 @@ class AlwaysFlat(RuleBasedAgent):
     strategy = "always_flat"
 
     def _plans(self, request: AgentRequest, features: Mapping) -> list[_CoinPlan]:
-        positions = {p.coin: p for p in request.account.positions}
+        positions = {}
+        for p in request.account.positions:
+            positions[p.coin] = p
+        cash = _usd(request.account.cash)
         plans = []
         for coin in request.market.coins:
             pos = positions.get(coin)
             if pos is not None:
                 plans.append(_CoinPlan(coin, _close(pos, "always flat."), f"{coin}: a {pos.side_name} is open; close it and stay flat."))
-            else:
-                plans.append(_CoinPlan(coin, _hold_flat(coin, "always flat."), f"{coin}: stay flat (cash {_usd(request.account.cash)})."))
+            else:  # the same plan as long as the cash stays put (it does: nothing is ever bought)
+                plan = _STANDING_PLANS.get((cash, coin))
+                if plan is None:
+                    plan = _standing_plan((cash, coin), _CoinPlan(coin, _hold_flat(coin, "always flat."), f"{coin}: stay flat (cash {cash})."))
+                plans.append(plan)
         return plans
 
 
