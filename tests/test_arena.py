@@ -135,6 +135,33 @@ async def test_failing_and_slow_agents_hold_while_others_trade(tmp_path):
     assert len(ups) == 5
 
 
+async def test_baselines_answer_in_turn_and_a_raising_one_holds_while_the_others_trade(tmp_path):
+    """Rule-based agents never await, so the arena calls them one after another (no task, no
+    deadline): their events come in the configured order every cycle, and one whose ``decide``
+    raises becomes an AgentFailed for its cycle, not a crash."""
+    from arena_tui.engine.agents.baselines import TrendFollower
+
+    class RaisingBaseline(TrendFollower):
+        async def decide(self, request, on_delta):
+            on_delta("reasoning", "about to fail. ")
+            raise RuntimeError("boom")
+
+    cfg = demo_config(tmp_path, start="2025-10-20T00:00:00Z")
+    agents = build_agents(cfg)
+    raising = RaisingBaseline("Raising (rule-based)")
+    assert all(a.answers_at_once for a in [*agents, raising])
+    order = [a.name for a in [agents[0], raising, *agents[1:]]]
+    session, seen = await run_session(cfg, agents=[agents[0], raising, *agents[1:]], cycles=3)
+    failed = [e for e in seen if isinstance(e, ev.AgentFailed)]
+    assert [e.agent for e in failed] == ["Raising (rule-based)"] * 3
+    assert all(e.kind == "error" and "RuntimeError: boom" in e.reason for e in failed)
+    for cycle in (1, 2, 3):
+        asked = [e.agent for e in seen if isinstance(e, ev.AgentReplied) and e.cycle == cycle]
+        assert asked == order
+        ups = [e.agent for e in seen if isinstance(e, ev.AccountUpdated) and e.cycle == cycle]
+        assert ups == order
+
+
 async def test_parse_failure_and_rejections_are_events_not_crashes(tmp_path):
     cfg = demo_config(tmp_path, start="2025-10-20T00:00:00Z")
     junk = ScriptedAgent("Junk", "I think the market will go up, probably.")
