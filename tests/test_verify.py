@@ -832,3 +832,37 @@ def test_the_cli_prints_the_difference_and_exits_1(lines, tmp_path):
     assert said[0].startswith(f"replay differs at cycle {CYCLES}, line {n - 1}: CycleCompleted leaderboard: recorded ")
     assert ", recomputed " in said[0]
     assert "verified" not in out.stdout
+
+
+# --- replayed agents answer in turn when the journal's order allows it ----------------------------
+
+
+@pytest.mark.parametrize(
+    "order, calls, in_turn",
+    [
+        (["A", "B", "C"], ["A", "B", "C"], True),  # the journal's order is the arena's
+        (["A", "C"], ["A", "B", "C"], False),  # B has no reply: it waits for the last (C), asked after it
+        (["B", "A"], ["A", "B"], False),  # A answered second: asked first, it would wait for B
+        (["A"], ["A", "B"], True),  # B without a reply waits for A, asked before it
+        ([], ["A", "B"], True),  # nobody replied: nobody waits
+    ],
+)
+def test_replayed_agents_are_called_in_turn_only_when_none_would_wait(order, calls, in_turn):
+    from arena_tui.engine.verify import _Turns
+
+    turns = _Turns()
+    turns.reset(order)
+    turns.plan(calls)
+    assert turns.in_turn is in_turn
+
+
+async def test_a_wrong_plan_fails_the_agent_instead_of_hanging():
+    from arena_tui.engine.verify import _Turns
+
+    turns = _Turns()
+    turns.reset(["B", "A"])
+    turns.in_turn = True  # as if planned wrongly: A would wait for B, not yet asked
+    with pytest.raises(RuntimeError, match="A answers after B, which has not answered"):
+        await turns.wait("A")
+    turns.finish("B")
+    await turns.wait("A")  # B answered: A's turn

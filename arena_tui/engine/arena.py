@@ -449,41 +449,36 @@ class Arena:
                 bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((clock() - start) * 1000)))
 
         timeout = getattr(s.agent, "deadline_s", None) or self.config.arena.agent_timeout_s
-        if getattr(s.agent, "answers_at_once", False):  # a rule-based agent: no deadline to arm
-            try:
-                reply = await s.agent.decide(request, on_delta)
-            except Exception as exc:  # an agent must never take the arena down
-                reply = self._error_reply(name, exc, start)
-            bus.flush_deltas(name)
-            return reply
         try:
-            async with asyncio.timeout(timeout):
-                if prompted:
-                    if getattr(s.agent, "members", None) is not None:  # a SwarmAgent: each member's text apart
+            if prompted and getattr(s.agent, "members", None) is not None:  # a SwarmAgent: each member's text apart
 
-                        def on_member_delta(member: str, kind: str, text: str) -> None:
-                            if text:
-                                bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((self.clock() - start) * 1000), member))
+                def on_member_delta(member: str, kind: str, text: str) -> None:
+                    if text:
+                        bus.delta(ev.ReasoningDelta(cyc, now, name, kind, text, ev.wall_ms((self.clock() - start) * 1000), member))
 
-                        call = s.agent.decide(request, on_delta, on_member_delta=on_member_delta)
-                    elif getattr(s.agent, "fallback", None) is not None:  # a FallbackAgent: say so as it falls back
+                call = s.agent.decide(request, on_delta, on_member_delta=on_member_delta)
+            elif prompted and getattr(s.agent, "fallback", None) is not None:  # a FallbackAgent: say so as it falls back
 
-                        def on_fell_back(fb, s=s) -> None:
-                            s.fell_back_cycle = cyc
-                            bus.flush_deltas(name)  # the primary's text first, then why it is not used
-                            self.emit(self._fell_back_event(name, cyc, now, fb))
+                def on_fell_back(fb, s=s) -> None:
+                    s.fell_back_cycle = cyc
+                    bus.flush_deltas(name)  # the primary's text first, then why it is not used
+                    self.emit(self._fell_back_event(name, cyc, now, fb))
 
-                        call = s.agent.decide(request, on_delta, on_fell_back=on_fell_back)
-                    else:
-                        call = s.agent.decide(request, on_delta)
-                    reply, cancelled = await self._cancellable(call)
-                else:  # a rule-based agent answers at once: nothing to cancel
-                    reply, cancelled = await s.agent.decide(request, on_delta), False
-            if cancelled:
-                reply = AgentReply(
-                    latency_s=self.clock() - start,
-                    failure=_failure("cancelled", f"{name}: the session stopped while it was answering; its call was cancelled and it holds this cycle."),
-                )
+                call = s.agent.decide(request, on_delta, on_fell_back=on_fell_back)
+            else:
+                call = s.agent.decide(request, on_delta)
+            if getattr(s.agent, "answers_at_once", False):
+                # it never waits (a baseline, or a journaled agent whose turn it is): no deadline to arm
+                reply = await call
+            else:
+                async with asyncio.timeout(timeout):
+                    # a rule-based agent answers at once: nothing to cancel
+                    reply, cancelled = await self._cancellable(call) if prompted else (await call, False)
+                if cancelled:
+                    reply = AgentReply(
+                        latency_s=self.clock() - start,
+                        failure=_failure("cancelled", f"{name}: the session stopped while it was answering; its call was cancelled and it holds this cycle."),
+                    )
         except TimeoutError:
             reply = AgentReply(
                 latency_s=self.clock() - start,

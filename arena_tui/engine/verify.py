@@ -304,10 +304,25 @@ class _Turns:
     def __init__(self) -> None:
         self.order: list[str] = []
         self.done: dict[str, asyncio.Event] = {}
+        self.in_turn = False
+        """Asked one after another in the arena's order, no agent would wait for one not yet asked
+        (``plan``): the arena may then call them in turn, without a task each."""
 
     def reset(self, order: Iterable[str]) -> None:
         self.order = list(order)
         self.done = {}
+        self.in_turn = False
+
+    def plan(self, calls: Iterable[str]) -> None:
+        """Set ``in_turn`` for the agents the arena will call this cycle, ``calls``, in its order."""
+        asked: set[str] = set()
+        for name in calls:
+            before = self._before(name)
+            if before is not None and before not in asked:
+                self.in_turn = False
+                return
+            asked.add(name)
+        self.in_turn = True
 
     def _event(self, name: str) -> asyncio.Event:
         e = self.done.get(name)
@@ -315,13 +330,23 @@ class _Turns:
             e = self.done[name] = asyncio.Event()
         return e
 
+    def _before(self, name: str) -> str | None:
+        """The agent ``name`` waits for: the one before it in the journal's order (an agent without
+        a reply there: the last one), None for the first."""
+        order = self.order
+        if name in order:
+            i = order.index(name)
+            return order[i - 1] if i > 0 else None
+        return order[-1] if order else None
+
     async def wait(self, name: str) -> None:
-        if name in self.order:
-            i = self.order.index(name)
-            if i > 0:
-                await self._event(self.order[i - 1]).wait()
-        elif self.order:
-            await self._event(self.order[-1]).wait()
+        before = self._before(name)
+        if before is None:
+            return
+        done = self._event(before)
+        if self.in_turn and not done.is_set():  # (``plan`` said it would not wait: never hang on it)
+            raise RuntimeError(f"{name} answers after {before}, which has not answered")
+        await done.wait()
 
     def finish(self, name: str) -> None:
         self._event(name).set()
@@ -332,6 +357,11 @@ class ReplayedAgent:
     journaled text again when ``stream`` is set). No reply in the journal: a failure that says so."""
 
     needs_prompt = False
+
+    @property
+    def answers_at_once(self) -> bool:
+        """It will not wait for its turn this cycle (``_Turns.plan``): the arena calls it in turn."""
+        return self._turns.in_turn
 
     def __init__(
         self, name: str, kind: str, model: str, turns: _Turns, *, stream: bool = False, prices: Prices = Prices(),
@@ -833,6 +863,9 @@ class Reexecution:
         self.turns.reset(n for n in replies if self.state.agents[n].halted is None)
         for name, agent in self.agents.items():
             agent.load(replies.get(name), deltas.get(name, []), fell_back[name][1] if name in fell_back else None, votes.get(name))
+        # the agents the arena will call, in its order (a halted one is not asked; a timed one
+        # without a reply holds without a call)
+        self.turns.plan(n for n, a in self.agents.items() if self.state.agents[n].halted is None and a.answers_at(first.time))
         self.produced = []
         self.produced_fell_back = []
         self.arena.recorded_data = data.coins if data is not None else None
