@@ -472,7 +472,7 @@ class Arena:
                 reply = await call
             else:
                 async with asyncio.timeout(timeout):
-                    # a rule-based agent answers at once: nothing to cancel
+                    # (an agent that is not prompted answers at once: nothing to cancel)
                     reply, cancelled = await self._cancellable(call) if prompted else (await call, False)
                 if cancelled:
                     reply = AgentReply(
@@ -485,16 +485,12 @@ class Arena:
                 failure=_failure("timeout", f"{name}: no answer within {timeout:g} s, holding this cycle."),
             )
         except Exception as exc:  # an agent must never take the arena down
-            reply = self._error_reply(name, exc, start)
+            reply = AgentReply(
+                latency_s=self.clock() - start,
+                failure=_failure("error", f"{name}: {type(exc).__name__}: {exc}; holding this cycle."),
+            )
         bus.flush_deltas(name)
         return reply
-
-    def _error_reply(self, name: str, exc: Exception, start: float) -> AgentReply:
-        """What an agent's exception becomes: a failed reply (the agent holds this cycle)."""
-        return AgentReply(
-            latency_s=self.clock() - start,
-            failure=_failure("error", f"{name}: {type(exc).__name__}: {exc}; holding this cycle."),
-        )
 
     def _act(self, s: AgentState, reply: AgentReply, snap: MarketSnapshot) -> None:
         name, cyc, now = s.agent.name, self.cycle, snap.time
