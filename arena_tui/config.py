@@ -1301,6 +1301,33 @@ def config_from_json(data: Mapping[str, Any], where: str = "journal header") -> 
     return cfg
 
 
+def _restore_agent(a: AgentConfig, mine: AgentConfig | None, journal: str, who: str) -> AgentConfig:
+    """``a`` with its redacted values taken from ``mine`` (see ``restore_redacted``), its fallback's
+    from ``mine``'s fallback and its swarm members' from ``mine``'s members of the same name."""
+    changes: dict[str, Any] = {}
+    for f in dataclasses.fields(AgentConfig):
+        value = getattr(a, f.name)
+        if not (isinstance(value, str) and REDACTED in value):
+            continue
+        candidate = getattr(mine, f.name, None) if mine is not None else None
+        if not isinstance(candidate, str) or redact_text(candidate) != value:
+            raise ConfigError(
+                f"cannot resume {journal}: {who} has a {f.name} whose credentials were not journaled "
+                f"({value}); pass --config with the file the session started with, so they can be taken from there."
+            )
+        changes[f.name] = candidate
+    if a.fallback is not None:
+        restored = _restore_agent(a.fallback, mine.fallback if mine is not None else None, journal, f"the fallback of {who}")
+        if restored is not a.fallback:
+            changes["fallback"] = restored
+    if a.members:
+        theirs = {m.name: m for m in mine.members} if mine is not None else {}
+        members = tuple(_restore_agent(m, theirs.get(m.name), journal, f"member '{m.name}' of {who}") for m in a.members)
+        if any(r is not m for r, m in zip(members, a.members)):
+            changes["members"] = members
+    return dataclasses.replace(a, **changes) if changes else a
+
+
 def restore_redacted(recorded: Config, current: Config | None, journal: str = "the journal") -> Config:
     """``recorded`` (a journal header's config, for ``--resume``) with every value that was redacted
     in the journal (a credential in a ``base_url``, a key-like string) taken back from ``current``
@@ -1310,20 +1337,5 @@ def restore_redacted(recorded: Config, current: Config | None, journal: str = "t
     Raises ``ConfigError`` (one sentence naming the agent and the key) when ``current`` has no such
     value: the user must point ``--config`` at the file the session was started with."""
     by_name = {a.name: a for a in current.agents} if current is not None else {}
-    agents = []
-    for a in recorded.agents:
-        changes: dict[str, Any] = {}
-        for f in dataclasses.fields(AgentConfig):
-            value = getattr(a, f.name)
-            if not (isinstance(value, str) and REDACTED in value):
-                continue
-            mine = by_name.get(a.name)
-            candidate = getattr(mine, f.name, None) if mine is not None else None
-            if not isinstance(candidate, str) or redact_text(candidate) != value:
-                raise ConfigError(
-                    f"cannot resume {journal}: agent '{a.name}' has a {f.name} whose credentials were not journaled "
-                    f"({value}); pass --config with the file the session started with, so they can be taken from there."
-                )
-            changes[f.name] = candidate
-        agents.append(dataclasses.replace(a, **changes) if changes else a)
+    agents = [_restore_agent(a, by_name.get(a.name), journal, f"agent '{a.name}'") for a in recorded.agents]
     return dataclasses.replace(recorded, agents=tuple(agents))

@@ -7,6 +7,7 @@ print."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import os
 import subprocess
@@ -273,3 +274,38 @@ def test_a_session_whose_base_url_held_credentials_resumes_with_its_config_file(
         _no_canary(resumed.stdout + resumed.stderr + journal.read_text(encoding="utf-8"), "the resumed run")
         basic = "Basic " + base64.b64encode(f"{USER}:{PASS}".encode()).decode()
         assert [r.headers.get("authorization") for r in srv.requests[sent:]] == [basic]  # the real credentials
+
+
+def test_resume_restores_credentials_of_a_fallback_and_of_swarm_members(tmp_path):
+    """The header redacts every agent entry, nested ones too; ``restore_redacted`` takes each back from
+    the config file: the fallback's from the agent's fallback, a member's from the member of that name."""
+    from arena_tui.config import restore_redacted
+
+    path = tmp_path / "arena.toml"
+    path.write_text(
+        "[[agents]]\nname = \"Main\"\nkind = \"openai\"\nmodel = \"gpt-5\"\n"
+        "[agents.fallback]\nname = \"Local\"\nkind = \"openai-compatible\"\nmodel = \"qwen3:8b\"\n"
+        f"base_url = \"{BASE_URL}\"\n"
+        "[[agents]]\nname = \"Swarm\"\nkind = \"swarm\"\n"
+        "[[agents.members]]\nname = \"a\"\nkind = \"openai-compatible\"\nmodel = \"qwen3:8b\"\n"
+        f"base_url = \"{BASE_URL}\"\n"
+        "[[agents.members]]\nname = \"b\"\nkind = \"baseline\"\nstrategy = \"trend_follower\"\n",
+        encoding="utf-8",
+    )
+    cfg = load_config(str(path), environ={})
+    text = json.dumps(cfg.to_json())
+    _no_canary(text, "Config.to_json")
+    recorded = config_from_json(json.loads(text))
+    assert recorded.agents[0].fallback.base_url != BASE_URL and recorded.agents[1].members[0].base_url != BASE_URL
+    back = restore_redacted(recorded, cfg, "s.jsonl")
+    assert back.agents[0].fallback.base_url == BASE_URL
+    assert back.agents[1].members[0].base_url == BASE_URL and back.agents[1].members[1] == cfg.agents[1].members[1]
+    assert back == cfg
+    with pytest.raises(ConfigError) as info:
+        restore_redacted(recorded, None, "s.jsonl")
+    msg = str(info.value)
+    assert "the fallback of agent 'Main'" in msg and "--config" in msg
+    _no_canary(msg, "the error")
+    other = dataclasses.replace(cfg, agents=(cfg.agents[0], dataclasses.replace(cfg.agents[1], members=cfg.agents[1].members[1:])))
+    with pytest.raises(ConfigError, match="member 'a' of agent 'Swarm'"):
+        restore_redacted(recorded, other, "s.jsonl")
