@@ -276,7 +276,7 @@ class ScriptedPercent:
             text = "Trend up.\n```json\n" + json.dumps({"BTC": {
                 "signal": "LONG", "confidence": 70, "size_pct": 20, "leverage": 5, "stop_loss_pct": 3,
                 "take_profit": [{"pct": 0.3, "close_pct": 33}, {"pct": 0.6, "close_pct": 33}, {"pct": 1.0, "close_pct": 34}],
-                "justification": "pullback held"}}) + "\n```"
+                "invalidation_condition": "4h close below 100,000", "justification": "pullback held"}}) + "\n```"
         elif self.calls % 9 == 0:
             text = '{"BTC": {"signal": "HOLD", "confidence": 5'
         else:
@@ -315,6 +315,19 @@ def test_the_ladder_levels_are_hit_on_later_candles(session_path):
     assert all(c.realized_pnl > 0 for c in closes)
     assert opened[0].margin <= 0.5 * 10_000 * 1.001  # within max_position_pct
     assert any(isinstance(e, ev.AgentFailed) and e.agent == "Percent" and e.kind == "parse" for e in events)
+
+
+def test_the_fold_keeps_the_invalidation_through_partial_closes(session_path):
+    """A take-profit rung closes part of the position: the position, and its invalidation condition,
+    stay until the last rung closes the rest (as in the ledger)."""
+    contents = read_journal(session_path)
+    state = ArenaState(contents.header)
+    seen = []
+    for e in contents.events:
+        state.apply(e)
+        if isinstance(e, ev.PositionClosed) and e.agent == "Percent":
+            seen.append((e.reason, state.agents["Percent"].invalidations.get("BTC")))
+    assert seen == [("take_profit_1", "4h close below 100,000"), ("take_profit_2", "4h close below 100,000"), ("take_profit_3", None)]
 
 
 def test_the_percent_session_verifies_by_re_execution(session_path):

@@ -116,7 +116,11 @@ class AgentBook:
     """The agent's last ``CALL_HISTORY`` replies (``AgentReplied`` with ``text`` left out: latency,
     tokens, cost), oldest first."""
     invalidations: dict[str, str] = field(default_factory=dict)
-    """coin -> the invalidation condition of the open position in it (from its opening ``OrderFilled``)."""
+    """coin -> the invalidation condition of the open position in it (from its opening ``OrderFilled``;
+    an addition's replaces it when given, as in the ledger; a partial close keeps it)."""
+    open_quantity: dict[str, float] = field(default_factory=dict)
+    """coin -> the open position's quantity (coins) as fills and closes left it, reset from each
+    ``AccountUpdated``: tells a partial close (a take-profit rung) from a full one."""
 
     def __post_init__(self) -> None:
         self.cash = self.account_value = self.day_start_value = self.starting_cash
@@ -345,13 +349,23 @@ class ArenaState:
             book.history.append(e)
 
     def _order_filled(self, e: ev.OrderFilled) -> None:
-        if (book := self.agents.get(e.agent)) and e.action == "open" and e.invalidation_condition:
-            book.invalidations[e.coin] = e.invalidation_condition
+        if (book := self.agents.get(e.agent)) and e.action == "open":
+            held = book.open_quantity.get(e.coin, 0.0)
+            book.open_quantity[e.coin] = held + e.quantity
+            if e.invalidation_condition:
+                book.invalidations[e.coin] = e.invalidation_condition
+            elif held <= 0.0:  # a new position without one
+                book.invalidations.pop(e.coin, None)
 
     def _position_closed(self, e: ev.PositionClosed) -> None:
         if book := self.agents.get(e.agent):
             book.trades.append(e)
-            book.invalidations.pop(e.coin, None)
+            left = book.open_quantity.get(e.coin, 0.0) - e.quantity
+            if left > 1e-9 * e.quantity:  # a partial close: the position and its plan stay
+                book.open_quantity[e.coin] = left
+            else:
+                book.open_quantity.pop(e.coin, None)
+                book.invalidations.pop(e.coin, None)
 
     def _account_updated(self, e: ev.AccountUpdated) -> None:
         book = self.agents.get(e.agent)
@@ -364,7 +378,9 @@ class ArenaState:
         book.fees_paid = e.fees_paid
         book.funding_paid = e.funding_paid
         book.return_pct = e.return_pct
-        book.positions = tuple(e.positions)
+        book.positions = positions = tuple(e.positions)
+        if positions or book.open_quantity:
+            book.open_quantity = {p.coin: p.quantity for p in positions}
         book.figures = book.running.update(e.account_value, book.trades, e.time)
         book.updated = True
 
@@ -498,4 +514,5 @@ def _seed_book(book: AgentBook, account: dict) -> None:
     book.cash = seed.cash
     book.account_value = book.day_start_value = value
     book.invalidations = {p.coin.upper(): p.invalidation_condition for p in seed.positions if p.invalidation_condition}
+    book.open_quantity = {p.coin.upper(): float(p.quantity) for p in seed.positions}
 
