@@ -270,6 +270,17 @@ def test_the_prompt_mentions_the_book_only_when_known():
     assert with_book[:i].rstrip().splitlines()[-1].startswith("Funding Rate:")
 
 
+@pytest.mark.parametrize("fmt", ["alpha-arena", "percent"])
+def test_the_system_prompt_says_no_order_book_only_for_the_recorded_market(fmt):
+    snap = RecordedMarket(timeframes=("5m", "4h"), start=NOW).snapshot_at(NOW)
+    recorded = build_prompt(snap, None, FLAT, session_start=snap.time, invocation=1, decision_format=fmt).system
+    assert "You have no news, no order book and no memory of earlier cycles" in recorded
+    live = dataclasses.replace(snap, source="live:binanceusdm")
+    system = build_prompt(live, None, FLAT, session_start=snap.time, invocation=1, decision_format=fmt).system
+    assert "You have no news and no memory of earlier cycles" in system and "order book" not in system.lower()
+    assert system == recorded.replace(", no order book", "")
+
+
 def test_a_template_with_order_book_places_it_and_says_unavailable(tmp_path):
     coin = tmp_path / "coin.md"
     coin.write_text("### $coin\nprice $current_price\nbook: $order_book\n", encoding="utf-8")

@@ -104,9 +104,12 @@ SYSTEM_FIELDS: dict[str, str] = {
     "example_json": "an example answer in the decision format for the first two coins (placeholder numbers)",
     "max_position_pct": "the largest margin one entry may use, percent of account value (\"50\"; \"100\" when unbounded)",
     "min_confidence": "the lowest confidence an entry may have, percent (\"0\" when there is no minimum)",
+    "no_order_book": "\", no order book\" when the market source reads no order books (the bundled recording), "
+    "\"\" for a live exchange (whose books the coin blocks show)",
 }
-"""Fields of the system template: name -> what it holds. The system prompt does not depend on the
-market or the account, so it stays the same from cycle to cycle (providers can cache it)."""
+"""Fields of the system template: name -> what it holds. The system prompt depends on neither the
+market's prices nor the account (only on the kind of market source), so it stays the same from cycle
+to cycle (providers can cache it)."""
 
 USER_FIELDS: dict[str, str] = {
     "minutes_elapsed": "whole minutes since the session started",
@@ -742,6 +745,7 @@ def build_prompt(
         ),
         "max_position_pct": _fmt_plain(max_position_pct or 100.0),
         "min_confidence": _fmt_plain(min_confidence or 0.0),
+        "no_order_book": "" if market.source.startswith("live:") else ", no order book",
     }
     return RenderedPrompt(
         _strip_trailing_spaces(tpl.system.substitute(system_fields)),
