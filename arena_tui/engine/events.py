@@ -12,7 +12,7 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Mapping
 
-SCHEMA_VERSION = 5
+SCHEMA_VERSION = 6
 """2: ``MarketData`` (the market each cycle saw), ``AgentReplied`` for every answer with its text and
 failure, typed position and leaderboard rows, no ``metrics`` on ``AccountUpdated``. 3: the
 leaderboard's Sharpe ratio is over hourly returns (schema 2: per-cycle returns annualised by the
@@ -28,12 +28,18 @@ templates (``prompt``, a label, and ``prompt_sha256``, the templates' SHA-256: `
 a live market's order book per coin: ``MarketData`` ``order_book`` (``{"bid", "ask", "bid_depth",
 "ask_depth"}``, a primary input) and the ``MarketUpdated`` row's ``spread_bp``, ``bid_depth``,
 ``ask_depth``, ``imbalance``, both only where a book was read (a recorded market's journal has
-neither, as before)."""
+neither, as before). 6: a leaderboard row carries its agent's session totals of usage and cost
+(``input_tokens``, ``output_tokens``, ``reasoning_tokens``, ``cached_input_tokens``, ``cost_usd``),
+so re-execution checks the tokens and cost a user reads against the replies' (schema 5 and older rows
+hold none, and re-executing them recomputes none: ``USAGE_TOTALS_SCHEMA``)."""
 LEGACY_SHARPE_SCHEMA = 2
 """Journals of this schema (and older) ranked with the per-cycle Sharpe ratio."""
 ROUNDED_CHANGE_SCHEMA = 4
 """Journals of this schema (and newer) carry a market row's ``change_pct`` to 6 decimals (older
 ones: unrounded, which re-executing them reproduces)."""
+USAGE_TOTALS_SCHEMA = 6
+"""Journals of this schema (and newer) carry each agent's usage and cost totals in its leaderboard row
+(older ones: none, 0 in every row, which re-executing them reproduces)."""
 
 _REGISTRY: dict[str, type["Event"]] = {}
 
@@ -477,7 +483,11 @@ class LeaderboardRow:
     """One leaderboard line: ``account_value``/``pnl``/``fees`` USD, ``return_pct``,
     ``win_rate`` and ``max_drawdown_pct`` percent (None before the first trade / cycle), ``sharpe``
     annualised (None before 30 returns), ``trades`` closed, ``rank`` 1 = best. ``kind`` is the agent
-    kind, or "benchmark" for the BTC buy-and-hold row."""
+    kind, or "benchmark" for the BTC buy-and-hold row. ``input_tokens``/``output_tokens``/
+    ``reasoning_tokens``/``cached_input_tokens`` and ``cost_usd`` (USD): the session totals of every
+    model call the agent made (its fallback's and its swarm members' included), as the fold sums them
+    from the replies; 0 for the benchmark and a rule-based agent, and in a journal older than
+    ``USAGE_TOTALS_SCHEMA``."""
 
     rank: int
     agent: str
@@ -491,6 +501,11 @@ class LeaderboardRow:
     max_drawdown_pct: float | None
     trades: int
     halted: bool = False
+    input_tokens: int = 0
+    output_tokens: int = 0
+    reasoning_tokens: int = 0
+    cached_input_tokens: int = 0
+    cost_usd: float = 0.0
 
 
 @dataclass(frozen=True)

@@ -415,25 +415,34 @@ class ArenaState:
 
     def standings(self) -> tuple[LeaderboardRow, ...]:
         """The leaderboard now: every agent and the benchmark (once it has a price), best account
-        value first; floats rounded to 1e-6."""
+        value first; floats rounded to 1e-6. Each agent's usage and cost totals are in its row from
+        journal schema ``events.USAGE_TOTALS_SCHEMA`` on (an older journal's rows hold none)."""
         rows: list[dict] = []
+        header = self.header
+        schema = header.schema if header is not None and type(header.schema) is int else ev.SCHEMA_VERSION
+        totals = schema >= ev.USAGE_TOTALS_SCHEMA
         for b in self.agents.values():
             m = b.figures
-            rows.append(
-                {
-                    "agent": b.name,
-                    "kind": b.kind,
-                    "account_value": b.account_value,
-                    "return_pct": b.return_pct if b.updated else 0.0,
-                    "pnl": b.account_value - b.starting_cash,
-                    "fees": b.fees_paid,
-                    "win_rate": m.get("win_rate"),
-                    "sharpe": m.get("sharpe"),
-                    "max_drawdown_pct": m.get("max_drawdown_pct"),
-                    "trades": len(b.trades),
-                    "halted": b.halted is not None,
-                }
-            )
+            row = {
+                "agent": b.name,
+                "kind": b.kind,
+                "account_value": b.account_value,
+                "return_pct": b.return_pct if b.updated else 0.0,
+                "pnl": b.account_value - b.starting_cash,
+                "fees": b.fees_paid,
+                "win_rate": m.get("win_rate"),
+                "sharpe": m.get("sharpe"),
+                "max_drawdown_pct": m.get("max_drawdown_pct"),
+                "trades": len(b.trades),
+                "halted": b.halted is not None,
+            }
+            if totals:
+                row["input_tokens"] = b.input_tokens
+                row["output_tokens"] = b.output_tokens
+                row["reasoning_tokens"] = b.reasoning_tokens
+                row["cached_input_tokens"] = b.cached_input_tokens
+                row["cost_usd"] = float(b.cost_usd)
+            rows.append(row)
         bench = self.benchmark
         if bench is not None and bench.value is not None:
             v, cash = bench.value, bench.starting_cash

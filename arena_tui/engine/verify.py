@@ -560,7 +560,32 @@ def _first_field_difference(recorded: ev.Event, recomputed: ev.Event) -> tuple[s
         if not _same(a, b):
             if type(recorded) is ev.SwarmVoted and f.name == "members":
                 return _member_difference(a, b)
+            row = _row_difference(f.name, a, b)
+            if row is not None:
+                return row
             return (f.name, *_dig(a, b))
+    return None
+
+
+_ROW_NAMES = {"leaderboard": "agent", "positions": "coin"}
+
+
+def _row_difference(name: str, a: Any, b: Any) -> tuple[str, Any, Any] | None:
+    """Where two lists of rows (a leaderboard, an account's positions) of the same length differ, as
+    ``leaderboard[<agent>].<field>`` and both values; None when they are not such lists."""
+    key = _ROW_NAMES.get(name)
+    if key is None or not (isinstance(a, (list, tuple)) and isinstance(b, (list, tuple))) or len(a) != len(b):
+        return None
+    for x, y in zip(a, b):
+        if _same(x, y):
+            continue
+        if not (dataclasses.is_dataclass(x) and type(x) is type(y)):
+            return None
+        for f in dataclasses.fields(x):
+            u, v = getattr(x, f.name), getattr(y, f.name)
+            if not _same(u, v):
+                return (f"{name}[{getattr(x, key, '?')}].{f.name}", u, v)
+        return None
     return None
 
 
