@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from arena_tui import __version__
+from arena_tui.engine.errors import ArenaError
 from arena_tui.engine.journal import open_journal
 from arena_tui.engine.state import ArenaState
 from arena_tui.export import TABLES, TableRows
@@ -284,7 +285,7 @@ def render_html(data: ReportData) -> str:
     config = json.dumps(h.config, indent=2, sort_keys=False, ensure_ascii=False) if isinstance(h.config, dict) else "{}"
     warnings = "".join(f'<p class="muted">warning: {_e(w)}</p>' for w in data.warnings)
     return (
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">" + GENERATOR +
         f'<meta name="viewport" content="width=device-width, initial-scale=1"><title>{_e(title)} · arena-tui</title>'
         f"<style>{CSS}</style></head><body>"
         f"<h1>{_e(title)}</h1>"
@@ -302,12 +303,55 @@ def render_html(data: ReportData) -> str:
     )
 
 
+GENERATOR = '<meta name="generator" content="arena-tui">'
+"""In the head of every report: what ``write_report`` may replace (an older report of ours)."""
+
+
+def report_target(path: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
+    """Where the report of the journal at ``path`` goes: ``out``, a directory's ``<journal>.html``,
+    or (None) beside the journal with ``.html``. Raises ``ArenaError`` (one sentence) for an empty
+    name, and for a file there that is not an arena-tui report, the journal itself above all: a report
+    replaces only an older report, never data."""
+    journal = Path(path)
+    if out is None:
+        target = journal.with_suffix(".html")
+    elif not str(out).strip():
+        raise ArenaError("report -o needs a file name, e.g. -o report.html.")
+    else:
+        target = Path(out)
+        if target.is_dir():
+            target = target / journal.with_suffix(".html").name
+    if target.exists():
+        try:
+            same = journal.exists() and os.path.samefile(journal, target)
+        except OSError:
+            same = False
+        if same:
+            raise ArenaError(f"{target} is the journal itself; a report never replaces it: choose another path with -o.")
+        if not _is_report(target):
+            raise ArenaError(f"{target} exists and is not an arena-tui report; a report never replaces other files: choose another path with -o, or remove it.")
+    return target
+
+
+def _is_report(path: Path) -> bool:
+    """A regular file whose head is an arena-tui report's (this version's or an older one's)."""
+    try:
+        if not path.is_file():
+            return False
+        with open(path, "rb") as fh:
+            head = fh.read(4096).decode("utf-8", "replace")
+    except OSError:
+        return False
+    return head.startswith("<!doctype html>") and (GENERATOR in head or "· arena-tui</title>" in head)
+
+
 def write_report(path: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
     """Write the report of the journal at ``path`` to ``out`` (default: beside the journal, its name
-    with ``.html``); returns the path written. Raises ``JournalError`` for an unreadable journal and
-    ``OSError`` when the page cannot be written."""
+    with ``.html``; a directory: the journal's name with ``.html`` in it); returns the path written.
+    Raises ``JournalError`` for an unreadable journal, ``ArenaError`` for a target that is not ours to
+    replace (``report_target``) and ``OSError`` when the page cannot be written."""
+    target = report_target(path, out)
     data = ReportData(path)
-    target = Path(out) if out is not None else Path(path).with_suffix(".html")
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(render_html(data), encoding="utf-8")
     os.replace(tmp, target)

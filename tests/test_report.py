@@ -123,6 +123,33 @@ def test_a_missing_journal_is_one_sentence(tmp_path, capsys):
     assert "\n" not in err and "does not exist" in err and "Traceback" not in err
 
 
+def test_a_report_replaces_only_an_older_report_never_the_journal_or_other_files(tmp_path, capsys):
+    journal = tmp_path / "run.jsonl"
+    shutil.copyfile(DEMO, journal)
+    kept = journal.read_bytes()
+    other = tmp_path / "notes.txt"
+    other.write_text("my notes\n", encoding="utf-8")
+    for argv, says in (
+        (["report", str(journal), "-o", str(journal)], "is the journal itself"),
+        (["report", str(journal), "-o", str(other)], "exists and is not an arena-tui report"),
+        (["report", str(journal), "-o", ""], "-o needs a file name"),
+    ):
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err.strip()
+        assert says in err and "\n" not in err and "Traceback" not in err and "bug" not in err, err
+    assert journal.read_bytes() == kept and other.read_text(encoding="utf-8") == "my notes\n"
+    # a journal whose name ends in .html is its own default target: refused, not overwritten
+    as_html = tmp_path / "session.html"
+    shutil.copyfile(DEMO, as_html)
+    assert main(["report", str(as_html)]) == 2 and "is the journal itself" in capsys.readouterr().err
+    assert as_html.read_bytes() == kept
+    # an older report is replaced, and a directory gets the journal's name with .html
+    assert main(["report", str(journal), "-o", str(tmp_path / "r.html")]) == 0
+    assert main(["report", str(journal), "-o", str(tmp_path / "r.html")]) == 0
+    assert main(["report", str(journal), "-o", str(tmp_path)]) == 0
+    assert (tmp_path / "run.html").read_text(encoding="utf-8").startswith("<!doctype html>")
+
+
 def test_the_demo_journal_reports(tmp_path):
     page = parsed(write_report(DEMO, tmp_path / "demo.html"))
     assert "BTC buy & hold" in page.lines and len(page.lines) == 5
