@@ -11,7 +11,8 @@ and meaning; README "Export" documents the same):
 - ``decisions``: one row per decision of each ``DecisionParsed``, ``accepted`` or ``rejected`` with
   the ``DecisionRejected`` rule id and sentence; a rejection of a coin the answer named but the
   session does not trade gets a row of its own (``signal`` empty);
-- ``fills``: one row per ``OrderFilled``;
+- ``fills``: one row per ``OrderFilled``, and one per exit the ledger made between cycles (a stop-loss,
+  take-profit or liquidation: its ``PositionClosed``, as a close fill);
 - ``funding``: one row per ``FundingPaid``;
 - ``model_calls``: one row per ``AgentReplied`` (every call, rule-based agents' included), with the
   failure the reply carried or, failing that, the ``AgentFailed`` that followed it (an answer that
@@ -127,7 +128,7 @@ TABLES: dict[str, tuple[Column, ...]] = {
         _c("notional", "float", "USD", "quantity x price"),
         _c("fee", "float", "USD", "fee paid"),
         _c("leverage", "float", "x", "leverage"),
-        _c("margin", "float", "USD", "margin: notional / leverage (of the position opened or closed)"),
+        _c("margin", "float", "USD", "an open's margin (notional / leverage); a close's, the margin it releases (quantity x entry price / leverage)"),
         _c("stop_loss", "float", "USD", "an entry's stop-loss (empty otherwise)"),
         _c("profit_target", "float", "USD", "an entry's take-profit (empty otherwise)"),
         _c("confidence", "float", "", "an entry's confidence as the model gave it"),
@@ -188,6 +189,18 @@ def fill_row(e: ev.OrderFilled) -> Row:
     return (
         e.cycle, e.time, e.agent, e.coin, e.action, _side(e.side), e.quantity, e.price, e.reference_price,
         e.notional, e.fee, e.leverage, e.margin, e.stop_loss, e.profit_target, e.confidence, e.risk_usd, e.reason,
+    )
+
+
+def exit_fill_row(e: ev.PositionClosed) -> Row:
+    """The ``fills`` row of an exit the ledger made between cycles (a stop-loss, a take-profit, a
+    liquidation): the journal has its ``PositionClosed`` and no ``OrderFilled``, and the row is that
+    close's fill: its exit price and fee, ``notional`` quantity x exit price (as the ledger books it)
+    and ``margin`` the margin it released (quantity x entry price / leverage)."""
+    margin = e.quantity * e.entry_price / e.leverage if e.leverage else None
+    return (
+        e.cycle, e.time, e.agent, e.coin, "close", _side(e.side), e.quantity, e.exit_price, e.reference_price,
+        e.quantity * e.exit_price, e.exit_fee, e.leverage, margin, None, None, None, None, e.reason,
     )
 
 
@@ -278,6 +291,7 @@ class TableRows:
         self._order: list[str] = []
         """Agents with pending rows, in the order they first appeared this cycle."""
         self._cycle_time = 0
+        self._last: ev.Event | None = None
 
     def _touch(self, agent: str) -> None:
         if agent not in self._order:
@@ -285,8 +299,11 @@ class TableRows:
 
     def feed(self, e: ev.Event) -> list[tuple[str, Row]]:
         t = type(e)
+        last, self._last = self._last, e
         if t is ev.PositionClosed:
-            return [("trades", trade_row(e))]
+            # an agent's close comes as its OrderFilled, then this; an exit between cycles as this alone
+            filled = type(last) is ev.OrderFilled and last.action == "close" and last.agent == e.agent and last.coin == e.coin
+            return [("trades", trade_row(e))] if filled else [("fills", exit_fill_row(e)), ("trades", trade_row(e))]
         if t is ev.OrderFilled:
             return [("fills", fill_row(e))]
         if t is ev.FundingPaid:

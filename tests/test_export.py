@@ -110,7 +110,8 @@ def test_every_table_has_its_columns_and_a_row_per_event(season, exported):
             assert next(csv.reader(fh)) == [c.name for c in TABLES[name]]
         assert rows == len(tables[name])
     assert len(tables["trades"]) == kinds["PositionClosed"] > 0
-    assert len(tables["fills"]) == kinds["OrderFilled"] > 0
+    exits = sum(e.reason != "agent" for e in events if isinstance(e, ev.PositionClosed))
+    assert exits > 0 and len(tables["fills"]) == kinds["OrderFilled"] + exits  # the exits between cycles: fills too
     assert len(tables["funding"]) == kinds["FundingPaid"]
     assert len(tables["model_calls"]) == kinds["AgentReplied"] == CYCLES * len(state.agents)
     assert len(tables["equity"]) == CYCLES * (len(state.agents) + 1)  # every agent and the benchmark
@@ -136,6 +137,31 @@ def test_trades_are_the_closed_positions_and_sum_to_the_realized_pnl(season, exp
         closed_costs = sum(float(t["fees"]) + float(t["funding"]) for t in mine)
         assert round(net, 2) == round(book.realized_pnl - closed_costs, 2)
         assert len(mine) == len(book.trades)
+
+
+def test_every_close_is_a_fill_and_the_fills_fees_are_the_accounts(season, exported):
+    """A stop-loss, take-profit or liquidation exit is a fill like an agent's close: the fills table
+    holds one close per closed trade, at its exit price with its exit fee, and the fills' fees are
+    each account's fees paid, to the cent."""
+    _, tables = exported
+    state, events = fold(season)
+    closes = [f for f in tables["fills"] if f["action"] == "close"]
+    trades = tables["trades"]
+    assert len(closes) == len(trades)
+    for f, t in zip(closes, trades):
+        assert (f["agent"], f["coin"], f["side"], f["quantity"], f["price"], f["fee"], f["reason"]) == (
+            t["agent"], t["coin"], t["side"], t["quantity"], t["exit_price"], t["exit_fee"], t["exit_reason"])
+        assert f["time"] == t["exit_time"]
+        assert float(f["margin"]) == pytest.approx(float(t["quantity"]) * float(t["entry_price"]) / float(t["leverage"]), rel=1e-12)
+        assert float(f["notional"]) == pytest.approx(float(t["quantity"]) * float(t["exit_price"]), rel=1e-12)
+    assert {f["reason"] for f in closes} >= {"stop_loss", "take_profit"}
+    last = {}
+    for e in events:
+        if isinstance(e, ev.AccountUpdated):
+            last[e.agent] = e
+    for name in state.agents:
+        paid = sum(float(f["fee"]) for f in tables["fills"] if f["agent"] == name)
+        assert round(paid, 2) == round(last[name].fees_paid, 2), name
 
 
 def test_the_last_equity_rows_are_the_final_leaderboard(season, exported):
@@ -189,7 +215,8 @@ def test_the_demo_journal_exports_through_the_command_line(tmp_path, capsys):
     assert main(["export", str(DEMO), "--to", str(tmp_path / "out")]) == 0
     out = capsys.readouterr().out
     kinds = Counter(type(e).__name__ for e in read_journal(DEMO).events)
-    expected = {"trades": kinds["PositionClosed"], "fills": kinds["OrderFilled"], "funding": kinds["FundingPaid"], "model_calls": kinds["AgentReplied"]}
+    exits = sum(e.reason != "agent" for e in read_journal(DEMO).events if isinstance(e, ev.PositionClosed))
+    expected = {"trades": kinds["PositionClosed"], "fills": kinds["OrderFilled"] + exits, "funding": kinds["FundingPaid"], "model_calls": kinds["AgentReplied"]}
     for table, n in expected.items():
         assert len(read_csv(tmp_path / "out" / f"{table}.csv")) == n
         assert re.search(rf"{table}\s.*{table}\.csv\s.*\s{n:,}\s", out), (table, out)
