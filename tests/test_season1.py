@@ -132,6 +132,11 @@ def test_the_fold_starts_a_seeded_agent_from_its_account(showcase):
     grok = state.agents["Grok 4"]
     assert grok.starting_cash == 10_000.0 and abs(grok.account_value - 10038.22) < CENT
     assert grok.invalidations["DOGE"] == "If price closes below 0.18 on 4-hour timeframe"
+    # before the first cycle the leaderboard's return agrees with its PnL (DeepSeek started +110%)
+    rows = {r.agent: r for r in state.standings()}
+    for r in rows.values():
+        assert r.return_pct == pytest.approx(r.pnl / 10_000.0 * 100, abs=1e-6), r
+    assert rows["DeepSeek V3.1"].return_pct > 100
 
 
 @pytest.mark.parametrize("account, message", [

@@ -427,7 +427,8 @@ class ArenaState:
                 "agent": b.name,
                 "kind": b.kind,
                 "account_value": b.account_value,
-                "return_pct": b.return_pct if b.updated else 0.0,
+                # (before its first AccountUpdated: the value it started from, a seeded account's included)
+                "return_pct": b.return_pct if b.updated else ((b.account_value / b.starting_cash - 1) * 100 if b.starting_cash else 0.0),
                 "pnl": b.account_value - b.starting_cash,
                 "fees": b.fees_paid,
                 "win_rate": m.get("win_rate"),
