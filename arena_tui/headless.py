@@ -293,6 +293,18 @@ def season1_table(state: "ArenaState") -> Table | None:
     return table
 
 
+def complete_state(path: str | Path) -> "ArenaState":
+    """The fold of the journal at ``path`` over its complete cycles (``state.CompleteCycles``)."""
+    from arena_tui.engine.journal import open_journal
+    from arena_tui.engine.state import ArenaState, CompleteCycles
+
+    with open_journal(path) as stream:
+        state = ArenaState(stream.header)
+        for e in CompleteCycles(stream):
+            state.apply(e)
+    return state
+
+
 def replay_headless(path: str | Path, console: Console | None = None, *, indicators: bool = False) -> int:
     """Verify a journal by re-execution (``verify.reexecute``; ``indicators``: the market rows'
     indicators recomputed too): print its final leaderboard as the re-execution computed it and
@@ -303,6 +315,12 @@ def replay_headless(path: str | Path, console: Console | None = None, *, indicat
         console.print(Text(f"warning: {safe_text(w)}", style="yellow"))
     state = result.state
     title = f"{result.header.session}: final leaderboard ({path})"
+    if result.partial_cycle is not None and result.difference is None:
+        # re-execution ran the cut-off cycle's recorded start to check it, and then the rest of that
+        # cycle with no answers; what the journal holds is the state after its last complete cycle:
+        # the one fold over those (verified) events
+        state = complete_state(path)
+        title = f"{result.header.session}: leaderboard after cycle {state.completed_cycle}, the last complete one ({path})"
     console.print(leaderboard_table(state.standings(), title, state))
     for table in (fallbacks_table(state), swarms_table(state), failures_table(state), season1_table(state)):
         if table is not None:

@@ -27,7 +27,7 @@ from typing import Any, Iterable
 from arena_tui import __version__
 from arena_tui.engine.errors import ArenaError
 from arena_tui.engine.journal import open_journal
-from arena_tui.engine.state import ArenaState
+from arena_tui.engine.state import ArenaState, CompleteCycles
 from arena_tui.export import TABLES, TableRows
 
 PALETTE = ("#2563EB", "#DC2626", "#059669", "#D97706", "#7C3AED", "#DB2777", "#0891B2", "#65A30D", "#9333EA", "#EA580C")
@@ -77,11 +77,15 @@ class ReportData:
                 for table, row in pairs:
                     self.rows[table].append(dict(zip(names[table], row)))
 
-            for event in stream:
+            whole = CompleteCycles(stream)  # (a cut-off last cycle is left out: its trades without its accounts)
+            for event in whole:
                 state.apply(event)
                 take(tables.feed(event))
             take(tables.finish())
             self.warnings = list(stream.warnings)
+            cut = whole.warning("the report")
+            if cut is not None:
+                self.warnings.append(cut)
         self.state = state
         self.standings = state.standings()
 

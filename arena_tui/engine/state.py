@@ -470,6 +470,46 @@ class ArenaState:
         return tuple(LeaderboardRow(rank=i, **r) for i, r in enumerate(rows, start=1))
 
 
+class CompleteCycles:
+    """The events of a journal's whole cycles: each cycle's events (``CycleStarted`` to its
+    ``CycleCompleted``) are held until it completes, and a cycle the journal ends inside (cut off by a
+    crash or a kill) is left out, so a fold of them is the state after the last complete cycle: the
+    account figures and the trades that produced them agree. Events between cycles pass at once.
+    After iterating, ``cut_cycle`` is the number of the cycle left out (None: none) and ``cut_events``
+    how many of its events were."""
+
+    def __init__(self, events) -> None:
+        self._events = events
+        self.cut_cycle: int | None = None
+        self.cut_events = 0
+
+    def __iter__(self):
+        pending: list[ev.Event] | None = None
+        started, completed = ev.CycleStarted, ev.CycleCompleted
+        for e in self._events:
+            t = type(e)
+            if t is started:
+                if pending:  # (a cycle with no CycleCompleted before the next: as the journal has it)
+                    yield from pending
+                pending = [e]
+            elif pending is not None:
+                pending.append(e)
+                if t is completed:
+                    yield from pending
+                    pending = None
+            else:
+                yield e
+        if pending:
+            self.cut_cycle, self.cut_events = pending[0].cycle, len(pending)
+
+    def warning(self, what: str) -> str | None:
+        """One sentence on the cycle left out (None when there is none): ``what`` shows the rest."""
+        if self.cut_cycle is None:
+            return None
+        return (f"the journal ends inside cycle {self.cut_cycle} (cut off after {self.cut_events} events); "
+                f"{what} shows the complete cycles before it.")
+
+
 def _with(e: ev.Event, **changes) -> ev.Event:
     """``dataclasses.replace(e, **changes)`` for the fold's per-event path: an event is a frozen
     dataclass of plain fields with no ``__post_init__``, so a copy of its fields is the same event

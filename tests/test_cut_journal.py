@@ -1,0 +1,84 @@
+"""A journal that ends inside a cycle (a crash, a kill, a full disk) is read as far as its last
+complete cycle wherever a summary is drawn from it: the headless replay's leaderboard and the HTML
+report show the same state, its figures and its trades agreeing (the cut cycle's trades without its
+accounts would not), and each says which cycle it left out. The cut cycle itself is still checked by
+re-execution as far as it goes (``--resume`` runs it again)."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+from rich.console import Console
+
+from arena_tui.engine.state import ArenaState, CompleteCycles
+from arena_tui.engine.journal import open_journal
+from arena_tui.headless import replay_headless
+from arena_tui.report import ReportData
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "sessions" / "demo.jsonl"
+
+
+def _cut_after_a_close(tmp_path: Path) -> tuple[Path, Path, int]:
+    """The demo journal cut just after its last ``PositionClosed`` (inside a cycle), with half a line
+    after it; and the same journal up to the cycle before (whole). Returns both and the cut cycle."""
+    lines = DEMO.read_text(encoding="utf-8").splitlines(keepends=True)
+    types = [json.loads(x)["type"] for x in lines]
+    close = max(i for i, t in enumerate(types) if t == "PositionClosed")
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[: close + 1]) + '{"type":"Acc', encoding="utf-8")
+    start = max(i for i in range(close) if types[i] == "CycleStarted")
+    whole = tmp_path / "whole.jsonl"
+    whole.write_text("".join(lines[:start]), encoding="utf-8")
+    return cut, whole, json.loads(lines[start])["cycle"]
+
+
+def _fold(path: Path) -> ArenaState:
+    with open_journal(path) as stream:
+        state = ArenaState(stream.header)
+        for e in stream:
+            state.apply(e)
+    return state
+
+
+def test_complete_cycles_leaves_out_the_cut_cycle_and_says_so(tmp_path):
+    cut, whole, n = _cut_after_a_close(tmp_path)
+    with open_journal(cut) as stream:
+        state = ArenaState(stream.header)
+        kept = CompleteCycles(stream)
+        for e in kept:
+            state.apply(e)
+    assert (kept.cut_cycle, kept.cut_events > 0) == (n, True)
+    assert f"ends inside cycle {n}" in kept.warning("the report")
+    assert state.standings() == _fold(whole).standings()
+    # what the fold of every event would show: the cut cycle's trade, its account not yet updated
+    raw = {r.agent: r for r in _fold(cut).standings()}
+    ours = {r.agent: r for r in state.standings()}
+    assert any(raw[a].trades > ours[a].trades and raw[a].win_rate == ours[a].win_rate for a in ours), "the cut cycle holds a close"
+
+
+def test_the_report_of_a_cut_journal_is_its_complete_cycles(tmp_path):
+    cut, whole, n = _cut_after_a_close(tmp_path)
+    data, before = ReportData(cut), ReportData(whole)
+    assert data.standings == before.standings
+    assert data.rows["trades"] == before.rows["trades"]
+    for r in data.standings:  # the trades the leaderboard counts are the trades the page lists
+        assert r.trades == sum(t["agent"] == r.agent for t in data.rows["trades"])
+    assert any(f"ends inside cycle {n}" in w for w in data.warnings), data.warnings
+
+
+def test_the_headless_replay_of_a_cut_journal_prints_its_last_complete_cycle(tmp_path):
+    cut, whole, n = _cut_after_a_close(tmp_path)
+    out = io.StringIO()
+    assert replay_headless(cut, Console(file=out, width=160)) == 0
+    text = out.getvalue()
+    assert f"leaderboard after cycle {n - 1}, the last complete one" in text
+    assert f"cycle {n} was cut off after" in text
+    # no agent is said to have failed for want of the answers the cut took away
+    assert "holds no answer" not in text and "failed" not in text
+    out2 = io.StringIO()
+    assert replay_headless(whole, Console(file=out2, width=160)) == 0
+    table = lambda s: s.split("┏", 1)[1].split("┘", 1)[0]  # noqa: E731  (the leaderboard's rows)
+    assert table(text) == table(out2.getvalue())
