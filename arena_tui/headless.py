@@ -45,11 +45,15 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaS
     the prompt templates each agent used when they differ (``prompt.prompt_labels``) and, once a
     model was called, each model's tokens and cost in USD). Agent names, template labels and
     ``title`` are journal text: made safe (``safe_line``) and drawn as plain ``Text``, never markup."""
-    table = Table(title=Text(safe_line(title, limit=None)), title_justify="left")
     books = state.agents if state is not None else {}
+    from arena_tui.engine.state import SEEDED_NOTE
+
+    seeded = any(b.seeded for b in books.values())
+    table = Table(title=Text(safe_line(title, limit=None)), title_justify="left",
+                  caption=SEEDED_NOTE if seeded else None, caption_justify="left")
     prompts = _prompt_labels(state)
-    if not any(b.calls and b.kind != "rule-based" for b in books.values()):
-        state = None  # no model was called: no tokens or cost to show
+    if not any(b.calls and b.kind != "rule-based" and (b.input_tokens or b.output_tokens or b.cost_usd) for b in books.values()):
+        state = None  # no model was called (or none reported usage, as recorded answers): no tokens or cost to show
     for col, just in (
         ("#", "right"),
         ("agent", "left"),
@@ -75,7 +79,9 @@ def leaderboard_table(rows: Sequence[LeaderboardRow], title: str, state: "ArenaS
         usage = ()
         if state is not None:
             llm = book is not None and book.calls and book.kind != "rule-based"
-            usage = (f"{book.input_tokens + book.output_tokens:,}" if llm else "-", usd_small(book.cost_usd) if llm else "-")
+            tokens = book.input_tokens + book.output_tokens if llm else 0
+            # (a recorded model's answers carry no usage: "-", as the report shows it)
+            usage = (f"{tokens:,}" if tokens else "-", usd_small(book.cost_usd) if tokens or (llm and book.cost_usd) else "-")
         table.add_row(
             str(r.rank),
             Text(safe_line(r.agent) + mark, style="yellow" if mark and not r.halted else ""),

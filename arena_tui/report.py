@@ -27,7 +27,7 @@ from typing import Any, Iterable
 from arena_tui import __version__
 from arena_tui.engine.errors import ArenaError
 from arena_tui.engine.journal import open_journal
-from arena_tui.engine.state import ArenaState, CompleteCycles
+from arena_tui.engine.state import SEEDED_NOTE, ArenaState, CompleteCycles
 from arena_tui.export import TABLES, TableRows
 
 PALETTE = ("#2563EB", "#DC2626", "#059669", "#D97706", "#7C3AED", "#DB2777", "#0891B2", "#65A30D", "#9333EA", "#EA580C")
@@ -196,7 +196,8 @@ def leaderboard_html(data: ReportData) -> str:
             str(r.trades), tokens, cost,
         ])
     head = ["#", "agent", "kind", "value $", "return", "PnL $", "fees $", "win", "Sharpe", "max DD", "trades", "tokens", "cost $"]
-    return _table(head, rows, numeric_from=3)
+    note = f'<p class="muted">{_e(SEEDED_NOTE)}</p>' if any(b.seeded for b in books.values()) else ""
+    return _table(head, rows, numeric_from=3) + note
 
 
 def per_coin_html(data: ReportData) -> str:

@@ -299,6 +299,8 @@ def test_the_preset_rebuilds_the_showcase(tmp_path, showcase):
                          capture_output=True, text=True, timeout=300, cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert "Against the real Season 1 accounts" in out.stdout and "GPT-5" in out.stdout
+    # the leaderboard says what its return counts from; recorded answers carry no usage: no tokens column
+    assert "Seeded accounts start from the cash and positions" in out.stdout and "tokens" not in out.stdout
     again = read_journal(path)
 
     def strip(e):
@@ -446,3 +448,13 @@ def test_a_hostile_starting_account_in_a_journal_header_never_raises(tmp_path, a
     assert out.returncode != 0 and "Traceback" not in out.stderr + out.stdout
     said = (out.stderr + out.stdout).strip().splitlines()
     assert any("account" in line or "differs" in line for line in said), said
+
+
+def test_the_report_of_the_showcase_says_what_its_returns_count_from():
+    import html
+
+    from arena_tui.engine.state import SEEDED_NOTE
+    from arena_tui.report import ReportData, leaderboard_html
+
+    assert html.escape(SEEDED_NOTE) in leaderboard_html(ReportData(ROOT / "sessions" / "alpha-arena-2025-10-28.jsonl"))
+    assert html.escape(SEEDED_NOTE) not in leaderboard_html(ReportData(ROOT / "sessions" / "demo.jsonl"))

@@ -1247,7 +1247,8 @@ def _open_for_reading(p: Path) -> IO[bytes]:
 def _decode_problem(exc: BaseException) -> str:
     """What is wrong with a line that does not decode, in a few words."""
     if isinstance(exc, json.JSONDecodeError):
-        return f"{exc.msg} at column {exc.colno}"
+        msg = exc.msg.rstrip()  # (orjson's messages end in "at" already)
+        return f"{msg.removesuffix(' at')} at column {exc.colno}"
     if isinstance(exc, UnicodeDecodeError):
         return f"byte {exc.object[exc.start]:#04x} at byte {exc.start + 1} is not UTF-8 text"
     if isinstance(exc, RecursionError):

@@ -108,6 +108,9 @@ class AgentBook:
     """Account value at the end of the last cycle before the current UTC day began (the daily loss
     limit counts from it); the starting cash on the first day."""
     updated: bool = False
+    seeded: bool = False
+    """The account started from the header's ``[agents.account]`` (cash and positions it already
+    had, e.g. a Season 1 model's on the morning it is replayed), not from the starting cash."""
     history: deque = field(default_factory=lambda: deque(maxlen=DECISION_HISTORY))
     """The agent's last ``DECISION_HISTORY`` decision events, oldest first: ``DecisionParsed`` (what it
     decided; each decision's ``_HISTORY_KEYS`` only), ``DecisionRejected`` (a decision the risk rules
@@ -470,6 +473,12 @@ class ArenaState:
         return tuple(LeaderboardRow(rank=i, **r) for i, r in enumerate(rows, start=1))
 
 
+SEEDED_NOTE = ("Seeded accounts start from the cash and positions each model had that morning; their return and "
+               "PnL count from its starting value ($10,000 on Oct 17 2025 for Season 1's models). Fees, win rate, "
+               "Sharpe, max DD and trades, and the BTC buy & hold benchmark, cover this session only.")
+"""Said under a leaderboard in which an account was seeded (``AgentBook.seeded``)."""
+
+
 class CompleteCycles:
     """The events of a journal's whole cycles: each cycle's events (``CycleStarted`` to its
     ``CycleCompleted``) are held until it completes, and a cycle the journal ends inside (cut off by a
@@ -563,6 +572,7 @@ def _seed_book(book: AgentBook, account: dict) -> None:
         book.starting_cash = seed.starting_value
     book.cash = seed.cash
     book.account_value = book.day_start_value = value
+    book.seeded = True
     book.invalidations = {p.coin.upper(): p.invalidation_condition for p in seed.positions if p.invalidation_condition}
     book.open_quantity = {p.coin.upper(): float(p.quantity) for p in seed.positions}
 

@@ -357,7 +357,7 @@ class RecordedAgent:
         if not record.answer.strip():
             failure = AgentFailure(
                 "empty",
-                f"{self.name}: the recorded response of {record.model_id} at {record.time} ms has an empty answer; "
+                f"{self.name}: the recorded response of {record.model_id} at {_utc(record.time)} has an empty answer; "
                 "holding this cycle.",
             )
         return AgentReply(
@@ -368,3 +368,11 @@ class RecordedAgent:
             finish_reason="recorded",
             failure=failure,
         )
+
+
+def _utc(ms: int) -> str:
+    """A record's time (ms since the epoch) as people read it: ``2025-10-28 06:47:09 UTC``."""
+    try:
+        return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+    except (OverflowError, OSError, ValueError, TypeError):
+        return f"{ms} ms"
