@@ -17,7 +17,7 @@ import tomllib
 import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping, get_args, get_origin, get_type_hints
+from typing import Any, Iterable, Iterator, Mapping, get_args, get_origin, get_type_hints
 
 import platformdirs
 import tomli_w
@@ -340,23 +340,24 @@ class Config:
         values (0, 0.0, "", empty lists) and ``None`` included, so ``config_from_json`` reads back
         exactly this config. Tuples become lists. Holds no secrets: only env var *names*, and every
         string passes ``redact_text`` (credentials in URLs and key-like values become ``REDACTED``;
-        ordinary values are untouched, so they still read back exactly)."""
-        return _jsonable(dataclasses.asdict(self), redact=True)
+        ordinary values are untouched, so they still read back exactly), as does the value of every
+        API key variable (``environment_secrets``) wherever it appears."""
+        return _jsonable(dataclasses.asdict(self), redact=True, secrets=tuple(environment_secrets(self)))
 
     @property
     def offline_demo(self) -> bool:
         return self.market.source == "recorded" and all(a.kind == "baseline" for a in self.agents)
 
 
-def _jsonable(value: Any, redact: bool = False) -> Any:
+def _jsonable(value: Any, redact: bool = False, secrets: tuple[str, ...] = ()) -> Any:
     """``value`` (built of dicts, tuples, lists and scalars) with every tuple turned into a list and,
-    with ``redact``, every string passed through ``redact_text``."""
+    with ``redact``, every string passed through ``redact_text`` (with ``secrets``)."""
     if isinstance(value, dict):
-        return {k: _jsonable(v, redact) for k, v in value.items()}
+        return {k: _jsonable(v, redact, secrets) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_jsonable(v, redact) for v in value]
+        return [_jsonable(v, redact, secrets) for v in value]
     if redact and isinstance(value, str):
-        return redact_text(value)
+        return redact_text(value, secrets)
     return value
 
 
@@ -373,7 +374,9 @@ _KEY_LIKE = re.compile(
     # or a long high-entropy token: 32+ letters and digits in one run, both present
     r"|(?<![A-Za-z0-9])(?=[A-Za-z0-9]*[0-9])(?=[A-Za-z0-9]*[A-Za-z])[A-Za-z0-9]{32,}(?![A-Za-z0-9])"
 )
-_URL = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://[^\s'\"<>]+")
+# (a scheme starts a run of scheme characters and is at most 32 long: each position is tried once, so a
+# long run of letters in a server's message costs linear time, not quadratic)
+_URL = re.compile(r"(?<![A-Za-z0-9+.\-])[A-Za-z][A-Za-z0-9+.\-]{0,31}://[^\s'\"<>]+")
 _CREDENTIAL_NAME = re.compile(r"(?i)key|token|secret|pass|pwd|sig|auth|cred|session|jwt|bearer|code")
 
 
@@ -428,12 +431,45 @@ def redact_url(url: str) -> str:
     return f"{scheme}://{netloc}{tail}{fragment}"
 
 
-def redact_text(text: str) -> str:
-    """``text`` with every URL's credentials (``redact_url``) and every key-like value replaced by
-    ``REDACTED``; text without either comes back unchanged."""
+def redact_text(text: str, secrets: Iterable[str] = ()) -> str:
+    """``text`` with each of ``secrets`` (exact values, e.g. ``environment_secrets``), every URL's
+    credentials (``redact_url``) and every key-like value replaced by ``REDACTED``; text without any
+    comes back unchanged. Linear in the length of ``text``."""
+    for secret in secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
     if "://" in text:
         text = _URL.sub(lambda m: redact_url(m.group(0)), text)
     return _KEY_LIKE.sub(REDACTED, text)
+
+
+KEY_ENV_VARS: tuple[str, ...] = (
+    "OPENAI_API_KEY", "ANTHROPIC_API_KEY", "DEEPSEEK_API_KEY", "XAI_API_KEY", "OPENROUTER_API_KEY",
+    "DASHSCOPE_API_KEY", "GROQ_API_KEY", "GEMINI_API_KEY", "GOOGLE_API_KEY", "MISTRAL_API_KEY",
+)
+"""Key variables whose values are redacted wherever they appear, besides those the agents name."""
+
+
+def _walk_agents(agents: Iterable["AgentConfig"]) -> Iterator["AgentConfig"]:
+    for a in agents:
+        yield a
+        if a.fallback is not None:
+            yield from _walk_agents((a.fallback,))
+        yield from _walk_agents(a.members)
+
+
+def environment_secrets(*configs: "Config | None", environ: Mapping[str, str] | None = None) -> list[str]:
+    """The values (8 characters or more, longest first) of the environment variables that hold API
+    keys: every ``api_key_env`` of the configs' agents (their fallbacks and swarm members too) and the
+    well-known ones (``KEY_ENV_VARS``). A key is redacted by its value wherever it appears (a
+    ``base_url`` that carries it in its path, say), not only when it is shaped like one."""
+    env = os.environ if environ is None else environ
+    names = set(KEY_ENV_VARS)
+    for cfg in configs:
+        if cfg is not None:
+            names.update(a.api_key_env for a in _walk_agents(cfg.agents) if a.api_key_env)
+    values = {env.get(n) or "" for n in names}
+    return sorted((v for v in values if len(v) >= 8), key=len, reverse=True)
 
 
 def url_secrets(url: str) -> list[str]:
@@ -1301,7 +1337,7 @@ def config_from_json(data: Mapping[str, Any], where: str = "journal header") -> 
     return cfg
 
 
-def _restore_agent(a: AgentConfig, mine: AgentConfig | None, journal: str, who: str) -> AgentConfig:
+def _restore_agent(a: AgentConfig, mine: AgentConfig | None, journal: str, who: str, secrets: tuple[str, ...] = ()) -> AgentConfig:
     """``a`` with its redacted values taken from ``mine`` (see ``restore_redacted``), its fallback's
     from ``mine``'s fallback and its swarm members' from ``mine``'s members of the same name."""
     changes: dict[str, Any] = {}
@@ -1310,19 +1346,19 @@ def _restore_agent(a: AgentConfig, mine: AgentConfig | None, journal: str, who: 
         if not (isinstance(value, str) and REDACTED in value):
             continue
         candidate = getattr(mine, f.name, None) if mine is not None else None
-        if not isinstance(candidate, str) or redact_text(candidate) != value:
+        if not isinstance(candidate, str) or redact_text(candidate, secrets) != value:
             raise ConfigError(
                 f"cannot resume {journal}: {who} has a {f.name} whose credentials were not journaled "
                 f"({value}); pass --config with the file the session started with, so they can be taken from there."
             )
         changes[f.name] = candidate
     if a.fallback is not None:
-        restored = _restore_agent(a.fallback, mine.fallback if mine is not None else None, journal, f"the fallback of {who}")
+        restored = _restore_agent(a.fallback, mine.fallback if mine is not None else None, journal, f"the fallback of {who}", secrets)
         if restored is not a.fallback:
             changes["fallback"] = restored
     if a.members:
         theirs = {m.name: m for m in mine.members} if mine is not None else {}
-        members = tuple(_restore_agent(m, theirs.get(m.name), journal, f"member '{m.name}' of {who}") for m in a.members)
+        members = tuple(_restore_agent(m, theirs.get(m.name), journal, f"member '{m.name}' of {who}", secrets) for m in a.members)
         if any(r is not m for r, m in zip(members, a.members)):
             changes["members"] = members
     return dataclasses.replace(a, **changes) if changes else a
@@ -1337,5 +1373,6 @@ def restore_redacted(recorded: Config, current: Config | None, journal: str = "t
     Raises ``ConfigError`` (one sentence naming the agent and the key) when ``current`` has no such
     value: the user must point ``--config`` at the file the session was started with."""
     by_name = {a.name: a for a in current.agents} if current is not None else {}
-    agents = [_restore_agent(a, by_name.get(a.name), journal, f"agent '{a.name}'") for a in recorded.agents]
+    secrets = tuple(environment_secrets(recorded, current))  # (what to_json redacted by value)
+    agents = [_restore_agent(a, by_name.get(a.name), journal, f"agent '{a.name}'", secrets) for a in recorded.agents]
     return dataclasses.replace(recorded, agents=tuple(agents))

@@ -309,3 +309,76 @@ def test_resume_restores_credentials_of_a_fallback_and_of_swarm_members(tmp_path
     other = dataclasses.replace(cfg, agents=(cfg.agents[0], dataclasses.replace(cfg.agents[1], members=cfg.agents[1].members[1:])))
     with pytest.raises(ConfigError, match="member 'a' of agent 'Swarm'"):
         restore_redacted(recorded, other, "s.jsonl")
+
+
+# --- keys in unusual places, echoes of basic auth, and server messages of any size ------------------------
+
+
+def test_a_key_value_anywhere_in_the_config_is_redacted_by_value_and_a_resume_takes_it_back(tmp_path, monkeypatch):
+    """A key that is not shaped like one (no sk- prefix, short of 32 characters) in a base_url's path:
+    the header redacts it because it is the value of the agent's key variable, and ``--resume`` takes
+    the real URL back from the config file (the same key in the environment redacts it the same way)."""
+    key = "oc" + "PATHSECRET" + "5555"
+    monkeypatch.setenv("ARENA_TEST_PATH_KEY", key)
+    path = tmp_path / "arena.toml"
+    path.write_text(
+        f'[[agents]]\nname = "Proxy"\nkind = "openai-compatible"\nmodel = "m"\n'
+        f'base_url = "http://127.0.0.1:9/v1/{key}/v1"\napi_key_env = "ARENA_TEST_PATH_KEY"\n',
+        encoding="utf-8",
+    )
+    cfg = load_config(str(path), environ={})
+    text = json.dumps(cfg.to_json())
+    assert key not in text and "http://127.0.0.1:9/v1/REDACTED/v1" in text
+    from arena_tui.config import restore_redacted
+
+    back = restore_redacted(config_from_json(json.loads(text)), cfg)
+    assert back.agents[0].base_url == f"http://127.0.0.1:9/v1/{key}/v1"
+    # a well-known key variable is redacted by value too, even when no agent names it
+    monkeypatch.setenv("OPENAI_API_KEY", "plainword" + "secret99")
+    assert redact_text("x plainwordsecret99 y", __import__("arena_tui.config", fromlist=["x"]).environment_secrets()) == "x REDACTED y"
+
+
+async def test_a_server_echoing_basic_auth_of_the_base_urls_credentials_is_scrubbed(tmp_path, monkeypatch):
+    """httpx sends a base_url's ``user:password@`` as ``Authorization: Basic base64(user:password)``;
+    a 401 that echoes it must not put that (decodable) token on screen, in the journal or an export."""
+    import base64
+
+    from tests.fakes.llm_server import FakeLLMServer
+
+    monkeypatch.setenv("ARENA_TEST_BASIC_KEY", "sk-" + "basic0123456789abcdef")
+    async with FakeLLMServer() as srv:
+        base = srv.openai_base_url.replace("http://", f"http://{USER}:{PASS}@")
+        agent = LLMAgent(LLMAgentConfig(name="Proxy", provider="openai-compatible", model="401", base_url=base,
+                                        api_key_env="ARENA_TEST_BASIC_KEY", retries=0, timeout_s=5))
+        cfg = load_config(None, environ={}, cwd=tmp_path)
+        session = ArenaSession(cfg, build_market(cfg), [agent], journal_path=tmp_path / "basic.jsonl", max_cycles=1, pace=0)
+        seen: list[ev.Event] = []
+        await session.run(seen.append)
+        sent = [r.headers.get("authorization", "") for r in srv.requests]
+    token = base64.b64encode(f"{USER}:{PASS}".encode()).decode()
+    reasons = [e.reason for e in seen if isinstance(e, ev.AgentFailed)]
+    assert reasons, "the 401 is a failure"
+    for text, where in ((" ".join(reasons), "the failure reason"), ((tmp_path / "basic.jsonl").read_text(), "the journal")):
+        _no_canary(text, where)
+        assert token not in text, f"the basic-auth token leaked into {where}"
+
+
+def test_scrubbing_a_huge_server_message_takes_linear_time():
+    """A server's error message of megabytes (a run of letters after the base_url the reason starts
+    with) once made the URL pattern backtrack quadratically: minutes of a frozen arena that no signal
+    could stop. The guard here is generous (the work is milliseconds; the old pattern needed hours)."""
+    import threading
+
+    agent = _agent()
+    done: list[str] = []
+    message = f"Local: {BASE_URL} said: " + "A" * 300_000 + f" {ENV_KEY}"
+    worker = threading.Thread(target=lambda: done.append(agent._scrub(message, ENV_KEY)), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert done, "scrubbing a 300 kB message did not finish within 60 s"
+    assert len(done[0]) <= 400 and "CANARY" not in done[0]
+    big = "http://h/ " + "B" * 300_000
+    worker = threading.Thread(target=lambda: done.append(redact_text(big)), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert len(done) == 2 and done[1] == big

@@ -682,8 +682,10 @@ class LLMAgent:
 
     # -- errors ----------------------------------------------------------------------------------
     def _scrub(self, text: str, key: str | None) -> str:
-        """``text`` on one line, at most 400 characters, without the API key, bearer tokens, the
-        base_url's credentials (user-info, credential query parameters) or anything key-like."""
+        """``text`` on one line, at most 400 characters, without the API key, bearer and basic
+        authorization tokens (a base_url's user:password goes out as ``Basic base64(...)``, which a
+        server may echo), the base_url's credentials (user-info, credential query parameters) or
+        anything key-like. Linear in the length of ``text``: a server's message may be megabytes."""
         if key:
             text = text.replace(key, "[redacted]")
             if len(key) >= 12:  # also a key cut short by an echoing server
@@ -693,9 +695,11 @@ class LLMAgent:
             text = text.replace(base_url, self._where)
         for secret in self._url_secrets:
             text = text.replace(secret, "[redacted]")
-        text = redact_text(text)
-        text = re.sub(r"(?i)(bearer\s+)\S+", r"\1[redacted]", text)
         text = " ".join(text.split())
+        if len(text) > 2000:  # (only 400 are shown: the rest need not be searched)
+            text = text[:2000]
+        text = redact_text(text)
+        text = re.sub(r"(?i)\b(bearer|basic)(\s+)\S+", r"\1\2[redacted]", text)
         return text if len(text) <= 400 else text[:397] + "..."
 
     def _map_error(self, exc: BaseException, sdk: Any, stream: _Stream) -> _Failed:
