@@ -979,25 +979,31 @@ def load_config(
     if unknown:
         raise ConfigError(f"{where}: unknown section '{sorted(unknown)[0]}'; allowed are {', '.join([*SECTIONS, 'agents'])}.")
     sections: dict[str, Any] = {}
+    origins: dict[tuple[str, str], str] = {}
+    """(section, key) -> where its value came from, when not the file: a check that fails on it says so."""
     for name, cls in SECTIONS.items():
         raw = data.get(name, {})
         if not isinstance(raw, dict):
             raise ConfigError(f"{where}: [{name}] must be a table.")
         sec = _build(cls, raw, f"{where} {name}")
-        env_vals = {key: environ[var] for var, (s, key) in ENV_OVERRIDES.items() if s == name and var in environ}
+        env_vars = {key: var for var, (s, key) in ENV_OVERRIDES.items() if s == name and var in environ}
         hints = get_type_hints(cls)
         env_conv = {}
-        for key, val in env_vals.items():
+        for key, var in env_vars.items():
+            val = environ[var]
             if hints[key] is float:
                 try:
                     val = float(val)
                 except ValueError:
-                    raise ConfigError(f"environment variable for {name}.{key} must be a number (got {_shown(val)}).") from None
+                    raise ConfigError(f"environment variable {var} ({name}.{key}) must be a number (got {_shown(val)}).") from None
             env_conv[key] = val
+            origins[(name, key)] = f"environment variable {var}"
         if env_conv:
             sec = _build(cls, env_conv, f"environment {name}", base=sec)
         if overrides and overrides.get(name):
             sec = _build(cls, dict(overrides[name]), f"command line {name}", base=sec)
+            for key in overrides[name]:
+                origins[(name, key)] = CLI_FLAGS.get((name, key), "the command line")
         sections[name] = sec
     raw_agents = data.get("agents", [])
     if not isinstance(raw_agents, list):
@@ -1012,9 +1018,29 @@ def load_config(
     market = sections["market"]
     market = dataclasses.replace(market, coins=tuple(c.upper() for c in market.coins))
     cfg = Config(market=market, fees=sections["fees"], risk=sections["risk"], venue=sections["venue"], arena=sections["arena"], ui=sections["ui"], agents=agents, source=str(file or ""))
-    _validate(cfg, where)
-    _validate_paths(cfg, where)
+    try:
+        _validate(cfg, where)
+        _validate_paths(cfg, where)
+    except ConfigError as exc:
+        raise ConfigError(_blame(str(exc), where, origins)) from None
     return cfg
+
+
+CLI_FLAGS: dict[tuple[str, str], str] = {
+    ("market", "coins"): "--coins", ("market", "start"): "--start", ("market", "speed"): "--speed",
+    ("market", "source"): "--source", ("market", "exchange"): "--exchange", ("ui", "theme"): "--theme",
+    ("arena", "name"): "--name", ("arena", "answer_cache"): "--answer-cache", ("arena", "answer_cache_dir"): "--answer-cache",
+}
+"""The command-line flag that sets a config key (``cli.overrides_from``), for error sentences."""
+
+
+def _blame(message: str, where: str, origins: Mapping[tuple[str, str], str]) -> str:
+    """``message`` (a check's sentence, starting ``"<where> <section>.<key>"``) naming the environment
+    variable or flag the value came from instead of the file, when it came from one."""
+    m = re.match(re.escape(where) + r" (\w+)\.(\w+)", message)
+    if m is None or (m[1], m[2]) not in origins:
+        return message
+    return f"{origins[(m[1], m[2])]} ({m[1]}.{m[2]})" + message[m.end():]
 
 
 def _validate_paths(cfg: Config, where: str) -> None:

@@ -537,3 +537,28 @@ def test_a_key_pasted_into_a_market_field_is_not_echoed(tmp_path, text):
         load_config(str(p), environ={})
     msg = str(info.value)
     assert "CANARY" not in msg.upper() and str(p) in msg
+
+
+def test_a_bad_value_from_the_environment_or_a_flag_is_blamed_on_it_not_on_the_file(tmp_path):
+    """A check that fails on a value an ARENA_* variable or a flag set names that variable or flag:
+    the config file holds no such key, and the user must know where to look."""
+    path = tmp_path / "ok.toml"
+    path.write_text('[arena]\nname = "ok"\n', encoding="utf-8")
+    cases = [
+        ({"ARENA_COINS": "FOO"}, None, "environment variable ARENA_COINS (market.coins): unknown coin 'FOO'"),
+        ({"ARENA_CYCLE_INTERVAL": "7x"}, None, "environment variable ARENA_CYCLE_INTERVAL (market.cycle_interval): '7x' is not a timeframe"),
+        ({"ARENA_SPEED": "abc"}, None, "environment variable ARENA_SPEED (market.speed) must be a number"),
+        ({}, {"market": {"coins": ("FOO",)}}, "--coins (market.coins): unknown coin 'FOO'"),
+        ({}, {"market": {"speed": -1.0}}, "--speed (market.speed) must be 0 or more"),
+    ]
+    for environ, overrides, says in cases:
+        with pytest.raises(ConfigError) as info:
+            load_config(str(path), environ=environ, overrides=overrides)
+        msg = str(info.value)
+        assert msg.startswith(says), msg
+        assert str(path) not in msg, msg
+    # a bad value in the file is still the file's
+    path.write_text('[market]\ncoins = ["FOO"]\n', encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_config(str(path), environ={})
+    assert str(info.value).startswith(f"{path} market.coins: unknown coin 'FOO'")
