@@ -42,6 +42,7 @@ from arena_tui.tui.screens.console import ConsoleScreen
 from arena_tui.tui.starting import StartFailed
 from arena_tui.tui.themes import (
     APP_VARIABLES,
+    app_variable_fallback,
     DEFAULT_THEME,
     ThemeLoad,
     load_themes,
@@ -214,8 +215,9 @@ class ArenaApp(App[None]):
         """Textual's variables plus the app's own (``APP_VARIABLES``), each falling back to a Textual
         variable when the theme does not set it."""
         variables = super().get_css_variables()
-        for name, fallback in APP_VARIABLES.items():
-            variables.setdefault(name, variables[fallback])
+        dark = self.current_theme.dark
+        for name in APP_VARIABLES:
+            variables.setdefault(name, variables[app_variable_fallback(name, dark)])
         self.theme_variables = variables
         return variables
 
@@ -616,14 +618,22 @@ class ArenaApp(App[None]):
         if not isinstance(self.screen, SessionsScreen):
             self._open_view(SessionsScreen(self.sessions_dir(), cache=default_cache_path()))
 
+    def journal_on_screen(self) -> Path | None:
+        """The journal of the session on screen: the one a live session writes, or the one followed
+        or replayed (None: none yet, or a session without one)."""
+        for name in ("journal_path", "path", "_path"):  # a live session's, a follow's, a replay's journal
+            path = getattr(self.session, name, None)
+            if isinstance(path, (str, Path)) and str(path):
+                return Path(path)
+        return None
+
     def sessions_dir(self) -> Path:
         """The directory the sessions browser lists: the one holding this session's journal (the
         journal replayed or followed, a live session's), else the header's ``arena.sessions_dir``,
         else ``sessions``."""
-        for name in ("journal_path", "path", "_path"):  # a live session's, a follow's, a replay's journal
-            path = getattr(self.session, name, None)
-            if isinstance(path, (str, Path)) and str(path):
-                return Path(path).parent
+        journal = self.journal_on_screen()
+        if journal is not None:
+            return journal.parent
         state = self.session.state
         config = state.header.config if state is not None and state.header is not None else {}
         arena = config.get("arena") if isinstance(config, dict) else None

@@ -20,10 +20,22 @@ def _missing(value: float | None) -> bool:
     return value is None or (isinstance(value, float) and math.isnan(value))
 
 
-def price(value: float | None) -> str:
+def price(value: float | None, width: int | None = None) -> str:
     """A price with as many decimals as its size needs: ``106,512.3``, ``3,901.45``, ``2.4113``,
     ``0.18432``, ``0.00068``; under 0.0001 four significant digits (``0.00001234``: a live exchange's
-    small coins, which five decimals would show as ``0.00001``)."""
+    small coins, which five decimals would show as ``0.00001``).
+
+    ``width``: the most cells the text may take (a table column's width): a longer figure loses
+    decimals (``0.0000123``, ``123,457``), then its thousands separators, then becomes scientific with
+    at most three significant digits (``8.42e-5``, ``-7.60e-5``), so a column never cuts it nor runs
+    into the next one. Indicators (MACD, ATR) in quote currency (USD) read the same way."""
+    text = _price(value)
+    if width is None or len(text) <= width or _missing(value):
+        return text
+    return _fit(value, width)
+
+
+def _price(value: float | None) -> str:
     if _missing(value):
         return MISSING
     a = abs(value)
@@ -36,6 +48,31 @@ def price(value: float | None) -> str:
     if a >= 0.0001 or a == 0:  # 5 decimals keep at least 2 significant digits
         return f"{value:,.5f}"
     return f"{value:.{min(12, 3 - math.floor(math.log10(a)))}f}"
+
+
+def _fit(value: float, width: int) -> str:
+    """``value`` in at most ``width`` cells (see ``price``); the shortest form when none fits."""
+    a = abs(value)
+    if math.isinf(value):
+        return "-inf" if value < 0 else "inf"
+    if a >= 1:
+        for decimals in range(3, -1, -1):
+            text = f"{value:,.{decimals}f}"
+            if len(text) <= width:
+                return text
+        text = f"{value:.0f}"
+        if len(text) <= width:
+            return text
+    else:
+        text = f"{value:.{2 - math.floor(math.log10(a))}f}"  # three significant digits
+        if len(text) <= width and float(text) != 0:
+            return text
+    for digits in (2, 1, 0):
+        mantissa, exponent = f"{value:.{digits}e}".split("e")
+        text = f"{mantissa}e{int(exponent):+d}" if int(exponent) > 0 else f"{mantissa}e{int(exponent)}"
+        if len(text) <= width:
+            return text
+    return text
 
 
 def money(value: float | None, *, sign: bool = False) -> str:

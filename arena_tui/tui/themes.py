@@ -10,7 +10,8 @@ or ``transparent``, ``ansi_red``, ``ansi_default``), optionally followed by an a
 ``[variables]`` may hold:
 
 * the app's own colours (``arena-benchmark``, ``arena-rule-based``, ``arena-reasoning``,
-  ``arena-live``, ``arena-recorded``, ``arena-replay``; see ``APP_VARIABLES``), each a colour;
+  ``arena-live``, ``arena-recorded``, ``arena-replay``, ``arena-rule``; see ``APP_VARIABLES``), each
+  a colour;
 * Textual's design variables (the names ``Theme.to_color_system().generate()`` makes, such as
   ``footer-key-foreground``, ``text-muted``, ``block-cursor-text-style``; see ``textual_variables``):
   the text-style ones (``*-text-style``, ``link-style``, ``link-style-hover``) take style words
@@ -67,9 +68,21 @@ APP_VARIABLES: dict[str, str] = {
     "arena-live": "error",
     "arena-recorded": "primary",
     "arena-replay": "accent",
+    "arena-rule": "panel-lighten-2",
 }
 """App-specific theme variables and the Textual variable each falls back to when a theme (a
-built-in Textual theme, say) does not set it."""
+built-in Textual theme, say) does not set it (a light theme: ``LIGHT_FALLBACKS`` first).
+``arena-rule`` is the colour of the tables' title rules and of an agent pane's border while it is
+not focused: it must stand out from ``background`` and ``surface``."""
+
+LIGHT_FALLBACKS: dict[str, str] = {"arena-rule": "panel-darken-3"}
+"""A light theme's fallbacks where the dark one's would vanish (``panel-lighten-2`` is white on a
+light panel)."""
+
+
+def app_variable_fallback(name: str, dark: bool) -> str:
+    """The Textual variable an app variable (``APP_VARIABLES``) falls back to in a dark or light theme."""
+    return APP_VARIABLES[name] if dark else LIGHT_FALLBACKS.get(name, APP_VARIABLES[name])
 
 _COLOUR_FIELDS = (
     "primary",

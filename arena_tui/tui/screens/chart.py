@@ -25,7 +25,7 @@ class ChartScreen(StateView):
     ChartScreen {
         & #chart-title { height: 1; padding: 0 1; background: $boost; text-style: bold; }
         & #chart { height: 1fr; padding: 0 1 0 0; }
-        & #chart-legend { height: auto; max-height: 6; padding: 0 1; border-top: solid $panel-lighten-2; }
+        & #chart-legend { height: auto; max-height: 6; padding: 0 1; border-top: solid $arena-rule; }
     }
     """
 

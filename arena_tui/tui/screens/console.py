@@ -31,7 +31,13 @@ if TYPE_CHECKING:
 # the first panes are made, after the first frame.
 
 SHORT_HEIGHT = 32
-"""Terminals with fewer rows than this get the short layout (see app.tcss)."""
+"""Terminals with fewer rows than this always get the short layout (see app.tcss); taller ones
+too while they cannot hold every panel whole (``ConsoleScreen.tall_height``)."""
+
+AGENTS_MIN_HEIGHT = 6
+"""The agent panes' least rows in the tall layout (``#agents`` ``min-height`` in app.tcss)."""
+POSITIONS_MAX_HEIGHT = 8
+"""The positions table's most rows in the tall layout (``#positions`` ``max-height`` in app.tcss)."""
 
 PANELS: tuple[str, ...] = ("console", "positions", "leaderboard", "notices")
 """What the body shows on a short screen, in the order ``v`` steps through them: the console (the
@@ -70,9 +76,14 @@ class ConsoleScreen(Screen):
     title shows and key n (1-9) focuses. The widgets are held from the start (``header``, ``status``, ``market``, ``positions``,
     ``leaderboard``), so reaching one never queries the DOM (nor fails while the screen closes).
 
-    Under ``SHORT_HEIGHT`` rows not every panel fits: the body shows the market, the selected
-    agent's pane and the leaderboard, and ``v`` steps through the others (``panel``, ``PANELS``),
-    its footer entry naming the one it shows next."""
+    Under ``tall_height()`` rows (at least ``SHORT_HEIGHT``; more with more agents or coins) not
+    every panel fits: the screen has the ``-short`` class (``-tall`` otherwise; set here, not by
+    Textual's vertical breakpoints, as the rows needed depend on the session), the body shows the
+    market, the selected agent's pane and the leaderboard, and ``v`` steps through the others
+    (``panel``, ``PANELS``), its footer entry naming the one it shows next."""
+
+    VERTICAL_BREAKPOINTS: ClassVar[list[tuple[int, str]]] = []
+    """None from Textual: ``-short`` / ``-tall`` follow ``tall_height`` (``_fit``)."""
 
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding(
@@ -103,7 +114,7 @@ class ConsoleScreen(Screen):
                 "v",
                 f"show_panel('{panel}')",
                 panel.capitalize(),
-                tooltip=f"Short screens (under {SHORT_HEIGHT} rows): show {what}; v steps on to the next panel",
+                tooltip=f"Short screens (too few rows for every panel): show {what}; v steps on to the next panel",
                 id=f"panel-{panel}",
             )
             for panel, what in (
@@ -131,7 +142,7 @@ class ConsoleScreen(Screen):
     def __init__(self, mode: str, state: Callable[[], ArenaState | None]) -> None:
         super().__init__(id="console")
         self.short = False
-        """Fewer rows than ``SHORT_HEIGHT``: one panel at a time (``panel``)."""
+        """Fewer rows than ``tall_height()``: one panel at a time (``panel``)."""
         self.mode = mode
         self._state = state
         self.header = SessionHeader(mode=mode, id="header")
@@ -154,21 +165,39 @@ class ConsoleScreen(Screen):
         self._clockless: tuple[type, ...] = ()
 
     def _breakpoint_classes(self, width: int, height: int) -> dict[str, bool]:
-        """The screen's breakpoint classes at a ``width`` x ``height`` terminal, as Textual sets
-        them on each resize (the app's ``HORIZONTAL_BREAKPOINTS`` and ``VERTICAL_BREAKPOINTS``)."""
+        """The screen's breakpoint classes at a ``width`` x ``height`` terminal: as Textual sets
+        them on each resize from the app's ``HORIZONTAL_BREAKPOINTS``, and ``-short`` / ``-tall``
+        (``tall_height``)."""
         classes: dict[str, bool] = {}
-        for size, breakpoints in ((width, self.app.HORIZONTAL_BREAKPOINTS or []), (height, self.app.VERTICAL_BREAKPOINTS or [])):
-            chosen = next((name for at, name in sorted(breakpoints, reverse=True) if size >= at), None)
-            classes.update({name: name == chosen for _, name in breakpoints})
+        breakpoints = self.app.HORIZONTAL_BREAKPOINTS or []
+        chosen = next((name for at, name in sorted(breakpoints, reverse=True) if width >= at), None)
+        classes.update({name: name == chosen for _, name in breakpoints})
+        short = height < self.tall_height()
+        classes.update({"-short": short, "-tall": not short})
         return classes
 
+    def tall_height(self) -> int:
+        """The rows the tall layout needs to show every panel whole (at least ``SHORT_HEIGHT``):
+        the header, the status line's most lines, the market (title, header, a row per coin), the
+        agent panes' least rows, the positions table's most, the leaderboard (title, header, a row
+        per agent and the benchmark's) and the footer. Fixed for a session (neither the notices nor
+        the positions move it), so the layout does not flip as they come and go."""
+        from arena_tui.tui.widgets.status import TALL_LINES
+
+        state = self._state()
+        header = state.header if state is not None else None
+        coins = len(header.coins) if header is not None and header.coins else 6
+        board = len(self.panes) + 1
+        needed = 1 + TALL_LINES + (2 + coins) + AGENTS_MIN_HEIGHT + POSITIONS_MAX_HEIGHT + (2 + board) + 1
+        return max(SHORT_HEIGHT, needed)
+
     def compose(self) -> ComposeResult:
-        # The breakpoint classes before any child is styled: Textual sets them on the first resize,
-        # after a first layout without them, and restyling every widget then delays the first frame.
-        self.update_classes(self._breakpoint_classes(*self.app.size), animate=False)
         state = self._state()
         if state is not None and state.header is not None:  # a resumed session: its agents are known before any event
             self._make_panes(state.header)
+        # The breakpoint classes before any child is styled: Textual sets them on the first resize,
+        # after a first layout without them, and restyling every widget then delays the first frame.
+        self.update_classes(self._breakpoint_classes(*self.app.size), animate=False)
         yield self.header
         yield self.status
         with Vertical(id="body"):
@@ -201,13 +230,17 @@ class ConsoleScreen(Screen):
         self._fit(event.size.width, event.size.height)
 
     def _fit(self, width: int, height: int) -> None:
-        """Narrow (< 100 columns): a compact footer without the palette key. Short (< 32 rows): the
-        status line shows only the newest notice, and ``v`` shows the panels that do not fit."""
+        """Narrow (< 100 columns): a compact footer without the palette key. Short (fewer rows than
+        ``tall_height()``): the status line shows only the newest notice, and ``v`` shows the panels
+        that do not fit."""
         narrow = width < NARROW_WIDTH
         changed = narrow != self.footer.compact
         self.footer.compact = narrow
         self.footer.show_command_palette = not narrow
-        short = height < SHORT_HEIGHT
+        for table in self.tables:
+            table.fit_width(width)  # a table hidden behind a zoomed pane is sent no Resize
+        short = height < self.tall_height()
+        self.update_classes({"-short": short, "-tall": not short}, animate=False)
         self.status.set_short(short)
         for pane in self.panes.values():
             pane.set_show_open(short)
@@ -364,7 +397,7 @@ class ConsoleScreen(Screen):
         for n in range(1, 10):
             grid.set_class(len(self.panes) == n, f"-n{n}")
         grid.set_class(len(self.panes) > 9, "-many")
-        short = self.app.size.height < SHORT_HEIGHT
+        short = self.app.size.height < self.tall_height()
         for pane in self.panes.values():
             pane.set_show_open(short)
 
@@ -378,6 +411,7 @@ class ConsoleScreen(Screen):
             await self.agents_grid.remove_children()
             self._make_panes(e)
             await self.agents_grid.mount_all(self.panes.values())
+            self._fit(*self.app.size)  # the rows every panel needs depend on the agents
             first = next(iter(self.panes.values()), None)
             if first is not None and self.app.screen is self:
                 self.select_pane(first)

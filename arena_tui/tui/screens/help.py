@@ -30,10 +30,11 @@ PANES = """\
   and ✖ halts. A rule-based agent's repeated lines collapse into one. The last few cycles are
   kept. On a short screen only the focused agent's pane shows: tab or 1-9 switch.
 - **Positions**: every open position with its entry, mark, unrealized PnL, stop, target and
-  liquidation price (entry, stop and target need 100 columns). Under 32 rows it has no room in
-  the console: `v` shows it, then the whole leaderboard, then every notice in full.
+  liquidation price (where they do not all fit, target, stop and entry give way, in that order).
+  On a short screen (under 32 rows, or too few for every panel) it has no room in the console:
+  `v` shows it, then the whole leaderboard, then every notice in full.
 - **Status line**: the latest notices. In a replay, notices from the recording are muted and
-  start with "recorded:". Under 32 rows only the newest shows, cut to two lines: `v` (three
+  start with "recorded:". On a short screen only the newest shows, cut to two lines: `v` (three
   times) shows them all in full.
 - **Leaderboard**: ranked by account value (`1.`, `2.`, ...), with each agent's equity line and
   the BTC buy-and-hold benchmark over the same window. The number before an agent's name is its

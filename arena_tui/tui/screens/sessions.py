@@ -52,7 +52,8 @@ class SessionsScreen(StateView):
     (mode and clock span), agents, cycles, leader and its return, state (complete, cut off, in use,
     corrupt, unreadable) with its problem. Listing reads each changed journal to its end, in a
     thread, so the screen answers at once ("reading…"). ``cache``: the summary cache
-    (``sessions.default_cache_path()``; None: none). Enter replays the selected journal."""
+    (``sessions.default_cache_path()``; None: none). Enter replays the selected journal; on the
+    journal the session on screen writes or follows it says so in a notice and does nothing."""
 
     DEFAULT_CSS = """
     SessionsScreen {
@@ -174,4 +175,21 @@ class SessionsScreen(StateView):
         if s.state == UNREADABLE:
             self.app.notify(f"{s.name} cannot be replayed: {s.problem}", title="Sessions", severity="warning", timeout=8)
             return
+        if self._on_screen(Path(s.path)):
+            self.app.notify(f"{s.name} is the session on screen (esc goes back to it).", title="Sessions", timeout=6)
+            return
         self.app.open_journal(Path(s.path), follow=s.state == IN_USE)
+
+    def _on_screen(self, path: Path) -> bool:
+        """Whether ``path`` is the journal the session on screen writes or follows
+        (``ArenaApp.journal_on_screen``): opening it would stop this session only to follow what it
+        wrote. (A replay's own journal is replayed again from its start, as asked.)"""
+        if self.app.session.mode == "replay":
+            return False
+        own = self.app.journal_on_screen()
+        if own is None:
+            return False
+        try:
+            return own.resolve() == path.resolve()
+        except OSError:
+            return own == path

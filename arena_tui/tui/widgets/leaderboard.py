@@ -35,6 +35,7 @@ class Leaderboard(ArenaTable):
     140 columns, PnL and win rate 120; under 100 the agent column is narrower and the equity line
     10 cycles long instead of 14, and the budget share is left out. A session replaying Alpha Arena
     Season 1 (``season1``) shows the real account value (``real $``) instead of tokens and cost.
+    Columns that still do not fit give way whole (``ColumnSpec.drop``), never cut at the edge.
 
     The equity lines are display-only history: ``record`` adds each ``CycleCompleted``'s account
     values (at most ``EQUITY_POINTS`` per agent).
@@ -43,26 +44,29 @@ class Leaderboard(ArenaTable):
     COLUMNS = (
         ColumnSpec("rank", "#", 3),
         ColumnSpec("agent", "agent", 29, numeric=False, narrow_width=16),
-        ColumnSpec("equity", "equity", 14, narrow_width=10),
+        ColumnSpec("equity", "equity", 14, narrow_width=10, drop=3),
         ColumnSpec("value", "value $", 9),
         ColumnSpec("return", "return", 8),
         ColumnSpec("pnl", "PnL $", 10, min_width=120),  # +11,066.35
         ColumnSpec("fees", "fees $", 7, min_width=140),
         ColumnSpec("win", "win", 5, min_width=120),
-        ColumnSpec("sharpe", "Sharpe", 6),
+        ColumnSpec("sharpe", "Sharpe", 6, drop=4),
         ColumnSpec("drawdown", "maxDD", 6),
         ColumnSpec("trades", "trades", 6),
         ColumnSpec("tokens", "tokens", 6, min_width=140),
-        ColumnSpec("cost", "cost $", 10, narrow_width=6),
+        ColumnSpec("cost", "cost $", 10, narrow_width=6, drop=1),
     )
+    """Where the columns meant for the width do not fit (a Season 1 session's ``real $`` at 80
+    columns), the Sharpe ratio gives way first, then the equity line, the real account value and
+    the cost: the trades, return and drawdown stay whole."""
 
-    REAL = ColumnSpec("real", "real $", 9)
+    REAL = ColumnSpec("real", "real $", 9, drop=2)
     """A Season 1 session's (``season1.is_season1``) column instead of tokens and cost: the account
     value the model's latest real prompt at or before the cycle stated (``season1.real_value_at``)."""
 
     @property
-    def shown_columns(self) -> tuple[ColumnSpec, ...]:
-        columns = super().shown_columns
+    def wanted_columns(self) -> tuple[ColumnSpec, ...]:
+        columns = super().wanted_columns
         if not self._season1():
             return columns
         out: list[ColumnSpec] = []
@@ -86,12 +90,8 @@ class Leaderboard(ArenaTable):
 
     def show(self, state) -> None:
         """Draw the table from ``state``; a Season 1 session's header swaps in the ``real $`` column."""
-        before = self.shown_columns
         self.state = state
-        if self.is_mounted and self.shown_columns != before:
-            self.clear(columns=True)
-            self._shown_keys = None
-            self._add_columns()
+        self.relayout()
         self.refresh_rows()
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:

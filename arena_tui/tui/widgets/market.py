@@ -13,7 +13,8 @@ from arena_tui.tui.widgets.tables import ArenaTable, ColumnSpec, Row
 class MarketTable(ArenaTable):
     """Coin, mark price (coloured by the tick since the cycle before), change since the session's
     first cycle, funding rate, open interest, RSI7/RSI14, EMA20 vs EMA50 (the gap in percent, ▲ when
-    EMA20 is above), MACD and ATR14, all on the intraday timeframe: ``state.market`` (coin ->
+    EMA20 is above), MACD and ATR14 (prices, MACD and ATR fitted to their columns: ``fmt.price(width=...)``,
+    ``8.42e-5`` for a tiny MACD), all on the intraday timeframe: ``state.market`` (coin ->
     {"price", "change_pct", "funding_rate", "open_interest", "rsi7", "rsi14", "ema20", "ema50",
     "macd", "atr14"}), coins in the market's order.
 
@@ -38,12 +39,12 @@ class MarketTable(ArenaTable):
         ColumnSpec("price", "price", 9),
         ColumnSpec("change", "chg", 7),
         ColumnSpec("funding", "funding", 8),
-        ColumnSpec("oi", "OI", 7),
-        ColumnSpec("rsi7", "RSI7", 5),
+        ColumnSpec("oi", "OI", 7, drop=5),
+        ColumnSpec("rsi7", "RSI7", 5, drop=3),
         ColumnSpec("rsi14", "RSI14", 5),
-        ColumnSpec("ema", "EMA20/50", 8),
-        ColumnSpec("macd", "MACD", 8),
-        ColumnSpec("atr", "ATR14", 8),
+        ColumnSpec("ema", "EMA20/50", 8, drop=1),
+        ColumnSpec("macd", "MACD", 8, drop=2),
+        ColumnSpec("atr", "ATR14", 8, drop=4),
         ColumnSpec("spread", "spread bp", 9, min_width=120),
         ColumnSpec("bid_depth", "bid depth", 9, min_width=120),
         ColumnSpec("ask_depth", "ask depth", 9, min_width=120),
@@ -68,9 +69,9 @@ class MarketTable(ArenaTable):
         self._book = False  # the order-book columns are laid out
 
     @property
-    def shown_columns(self):
-        """The columns on screen: the order-book ones only while the rows carry a book."""
-        cols = super().shown_columns
+    def wanted_columns(self):
+        """The columns meant for the terminal's width: the order-book ones only while the rows carry a book."""
+        cols = super().wanted_columns
         return cols if self._book else tuple(c for c in cols if c.key not in self.BOOK)
 
     def _rows_have_book(self) -> bool:
@@ -81,14 +82,8 @@ class MarketTable(ArenaTable):
     def refresh_rows(self) -> None:
         """As ``ArenaTable.refresh_rows``; lays the columns out again when the order book comes or goes."""
         if self.is_mounted:
-            book = self._rows_have_book()
-            if book != self._book:
-                before = self.shown_columns
-                self._book = book
-                if self.shown_columns != before:
-                    self.clear(columns=True)
-                    self._shown_keys = None
-                    self._add_columns()
+            self._book = self._rows_have_book()
+            self.relayout()
         super().refresh_rows()
 
     @property
@@ -136,15 +131,15 @@ class MarketTable(ArenaTable):
         tick = None if prev is None or price is None else price - prev
         return {
             "coin": self.styled(coin, "arena--strong", numeric=False),
-            "price": self.signed(tick, fmt.price(price)),
+            "price": self.signed(tick, fmt.price(price, self.cell_width("price"))),
             "change": self.signed(change, fmt.percent(change)),
             "funding": self.signed(row.get("funding_rate"), fmt.rate(row.get("funding_rate"))),
             "oi": self.styled(fmt.compact(row.get("open_interest"))),
             "rsi7": self._rsi(row.get("rsi7")),
             "rsi14": self._rsi(row.get("rsi14")),
             "ema": self.signed(ema_gap, ema_text),
-            "macd": self.signed(row.get("macd"), fmt.price(row.get("macd"))),
-            "atr": self.styled(fmt.price(row.get("atr14"))),
+            "macd": self.signed(row.get("macd"), fmt.price(row.get("macd"), self.cell_width("macd"))),
+            "atr": self.styled(fmt.price(row.get("atr14"), self.cell_width("atr"))),
             "spread": self.styled(_spread(row.get("spread_bp"))),
             "bid_depth": self.styled(_usd(row.get("bid_depth"))),
             "ask_depth": self.styled(_usd(row.get("ask_depth"))),

@@ -17,23 +17,27 @@ class PositionsTable(ArenaTable):
     """Rows keyed ``"<agent>/<coin>"``, one per open position in the state (each agent's
     ``AgentBook.positions``, as its last ``AccountUpdated`` listed them): agent, coin, side,
     quantity (base coin), leverage, entry and mark price, unrealized PnL (USD, coloured by sign),
-    stop-loss, profit target and liquidation price (entry, stop and target are left out under 100
-    columns). Rows are grouped by agent (session order), then by coin (market order); the border
+    stop-loss, profit target and liquidation price (where they do not all fit, target, stop and
+    entry give way, in that order: ``COLUMNS``). Prices are fitted to their columns
+    (``fmt.price(width=...)``). Rows are grouped by agent (session order), then by coin (market order); the border
     subtitle sums them up."""
 
     COLUMNS = (
         ColumnSpec("agent", "agent", 23, numeric=False),
         ColumnSpec("coin", "coin", 4, numeric=False),
         ColumnSpec("side", "side", 5, numeric=False),
-        ColumnSpec("quantity", "qty", 8),
-        ColumnSpec("leverage", "lev", 4),
-        ColumnSpec("entry", "entry", 9, wide_only=True),
+        ColumnSpec("quantity", "qty", 8, drop=1),
+        ColumnSpec("leverage", "lev", 4, drop=2),
+        ColumnSpec("entry", "entry", 9, drop=3),
         ColumnSpec("mark", "mark", 9),
         ColumnSpec("upnl", "uPnL $", 9),
-        ColumnSpec("stop", "stop", 9, wide_only=True),
-        ColumnSpec("target", "target", 9, wide_only=True),
+        ColumnSpec("stop", "stop", 9, drop=4),
+        ColumnSpec("target", "target", 9, drop=5),
         ColumnSpec("liq", "liq.", 9),
     )
+    """Every column from 109 cells (110 while the scrollbar shows); narrower, the profit
+    target leaves first, then the stop-loss, the entry price, the leverage and the quantity: the
+    liquidation price (the risk) stays with the mark price and the unrealized PnL."""
 
     def open_positions(self) -> list[tuple[str, str, PositionRow]]:
         """(agent, agent kind, position) of every open position, in display order."""
@@ -61,12 +65,12 @@ class PositionsTable(ArenaTable):
             "side": self.styled(fmt.side(side), "arena--up" if side > 0 else "arena--down", numeric=False),
             "quantity": self.styled(fmt.quantity(p.quantity)),
             "leverage": self.styled(fmt.leverage(p.leverage)),
-            "entry": self.styled(fmt.price(p.entry_price)),
-            "mark": self.styled(fmt.price(p.mark_price)),
+            "entry": self.styled(fmt.price(p.entry_price, self.cell_width("entry"))),
+            "mark": self.styled(fmt.price(p.mark_price, self.cell_width("mark"))),
             "upnl": self.signed(upnl, fmt.number(upnl, 2) if upnl is None or upnl < 0 else f"+{upnl:,.2f}"),
-            "stop": self.styled(fmt.price(p.stop_loss), "arena--muted"),
-            "target": self.styled(fmt.price(p.profit_target), "arena--muted"),
-            "liq": self.styled(fmt.price(liq) if liq and liq > 0 else fmt.MISSING, "arena--warning"),
+            "stop": self.styled(fmt.price(p.stop_loss, self.cell_width("stop")), "arena--muted"),
+            "target": self.styled(fmt.price(p.profit_target, self.cell_width("target")), "arena--muted"),
+            "liq": self.styled(fmt.price(liq, self.cell_width("liq")) if liq and liq > 0 else fmt.MISSING, "arena--warning"),
         }
 
     def summary(self) -> str:

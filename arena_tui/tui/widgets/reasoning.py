@@ -159,7 +159,7 @@ class AgentPane(StreamView, inherit_bindings=False):
     DEFAULT_CSS = """
     AgentPane {
         height: 1fr;
-        border: round $panel-lighten-2;
+        border: round $arena-rule;
         border-title-color: $text;
         border-title-style: bold;
         border-subtitle-color: $text-muted;

@@ -21,7 +21,7 @@ KEEP = 3
 TALL_LINES = 3
 """Lines the status line may take (its CSS ``max-height``)."""
 SHORT_LINES = 2
-"""Lines the status line may take on a short screen (under 32 rows)."""
+"""Lines the status line may take on a short screen (``ConsoleScreen.tall_height``)."""
 SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 """A progress line's spinner, one frame per ``TICK_S``."""
 TICK_S = 0.2

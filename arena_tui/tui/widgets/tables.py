@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 NARROW_WIDTH = 100
 """Terminals narrower than this (in cells) get the narrow layout: tables drop their ``wide_only``
-columns, at most two agent panes side by side, no wall clock."""
+columns and use their ``narrow_width``s, at most two agent panes side by side, no wall clock."""
 
 Row = tuple[str, Mapping[str, Text]]
 """One table row as (row key, column key -> cell)."""
@@ -30,8 +30,10 @@ Row = tuple[str, Mapping[str, Text]]
 class ColumnSpec:
     """One table column: ``key`` (for ``update_cell``), header ``label``, fixed ``width`` in cells,
     whether its figures are right-aligned (``numeric``), whether it is left out on terminals
-    narrower than ``NARROW_WIDTH`` (``wide_only``) or narrower than ``min_width`` cells, and its
-    width under ``NARROW_WIDTH`` (``narrow_width``, default ``width``)."""
+    narrower than ``NARROW_WIDTH`` (``wide_only``) or narrower than ``min_width`` cells, its
+    width under ``NARROW_WIDTH`` (``narrow_width``, default ``width``), and when it gives way to
+    keep the others whole (``drop``: where the columns shown at the terminal's width do not fit the
+    table, the one with the highest ``drop`` leaves first, and so on until the rest fit; 0: never)."""
 
     key: str
     label: str
@@ -40,6 +42,7 @@ class ColumnSpec:
     wide_only: bool = False
     narrow_width: int | None = None
     min_width: int = 0
+    drop: int = 0
 
     def shown_at(self, width: int) -> bool:
         """Whether the column is on screen on a terminal ``width`` cells wide."""
@@ -48,6 +51,18 @@ class ColumnSpec:
     def width_for(self, narrow: bool) -> int:
         """The column's width in cells (without the one-cell gap) on a narrow or wide terminal."""
         return self.narrow_width if narrow and self.narrow_width is not None else self.width
+
+
+def fit_columns(columns: Sequence[ColumnSpec], narrow: bool, room: int) -> tuple[ColumnSpec, ...]:
+    """``columns`` less the ones that give way (highest ``drop`` first) until the rest, each one
+    cell wider than its figures, take at most ``room`` cells; the columns left keep their order."""
+    shown = list(columns)
+    while sum(c.width_for(narrow) + 1 for c in shown) > room:
+        droppable = [c for c in shown if c.drop > 0]
+        if not droppable:
+            break
+        shown.remove(max(droppable, key=lambda c: c.drop))
+    return tuple(shown)
 
 
 class ArenaTable(DataTable, can_focus=False):
@@ -109,6 +124,8 @@ class ArenaTable(DataTable, can_focus=False):
         self._shown_keys: list[str] | None = None
         self._shown_cells: dict[str, dict[str, Text]] = {}
         self._dirty = False
+        self._laid_out: tuple[tuple[str, int], ...] = ()
+        """(key, width) of the columns the table holds."""
 
     def on_mount(self) -> None:
         self.width = self.app.size.width
@@ -119,28 +136,71 @@ class ArenaTable(DataTable, can_focus=False):
             self.refresh_rows()
 
     @property
-    def shown_columns(self) -> tuple[ColumnSpec, ...]:
-        """The columns on screen at the terminal's width (``ColumnSpec.shown_at``)."""
+    def wanted_columns(self) -> tuple[ColumnSpec, ...]:
+        """The columns meant for the terminal's width (``ColumnSpec.shown_at``), before any gives
+        way to the room there is (subclasses add or leave out their own)."""
         return tuple(c for c in self.COLUMNS if c.shown_at(self.width))
+
+    @property
+    def room(self) -> int:
+        """The cells the columns may take: the terminal's width (the tables have no side borders),
+        less the vertical scrollbar's while one is shown."""
+        return self.width - (self.styles.scrollbar_size_vertical if self.show_vertical_scrollbar else 0)
+
+    @property
+    def shown_columns(self) -> tuple[ColumnSpec, ...]:
+        """The columns on screen: ``wanted_columns`` less the ones that give way (``ColumnSpec.drop``)
+        so that every column shown is whole."""
+        return fit_columns(self.wanted_columns, self.narrow, self.room)
+
+    def cell_width(self, key: str) -> int:
+        """The most cells a figure in column ``key`` may take at the current layout (its width
+        without the one-cell gap), for formatters that fit a figure to it (``fmt.price(width=...)``)."""
+        spec = next((c for c in self.COLUMNS if c.key == key), None)
+        if spec is None:  # a column a subclass adds (the leaderboard's ``real $``)
+            spec = next(c for c in self.wanted_columns if c.key == key)
+        return spec.width_for(self.narrow)
 
     def _add_columns(self) -> None:
         # No cell padding: every column is one cell wider than its figures instead, the gap before a
         # right-aligned figure or before a left-aligned label (see ``styled``), so 80 columns hold
         # the market table.
+        self._laid_out = self._layout()
         for col in self.shown_columns:
             label = Text(col.label if col.numeric else f" {col.label}", justify="right" if col.numeric else "left")
             self.add_column(label, width=col.width_for(self.narrow) + 1, key=col.key)
 
+    def _layout(self) -> tuple[tuple[str, int], ...]:
+        return tuple((c.key, c.width_for(self.narrow)) for c in self.shown_columns)
+
+    def relayout(self) -> bool:
+        """Lay the columns out again (once mounted) when the ones to show, or their widths, are not
+        the ones the table holds; returns whether it did (the rows are then to be added again)."""
+        if not self.is_mounted or self._layout() == self._laid_out:
+            return False
+        self.clear(columns=True)
+        self._shown_keys = None
+        self._add_columns()
+        return True
+
     def on_resize(self, event: events.Resize) -> None:
-        width = self.app.size.width
-        before = self.shown_columns
-        self.width, narrow = width, width < NARROW_WIDTH
-        if narrow != self.narrow or self.shown_columns != before:
-            self.narrow = narrow
-            self.clear(columns=True)
-            self._shown_keys = None
-            self._add_columns()
+        self.fit_width()
+
+    def fit_width(self, width: int | None = None) -> None:
+        """Lay the columns out again if the terminal's ``width`` (default: the app's now) or the
+        room a vertical scrollbar leaves calls for other columns. Called on ``Resize`` and by the
+        screen on each terminal resize: a table hidden behind a zoomed pane is sent no ``Resize``,
+        neither then nor when it is shown again."""
+        self.width = self.app.size.width if width is None else width
+        self.narrow = self.width < NARROW_WIDTH
+        if self.relayout():
             self.refresh_rows()
+
+    def watch_show_vertical_scrollbar(self, shown: bool) -> None:
+        # The scrollbar takes a cell: the columns may no longer fit (or fit again). Not during the
+        # layout that shows it.
+        if self.is_mounted:
+            self.call_later(self.fit_width)
 
     def _theme_changed(self, _theme: object) -> None:
         self.call_after_refresh(self.rerender)
