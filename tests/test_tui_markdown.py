@@ -209,3 +209,27 @@ def test_growing_line_equals_whole_render_however_the_text_grows(text, cuts):
 def test_render_inline_never_reads_rich_markup():
     text = render_inline("[bold red]x[/] [@click=app.quit]y[/]", S)
     assert text.plain == "[bold red]x[/] [@click=app.quit]y[/]" and text.spans == []
+
+
+def _finishes(work, seconds: float = 60.0):
+    """``work()``'s result, run in a thread given ``seconds`` (a guard against a pattern gone
+    quadratic, which needs minutes here; the work itself takes milliseconds), else AssertionError."""
+    import threading
+
+    out: list = []
+    t = threading.Thread(target=lambda: out.append(work()), daemon=True)
+    t.start()
+    t.join(seconds)
+    assert out, f"did not finish in {seconds:g} s"
+    return out[0]
+
+
+def test_headings_match_commonmark_and_a_long_run_of_spaces_costs_linear_time():
+    for line, text in (("# a", "a"), ("## a ##", "a"), ("# a #b", "a #b"), ("# a#", "a#"), ("###### x ###   ", "x"),
+                       ("# a \t## ", "a"), ("#\tb", "b"), ("# ###", ""), ("#", "")):
+        assert render_line(line, PLAIN, S).text.plain == text, line
+    for line in ("####### x", "#x", "    # a"):
+        assert render_line(line, PLAIN, S).text.plain != "x", line  # not headings
+    # a model streaming a heading followed by 200,000 spaces: each token re-renders the open line
+    line = "# a" + " " * 200_000 + "x"
+    assert _finishes(lambda: render_line(line, PLAIN, S).text.plain).endswith("x")

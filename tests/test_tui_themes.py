@@ -296,3 +296,25 @@ async def test_a_theme_chosen_on_screen_is_handed_to_be_kept():
         app.theme = "arena-light"  # what the `t` picker does
         await pilot.pause()
         assert kept == ["arena-light"]
+
+
+def test_a_colour_with_a_long_run_of_spaces_is_refused_in_linear_time(tmp_path):
+    """A theme file's colour is checked with a pattern that once backtracked quadratically over a long
+    run of spaces (minutes for 200,000); it is refused at once, in one sentence."""
+    import threading
+
+    path = tmp_path / "spaces.toml"
+    path.write_text('name = "spaces"\nprimary = "a' + " " * 200_000 + 'x"\n', encoding="utf-8")
+    said: list[str] = []
+
+    def load():
+        try:
+            load_theme_file(path)
+        except ThemeFileError as exc:
+            said.append(str(exc))
+
+    t = threading.Thread(target=load, daemon=True)
+    t.start()
+    t.join(60)
+    assert said and str(path) in said[0], "not refused within 60 s"
+    assert len(said[0]) < 300  # the value is quoted cut short, not whole

@@ -128,7 +128,12 @@ def shipped_theme_dir() -> Path | None:
     return source_tree if source_tree.is_dir() else None
 
 
-_ALPHA = re.compile(r"(?P<colour>.+?)\s+(?P<alpha>\d{1,3}(?:\.\d+)?)%")
+def _shown(value: Any) -> str:
+    """A theme file's value as an error sentence quotes it: ``repr``, made safe and cut to 60 characters."""
+    return safe_line(repr(value), limit=60)
+
+
+_ALPHA = re.compile(r"(?P<colour>.*\S)\s+(?P<alpha>\d{1,3}(?:\.\d+)?)%")
 """A colour followed by an alpha percentage, ``"#3b82f6 50%"``."""
 
 
@@ -156,19 +161,19 @@ def _check_colour(path: Path, key: str, value: Any, keyword: str | None = None) 
     read the percentage). ``keyword`` (``auto``, ``initial``) is accepted too, ``auto`` with a
     percentage; it is passed on as written."""
     if not isinstance(value, str):
-        raise ThemeFileError(f"theme file {path}: '{key}' must be a colour in quotes such as \"#3b82f6\" (got {value!r}).")
+        raise ThemeFileError(f"theme file {path}: '{key}' must be a colour in quotes such as \"#3b82f6\" (got {_shown(value)}).")
     text = value.strip()
     match = _ALPHA.fullmatch(text)
     colour, alpha = (match["colour"], float(match["alpha"])) if match else (text, None)
     if alpha is not None and alpha > 100:
-        raise ThemeFileError(f"theme file {path}: '{key}' = {value!r} has an alpha over 100%; use 0% to 100%.")
+        raise ThemeFileError(f"theme file {path}: '{key}' = {_shown(value)} has an alpha over 100%; use 0% to 100%.")
     if colour == keyword and (alpha is None or keyword == "auto"):
         return text
     if colour in ("auto", "initial"):
-        raise ThemeFileError(f"theme file {path}: '{key}' = {value!r} is not allowed here (Textual would fail on it); use a colour such as \"#3b82f6\".")
+        raise ThemeFileError(f"theme file {path}: '{key}' = {_shown(value)} is not allowed here (Textual would fail on it); use a colour such as \"#3b82f6\".")
     if text.startswith("$"):
         raise ThemeFileError(
-            f"theme file {path}: '{key}' = {value!r} refers to another variable, which Textual does not resolve in a theme;"
+            f"theme file {path}: '{key}' = {_shown(value)} refers to another variable, which Textual does not resolve in a theme;"
             " write the colour itself, e.g. \"#3b82f6\"."
         )
     try:
@@ -176,7 +181,7 @@ def _check_colour(path: Path, key: str, value: Any, keyword: str | None = None) 
     except ColorParseError:
         also = f", or {keyword}" if keyword else ""
         raise ThemeFileError(
-            f"theme file {path}: '{key}' = {value!r} is not a colour; use #rrggbb, rgb(r, g, b) or a colour name,"
+            f"theme file {path}: '{key}' = {_shown(value)} is not a colour; use #rrggbb, rgb(r, g, b) or a colour name,"
             f" optionally followed by an alpha such as 50%{also}."
         ) from None
     return text if alpha is None else parsed.multiply_alpha(alpha / 100).hex
@@ -193,7 +198,7 @@ def _check_style(path: Path, key: str, value: Any) -> str:
         except StyleSyntaxError:
             pass
     raise ThemeFileError(
-        f"theme file {path}: '{key}' = {value!r} is not a text style; use words from {', '.join(sorted(VALID_STYLE_FLAGS))}"
+        f"theme file {path}: '{key}' = {_shown(value)} is not a text style; use words from {', '.join(sorted(VALID_STYLE_FLAGS))}"
         " separated by spaces, e.g. \"bold underline\" or \"none\" (alone)."
     )
 
@@ -247,11 +252,11 @@ def theme_from_mapping(data: Mapping[str, Any], path: Path) -> Theme:
         if key in data:
             value = data[key]
             if isinstance(value, bool) or not isinstance(value, (int, float)):
-                raise ThemeFileError(f"theme file {path}: '{key}' must be a number (got {value!r}).")
+                raise ThemeFileError(f"theme file {path}: '{key}' must be a number (got {_shown(value)}).")
             kwargs[key] = float(value)
     if "dark" in data:
         if not isinstance(data["dark"], bool):
-            raise ThemeFileError(f"theme file {path}: 'dark' must be true or false (got {data['dark']!r}).")
+            raise ThemeFileError(f"theme file {path}: 'dark' must be true or false (got {_shown(data['dark'])}).")
         kwargs["dark"] = data["dark"]
     variables = data.get("variables", {})
     if not isinstance(variables, dict):

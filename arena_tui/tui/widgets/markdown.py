@@ -89,7 +89,9 @@ class MdLine:
 
 
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})(.*)$")
-_HEADING = re.compile(r"^ {0,3}(#{1,6})(?:[ \t]+(.*?))?(?:[ \t]+#+)?[ \t]*$")
+_HEADING = re.compile(r" {0,3}#{1,6}(?=[ \t]|$)")
+"""An ATX heading's opening; its text and closing ``#``s are found by ``_heading_text`` (a pattern for
+the whole line backtracked quadratically over a long run of spaces, on every streamed token)."""
 _RULE = re.compile(r"^ {0,3}(?:(?:\*[ \t]*){3,}|(?:-[ \t]*){3,}|(?:_[ \t]*){3,})$")
 _QUOTE = re.compile(r"^ {0,3}>[ \t]?(.*)$")
 _ITEM = re.compile(r"^([ \t]*)([-*+]|\d{1,9}[.)])[ \t]+(.*)$")
@@ -99,6 +101,17 @@ _JSON_START = re.compile(r'^\s*(?:\{|\[\s*(?:$|[\[{"\d-]))')
 _INLINE_MARKS = frozenset("*_`~[]!<&\\")
 """Characters without which a line has no inline Markdown (it is drawn as it is, unparsed)."""
 _BULLETS = ("•", "◦", "▪")
+
+
+def _heading_text(rest: str) -> str:
+    """A heading's text from what follows its opening ``#``s: without the spaces around it and without
+    a closing sequence of ``#``s (one that follows a space or tab, or is all there is: CommonMark).
+    Linear in the length of the line."""
+    body = rest.strip(" \t")
+    head = body.rstrip("#")
+    if not head:
+        return ""
+    return head.rstrip(" \t") if head[-1] in " \t" else body
 
 
 @lru_cache(maxsize=1)
@@ -172,7 +185,7 @@ def render_line(line: str, state: MdState, styles: MdStyles, *, answer: bool = F
         return MdLine(Text("", end=""), rule=True)
     heading = _HEADING.match(line)
     if heading:
-        return MdLine(_inline(heading.group(2) or "", styles, styles.heading, growing, "heading"))
+        return MdLine(_inline(_heading_text(line[heading.end():]), styles, styles.heading, growing, "heading"))
     quote = _QUOTE.match(line)
     if quote:
         text = _styled("▌ ", styles.marker)
