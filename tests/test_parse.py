@@ -473,6 +473,87 @@ def test_hostile_inputs_give_decisions_or_parse_error(text):
     check_contract(text)
 
 
+class _CountingPairs(dict):
+    """``_Scan.pairs`` that counts the pairs visited and gives up (raises) past ``limit``."""
+
+    def __init__(self, pairs: dict, limit: int) -> None:
+        super().__init__(pairs)
+        self.visits = 0
+        self.limit = limit
+
+    def _tick(self) -> None:
+        self.visits += 1
+        if self.visits > self.limit:
+            raise RuntimeError("quadratic: bracket pairs visited once per open level")
+
+    def __iter__(self):
+        for k in super().__iter__():
+            self._tick()
+            yield k
+
+    def keys(self):
+        return list(self.__iter__())
+
+    def items(self):
+        for k, v in super().items():
+            self._tick()
+            yield k, v
+
+    def values(self):
+        return [v for _, v in self.items()]
+
+
+@pytest.mark.parametrize(
+    "text, partial",
+    [
+        # thousands of open levels, none with a complete child: was a pass over every pair per level
+        ("[]" * 50_000 + '{"a":' + "[" * 100_000 + ' {"BTC": {"signal": "hold"}}', set()),
+        ("[]" * 50_000 + '{"a":' + "[" * 100_000, set()),
+        # thousands of open levels, each with a complete child: was one load per level of a growing prefix
+        ('{"x":' + '{"a":[1],"b":' * 15_000, set()),
+        ('{"BTC": {"signal": "hold"}, "x":' + '{"a":[1],"b":' * 15_000, {"BTC"}),
+        ('{"decisions": [{"coin": "ETH", "signal": "close"}, ' + '{"a":[1],"b":' * 15_000, {"ETH"}),
+    ],
+    ids=["open-levels-then-object", "open-levels", "levels-with-children", "btc-then-levels", "eth-then-levels"],
+)
+def test_answers_cut_off_thousands_of_levels_deep_are_salvaged_in_linear_work(monkeypatch, text, partial):
+    """A ~200k-character answer cut off inside thousands of open brackets. ``_salvage`` once visited
+    every bracket pair for every open level and loaded a growing prefix per level (minutes at this
+    size, the whole arena frozen meanwhile). Counted, not timed: the pairs visited and the characters
+    handed to ``_load`` stay linear in the answer (the counters raise past the bound, so a regression
+    fails at once instead of hanging)."""
+    import arena_tui.engine.parse as parse_mod
+
+    assert len(text) >= 195_000
+    scans: list[_CountingPairs] = []
+    real_scan = parse_mod._scan
+
+    def counting_scan(body: str):
+        scan = real_scan(body)
+        scan.pairs = _CountingPairs(scan.pairs, limit=4 * len(scan.pairs) + 100)
+        scans.append(scan.pairs)
+        return scan
+
+    load_limit = 10 * len(text) + 50_000
+    loaded: list[int] = []
+    real_load = parse_mod._load
+
+    def counting_load(s: str):
+        loaded.append(len(s))
+        if sum(loaded) > load_limit:
+            raise RuntimeError("quadratic: a growing prefix loaded once per open level")
+        return real_load(s)
+
+    monkeypatch.setattr(parse_mod, "_scan", counting_scan)
+    monkeypatch.setattr(parse_mod, "_load", counting_load)
+    with pytest.raises(ParseError) as ei:
+        parse_response(text)
+    assert ei.value.reason.startswith("the answer was cut off mid-JSON (no closing brace)"), ei.value.reason
+    assert set(ei.value.partial) == partial
+    assert len(scans) == 1 and scans[0].visits <= 4 * len(scans[0]) + 100
+    assert sum(loaded) <= load_limit
+
+
 def test_non_text_input_is_a_parse_error():
     for bad in (None, 42, b'{"BTC": {"signal": "hold"}}', {"BTC": {"signal": "hold"}}):
         with pytest.raises(ParseError, match="not text"):

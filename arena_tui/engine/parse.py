@@ -868,19 +868,38 @@ def _candidates(
 
 def _salvage(text: str, scan: _Scan, first_unclosed: int, known: tuple[str, ...], fmt: str = "alpha-arena") -> dict[str, Decision]:
     """Complete per-coin entries of an object cut off mid-way: cut after the last complete child of
-    the outermost open level that has one, close the open brackets, and parse that."""
+    the outermost open level that has one, close the open brackets, and parse that.
+
+    Linear: one pass over the bracket pairs finds every open level's last complete child (the open
+    brackets nest, each at its own depth, so a pair's depth names the level it sits in), and the
+    characters handed to the loaders share ``_candidates``' budget, so an answer cut off thousands of
+    levels deep (each level a longer prefix to load) does not stall the arena."""
     chain = [p for p in scan.unclosed if p >= first_unclosed]
+    if not chain:
+        return {}
+    levels_at: dict[int, list[int]] = {}  # depth of a level's children -> the levels (one, as they nest)
     for level, opener in enumerate(chain):
-        child_depth = scan.depth[opener] + 1
-        stop = chain[level + 1] if level + 1 < len(chain) else len(text)
-        last_close = -1
-        for s, e in scan.pairs.items():
-            if s > opener and e < stop and scan.depth.get(s) == child_depth and e > last_close:
-                last_close = e
-        if last_close < 0:
+        levels_at.setdefault(scan.depth[opener] + 1, []).append(level)
+    stops = chain[1:] + [len(text)]
+    last_close = [-1] * len(chain)
+    for s, e in scan.pairs.items():
+        levels = levels_at.get(scan.depth.get(s, -1))
+        if levels is None:
             continue
-        closers = "".join(_CLOSER[text[p]] for p in reversed(chain[: level + 1]))
-        loaded = _load(text[chain[0] : last_close + 1] + closers)
+        for level in levels:
+            if s > chain[level] and e < stops[level] and e > last_close[level]:
+                last_close[level] = e
+    all_closers = "".join(_CLOSER[text[p]] for p in reversed(chain))
+    budget = 4 * len(text) + 20_000  # characters handed to the loaders, as in ``_candidates``
+    for level in range(len(chain)):
+        if last_close[level] < 0:
+            continue
+        closers = all_closers[len(chain) - 1 - level :]
+        size = last_close[level] + 1 - chain[0] + len(closers)
+        budget -= size
+        if budget < 0:  # the prefixes only grow from here
+            break
+        loaded = _load(text[chain[0] : last_close[level] + 1] + closers)
         if loaded is None:
             continue
         w = _Walk(known, fmt)
