@@ -335,7 +335,7 @@ def test_a_live_config_with_the_cache_on_is_refused(tmp_path):
     from arena_tui.cli import build_parser, overrides_from
 
     args = build_parser().parse_args(["--answer-cache", "--source", "live"])
-    with pytest.raises(ConfigError, match="arena.answer_cache works on the recorded market only"):
+    with pytest.raises(ConfigError, match=r"^--answer-cache \(arena.answer_cache\) works on the recorded market only"):
         load_config(None, environ={}, cwd=tmp_path / "nowhere", overrides=overrides_from(args))
     # and the session refuses it too, should a config slip through
     with pytest.raises(ConfigError, match="recorded market only"):
