@@ -93,7 +93,7 @@ def test_a_price_fitted_to_its_column_keeps_its_value(value, width, text):
         assert float(text.replace(",", "")) == pytest.approx(value, rel=0.01)
 
 
-@pytest.mark.parametrize("size", [(140, 42), (100, 40), (80, 24)])
+@pytest.mark.parametrize("size", [(140, 42), (80, 24)])
 async def test_every_season1_indicator_fits_its_market_column(size):
     """Season 1's DOGE MACD is under 0.0001 in 35 of its 73 cycles: each figure the market table
     makes from the journal's rows fits its column with a space to spare."""
@@ -175,7 +175,7 @@ async def test_positions_show_whole_columns_and_the_liquidation_price_at_every_w
 # -- 4. Season 1's leaderboard at 80 columns -------------------------------------------------------
 
 
-@pytest.mark.parametrize("size", [(80, 24), (90, 30), (100, 40), (120, 40), (140, 42)])
+@pytest.mark.parametrize("size", [(80, 24), (100, 40), (140, 42)])
 async def test_season1_leaderboard_keeps_its_trade_counts_whole(size):
     app = make_app(ReplaySession.from_journal(SEASON1, paused=True), clock=lambda: FROZEN)
     async with app.run_test(size=size) as pilot:
@@ -215,7 +215,7 @@ async def test_the_demo_shows_every_leaderboard_row_or_offers_v(height):
             assert screen.panel == "leaderboard" and every_row_shown(screen)
 
 
-@pytest.mark.parametrize("height", [32, 33, 35, 36, 42])
+@pytest.mark.parametrize("height", [33, 35, 36])
 async def test_season1_shows_every_leaderboard_row_or_offers_v(height):
     app = make_app(ReplaySession.from_journal(SEASON1, paused=True), clock=lambda: FROZEN)
     async with app.run_test(size=(140, height)) as pilot:

@@ -11,8 +11,10 @@ re-execution recomputes from them; a local model's, and anyone's reasoning and c
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import json
+import os
 
 import pytest
 
@@ -29,9 +31,18 @@ LLM = "Local LLM"
 PRICED = "Priced LLM"
 
 
-@pytest.fixture
-async def journal(tmp_path, monkeypatch):
-    monkeypatch.setenv("ARENA_USAGE_KEY", KEY)
+@pytest.fixture(scope="module")
+def journal(tmp_path_factory):
+    """The session's journal, recorded once for the module (the key set only while it runs)."""
+    tmp_path = tmp_path_factory.mktemp("usage")
+    os.environ["ARENA_USAGE_KEY"] = KEY
+    try:
+        return asyncio.run(_record(tmp_path))
+    finally:
+        del os.environ["ARENA_USAGE_KEY"]
+
+
+async def _record(tmp_path):
     cfg = load_config(None, environ={}, cwd=tmp_path, overrides={"market": {"start": "2025-10-28T06:15:00Z"}})
     async with FakeLLMServer() as srv:
         common = dict(kind="openai-compatible", model="reasoning:model_id=deepseek-chat-v3.1", base_url=srv.openai_base_url,
