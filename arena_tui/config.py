@@ -712,7 +712,7 @@ def _validate(cfg: Config, where: str) -> None:
             raise ConfigError(
                 f"{where} fees.{key} must be 0 or more basis points and below {MAX_FEE_BP:g} (100% of the notional) (got {bp})."
             )
-    from arena_tui.engine.market.recorded import parse_time
+    from arena_tui.engine.market.base import parse_time
 
     for j, tier in enumerate(fees.schedule):
         at = f"{where} fees.schedule[{j}]"
@@ -927,7 +927,7 @@ def _check_account(seed: AccountSeed, at: str) -> None:
         if p.mark_price < 0:
             raise ConfigError(f"{loc}.mark_price must be 0 (= the entry price) or a positive price (got {p.mark_price}).")
         if p.entry_time:
-            from arena_tui.engine.market.recorded import parse_time
+            from arena_tui.engine.market.base import parse_time
 
             try:
                 parse_time(p.entry_time)
@@ -1322,7 +1322,13 @@ def starter_undocumented(sections: Mapping[str, type] | None = None) -> list[str
     return [f"{s}.{f.name}" for s, cls in sections.items() for f in dataclasses.fields(cls) if not STARTER_NOTES.get((s, f.name))]
 
 
-STARTER = starter_config_text()
+def __getattr__(name: str) -> Any:
+    """``STARTER``, the starter config's text, built on first use (not at import: every start
+    imports this module before its first frame)."""
+    if name == "STARTER":
+        text = globals()["STARTER"] = starter_config_text()
+        return text
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def write_starter_config(path: str | os.PathLike[str]) -> Path:
@@ -1331,7 +1337,7 @@ def write_starter_config(path: str | os.PathLike[str]) -> Path:
     if p.exists():
         raise ConfigError(f"{p} already exists; remove it or pass another path to --init-config.")
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(STARTER, encoding="utf-8")
+    p.write_text(starter_config_text(), encoding="utf-8")
     return p
 
 

@@ -279,7 +279,7 @@ def cycles_until(config: Config, until: str) -> int:
     Raises ``ConfigError`` when ``until`` is not after the start."""
     from arena_tui.engine.errors import ConfigError
     from arena_tui.engine.market.base import timeframe_ms
-    from arena_tui.engine.market.recorded import parse_time
+    from arena_tui.engine.market.base import parse_time
 
     start, end = parse_time(config.market.start), parse_time(until)
     if end < start:

@@ -320,3 +320,22 @@ def test_the_first_frame_needs_neither_the_engines_events_nor_its_state():
     later = {"arena_tui.engine.events", "arena_tui.engine.state", "arena_tui.engine.session", "arena_tui.engine.scheduler",
              "arena_tui.tui.widgets.reasoning", "markdown_it", "numpy"}
     assert sorted(modules_after("import arena_tui.cli, arena_tui.tui.app, arena_tui.tui.starting") & later) == []
+
+
+def test_the_demo_start_reads_its_config_and_themes_without_numpy(tmp_path):
+    """What ``arena-tui`` does before its first frame (parse the flags, read and check the config,
+    load the themes, make the app) loads no numpy and no ``importlib.resources``: checking a config
+    once imported the recorded market (numpy, about 100 ms of the first frame) for its time parser."""
+    later = {"numpy", "importlib.resources", "arena_tui.engine.market.recorded", "arena_tui.engine.events"}
+    config = tmp_path / "arena.toml"
+    config.write_text('[[fees.schedule]]\nstart = "2025-10-22T00:00:00Z"\ntaker_fee_bp = 4.5\nmaker_fee_bp = 1.5\n', encoding="utf-8")
+    code = (
+        "import arena_tui.cli as cli\n"
+        f"args = cli.build_parser().parse_args(['--config', {str(config)!r}])\n"
+        "config = cli.new_session_config(args)\n"
+        "assert config.fees.schedule, config.fees\n"
+        "from arena_tui.tui.app import make_app\n"
+        "from arena_tui.tui.starting import StartingSession\n"
+        "make_app(StartingSession('recorded', 'x', lambda: None))\n"
+    )
+    assert sorted(modules_after(code) & later) == []

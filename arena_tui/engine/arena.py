@@ -74,7 +74,7 @@ def make_ledger(config: Config, agent: str | None = None, time: int = 0) -> Ledg
     maintenance margins; for ``agent`` with an
     ``[agents.account]`` in ``config``, seeded with that account as of ``time`` (ms; the session's
     start: ``Ledger.seed``)."""
-    from arena_tui.engine.market.recorded import parse_time
+    from arena_tui.engine.market.base import parse_time
 
     fees, venue = config.fees, config.venue
     ledger = Ledger(

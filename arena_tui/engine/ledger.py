@@ -406,7 +406,7 @@ class Ledger:
             margin = quantity * entry / leverage
             opened = time
             if getattr(p, "entry_time", ""):
-                from arena_tui.engine.market.recorded import parse_time
+                from arena_tui.engine.market.base import parse_time
 
                 opened = min(time, parse_time(p.entry_time))
             self.positions[coin] = Position(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Mapping, Protocol, Sequence, runtime_checkable
@@ -342,3 +343,32 @@ class MarketSource(Protocol):
     async def advance(self) -> None: ...
 
     async def close(self) -> None: ...
+
+
+def parse_time(value: str | int | float | datetime) -> int:
+    """ISO-8601 text (``2025-10-17T00:00:00Z``), a datetime or epoch ms -> epoch ms (UTC).
+
+    Raises ``ConfigError`` for text that is not a date.
+    """
+    if isinstance(value, bool):
+        raise ConfigError(f"start time {value!r} is not a date: use ISO-8601 such as 2025-10-17T00:00:00Z.")
+    if isinstance(value, (int, float)):
+        return int(value)
+    if isinstance(value, datetime):
+        dt = value
+    else:
+        text = str(value).strip().replace("Z", "+00:00")
+        try:
+            dt = datetime.fromisoformat(text)
+        except ValueError:
+            raise ConfigError(
+                f"start time '{value}' is not a date: use ISO-8601 such as 2025-10-17T00:00:00Z."
+            ) from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return int(dt.timestamp() * 1000)
+
+
+def format_time(ms: int) -> str:
+    """Epoch ms -> ``YYYY-MM-DD HH:MM UTC``."""
+    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

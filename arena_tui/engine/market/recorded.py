@@ -7,8 +7,6 @@ before the clock, funding times at or before the clock, and no open interest (th
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
 import numpy as np
 
 from arena_tui.engine.data import Dataset, bundled_dataset
@@ -20,41 +18,14 @@ from arena_tui.engine.market.base import (
     FundingHistory,
     MarketSnapshot,
     check_coins,
+    format_time,
+    parse_time,
     timeframe_ms,
 )
 
 DEFAULT_START = "2025-10-17T00:00:00Z"
 DEFAULT_TIMEFRAMES: tuple[str, ...] = ("5m", "4h")
 DEFAULT_LOOKBACK: dict[str, int] = {"5m": 500, "1h": 300, "4h": 300}
-
-
-def parse_time(value: str | int | float | datetime) -> int:
-    """ISO-8601 text (``2025-10-17T00:00:00Z``), a datetime or epoch ms -> epoch ms (UTC).
-
-    Raises ``ConfigError`` for text that is not a date.
-    """
-    if isinstance(value, bool):
-        raise ConfigError(f"start time {value!r} is not a date: use ISO-8601 such as 2025-10-17T00:00:00Z.")
-    if isinstance(value, (int, float)):
-        return int(value)
-    if isinstance(value, datetime):
-        dt = value
-    else:
-        text = str(value).strip().replace("Z", "+00:00")
-        try:
-            dt = datetime.fromisoformat(text)
-        except ValueError:
-            raise ConfigError(
-                f"start time '{value}' is not a date: use ISO-8601 such as 2025-10-17T00:00:00Z."
-            ) from None
-    if dt.tzinfo is None:
-        dt = dt.replace(tzinfo=timezone.utc)
-    return int(dt.timestamp() * 1000)
-
-
-def format_time(ms: int) -> str:
-    """Epoch ms -> ``YYYY-MM-DD HH:MM UTC``."""
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
 class RecordedMarket:
