@@ -318,3 +318,20 @@ def test_a_colour_with_a_long_run_of_spaces_is_refused_in_linear_time(tmp_path):
     t.join(60)
     assert said and str(path) in said[0], "not refused within 60 s"
     assert len(said[0]) < 300  # the value is quoted cut short, not whole
+
+
+async def test_the_start_theme_is_applied_as_setting_it_would(tmp_path):
+    """The app sets its first theme without the re-parse that setting ``App.theme`` queues
+    (``ArenaApp._set_first_theme``): the screen, the classes and a later switch must be exactly what
+    setting the reactive gives."""
+    app = make_app(FakeSession(autoplay=0), theme="arena-light", config_dir=tmp_path, clock=lambda: 0.0)
+    async with app.run_test(size=THEME_APP_SIZE) as pilot:
+        await pilot.pause()
+        assert app.theme == "arena-light" and app.current_theme.dark is False
+        assert app.has_class("-theme-arena-light", "-light-mode") and not app.has_class("-dark-mode")
+        assert app.screen.styles.background.hex.upper() == "#F6F8FA"
+        assert app.theme_variables["background"].upper() == "#F6F8FA"
+        app.theme = "arena-dark"
+        await pilot.pause()
+        assert app.has_class("-theme-arena-dark", "-dark-mode") and not app.has_class("-theme-arena-light", "-light-mode")
+        assert app.screen.styles.background.hex.upper() == "#0D1117"

@@ -204,9 +204,23 @@ class ArenaApp(App[None]):
         name, notice = resolve_theme_name(theme_name, self.available_themes, DEFAULT_THEME)
         if notice:
             self._theme_notices.append(notice)
-        self.theme = name
+        self._set_first_theme(name)
 
     # -- set-up -----------------------------------------------------------------------------------
+
+    def _set_first_theme(self, name: str) -> None:
+        """``self.theme = name`` before the app runs, without the full re-parse of every stylesheet
+        that setting the reactive queues (``App._watch_theme`` -> ``refresh_css``): nothing has been
+        parsed yet, so the stylesheet only needs the theme's variables (about 10 ms of the first
+        frame). What the watcher does besides is done here: the theme and dark/light classes and
+        the ANSI colour filter. Later changes (``t``, the palette) set ``self.theme`` as usual."""
+        self.set_reactive(App.theme, name)
+        dark = self.current_theme.dark
+        classes = {c: False for c in self.classes if c.startswith("-theme-")}
+        classes.update({f"-theme-{name}": True, "-dark-mode": dark, "-light-mode": not dark})
+        self.update_classes(classes, update=False)
+        self._refresh_truecolor_filter(self.ansi_theme)
+        self.stylesheet.set_variables(self.get_css_variables())
 
     def get_default_screen(self) -> ConsoleScreen:
         return self.console_screen

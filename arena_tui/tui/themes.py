@@ -42,7 +42,6 @@ import functools
 import re
 import tomllib
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -118,14 +117,13 @@ class ThemeLoad:
 def shipped_theme_dir() -> Path | None:
     """The directory of the themes that ship with arena-tui: ``arena_tui/themes`` in an installed
     wheel, else ``themes/`` at the top of a source checkout; None when neither exists."""
-    try:
-        packaged = resources.files("arena_tui").joinpath("themes")
-        if packaged.is_dir():
-            return Path(str(packaged))
-    except (ModuleNotFoundError, NotADirectoryError):  # pragma: no cover - odd installs
-        pass
-    source_tree = Path(__file__).resolve().parents[2] / "themes"
-    return source_tree if source_tree.is_dir() else None
+    # A plain path (not ``importlib.resources``, whose import costs a start 20 ms): the wheel
+    # unpacks arena_tui/themes beside this package; a checkout keeps themes/ at its top.
+    package = Path(__file__).resolve().parents[1]
+    for directory in (package / "themes", package.parent / "themes"):
+        if directory.is_dir():
+            return directory
+    return None
 
 
 def _shown(value: Any) -> str:
