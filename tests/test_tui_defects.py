@@ -254,3 +254,30 @@ async def test_a_finished_replay_offers_only_what_works(how):
         await wait_until(lambda: app.console_screen.cycle == 2, "cycle 2 on screen")
         await settle(app, pilot)
         assert run_keys(app) == {"c One cycle", "p Play", "←", "→", "-", "+"}
+
+
+def footer_fits(app: ArenaApp, width: int) -> bool:
+    """Every footer key ends before the palette key (or the right edge), and ? Help and q Quit are there."""
+    footer = app.console_screen.footer
+    keys = list(footer.query("FooterKey"))
+    palette = [k for k in keys if k.has_class("-command-palette")]
+    limit = palette[0].region.x if palette else width
+    drawn = {f"{k.key_display} {k.description}" for k in keys}
+    return {"? Help", "q Quit"} <= drawn and all(k.region.right <= limit for k in keys if k not in palette)
+
+
+@pytest.mark.parametrize(("replay", "size"), [(True, (100, 30)), (True, (110, 50)), (True, (120, 30)), (False, (100, 30))])
+async def test_from_100_columns_up_the_footer_keeps_help_and_quit_on_screen(replay, size):
+    """At 100-119 columns a replay's footer (and a short live screen's, with ``v``) ran past the
+    right edge: ``? Help`` and ``q Quit`` were cut (at 100x30 it ended at "TE"). The footer now
+    drops the palette key, then goes compact, when its keys do not fit; a wide screen gets both back."""
+    session = ReplaySession(header(), demo_events(), paused=True) if replay else FakeSession()
+    app = make_app(session, clock=lambda: FROZEN)
+    async with app.run_test(size=size) as pilot:
+        await settle(app, pilot)
+        assert footer_fits(app, size[0]), offered(app)
+        await pilot.resize_terminal(160, size[1])
+        await settle(app, pilot)
+        footer = app.console_screen.footer
+        assert footer_fits(app, 160) and not footer.compact and footer.show_command_palette
+        assert {"T", "E", "D", "S"} <= set(offered(app))  # the views' keys, left out of a compact footer

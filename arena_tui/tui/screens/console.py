@@ -13,6 +13,7 @@ from textual.containers import Grid, Vertical
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey
 
 from arena_tui.tui import formatting as fmt
 from arena_tui.tui.widgets.header import SessionHeader
@@ -57,6 +58,28 @@ do not fit beside the others in 80 columns; the help lists them."""
 _STEP = Binding.Group("Cycle", compact=True)
 _SPEED = Binding.Group("Speed", compact=True)
 _VIEWS = Binding.Group("Views", compact=True)
+
+
+class ArenaFooter(Footer):
+    """Textual's footer, which once laid out tells its screen when its keys run past the right edge
+    (``ConsoleScreen.fit_footer``): the width rule (``NARROW_WIDTH``) holds for the live keys on a
+    tall screen, but a replay's keys and a short screen's ``v`` need more room."""
+
+    async def recompose(self) -> None:
+        await super().recompose()
+        self.call_after_refresh(self._tell_fit)
+
+    def _tell_fit(self) -> None:
+        fit = getattr(self.screen, "fit_footer", None)
+        if fit is not None:
+            fit()
+
+    def overflows(self) -> bool:
+        """A key (not the palette's, docked right) ends past the palette key or the right edge."""
+        keys = list(self.query(FooterKey))
+        palette = [k for k in keys if k.has_class("-command-palette")]
+        limit = palette[0].region.x if palette else self.region.right
+        return any(k.region.right > limit for k in keys if not k.has_class("-command-palette"))
 
 _EXIT_REASONS = {
     "agent": "by the agent",
@@ -150,7 +173,7 @@ class ConsoleScreen(Screen):
         self.market = MarketTable(id="market")
         self.positions = PositionsTable(id="positions")
         self.leaderboard = Leaderboard(id="leaderboard")
-        self.footer = Footer(id="footer")
+        self.footer = ArenaFooter(id="footer")
         self.agents_grid = Grid(id="agents")
         self.panes: dict[str, AgentPane] = {}
         self.cycle = 0
@@ -234,7 +257,7 @@ class ConsoleScreen(Screen):
         ``tall_height()``): the status line shows only the newest notice, and ``v`` shows the panels
         that do not fit."""
         narrow = width < NARROW_WIDTH
-        changed = narrow != self.footer.compact
+        changed = narrow != self.footer.compact or narrow == self.footer.show_command_palette
         self.footer.compact = narrow
         self.footer.show_command_palette = not narrow
         for table in self.tables:
@@ -251,6 +274,21 @@ class ConsoleScreen(Screen):
                 self.panel = "console"  # every panel is on screen
         if changed:
             self.refresh_bindings()
+        if not narrow:
+            self.call_after_refresh(self.fit_footer)
+
+    def fit_footer(self) -> None:
+        """Once the footer is laid out: when its keys do not fit (``? Help`` and ``q Quit`` would be
+        cut), the palette key goes first, then the compact footer does what it does under
+        ``NARROW_WIDTH`` columns. A resize starts again from the width rule (``_fit``)."""
+        footer = self.footer
+        if footer.compact or not footer.is_mounted or footer.region.width == 0 or not footer.overflows():
+            return
+        if footer.show_command_palette:
+            footer.show_command_palette = False
+        else:
+            footer.compact = True
+        self.refresh_bindings()  # the footer recomposes, and is checked again once laid out
 
     @property
     def active_bindings(self) -> dict[str, ActiveBinding]:
