@@ -8,6 +8,7 @@ import json
 import os
 from pathlib import Path
 
+import pytest
 
 from arena_tui.config import load_config
 from arena_tui.engine import events as ev
@@ -340,6 +341,28 @@ async def test_background_warmup_announces_a_cold_compile(tmp_path, monkeypatch)
     journaled = {json.loads(line)["type"] for line in journal.read_text().splitlines()}
     assert not journaled & {"MarketPreview", "Progress"}
     assert session.state.market == first.coins  # the preview never reached the fold
+
+
+@pytest.mark.parametrize(("child", "announced"), [
+    # Numba's import is slow (a loaded machine), the cached kernels then load at once: no notice
+    ("import time, sys\ntime.sleep(3)\nprint('imported', flush=True)\n", False),
+    # imported at once, then the kernels take long: a compile, announced
+    ("import time, sys\nprint('imported', flush=True)\ntime.sleep(3)\n", True),
+])
+async def test_only_a_slow_kernel_load_is_announced_as_a_compile(tmp_path, monkeypatch, child, announced):
+    """The screen said "Compiling the indicators (first start only ...)" on warm starts when the
+    warm-up child's import of Numba alone took over 1.5 s. The clock now starts once the child says
+    its imports are done (``WARMUP_CHILD``'s first line)."""
+    from arena_tui.engine import scheduler
+
+    monkeypatch.setattr(scheduler, "WARMUP_CHILD", child)
+    cfg = demo_config(tmp_path, start="2025-10-20T00:00:00Z")
+    session = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal_path=tmp_path / "j.jsonl", max_cycles=1, pace=0, background_warmup=True)
+    seen: list[ev.Event] = []
+    await asyncio.wait_for(session.run(seen.append), 120)
+    progress = [e.text for e in seen if isinstance(e, ev.Progress)]
+    assert bool(progress) is announced, progress
+    assert sum(isinstance(e, ev.CycleCompleted) for e in seen) == 1
 
 
 async def test_drawdown_bound_halts_an_agent(tmp_path):

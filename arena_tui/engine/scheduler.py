@@ -481,13 +481,17 @@ class ArenaSession:
             proc = await asyncio.create_subprocess_exec(
                 sys.executable,
                 "-c",
-                "from arena_tui.engine.indicators import warm_up; warm_up('cycle')",
+                WARMUP_CHILD,
                 stdin=asyncio.subprocess.DEVNULL,
-                stdout=asyncio.subprocess.DEVNULL,
+                stdout=asyncio.subprocess.PIPE,
                 stderr=asyncio.subprocess.DEVNULL,
             )
             try:
-                if not await self._unless_stopped(proc.wait(), 1.5):
+                # The clock for "Compiling" starts once the child has imported Numba: on a loaded
+                # machine that import alone can pass 1.5 s, and a warm start then only loads the cache.
+                assert proc.stdout is not None
+                await self._unless_stopped(proc.stdout.readline())
+                if not self._stop and not await self._unless_stopped(proc.wait(), WARMUP_ANNOUNCE_S):
                     announced = True
                     self.bus.show(ev.Progress(0, self.market.now, "indicators", WARMUP_NOTICE))
                     await self._unless_stopped(proc.wait())
@@ -714,6 +718,16 @@ def _duration(seconds: float) -> str:
     return f"{h} h {m} min" if m else f"{h} h"
 
 
+WARMUP_CHILD = (
+    "import sys\n"
+    "from arena_tui.engine.indicators import warm_up\n"
+    "print('imported', flush=True)\n"
+    "sys.stdout.close()\n"
+    "warm_up('cycle')\n"
+)
+"""The child that fills the Numba cache: it says when its imports are done, then compiles or loads."""
+WARMUP_ANNOUNCE_S = 1.5
+"""A kernel load that takes longer than this once Numba is imported is a compile: the screen says so."""
 WARMUP_NOTICE = "Compiling the indicators for cycle 1 (first start only; later starts load them from the cache)."
 
 
