@@ -405,14 +405,20 @@ def test_q_during_the_first_compile_quits_within_a_second_and_leaves_no_child(tm
     cache = tmp_path / "empty-numba-cache"
     env = env_for(tmp_path)
     env["NUMBA_CACHE_DIR"] = str(cache)
-    # The compile child holds for a minute before it compiles (a cold compile takes a few seconds,
-    # less on a fast machine: the test must not race it); only that child: its command is -c.
+    # The compile child holds for a minute once it has said its imports are done, before it compiles
+    # (a cold compile takes a few seconds, less on a fast machine: the test must not race it); only
+    # that child: its command is -c.
     hook = tmp_path / "hold-the-compile"
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
-        "import sys, time\n"
+        "import builtins, sys, time\n"
         "if sys.orig_argv[1:2] == ['-c'] and 'warm_up' in sys.orig_argv[2]:\n"
-        "    time.sleep(60)\n"
+        "    _print = builtins.print\n"
+        "    def _held(*args, **kwargs):\n"
+        "        _print(*args, **kwargs)\n"
+        "        if args == ('imported',):\n"
+        "            time.sleep(60)\n"
+        "    builtins.print = _held\n"
     )
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(hook), env.get("PYTHONPATH")]))
     config = write_config(tmp_path, [BASELINE], speed=2.0)
