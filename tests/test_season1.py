@@ -139,6 +139,30 @@ def test_the_fold_starts_a_seeded_agent_from_its_account(showcase):
     assert rows["DeepSeek V3.1"].return_pct > 100
 
 
+def test_the_fold_shows_a_seeded_agents_positions_before_its_first_account_update(showcase):
+    """Season 1 at cycle 0 showed an empty positions table beside DeepSeek's +11,057 PnL: the seeded
+    positions only reached the fold with the first ``AccountUpdated``. The header's seed now gives
+    them, made by the same code as every account event, at the seed's marks; the first update (marked
+    at the market) holds the same positions, and the same liquidation prices where the marks agree."""
+    from arena_tui.engine.state import ArenaState
+
+    state = ArenaState()
+    state.apply(showcase.header)
+    seeds = {a.name: a.account for a in config_from_json(showcase.header.config).agents if a.account is not None}
+    assert len(seeds) == 6
+    for name, seed in seeds.items():
+        rows = state.agents[name].positions
+        assert [(r.coin, r.side, r.quantity, r.entry_price, r.leverage, r.stop_loss, r.profit_target) for r in rows] == [
+            (p.coin, 1 if p.side == "long" else -1, p.quantity, p.entry_price, p.leverage, p.stop_loss, p.profit_target) for p in seed.positions
+        ], name
+        for r, p in zip(rows, seed.positions):
+            assert r.mark_price == (p.mark_price or p.entry_price) and r.liquidation_price > 0
+            assert r.unrealized_pnl == pytest.approx(r.side * r.quantity * (r.mark_price - r.entry_price), abs=1e-6)
+    first = next(e for e in showcase.events if isinstance(e, ev.AccountUpdated) and e.agent == "DeepSeek V3.1")
+    seeded = state.agents["DeepSeek V3.1"].positions
+    assert [(r.coin, r.quantity, r.entry_price) for r in first.positions] == [(r.coin, r.quantity, r.entry_price) for r in seeded]
+
+
 @pytest.mark.parametrize("account, message", [
     ({"cash": -1.0}, "cash must be 0 or more"),
     ({"cash": 1.0, "positions": [{"coin": "BTC", "side": "up", "quantity": 1.0, "entry_price": 1.0, "leverage": 2.0}]}, 'side must be "long" or "short"'),

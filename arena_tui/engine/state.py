@@ -250,7 +250,7 @@ class ArenaState:
                 book.budget_tokens_per_day = _positive(c.get("budget_tokens_per_day"), int)
                 book.budget_usd_per_day = _positive(c.get("budget_usd_per_day"), float)
                 if isinstance(c.get("account"), dict):
-                    _seed_book(book, c["account"])
+                    _seed_book(book, c["account"], e.config.get("venue"), e.time)
 
     def _cycle_started(self, e: ev.CycleStarted) -> None:
         self.cycle = e.cycle
@@ -555,19 +555,36 @@ def _count(v: object) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) else 0
 
 
-def _seed_book(book: AgentBook, account: dict) -> None:
+def _seed_book(book: AgentBook, account: dict, venue: object = None, time: int = 0) -> None:
     """Start ``book`` from the header's ``[agents.account]`` as the arena's ledger starts (``Ledger.seed``):
-    its return base, cash, value (``ledger.seed_value``) and the positions' invalidation conditions.
-    An account this version cannot read leaves the book as it was (re-execution reports the journal)."""
-    from arena_tui.config import AccountSeed, _build
+    its return base, cash, value (``ledger.seed_value``), its open positions as the positions table
+    shows them until the first ``AccountUpdated`` (a ledger seeded with the header's venue, its rows
+    made by ``arena.position_rows``: the same code as every later account event) and the positions'
+    invalidation conditions. An account this version cannot read leaves the book as it was
+    (re-execution reports the journal)."""
+    from arena_tui.config import AccountSeed, VenueConfig, _build
     from arena_tui.engine.errors import ConfigError
-    from arena_tui.engine.ledger import seed_value
+    from arena_tui.engine.ledger import Ledger, seed_value
 
     try:
         seed = _build(AccountSeed, account, "the journal header's account")
         value = seed_value(seed)
     except (ConfigError, ValueError, TypeError, ArithmeticError):
         return
+    try:
+        from arena_tui.engine.arena import position_rows
+
+        v = _build(VenueConfig, venue if isinstance(venue, dict) else {}, "the journal header's venue")
+        ledger = Ledger(
+            book.starting_cash,
+            maintenance_margin_rate=v.maintenance_margin_rate,
+            coin_maintenance_margin=v.coin_maintenance_margin,
+            margin_mode=v.margin_mode,
+        )
+        ledger.seed(seed, time=int(time))
+        book.positions = position_rows(ledger.snapshot())
+    except (ConfigError, ValueError, TypeError, ArithmeticError, OverflowError):
+        pass  # the account's figures stand; its positions come with its first account update
     if seed.starting_value:
         book.starting_cash = seed.starting_value
     book.cash = seed.cash
