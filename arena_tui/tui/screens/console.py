@@ -13,7 +13,6 @@ from textual.containers import Grid, Vertical
 from textual.reactive import var
 from textual.screen import Screen
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey
 
 from arena_tui.tui import formatting as fmt
 from arena_tui.tui.widgets.header import SessionHeader
@@ -76,10 +75,11 @@ class ArenaFooter(Footer):
 
     def overflows(self) -> bool:
         """A key (not the palette's, docked right) ends past the palette key or the right edge."""
-        keys = list(self.query(FooterKey))
+        keys = list(self.query("FooterKey"))
         palette = [k for k in keys if k.has_class("-command-palette")]
         limit = palette[0].region.x if palette else self.region.right
         return any(k.region.right > limit for k in keys if not k.has_class("-command-palette"))
+
 
 _EXIT_REASONS = {
     "agent": "by the agent",
