@@ -233,3 +233,31 @@ def test_headings_match_commonmark_and_a_long_run_of_spaces_costs_linear_time():
     # a model streaming a heading followed by 200,000 spaces: each token re-renders the open line
     line = "# a" + " " * 200_000 + "x"
     assert _finishes(lambda: render_line(line, PLAIN, S).text.plain).endswith("x")
+
+
+def test_a_line_past_the_inline_caps_is_drawn_as_it_came_without_parsing(monkeypatch):
+    """markdown-it's inline parser is linear but slow on brackets: a model streaming 1 MB of ``![``
+    on one line kept the screen busy for about 22 s (each token parses the open line again). Past
+    ``MAX_INLINE_CHARS`` characters or ``MAX_INLINE_BRACKETS`` brackets a line is drawn as it came;
+    below the caps it is Markdown as before, and a growing line renders as the whole line does."""
+    from arena_tui.tui.widgets import markdown
+
+    bold = "**long** ETH " * ((markdown.MAX_INLINE_CHARS - 20) // 13)
+    under = render_line(bold, PLAIN, S).text
+    assert "**" not in under.plain and any(S.strong == span.style for span in under.spans)
+    brackets = "[a](x) " * markdown.MAX_INLINE_BRACKETS
+    assert render_line(brackets, PLAIN, S).text.plain == "a " * markdown.MAX_INLINE_BRACKETS
+
+    def no_parse():
+        raise AssertionError("parsed a line past the caps")
+
+    monkeypatch.setattr(markdown, "_parser", no_parse)
+    for line, plain in (("![" * 500_000, "![" * 500_000), (bold + "**x** " * 10, bold + "**x** " * 10),
+                        (brackets + "[b](y)", brackets + "[b](y)"), ("# " + "![" * 3000, "![" * 3000)):
+        assert render_line(line, PLAIN, S).text.plain == plain, line[:20]
+    assert render_line("- " + "[" * 300, PLAIN, S).text.plain.endswith("[" * 300)  # a list item: its glyph, then as it came
+    # a growing line crossing the cap: every step drawn as the whole line is (past it: no parse)
+    monkeypatch.undo()
+    growing, line = GrowingLine(), bold + "*x* [y](z) " * 40
+    for end in range(len(line) - 600, len(line) + 1, 37):
+        assert drawn(render_line(line[:end], PLAIN, S, growing=growing).text) == drawn(render_line(line[:end], PLAIN, S).text)

@@ -101,6 +101,14 @@ _JSON_START = re.compile(r'^\s*(?:\{|\[\s*(?:$|[\[{"\d-]))')
 _INLINE_MARKS = frozenset("*_`~[]!<&\\")
 """Characters without which a line has no inline Markdown (it is drawn as it is, unparsed)."""
 _BULLETS = ("•", "◦", "▪")
+MAX_INLINE_CHARS = 4000
+MAX_INLINE_BRACKETS = 200
+"""Inline Markdown is read in lines of up to ``MAX_INLINE_CHARS`` characters holding up to
+``MAX_INLINE_BRACKETS`` ``[``; a longer or more bracketed line is drawn as it came (its markers
+kept). markdown-it's inline parser is linear but slow on brackets (about 40 us per character of
+``![![...``, 6 us of ``*a*a...``), and a growing line is parsed again as tokens arrive: these caps
+hold one parse under about 30 ms whatever a model sends. Real answers' lines stay under 900
+characters (the bundled 239 Alpha Arena answers and 384 more)."""
 
 
 def _heading_text(rest: str) -> str:
@@ -213,9 +221,14 @@ def _styled(line: str, style: Style) -> Text:
     return text
 
 
+def _too_long(text: str) -> bool:
+    """Past the caps on inline Markdown (``MAX_INLINE_CHARS``, ``MAX_INLINE_BRACKETS``)."""
+    return len(text) > MAX_INLINE_CHARS or text.count("[") > MAX_INLINE_BRACKETS
+
+
 def _inline(content: str, styles: MdStyles, style: Style | None, growing: GrowingLine | None, kind: object) -> Text:
     """``render_inline``, reusing ``growing``'s settled prefix when ``content`` extends it."""
-    if growing is None:
+    if growing is None or _too_long(content):  # (render_inline draws a too long line as it came)
         return render_inline(content, styles, style)
     key = (kind, styles, style)
     if growing.key != key or not content.startswith(growing.prefix):
@@ -247,7 +260,7 @@ def _render_inline(text: str, styles: MdStyles, style: Style | None) -> tuple[Te
     """``render_inline``, and whether the rendering is settled: no possible opener is left in its
     text (``_OPENER``), so text appended after a space cannot change it."""
     out = Text(end="")
-    if not _INLINE_MARKS.intersection(text):
+    if _too_long(text) or not _INLINE_MARKS.intersection(text):
         out.append(text, style)
         return out, True
     settled = True
