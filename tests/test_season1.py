@@ -163,6 +163,24 @@ def test_the_fold_shows_a_seeded_agents_positions_before_its_first_account_updat
     assert [(r.coin, r.quantity, r.entry_price) for r in first.positions] == [(r.coin, r.quantity, r.entry_price) for r in seeded]
 
 
+@pytest.mark.parametrize("venue", [None, "x", {"margin_mode": "weird"}, {"maintenance_margin_rate": float("nan")},
+                                   {"maintenance_margin_rate": 1e308}, {"maintenance_margin_rate": -1.0},
+                                   {"coin_maintenance_margin": {"BTC": "a"}}, {"coin_maintenance_margin": [1, 2]},
+                                   {"coin_maintenance_margin": {"BTC": 0.99}}, {"coin_maintenance_margin": {"\ud800": 0.1}}])
+def test_a_hostile_header_venue_leaves_the_seeded_positions_to_the_first_update(showcase, venue):
+    """A journal is untrusted: a header whose venue this version cannot seed a ledger with must not
+    raise out of the fold. The accounts' figures stand; their positions wait for the first update."""
+    from arena_tui.engine.state import ArenaState
+
+    config = json.loads(json.dumps(showcase.header.config))
+    config["venue"] = venue
+    state = ArenaState()
+    state.apply(dataclasses.replace(showcase.header, config=config))
+    deepseek = state.agents["DeepSeek V3.1"]
+    assert deepseek.seeded and deepseek.account_value > 20_000
+    assert all(len(b.positions) in (0, len(s.positions)) for b, s in ((state.agents[a.name], a.account) for a in config_from_json(showcase.header.config).agents if a.account))
+
+
 @pytest.mark.parametrize("account, message", [
     ({"cash": -1.0}, "cash must be 0 or more"),
     ({"cash": 1.0, "positions": [{"coin": "BTC", "side": "up", "quantity": 1.0, "entry_price": 1.0, "leverage": 2.0}]}, 'side must be "long" or "short"'),

@@ -244,13 +244,16 @@ class ArenaState:
             self.agents[name] = AgentBook(name, str(a.get("kind", "")), str(a.get("model", "") or ""), cash, RunningMetrics(per_year, legacy_sharpe=legacy))
         self.benchmark = Benchmark(cash, RunningMetrics(per_year, legacy_sharpe=legacy))
         configs = e.config.get("agents") if isinstance(e.config, dict) else None
+        seeded: list[AgentBook] = []
         for c in configs if isinstance(configs, list) else ():
             book = self.agents.get(str(c.get("name"))) if isinstance(c, dict) else None
             if book is not None:
                 book.budget_tokens_per_day = _positive(c.get("budget_tokens_per_day"), int)
                 book.budget_usd_per_day = _positive(c.get("budget_usd_per_day"), float)
-                if isinstance(c.get("account"), dict):
-                    _seed_book(book, c["account"], e.config.get("venue"), e.time)
+                if isinstance(c.get("account"), dict) and _seed_book(book, c["account"]):
+                    seeded.append(book)
+        if seeded:
+            _seed_positions(seeded, e.config, e.time)
 
     def _cycle_started(self, e: ev.CycleStarted) -> None:
         self.cycle = e.cycle
@@ -555,36 +558,20 @@ def _count(v: object) -> int:
     return v if isinstance(v, int) and not isinstance(v, bool) else 0
 
 
-def _seed_book(book: AgentBook, account: dict, venue: object = None, time: int = 0) -> None:
+def _seed_book(book: AgentBook, account: dict) -> bool:
     """Start ``book`` from the header's ``[agents.account]`` as the arena's ledger starts (``Ledger.seed``):
-    its return base, cash, value (``ledger.seed_value``), its open positions as the positions table
-    shows them until the first ``AccountUpdated`` (a ledger seeded with the header's venue, its rows
-    made by ``arena.position_rows``: the same code as every later account event) and the positions'
-    invalidation conditions. An account this version cannot read leaves the book as it was
-    (re-execution reports the journal)."""
-    from arena_tui.config import AccountSeed, VenueConfig, _build
+    its return base, cash, value (``ledger.seed_value``) and the positions' invalidation conditions
+    (its positions: ``_seed_positions``). An account this version cannot read leaves the book as it
+    was (re-execution reports the journal): False."""
+    from arena_tui.config import AccountSeed, _build
     from arena_tui.engine.errors import ConfigError
-    from arena_tui.engine.ledger import Ledger, seed_value
+    from arena_tui.engine.ledger import seed_value
 
     try:
         seed = _build(AccountSeed, account, "the journal header's account")
         value = seed_value(seed)
     except (ConfigError, ValueError, TypeError, ArithmeticError):
-        return
-    try:
-        from arena_tui.engine.arena import position_rows
-
-        v = _build(VenueConfig, venue if isinstance(venue, dict) else {}, "the journal header's venue")
-        ledger = Ledger(
-            book.starting_cash,
-            maintenance_margin_rate=v.maintenance_margin_rate,
-            coin_maintenance_margin=v.coin_maintenance_margin,
-            margin_mode=v.margin_mode,
-        )
-        ledger.seed(seed, time=int(time))
-        book.positions = position_rows(ledger.snapshot())
-    except (ConfigError, ValueError, TypeError, ArithmeticError, OverflowError):
-        pass  # the account's figures stand; its positions come with its first account update
+        return False
     if seed.starting_value:
         book.starting_cash = seed.starting_value
     book.cash = seed.cash
@@ -592,4 +579,27 @@ def _seed_book(book: AgentBook, account: dict, venue: object = None, time: int =
     book.seeded = True
     book.invalidations = {p.coin.upper(): p.invalidation_condition for p in seed.positions if p.invalidation_condition}
     book.open_quantity = {p.coin.upper(): float(p.quantity) for p in seed.positions}
+    return True
+
+
+def _seed_positions(books: list[AgentBook], config: dict, time: int) -> None:
+    """Seeded books' open positions as the positions table shows them until each one's first
+    ``AccountUpdated``: the arena's own ledger for the agent (``arena.make_ledger`` on the header's
+    config, seeded as of the session's start) through ``arena.position_rows``, the code every account
+    event goes through. A header this version cannot read back as a config, or an account its ledger
+    refuses, leaves the positions empty: they come with the first account update."""
+    from arena_tui.config import config_from_json
+    from arena_tui.engine.arena import make_ledger, position_rows
+    from arena_tui.engine.errors import ConfigError
+
+    try:
+        cfg = config_from_json(config)
+        start = int(time)
+    except (ConfigError, ValueError, TypeError, ArithmeticError, OverflowError):
+        return
+    for book in books:
+        try:
+            book.positions = position_rows(make_ledger(cfg, book.name, start).snapshot())
+        except (ConfigError, ValueError, TypeError, ArithmeticError, OverflowError):
+            pass
 
