@@ -37,7 +37,7 @@ from typing import Iterable, Iterator, NamedTuple
 from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError
 from arena_tui.engine.journal import open_journal
-from arena_tui.engine.state import ArenaState
+from arena_tui.engine.state import ArenaState, CompleteCycles
 
 FORMATS = ("csv", "parquet")
 PARQUET_MISSING = "writing Parquet needs pyarrow, which is not installed: run pip install 'arena-tui[parquet]' (or export CSV, the default)."
@@ -363,18 +363,23 @@ class TableRows:
 
 def journal_rows(path: str | os.PathLike[str], warnings: list[str] | None = None) -> Iterator[tuple[str, Row]]:
     """Every table row of the journal at ``path``, as ``(table, row)``, in journal order; the fold
-    (``ArenaState``) applies each event before its rows are made. Raises ``JournalError`` (one
-    sentence naming the file and line) for a journal that cannot be read; ``warnings`` gains the
-    reader's (a cut-off last line dropped)."""
+    (``ArenaState``) applies each event before its rows are made. A last cycle the journal ends
+    inside is left out (``CompleteCycles``, as the report and the replays leave it out). Raises
+    ``JournalError`` (one sentence naming the file and line) for a journal that cannot be read;
+    ``warnings`` gains the reader's (a cut-off last line dropped) and the cut cycle's."""
     with open_journal(path) as stream:
         state = ArenaState(stream.header)
         rows = TableRows(state)
-        for event in stream:
+        whole = CompleteCycles(stream)
+        for event in whole:
             state.apply(event)
             yield from rows.feed(event)
         yield from rows.finish()
         if warnings is not None:
             warnings.extend(stream.warnings)
+            cut = whole.warning("the export")
+            if cut is not None:
+                warnings.append(cut)
 
 
 # --- writing --------------------------------------------------------------------------------------
@@ -499,7 +504,7 @@ class _ParquetSink:
 @dataclass
 class Exported:
     """What ``export_journal`` wrote: ``files`` as (table, path, rows), in ``TABLES`` order, and the
-    reader's ``warnings`` (a cut-off last line dropped)."""
+    reader's ``warnings`` (a cut-off last line dropped, a cut-off last cycle left out)."""
 
     journal: Path
     out_dir: Path

@@ -1,7 +1,7 @@
 """A journal that ends inside a cycle (a crash, a kill, a full disk) is read as far as its last
-complete cycle wherever a summary is drawn from it: the headless replay's leaderboard and the HTML
-report show the same state, its figures and its trades agreeing (the cut cycle's trades without its
-accounts would not), and each says which cycle it left out. The cut cycle itself is still checked by
+complete cycle wherever it is shown: the headless replay's leaderboard, the replay on screen, the
+HTML report and the export show the same state, its figures and its trades agreeing (the cut cycle's
+trades without its accounts would not), and each says which cycle it left out. The cut cycle itself is still checked by
 re-execution as far as it goes (``--resume`` runs it again)."""
 
 from __future__ import annotations
@@ -82,3 +82,87 @@ def test_the_headless_replay_of_a_cut_journal_prints_its_last_complete_cycle(tmp
     assert replay_headless(whole, Console(file=out2, width=160)) == 0
     table = lambda s: s.split("┏", 1)[1].split("┘", 1)[0]  # noqa: E731  (the leaderboard's rows)
     assert table(text) == table(out2.getvalue())
+
+
+async def _play_to_the_end(session) -> list:
+    """Run a replay until it says the recording has ended; every event it sent."""
+    import asyncio
+
+    from arena_tui.engine import events as ev
+
+    seen: list = []
+    done = asyncio.Event()
+
+    def sink(e) -> None:
+        seen.append(e)
+        if isinstance(e, ev.Notice) and e.text.startswith("End of the recording"):
+            done.set()
+
+    task = asyncio.ensure_future(session.run(sink))
+    try:
+        await asyncio.wait_for(done.wait(), 60)
+    finally:
+        session.stop()
+        await asyncio.wait_for(task, 5)
+    return seen
+
+
+async def test_the_screen_replay_of_a_cut_journal_ends_at_its_last_complete_cycle(tmp_path):
+    """The replay on screen shows what the headless replay and the report show: the cut cycle is
+    left out with a notice naming it, played through or jumped to, from the file or from memory."""
+    from arena_tui.engine import events as ev
+    from arena_tui.engine.journal import read_journal
+    from arena_tui.engine.replay import ReplaySession
+
+    cut, whole, n = _cut_after_a_close(tmp_path)
+    expected = _fold(whole).standings()
+    contents = read_journal(cut)
+    for session in (ReplaySession.from_journal(cut, speed=1e6), ReplaySession(contents, speed=1e6)):
+        assert session.total_cycles == n - 1
+        seen = await _play_to_the_end(session)
+        assert session.state.standings() == expected
+        assert session.state.completed_cycle == n - 1
+        assert not [e for e in seen if e.cycle == n and session.is_recorded(e)], "a cut cycle's event was sent"
+        warned = [e.text for e in seen if isinstance(e, ev.Notice) and e.level == "warning"]
+        assert any(f"ends inside cycle {n} (cut off after" in w and "the replay shows the complete cycles before it" in w for w in warned), warned
+        end = [e.text for e in seen if isinstance(e, ev.Notice) and e.text.startswith("End of the recording")]
+        assert end == [f"End of the recording ({n - 1} cycles; cycle {n} was cut off and is left out): ← or home to look back."]
+    # a jump to the end (home, then end) lands on the same state
+    session = ReplaySession.from_journal(cut, paused=True)
+    seen = await _jump_then_end(session, n - 1)
+    assert session.state.standings() == expected
+
+
+async def _jump_then_end(session, target: int) -> list:
+    import asyncio
+
+    seen: list = []
+    task = asyncio.ensure_future(session.run(seen.append))
+    try:
+        session.seek(0)
+        session.seek(10**9)  # past the end: clamped to the last complete cycle
+        for _ in range(2000):
+            await asyncio.sleep(0.005)
+            if session._seek_target is None and session.cycle == target:
+                break
+        assert session.cycle == target
+    finally:
+        session.stop()
+        await asyncio.wait_for(task, 5)
+    return seen
+
+
+def test_the_export_of_a_cut_journal_is_its_complete_cycles(tmp_path):
+    """The export's tables hold the complete cycles, as the report does, and it says which cycle it
+    left out (the cut cycle's close is not a trade of the export while its account is not updated)."""
+    from arena_tui.export import export_journal
+
+    cut, whole, n = _cut_after_a_close(tmp_path)
+    done = export_journal(cut, tmp_path / "cut-out")
+    before = export_journal(whole, tmp_path / "whole-out")
+    for (table, path, rows), (_, path2, rows2) in zip(done.files, before.files):
+        assert (table, rows) == (table, rows2)
+        assert path.read_bytes() == path2.read_bytes(), table
+    assert any(f"ends inside cycle {n}" in w and "the export shows the complete cycles before it" in w for w in done.warnings), done.warnings
+    trades = dict((t, r) for t, _, r in done.files)["trades"]
+    assert trades == len(ReportData(cut).rows["trades"])

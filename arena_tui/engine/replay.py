@@ -17,7 +17,9 @@ number, how many events it holds and when it starts and ends on the virtual cloc
 numbers), plus at most ``CHECKPOINTS`` pickled states folded on the way and at most ``CONTEXTS``
 reader contexts (a compact journal's lines are read against the ones before them). Playing reads
 one cycle at a time from the file, so memory does not grow with the journal's length (the state's
-own record of closed trades aside).
+own record of closed trades aside). A last cycle the journal ends inside (a crash, a kill, a full
+disk) is left out with a notice, as the report, the export and ``--replay FILE --headless`` leave it
+out (``state.CompleteCycles``): every view of a journal ends at the state of its last complete cycle.
 
 Jumps. ``step``/``seek`` to a cycle at most ``TAIL_CYCLES`` ahead play the cycles in between at
 once, as playing on would have shown them. Any other jump folds every recorded cycle up to the
@@ -53,7 +55,7 @@ from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError, JournalError
 from arena_tui.engine.journal import _Context, _Decoder, _loads, open_journal
 from arena_tui.engine.session import EventSink
-from arena_tui.engine.state import ArenaState
+from arena_tui.engine.state import ArenaState, cut_cycle_warning
 
 DEFAULT_GAP_S = 2.0
 """Seconds between cycles (at speed 1) when the recording does not say."""
@@ -105,10 +107,18 @@ class _Recording:
     number; chunk k at ``cycles[k - 1]``), ``counts`` (events in it), ``start_due``/``end_due``
     (virtual ms its first and last events are due at). ``checkpoints``: chunk b -> the pickled
     ``ArenaState`` of chunks 0..b-1, every ``stride`` cycles, at most ``CHECKPOINTS`` of them.
-    ``scan(a, b)`` yields the events of chunks ``a..b`` in order; ``read(k)`` one chunk's."""
+    ``scan(a, b)`` yields the events of chunks ``a..b`` in order; ``read(k)`` one chunk's.
+
+    A last cycle the recording ends inside (no ``CycleCompleted``: a crash, a kill, a full disk) is
+    left out of the index, as ``state.CompleteCycles`` leaves it out of the report, the export and the
+    headless replay, so every view of a journal ends at the same state: ``cut_cycle`` its number (None:
+    none), ``cut_events`` how many events it held, ``end`` where the indexed events end."""
 
     def __init__(self) -> None:
         self.pos = array("q")
+        self.cut_cycle: int | None = None
+        self.cut_events = 0
+        self.end = 0
         self.cycles = array("q")
         self.counts = array("q", [0])
         self.start_due = array("d", [0.0])
@@ -121,13 +131,14 @@ class _Recording:
         """Recorded cycles (chunks after chunk 0)."""
         return len(self.cycles)
 
-    def index(self, header: ev.SessionStarted, positioned: Iterable[tuple[int, ev.Event]], gap_ms: float) -> None:
+    def index(self, header: ev.SessionStarted, positioned: Iterable[tuple[int, ev.Event]], gap_ms: float, end: Callable[[], int]) -> None:
         """Build the index in one pass over (position, event) of every event after the header,
-        folding them as it goes for the checkpoints (``pos[0]`` already set; the caller appends the
-        end position)."""
+        folding them as it goes for the checkpoints (``pos[0]`` already set), then append the end
+        position: ``end()`` (where the events end, once read), or where a cut-off last cycle starts."""
         cycles, counts, start_due, end_due = self.cycles, self.counts, self.start_due, self.end_due
         state = ArenaState(header)
         t = cycle_start = 0.0
+        completed = True  # the last chunk holds its CycleCompleted (chunk 0: no cycle to complete)
         for at, e in positioned:
             kind = type(e)
             if kind is ev.ReasoningDelta:
@@ -148,11 +159,22 @@ class _Recording:
                 counts.append(0)
                 start_due.append(t)
                 end_due.append(t)
+                completed = False
             elif kind is ev.CycleCompleted:
                 t = max(t, cycle_start + float(e.duration_ms))  # type: ignore[attr-defined]
+                completed = True
             counts[-1] += 1
             state.apply(e)
         end_due[-1] = t
+        if completed:
+            self.end = end()
+        else:  # the recording ends inside its last cycle: leave it out
+            self.cut_cycle, self.cut_events = cycles.pop(), counts.pop()
+            start_due.pop()
+            end_due.pop()
+            self.end = self.pos.pop()
+            self.checkpoints.pop(len(cycles) + 1, None)
+        self.pos.append(self.end)
 
     def _checkpoint(self, b: int, state: ArenaState) -> None:
         if self.stride <= 0:
@@ -198,8 +220,7 @@ class _InMemory(_Recording):
         super().__init__()
         self.events = [e for e in events if not isinstance(e, _LEFT_OUT)]
         self.pos.append(0)
-        self.index(header, enumerate(self.events), gap_ms)
-        self.pos.append(len(self.events))
+        self.index(header, enumerate(self.events), gap_ms, lambda: len(self.events))
 
     def scan(self, a: int, b: int, *, only: tuple[type[ev.Event], ...] | None = None, skip_deltas: bool = False) -> Iterator[ev.Event]:
         for e in self.events[self.pos[a] : self.pos[b + 1]]:
@@ -238,8 +259,8 @@ class _InFile(_Recording):
                     yield start, event
                     start = stream.offset
 
-            self.index(self.header, positioned(), gap_ms_for(self.header))
-            self.pos.append(stream.offset)
+            self.index(self.header, positioned(), gap_ms_for(self.header), lambda: stream.offset)
+            self.contexts.pop(len(self.cycles) + 1, None)  # (a cut-off last cycle's, if any)
             self.warnings = tuple(stream.warnings)
 
     def _keep_context(self, k: int, ctx: _Context) -> None:
@@ -360,8 +381,10 @@ class ReplaySession:
         self.cycle = 0
         rec = _recording if _recording is not None else _InMemory(header, events or (), self.gap_ms)
         self._rec = rec
+        if rec.cut_cycle is not None:
+            self.notices = (*self.notices, cut_cycle_warning(rec.cut_cycle, rec.cut_events, "the replay"))
         self.total_cycles = rec.cycles[-1] if rec.n else 0
-        """The last recorded cycle number (cycles count from 1)."""
+        """The last recorded cycle number (cycles count from 1), of a complete cycle."""
         self._k = 1 if rec.counts[0] == 0 and rec.n else 0  # the cursor: the next event's chunk...
         self._pos = 0  # ...and its index in the chunk
         self._chunk: _Chunk | None = None
@@ -384,7 +407,7 @@ class ReplaySession:
         """A replay of the journal at ``path``, read once now to index it and then on demand, so
         memory does not grow with its length. ``kwargs`` as for the constructor. Raises
         ``JournalError`` (one sentence naming the file and line) when it cannot be read; a cut-off
-        last line is dropped with a notice."""
+        last line, and a cut-off last cycle, are left out with a notice."""
 
         def gap(header: ev.SessionStarted) -> float:
             return _gap_ms(header, kwargs.get("cycle_gap_s"), kwargs.get("max_gap_s", 10.0))
@@ -572,6 +595,9 @@ class ReplaySession:
                 if not self._told_end:
                     self._told_end = True
                     text = f"End of the recording ({self.total_cycles} cycles): ← or home to look back."
+                    if self._rec.cut_cycle is not None:  # (said at the start too; a jump clears that)
+                        cut = self._rec.cut_cycle
+                        text = f"End of the recording ({self.total_cycles} cycles; cycle {cut} was cut off and is left out): ← or home to look back."
                     self._emit(self._own_event(ev.Notice(self.cycle, self._last_time, "info", text)))
                 await self._wait(None)
                 continue

@@ -518,8 +518,13 @@ class CompleteCycles:
         """One sentence on the cycle left out (None when there is none): ``what`` shows the rest."""
         if self.cut_cycle is None:
             return None
-        return (f"the journal ends inside cycle {self.cut_cycle} (cut off after {self.cut_events} events); "
-                f"{what} shows the complete cycles before it.")
+        return cut_cycle_warning(self.cut_cycle, self.cut_events, what)
+
+
+def cut_cycle_warning(cycle: int, events: int, what: str) -> str:
+    """The sentence every reader of a journal says about a cut-off last cycle (``CompleteCycles``,
+    the replay): ``what`` (the report, the export, the replay) shows the complete cycles before it."""
+    return f"the journal ends inside cycle {cycle} (cut off after {events} events); {what} shows the complete cycles before it."
 
 
 def _with(e: ev.Event, **changes) -> ev.Event:
