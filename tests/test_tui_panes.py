@@ -255,6 +255,11 @@ def test_call_summary_forms_and_fit():
     )
     failed = ev.AgentReplied(1, T0, "x", latency_s=90.0, failure_kind="timeout", failure_reason="no answer within 90 s")
     assert call_summary(failed) == ("failed after 90.0 s", "90.0 s")
+    # no call was made: no "answered in 0.0 s"
+    recorded = ev.AgentReplied(1, T0, "x", latency_s=0.0, finish_reason="recorded", text="{}")
+    assert call_summary(recorded) == ("recorded answer", "recorded")
+    cached = ev.AgentReplied(1, T0, "x", latency_s=0.0, finish_reason="stop", text="{}", cached=True)
+    assert call_summary(cached) == ("from the answer cache", "cached")
     assert first_sentence("no JSON object in the answer; holding this cycle.") == "no JSON object in the answer"
     assert first_sentence("x" * 100).endswith("…") and len(first_sentence("x" * 100)) == 60
     assert first_sentence("gpt-5: no answer within 90 s", agent="gpt-5") == "no answer within 90 s"

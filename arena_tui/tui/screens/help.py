@@ -21,8 +21,8 @@ PANES = """\
   Markdown drawn as it arrives (bold, lists, headings, code; a JSON answer stays verbatim). The
   title is the agent's number (the same on its leaderboard row and its focus key), its name and
   account value; the bottom line says what it does now (thinking…, answering…) and how its last
-  call went: `answered in 65.4 s · 1,309 tok (812 reasoning) · $0.0123`, kept until the next call
-  ends; a failing agent shows `⚠ kind: reason` there, a halted one `✖ HALTED: reason`. Once the
+  call went: `answered in 65.4 s · 1,309 tok (812 reasoning) · $0.0123` (`recorded answer` for a
+  recorded model's, `from the answer cache` for a cached one), kept until the next call ends; a failing agent shows `⚠ kind: reason` there, a halted one `✖ HALTED: reason`. Once the
   answer is parsed it folds into one line, `▸ answer · 6 decisions · 412 chars` (press `a` or
   click it to unfold), followed by what became of it: ▲ buy and ▼ sell entries (size, leverage,
   stop, target, confidence), □ closes, `hold:` with the coins held, ✗ rejections with the risk

@@ -68,10 +68,17 @@ def first_sentence(reason: str, limit: int = REASON_CELLS, agent: str = "") -> s
 def call_summary(reply: ev.AgentReplied) -> tuple[str, ...]:
     """The last model call, longest form first: ``answered in 65.4 s · 1,309 tok (812 reasoning) ·
     $0.0123``, then shorter ones down to ``65.4 s`` (tokens are output tokens, reasoning tokens
-    among them; cost in USD, left out when zero); a failed call: ``failed after 90.0 s``."""
+    among them; cost in USD, left out when zero); a failed call: ``failed after 90.0 s``. An answer
+    no call was made for says so instead of a time it did not take: ``recorded answer`` (a recorded
+    agent's, e.g. Alpha Arena Season 1's: the journal keeps no latency for it) or ``from the answer
+    cache``."""
     latency = f"{reply.latency_s:.1f} s"
     if reply.failure_kind is not None:
         return (f"failed after {latency}", latency)
+    if reply.finish_reason == "recorded":
+        return ("recorded answer", "recorded")
+    if reply.cached:
+        return ("from the answer cache", "cached")
     cost = f"${reply.cost_usd:.4f}" if reply.cost_usd else ""
     tokens = f"{reply.output_tokens:,} tok" if reply.output_tokens else ""
     reasoning = f"{tokens} ({reply.reasoning_tokens:,} reasoning)" if tokens and reply.reasoning_tokens else tokens
