@@ -314,7 +314,7 @@ def run_sessions(args: argparse.Namespace) -> int:
         directory = str(Path(load_config(args.config).arena.sessions_dir).expanduser())
     listing = list_sessions(directory, cache=default_cache_path())
     console = _console()
-    console.print(sessions_table(listing))
+    console.print(sessions_table(listing, console.width))
     read = f"{listing.read} read, {len(listing.sessions) - listing.read} from the cache; " if listing.sessions else ""
     console.print(Text(f"{read}listed in {listing.seconds:.2f} s. Replay one: arena-tui --replay FILE; export it: arena-tui export FILE", style="dim"))
     return EXIT_OK

@@ -300,6 +300,21 @@ def market_text(s: SessionSummary) -> tuple[str, str]:
     return mode, f"{a}→{b}"
 
 
+def _market_lines(s: SessionSummary) -> list[str]:
+    """``market_text`` as the lines of a narrow table cell, no date broken: the mode, the start,
+    then the end after an arrow without what it shares with the start (``2025-10-17 00:00`` /
+    ``→ 11-02 23:55``; the same day: ``→ 15:00``)."""
+    mode, span = market_text(s)
+    a, b = _minute(s.start_ms), _minute(s.end_ms)
+    if a is None or b is None or b == a or "→" not in span:
+        return [t for t in (mode, span) if t]
+    if b[:10] == a[:10]:
+        b = b[11:]
+    elif b[:4] == a[:4]:
+        b = b[5:]
+    return [t for t in (mode, a, f"→ {b}") if t]
+
+
 def started_text(s: SessionSummary) -> str:
     """The wall-clock start, ``YYYY-MM-DD HH:MM`` UTC (the header's text when it is not a time)."""
     try:
@@ -314,10 +329,12 @@ def started_text(s: SessionSummary) -> str:
 _STATE_STYLE = {COMPLETE: "green", CUT_OFF: "yellow", IN_USE: "cyan", CORRUPT: "red", UNREADABLE: "red"}
 
 
-def sessions_table(listing: Listing):
+def sessions_table(listing: Listing, width: int = 120):
     """The listing as a rich ``Table``, newest first: session (file name), started (wall clock),
     market, agents, cycles, leader, its return, state and the problem. Every text from a journal or
-    a file name is made safe (``safe_line``) and drawn as ``Text``, never markup."""
+    a file name is made safe (``safe_line``) and drawn as ``Text``, never markup. ``width``: the
+    console's columns; under 120 the file names fold, so the other columns keep their words, and
+    under 100 the started column is left out."""
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -327,28 +344,33 @@ def sessions_table(listing: Listing):
     n = len(listing.sessions)
     title = f"{n} session{'s' if n != 1 else ''} in {listing.directory}"
     table = Table(title=Text(safe_line(title, limit=None)), title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("session", no_wrap=True, overflow="fold")
-    table.add_column("started UTC", no_wrap=True)
-    table.add_column("market (UTC)", overflow="fold")
+    table.add_column("session", no_wrap=width >= 120, overflow="fold")
+    started = width >= 100  # (a default file name holds it too: left out on a narrow terminal)
+    if started:
+        table.add_column("started UTC", no_wrap=True)
+    table.add_column("market (UTC)", overflow="fold", width=16)  # (lines of at most 16: "2025-10-17 00:00")
     table.add_column("agents", justify="right", no_wrap=True)
     table.add_column("cycles", justify="right", no_wrap=True)
-    table.add_column("leader", overflow="fold")
+    table.add_column("leader", overflow="fold", min_width=12)  # ("(rule-based)" whole)
     table.add_column("return", justify="right", no_wrap=True)
-    table.add_column("state", overflow="fold")
+    table.add_column("state", overflow="fold", min_width=8)  # ("complete" whole)
     for s in listing.sessions:
         ret = s.leader_return_pct
         ret_text = Text(f"{ret:+.2f}%", style="green" if ret > 0 else ("red" if ret < 0 else "")) if isinstance(ret, (int, float)) else Text("-")
         state = Text(s.state, style=_STATE_STYLE.get(s.state, ""))
         if s.problem and s.state != COMPLETE:
             state.append(": " + safe_line(s.problem, limit=240))
-        table.add_row(
+        cells = [
             Text(safe_line(s.name, limit=60)),
-            Text(started_text(s)),
-            Text("\n".join(safe_line(t, limit=60) for t in market_text(s) if t)),
+            Text(started_text(s).replace(" ", "\n", 1)),  # (the date, then the time: a narrow column)
+            Text("\n".join(safe_line(t, limit=60) for t in _market_lines(s))),
             str(len(s.agents)) if s.agents else "-",
             str(s.cycles) if s.state != UNREADABLE else "-",
             Text(safe_line(s.leader, limit=40) if s.leader else "-"),
             ret_text,
             state,
-        )
+        ]
+        if not started:
+            del cells[1]
+        table.add_row(*cells)
     return table

@@ -5,6 +5,7 @@ they were; the message after the screen closes says how to export."""
 from __future__ import annotations
 
 import asyncio
+import os
 import shutil
 import types
 from pathlib import Path
@@ -214,3 +215,33 @@ def test_after_the_screen_closes_the_message_says_how_to_export(tmp_path, capsys
     err = capsys.readouterr().err.splitlines()
     assert err[0] == f"arena-tui: 3 cycles; journal {journal} (replay: arena-tui --replay {journal})"
     assert err[1] == f"arena-tui: tables: arena-tui export {journal}; a page to share: arena-tui report {journal}"
+
+
+def test_the_table_keeps_dates_names_and_states_whole(tmp_path):
+    """At 120 columns (a pipe's width) no date, agent label or state is broken across lines: the
+    market's start and end are lines of their own (the end without the year it shares), the start
+    date over its time; under 120 the file names fold instead of the figures."""
+    import dataclasses
+
+    from rich.console import Console
+
+    from arena_tui.sessions import Listing, sessions_table
+
+    base = summarize(DEMO)
+    season = dataclasses.replace(
+        base, name="20261207T210651Z-demo.jsonl", leader="BTC hold (rule-based)",
+        start_ms=1760659200000, end_ms=1762127700000, cycles=4896,  # 2025-10-17 00:00 -> 11-02 23:55
+    )
+    listing = Listing(tmp_path, [season, base], 2, 0.1)
+    for width in (120, 100, 80):
+        console = Console(width=width, record=True, file=open(os.devnull, "w"))
+        console.print(sessions_table(listing, width))
+        text = console.export_text()
+        assert all(len(line) <= width for line in text.splitlines())
+        assert ("2025-10-17 00:00" in text and "→ 11-02 23:55" in text and "(rule-based)" in text), (width, text)
+        if width >= 100:
+            for whole in ("2025-10-21 12:00", "→ 14:55", "complete"):
+                assert whole in text, (width, whole, text)
+        assert ("2026-12-02" in text) == (width >= 100)  # the started column
+        if width == 120:
+            assert "20261207T210651Z-demo.jsonl" in text
