@@ -477,6 +477,9 @@ def run_replay(args: argparse.Namespace) -> int:
     from arena_tui.tui.app import make_app
     from arena_tui.tui.starting import StartingSession
 
+    from arena_tui.engine.journal_head import check_journal_head
+
+    check_journal_head(args.replay)  # a wrong path is refused before the screen starts, not after it flashed
     speed = args.speed if args.speed else 1.0
 
     def build():
@@ -520,6 +523,10 @@ def run_follow(args: argparse.Namespace) -> int:
     from arena_tui.config import user_config_dir
     from arena_tui.tui.app import make_app
     from arena_tui.tui.starting import StartingSession
+
+    from arena_tui.engine.journal_head import check_journal_head
+
+    check_journal_head(args.follow)  # a wrong path is refused before the screen starts
 
     def build():
         from arena_tui.engine.follow import FollowSession

@@ -74,6 +74,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator
 
 from arena_tui.engine.errors import JournalError
+from arena_tui.engine.journal_head import HEADER_TYPE, open_for_reading, read_head
 from arena_tui.engine.events import _REGISTRY as _EVENT_TYPES
 from arena_tui.engine.events import (
     SCHEMA_VERSION,
@@ -1226,22 +1227,7 @@ def _apply_text(t: str, name: str, ops, old: str) -> str:
     return "".join(out)
 
 
-_MAX_HEADER_LINE = 16 << 20
-
-
-def _not_a_journal(p: Path) -> JournalError:
-    return JournalError(f"{p} is not an arena-tui journal (its first line is not a session header).")
-
-
-def _open_for_reading(p: Path) -> IO[bytes]:
-    try:
-        return open(p, "rb")
-    except FileNotFoundError:
-        raise JournalError(f"session journal {p} does not exist; check the path (recorded sessions are in sessions/).") from None
-    except IsADirectoryError:
-        raise JournalError(f"{p} is a directory, not a session journal; give the path of a .jsonl file.") from None
-    except OSError as exc:
-        raise JournalError(f"session journal {p} cannot be read ({exc.strerror}).") from None
+assert HEADER_TYPE == SessionStarted.type_name
 
 
 def _decode_problem(exc: BaseException) -> str:
@@ -1273,7 +1259,7 @@ class JournalStream:
         self.offset = 0
         self.line_start = 0
         """The byte offset where the line of the last event yielded starts."""
-        self._fh: IO[bytes] | None = _open_for_reading(self.path)
+        self._fh: IO[bytes] | None = open_for_reading(self.path)
         try:
             self.header = self._read_header()
         except BaseException:
@@ -1290,41 +1276,20 @@ class JournalStream:
     def _read_header(self) -> SessionStarted:
         p, fh = self.path, self._fh
         assert fh is not None
-        lineno = pos = 0
+        obj, lineno, pos = read_head(p, fh, _loads)  # (missing, empty, not a journal: journal_head)
+        schema = obj.get("schema")
+        if isinstance(schema, int) and schema > SCHEMA_VERSION:
+            # checked before decoding: a newer header may well have fields this version lacks
+            raise JournalError(
+                f"session journal {p} uses schema {schema}, newer than this arena-tui understands ({SCHEMA_VERSION}); upgrade arena-tui."
+            )
         try:
-            while raw := fh.readline(_MAX_HEADER_LINE):
-                lineno += 1
-                pos += len(raw)
-                if raw.isspace():
-                    continue
-                if len(raw) == _MAX_HEADER_LINE and not raw.endswith(b"\n"):
-                    raise _not_a_journal(p)  # a header is a few kB; do not read a foreign file whole
-                try:
-                    obj = _loads(raw)
-                except (ValueError, RecursionError):
-                    if not raw.endswith(b"\n") and raw.lstrip().startswith(b'{"type":"SessionStarted"'):
-                        raise JournalError(
-                            f"session journal {p} holds only a cut-off session header (the session crashed as it started); there is nothing to replay."
-                        ) from None
-                    raise _not_a_journal(p) from None
-                if not isinstance(obj, dict) or obj.get("type") != SessionStarted.type_name:
-                    raise _not_a_journal(p)
-                schema = obj.get("schema")
-                if isinstance(schema, int) and schema > SCHEMA_VERSION:
-                    # checked before decoding: a newer header may well have fields this version lacks
-                    raise JournalError(
-                        f"session journal {p} uses schema {schema}, newer than this arena-tui understands ({SCHEMA_VERSION}); upgrade arena-tui."
-                    )
-                try:
-                    header = from_json(obj)
-                except EventDecodeError as exc:
-                    raise JournalError(f"session journal {p} line {lineno} is a corrupt session header ({_decode_problem(exc)}); it cannot be replayed.") from None
-                assert isinstance(header, SessionStarted)
-                self.line, self.offset = lineno, pos
-                return header
-        except OSError as exc:
-            raise JournalError(f"session journal {p} cannot be read ({exc.strerror}).") from None
-        raise JournalError(f"session journal {p} is empty: there is nothing to replay.")
+            header = from_json(obj)
+        except EventDecodeError as exc:
+            raise JournalError(f"session journal {p} line {lineno} is a corrupt session header ({_decode_problem(exc)}); it cannot be replayed.") from None
+        assert isinstance(header, SessionStarted)
+        self.line, self.offset = lineno, pos
+        return header
 
     def _read_events(self) -> Iterator[Event]:
         p, fh = self.path, self._fh
