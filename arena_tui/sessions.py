@@ -18,7 +18,6 @@ arena-tui). A journal from elsewhere never raises out of ``summarize``: its prob
 
 from __future__ import annotations
 
-import errno
 import json
 import logging
 import os
@@ -28,13 +27,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from arena_tui.engine.errors import JournalError
+from arena_tui.engine.journal import journal_in_use as in_use  # (re-exported: the listing's "in use")
 from arena_tui.engine.journal import open_journal
 from arena_tui.engine.state import ArenaState
-
-try:
-    import fcntl
-except ImportError:  # Windows: no flock; the lock's pid says whether its writer lives
-    fcntl = None  # type: ignore[assignment]
 
 log = logging.getLogger(__name__)
 
@@ -73,45 +68,6 @@ class SessionSummary:
             return t.timestamp()
         except (ValueError, TypeError, OverflowError, OSError):
             return self.mtime
-
-
-def in_use(journal: Path) -> bool:
-    """Whether a process is writing ``journal`` now: its ``<journal>.lock`` exists, names a live
-    process, and that process holds the lock (probed with a shared, non-blocking ``flock`` that is let
-    go at once; only when the pid lives, so a writer starting this very moment is almost never in the
-    way). A writer removes the lock file as it ends; a crashed one leaves it, with a dead pid."""
-    lp = journal.with_name(journal.name + ".lock")
-    try:
-        fd = os.open(lp, os.O_RDONLY)
-    except OSError:
-        return False
-    try:
-        try:
-            pid = int(os.read(fd, 32).decode("ascii").strip() or 0)
-        except (OSError, ValueError, UnicodeDecodeError):
-            pid = 0
-        if pid > 0 and not _alive(pid):
-            return False
-        if fcntl is None:
-            return pid > 0
-        try:
-            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
-        except OSError as exc:
-            return exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        return False
-    finally:
-        os.close(fd)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True  # exists, someone else's
-    return True
 
 
 def summarize(path: Path) -> SessionSummary:

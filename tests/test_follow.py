@@ -82,7 +82,7 @@ async def test_a_line_being_written_is_waited_for(tmp_path):
     whole = path.read_bytes()
     last = whole.rstrip(b"\n").rfind(b"\n") + 1
     path.write_bytes(whole[: last + 10])  # the last line cut mid-write
-    follow = FollowSession(path, poll_s=0.01)
+    follow = FollowSession(path, poll_s=0.01, writer_check_s=10 * GUARD_S)  # (the test plays the writer: no lock)
     seen: list[ev.Event] = []
     following = asyncio.ensure_future(follow.run(seen.append))
     await until(lambda: any(isinstance(e, ev.CycleCompleted) and e.cycle == 3 for e in seen), "cycle 3")
@@ -171,3 +171,117 @@ async def test_the_screen_offers_no_key_that_would_steer_the_followed_session(tm
         await pilot.press("c", "p")
         await pilot.pause()
         assert not app.paused
+
+
+async def _follow_until(follow: FollowSession, condition, what: str) -> list[ev.Event]:
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(follow.run(seen.append))
+    try:
+        await until(lambda: condition(seen), what)
+    finally:
+        follow.stop()
+        await asyncio.wait_for(task, GUARD_S)
+    return seen
+
+
+def _gone(seen: list[ev.Event]) -> list[str]:
+    return [e.text for e in seen if isinstance(e, ev.Notice) and e.text.startswith("No process is writing")]
+
+
+async def test_a_killed_session_is_said_to_have_stopped_once(tmp_path):
+    """The writer is SIGKILLed inside cycle 2 (the crash driver: a real process, its lock file left
+    with its dead pid): the follower says once that nothing writes the journal any more, where it
+    stopped and how to continue it, instead of waiting on a cycle that never completes."""
+    import tests.crash_driver as cd
+
+    out = cd.arena(cd.session_args("k.jsonl", cycles=3), tmp_path, kill={"at": "write", "type": "MarketData", "nth": 2, "when": "after"})
+    assert out.returncode == -9, out.stderr
+    path = tmp_path / "k.jsonl"
+    assert (tmp_path / "k.jsonl.lock").exists()  # left by the killed writer
+    follow = FollowSession(path, poll_s=0.01, writer_check_s=0.01)
+    seen = await _follow_until(follow, lambda s: _gone(s), "the notice that the writer is gone")
+    assert _gone(seen) == [
+        f"No process is writing {path} any more and it has no end event: the session stopped inside cycle 2 "
+        f"(a crash or a kill); arena-tui --resume {path} continues it."
+    ]
+    assert follow.state.completed_cycle == 1
+
+
+async def test_a_running_or_ended_session_is_never_said_to_have_stopped(tmp_path):
+    # a writer that runs (this process holds the lock) but writes nothing for a while
+    from arena_tui.engine.journal import JournalWriter
+
+    session, path = arena(tmp_path, cycles=1, pace=0)
+    await session.run(lambda e: None)  # ended: its end event is in the journal (and its lock removed)
+    follow = FollowSession(path, poll_s=0.01, writer_check_s=0.01)
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(follow.run(seen.append))
+    await until(lambda: any(isinstance(e, ev.SessionEnded) for e in seen), "the end event")
+    await asyncio.sleep(0.1)  # ten looks' time
+    follow.stop()
+    await asyncio.wait_for(task, GUARD_S)
+    assert _gone(seen) == []
+    quiet = tmp_path / "quiet.jsonl"
+    writer = JournalWriter.create(quiet, session.state.header)
+    follow = FollowSession(quiet, poll_s=0.01, writer_check_s=0.01)
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(follow.run(seen.append))
+    looked = follow._checked_writer
+    await until(lambda: follow._checked_writer > looked, "a look at the writer")
+    await asyncio.sleep(0.1)  # several looks
+    assert _gone(seen) == []
+    writer.close()  # it goes without an end event (a session whose journal could not be written)
+    await until(lambda: _gone(seen), "the notice once the writer is gone")
+    follow.stop()
+    await asyncio.wait_for(task, GUARD_S)
+    assert len(_gone(seen)) == 1 and "the session stopped before its first cycle" in _gone(seen)[0]
+
+
+async def test_following_goes_on_across_a_resume_that_cuts_the_unfinished_cycle(tmp_path):
+    """Killed inside cycle 2, then ``--resume``d while followed: the resume moves the unfinished
+    cycle aside (the journal gets shorter) and appends; the follower reads the journal again from
+    its header (a reset, then the catch-up) and follows the resumed session to its end, with the
+    state of the whole journal."""
+    import tests.crash_driver as cd
+    from arena_tui.engine.journal import read_journal
+    from arena_tui.engine.state import ArenaState
+
+    out = cd.arena(cd.session_args("k.jsonl", cycles=4), tmp_path, kill={"at": "write", "type": "MarketData", "nth": 2, "when": "after"})
+    assert out.returncode == -9, out.stderr
+    path = tmp_path / "k.jsonl"
+    follow = FollowSession(path, poll_s=0.01, writer_check_s=0.01)
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(follow.run(seen.append))
+    await until(lambda: _gone(seen), "the notice that the writer is gone")
+    resumed = await asyncio.to_thread(cd.arena, ["--resume", "k.jsonl", "--headless", "--cycles", "3"], tmp_path)
+    assert resumed.returncode == 0, resumed.stderr
+    await until(lambda: any(isinstance(e, ev.SessionEnded) for e in seen), "the resumed session's end")
+    follow.stop()
+    await asyncio.wait_for(task, GUARD_S)
+    resets = [i for i, e in enumerate(seen) if isinstance(e, ev.StateReset)]
+    assert len(resets) == 1 and seen[resets[0] + 1] == follow.header
+    assert any(isinstance(e, ev.Notice) and "was cut back to cycle 1" in e.text for e in seen)
+    assert not any(isinstance(e, ev.Notice) and "stopped following" in e.text for e in seen)
+    whole = read_journal(path)
+    state = ArenaState(whole.header)
+    for e in whole.events:
+        state.apply(e)
+    assert state.completed_cycle > 2  # (cycle 2 run again, and more)
+    assert follow.state.standings() == state.standings() and follow.state.completed_cycle == state.completed_cycle
+
+
+async def test_a_journal_replaced_by_another_sessions_ends_following(tmp_path):
+    session, path = arena(tmp_path, cycles=3, pace=0)
+    await session.run(lambda e: None)
+    follow = FollowSession(path, poll_s=0.01)
+    seen: list[ev.Event] = []
+    task = asyncio.ensure_future(follow.run(seen.append))
+    await until(lambda: any(isinstance(e, ev.SessionEnded) for e in seen), "the end")
+    cfg = load_config(None, environ={}, cwd=tmp_path, overrides={"market": {"start": "2025-10-25T00:00:00Z"}, "arena": {"name": "other"}})
+    other_path = tmp_path / "other.jsonl"
+    other = ArenaSession(cfg, build_market(cfg), build_agents(cfg), journal_path=other_path, max_cycles=1, pace=0)
+    await other.run(lambda e: None)
+    path.write_bytes(other_path.read_bytes())  # shorter, and another session's header
+    await asyncio.wait_for(task, GUARD_S)  # it ends by itself
+    assert seen[-1].text == f"{path} is now shorter than what was read (it was cut or replaced); stopped following it."
+    assert not any(isinstance(e, ev.StateReset) for e in seen)

@@ -749,8 +749,9 @@ class AccountUpdated(Event):
 
 @dataclass(frozen=True)
 class StateReset(Event):
-    """Replay only (never journaled): forget all state; the events that follow rebuild the screen up to
-    ``target_cycle``. Sent when a replay jumps between cycles."""
+    """Replay and follow only (never journaled): forget all state; the events that follow rebuild the
+    screen up to ``target_cycle``. Sent when a replay jumps between cycles, and when a followed journal
+    is read again from its header (a ``--resume`` cut its unfinished cycle away)."""
 
     target_cycle: int = 0
 

@@ -1413,6 +1413,45 @@ def _exists_error(p: Path) -> JournalError:
     )
 
 
+def journal_in_use(journal: Path) -> bool:
+    """Whether a process is writing ``journal`` now: its ``<journal>.lock`` exists, names a live
+    process, and that process holds the lock (probed with a shared, non-blocking ``flock`` that is let
+    go at once; only when the pid lives, so a writer starting this very moment is almost never in the
+    way). A writer removes the lock file as it ends; a crashed one leaves it, with a dead pid."""
+    lp = journal.with_name(journal.name + ".lock")
+    try:
+        fd = os.open(lp, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        try:
+            pid = int(os.read(fd, 32).decode("ascii").strip() or 0)
+        except (OSError, ValueError, UnicodeDecodeError):
+            pid = 0
+        if pid > 0 and not _alive(pid):
+            return False
+        if fcntl is None:
+            return pid > 0
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except OSError as exc:
+            return exc.errno in (errno.EWOULDBLOCK, errno.EAGAIN, errno.EACCES)
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return False
+    finally:
+        os.close(fd)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, someone else's
+    return True
+
+
 class _Lock:
     """An exclusive ``flock`` on ``<journal>.lock``, which holds the owner's pid (for messages only)."""
 
