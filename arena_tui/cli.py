@@ -245,10 +245,11 @@ def run_export(args: argparse.Namespace) -> int:
 
     from arena_tui.engine.sanitize import safe_line
     from arena_tui.export import export_journal
-    from arena_tui.headless import _console
+    from arena_tui.headless import _console, reading_progress
 
-    done = export_journal(args.file, args.to, args.format)
     console = _console()
+    with reading_progress(args.file, "exporting", console) as progress:
+        done = export_journal(args.file, args.to, args.format, progress)
     for w in done.warnings:
         console.print(Text(safe_line(w, limit=None), style="yellow"))
     console.print(Text(safe_line(f"exported {done.journal} to {done.out_dir}", limit=None)))
@@ -265,10 +266,12 @@ def run_export(args: argparse.Namespace) -> int:
 def run_report(args: argparse.Namespace) -> int:
     """``arena-tui report FILE``: write the HTML page and say where it is."""
     from arena_tui.engine.sanitize import safe_line
+    from arena_tui.headless import reading_progress
     from arena_tui.report import write_report
 
     try:
-        path = write_report(args.file, args.output)
+        with reading_progress(args.file, "reading the journal") as progress:
+            path = write_report(args.file, args.output, progress)
     except OSError as exc:
         raise ArenaError(f"cannot write the report: {exc.strerror or exc} ({args.output or args.file}); choose another path with -o.") from None
     print(f"report: {safe_line(str(path), limit=None)} (open it in a browser; it needs no network)")
@@ -312,8 +315,16 @@ def run_sessions(args: argparse.Namespace) -> int:
         from arena_tui.config import load_config
 
         directory = str(Path(load_config(args.config).arena.sessions_dir).expanduser())
-    listing = list_sessions(directory, cache=default_cache_path())
     console = _console()
+    if console.is_terminal:  # (reading a long journal takes seconds: say so while it runs)
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("[bold]reading the journals"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("", total=None)
+            listing = list_sessions(directory, cache=default_cache_path(), progress=lambda n, total: bar.update(task, completed=n, total=total))
+    else:
+        listing = list_sessions(directory, cache=default_cache_path())
     console.print(sessions_table(listing, console.width))
     read = f"{listing.read} read, {len(listing.sessions) - listing.read} from the cache; " if listing.sessions else ""
     console.print(Text(f"{read}listed in {listing.seconds:.2f} s. Replay one: arena-tui --replay FILE; export it: arena-tui export FILE", style="dim"))

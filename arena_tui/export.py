@@ -32,11 +32,11 @@ import os
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterable, Iterator, NamedTuple
+from typing import Callable, Iterable, Iterator, NamedTuple
 
 from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError
-from arena_tui.engine.journal import open_journal
+from arena_tui.engine.journal import open_journal, with_progress
 from arena_tui.engine.state import ArenaState, CompleteCycles
 
 FORMATS = ("csv", "parquet")
@@ -361,16 +361,17 @@ class TableRows:
         return out
 
 
-def journal_rows(path: str | os.PathLike[str], warnings: list[str] | None = None) -> Iterator[tuple[str, Row]]:
+def journal_rows(path: str | os.PathLike[str], warnings: list[str] | None = None, progress: Callable[[int], None] | None = None) -> Iterator[tuple[str, Row]]:
     """Every table row of the journal at ``path``, as ``(table, row)``, in journal order; the fold
     (``ArenaState``) applies each event before its rows are made. A last cycle the journal ends
     inside is left out (``CompleteCycles``, as the report and the replays leave it out). Raises
     ``JournalError`` (one sentence naming the file and line) for a journal that cannot be read;
-    ``warnings`` gains the reader's (a cut-off last line dropped) and the cut cycle's."""
+    ``warnings`` gains the reader's (a cut-off last line dropped) and the cut cycle's. ``progress``:
+    called with the bytes of the journal read so far."""
     with open_journal(path) as stream:
         state = ArenaState(stream.header)
         rows = TableRows(state)
-        whole = CompleteCycles(stream)
+        whole = CompleteCycles(with_progress(stream, progress))
         for event in whole:
             state.apply(event)
             yield from rows.feed(event)
@@ -512,20 +513,23 @@ class Exported:
     warnings: list[str]
 
 
-def export_journal(path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None, fmt: str = "csv") -> Exported:
+def export_journal(
+    path: str | os.PathLike[str], out_dir: str | os.PathLike[str] | None = None, fmt: str = "csv", progress: Callable[[int], None] | None = None
+) -> Exported:
     """Write the tables of the journal at ``path`` into ``out_dir`` (default ``default_out_dir``),
     one ``<table>.csv`` (or ``.parquet``) per table of ``TABLES``, replacing earlier exports there.
     Each file is written beside its final name and renamed into place once the whole journal has
     been read, so a journal that turns out corrupt leaves no half-written table. Raises ``ArenaError``
     (one sentence): a journal that cannot be read (``JournalError``: file and line), a directory that
-    cannot be written, or Parquet without pyarrow."""
+    cannot be written, or Parquet without pyarrow. ``progress``: called with the bytes of the journal
+    read so far."""
     if fmt not in FORMATS:
         raise ArenaError(f"unknown export format {fmt!r}; use csv or parquet.")
     journal = Path(path)
     out = Path(out_dir) if out_dir is not None else default_out_dir(journal)
     sink = _ParquetSink(out) if fmt == "parquet" else _CsvSink(out)
     warnings: list[str] = []
-    rows_iter = journal_rows(journal, warnings)
+    rows_iter = journal_rows(journal, warnings, progress)
     counts = dict.fromkeys(TABLES, 0)
     try:
         first = next(rows_iter, None)  # reads the header: a missing or foreign file fails before any directory is made

@@ -8,8 +8,10 @@ never as markup: a journal from elsewhere must not drive the terminal.
 
 from __future__ import annotations
 
+import os
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Sequence
+from typing import TYPE_CHECKING, Callable, Iterator, Sequence
 
 from rich.console import Console
 from rich.progress import (
@@ -263,6 +265,25 @@ async def _run_with_progress(session, total: int | None, console: Console, failu
                 console.print(Text(safe_text(e.text), style="yellow"))
 
         await session.run(sink)
+
+
+@contextmanager
+def reading_progress(path: str | Path, label: str, console: Console | None = None) -> Iterator[Callable[[int], None]]:
+    """A transient progress line over reading the journal at ``path`` (the share of its bytes read,
+    elapsed time) on the terminal; yields the callback to give the reader (``journal.with_progress``).
+    Nothing is drawn when the output is not a terminal."""
+    console = console or _console()
+    if not console.is_terminal:  # (a pipe, a file: not even the blank line a transient display leaves)
+        yield lambda n: None
+        return
+    try:
+        size: float | None = max(1, os.path.getsize(path))
+    except OSError:
+        size = None  # (the reader says what is wrong with the path)
+    columns = (TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task(label, total=size)
+        yield lambda n: progress.update(task, completed=n)
 
 
 def reexecute_with_progress(path: str | Path, *, label: str = "verifying", console: Console | None = None, **kwargs):

@@ -22,11 +22,11 @@ import os
 from collections import Counter, defaultdict
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 from arena_tui import __version__
 from arena_tui.engine.errors import ArenaError
-from arena_tui.engine.journal import open_journal
+from arena_tui.engine.journal import open_journal, with_progress
 from arena_tui.engine.state import SEEDED_NOTE, ArenaState, CompleteCycles
 from arena_tui.export import TABLES, TableRows
 
@@ -64,7 +64,8 @@ class ReportData:
     """What the page shows, read from one journal: the header, the export tables' rows (as dicts by
     column name) and the final state."""
 
-    def __init__(self, path: str | os.PathLike[str]) -> None:
+    def __init__(self, path: str | os.PathLike[str], progress: Callable[[int], None] | None = None) -> None:
+        """``progress``: called with the bytes of the journal read so far (``journal.with_progress``)."""
         self.path = Path(path)
         self.rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
         names = {name: [c.name for c in cols] for name, cols in TABLES.items()}
@@ -77,7 +78,7 @@ class ReportData:
                 for table, row in pairs:
                     self.rows[table].append(dict(zip(names[table], row)))
 
-            whole = CompleteCycles(stream)  # (a cut-off last cycle is left out: its trades without its accounts)
+            whole = CompleteCycles(with_progress(stream, progress))  # (a cut-off last cycle is left out: its trades without its accounts)
             for event in whole:
                 state.apply(event)
                 take(tables.feed(event))
@@ -350,13 +351,14 @@ def _is_report(path: Path) -> bool:
     return head.startswith("<!doctype html>") and (GENERATOR in head or "· arena-tui</title>" in head)
 
 
-def write_report(path: str | os.PathLike[str], out: str | os.PathLike[str] | None = None) -> Path:
+def write_report(path: str | os.PathLike[str], out: str | os.PathLike[str] | None = None, progress: Callable[[int], None] | None = None) -> Path:
     """Write the report of the journal at ``path`` to ``out`` (default: beside the journal, its name
     with ``.html``; a directory: the journal's name with ``.html`` in it); returns the path written.
+    ``progress``: called with the bytes of the journal read so far.
     Raises ``JournalError`` for an unreadable journal, ``ArenaError`` for a target that is not ours to
     replace (``report_target``) and ``OSError`` when the page cannot be written."""
     target = report_target(path, out)
-    data = ReportData(path)
+    data = ReportData(path, progress)
     tmp = target.with_name(target.name + ".tmp")
     tmp.write_text(render_html(data), encoding="utf-8")
     os.replace(tmp, target)

@@ -25,6 +25,7 @@ import time as _time
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from arena_tui.engine.errors import JournalError
 from arena_tui.engine.journal import journal_in_use as in_use  # (re-exported: the listing's "in use")
@@ -197,10 +198,11 @@ class Listing:
     seconds: float
 
 
-def list_sessions(directory: str | os.PathLike[str], cache: Path | None = None) -> Listing:
+def list_sessions(directory: str | os.PathLike[str], cache: Path | None = None, progress: Callable[[int, int], None] | None = None) -> Listing:
     """Summaries of the journals in ``directory`` (``journals_in``), newest first. ``cache``: the
-    summary cache file (None: none), read and updated. Raises ``JournalError`` (one sentence) only
-    when the directory itself cannot be listed."""
+    summary cache file (None: none), read and updated. ``progress(done, total)``: called as each
+    journal is summarised (a long one takes seconds to read). Raises ``JournalError`` (one sentence)
+    only when the directory itself cannot be listed."""
     t0 = _time.perf_counter()
     directory = Path(directory)
     paths = journals_in(directory)
@@ -208,6 +210,8 @@ def list_sessions(directory: str | os.PathLike[str], cache: Path | None = None) 
     changed = False
     out: list[SessionSummary] = []
     read = 0
+    if progress is not None:
+        progress(0, len(paths))
     for p in paths:
         key = str(p.resolve())
         ident = _identity(p)
@@ -221,6 +225,8 @@ def list_sessions(directory: str | os.PathLike[str], cache: Path | None = None) 
                 changed = True
         s.path, s.name = str(p), p.name  # the directory as given (the cache keys the resolved path)
         out.append(s)
+        if progress is not None:
+            progress(len(out), len(paths))
     if cache is not None and changed:
         _save_cache(cache, entries)
     out.sort(key=SessionSummary.sort_key, reverse=True)
@@ -300,7 +306,10 @@ def sessions_table(listing: Listing, width: int = 120):
     n = len(listing.sessions)
     title = f"{n} session{'s' if n != 1 else ''} in {listing.directory}"
     table = Table(title=Text(safe_line(title, limit=None)), title_justify="left", box=box.SIMPLE_HEAD)
-    table.add_column("session", no_wrap=width >= 120, overflow="fold")
+    # a file name stays on one line at 120 columns when all are of the usual length (a UTC time and
+    # a short name); a longer one (a session named after its models) or a narrower terminal folds them
+    whole = width >= 120 and all(len(s.name) <= 32 for s in listing.sessions)
+    table.add_column("session", overflow="fold", no_wrap=whole, max_width=None if whole else 32)
     started = width >= 100  # (a default file name holds it too: left out on a narrow terminal)
     if started:
         table.add_column("started UTC", no_wrap=True)

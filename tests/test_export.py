@@ -322,3 +322,32 @@ def test_a_fallback_is_two_model_calls():
     assert [(g["model"], g["failure"], g["cost_usd"], g["latency_s"]) for g in got] == [
         ("gpt-primary", "timeout", 0.01, 90.0), ("gpt-fallback", None, 0.002, 2.0)]
     assert [r for table, r in out if table == "decisions"][0][4:5] == ("hold",)
+
+
+def test_report_and_export_say_how_far_they_have_read(tmp_path):
+    """A long journal takes seconds to read: both readers report the bytes read so far (the CLI
+    draws them as a transient progress line on a terminal), rising to the journal's size."""
+    from arena_tui.engine.journal import open_journal, with_progress
+    from arena_tui.report import ReportData
+
+    size = DEMO.stat().st_size
+    for read in (
+        lambda cb: ReportData(DEMO, cb),
+        lambda cb: export_journal(DEMO, tmp_path / "out", progress=cb),
+        lambda cb: [e for s in [open_journal(DEMO)] for e in with_progress(s, cb, every=10)],
+    ):
+        seen: list[int] = []
+        read(seen.append)
+        assert seen and seen == sorted(seen) and seen[-1] == size
+    seen = []
+    with open_journal(DEMO) as stream:
+        n = sum(1 for _ in with_progress(stream, seen.append, every=10))
+    assert len(seen) == n // 10 + 1 and seen[0] < seen[-1] == size
+
+
+def test_the_commands_print_no_progress_when_not_on_a_terminal(tmp_path, capsys):
+    assert main(["report", str(DEMO), "-o", str(tmp_path / "r.html")]) == 0
+    assert capsys.readouterr().out == f"report: {tmp_path / 'r.html'} (open it in a browser; it needs no network)\n"
+    assert main(["export", str(DEMO), "--to", str(tmp_path / "out")]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith(f"exported {DEMO} to {tmp_path / 'out'}\n") and "exporting" not in out and "%" not in out

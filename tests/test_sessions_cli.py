@@ -245,3 +245,13 @@ def test_the_table_keeps_dates_names_and_states_whole(tmp_path):
         assert ("2026-12-02" in text) == (width >= 100)  # the started column
         if width == 120:
             assert "20261207T210651Z-demo.jsonl" in text
+
+
+def test_the_listing_says_how_many_journals_it_has_read(recorded, tmp_path):
+    d = tmp_path / "three"
+    d.mkdir()
+    for name in ("a.jsonl", "b.jsonl", "c.jsonl"):
+        shutil.copyfile(recorded, d / name)
+    seen: list[tuple[int, int]] = []
+    listing = list_sessions(d, progress=lambda n, total: seen.append((n, total)))
+    assert seen == [(0, 3), (1, 3), (2, 3), (3, 3)] and len(listing.sessions) == 3

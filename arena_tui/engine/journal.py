@@ -1373,6 +1373,22 @@ class JournalContents:
     offset: int = 0
 
 
+def with_progress(stream: JournalStream, progress: Callable[[int], None] | None, every: int = 2000) -> Iterator[Event]:
+    """The events of ``stream``, calling ``progress(offset)`` (bytes of the file read so far) every
+    ``every`` events and once at the end: for a progress bar over a long journal (``progress`` None:
+    the events alone)."""
+    if progress is None:
+        yield from stream
+        return
+    n = 0
+    for event in stream:
+        yield event
+        n += 1
+        if n % every == 0:
+            progress(stream.offset)
+    progress(stream.offset)
+
+
 def read_journal(path: str | os.PathLike[str]) -> JournalContents:
     """Read a whole journal into memory (small journals, tests); raises ``JournalError`` (one sentence
     with file and line) when it cannot. Large ones: iterate ``open_journal``."""
