@@ -307,7 +307,7 @@ def run_sessions(args: argparse.Namespace) -> int:
     """``arena-tui sessions [DIR]``: the journals of DIR (default: the config's arena.sessions_dir)."""
     from rich.text import Text
 
-    from arena_tui.headless import _console
+    from arena_tui.headless import _console, counting_progress
     from arena_tui.sessions import default_cache_path, list_sessions, sessions_table
 
     directory = args.dir
@@ -316,15 +316,8 @@ def run_sessions(args: argparse.Namespace) -> int:
 
         directory = str(Path(load_config(args.config).arena.sessions_dir).expanduser())
     console = _console()
-    if console.is_terminal:  # (reading a long journal takes seconds: say so while it runs)
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-        columns = (TextColumn("[bold]reading the journals"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
-        with Progress(*columns, console=console, transient=True) as bar:
-            task = bar.add_task("", total=None)
-            listing = list_sessions(directory, cache=default_cache_path(), progress=lambda n, total: bar.update(task, completed=n, total=total))
-    else:
-        listing = list_sessions(directory, cache=default_cache_path())
+    with counting_progress("reading the journals", console) as progress:  # (a long one takes seconds)
+        listing = list_sessions(directory, cache=default_cache_path(), progress=progress)
     console.print(sessions_table(listing, console.width))
     read = f"{listing.read} read, {len(listing.sessions) - listing.read} from the cache; " if listing.sessions else ""
     console.print(Text(f"{read}listed in {listing.seconds:.2f} s. Replay one: arena-tui --replay FILE; export it: arena-tui export FILE", style="dim"))
@@ -485,12 +478,12 @@ def run_replay(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from arena_tui.config import user_config_dir
+    from arena_tui.engine.journal_head import check_journal_head
+
+    check_journal_head(args.replay)  # a wrong path is refused before the screen (or its import) starts
     from arena_tui.tui.app import make_app
     from arena_tui.tui.starting import StartingSession
 
-    from arena_tui.engine.journal_head import check_journal_head
-
-    check_journal_head(args.replay)  # a wrong path is refused before the screen starts, not after it flashed
     speed = args.speed if args.speed else 1.0
 
     def build():
@@ -532,12 +525,11 @@ def run_follow(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from arena_tui.config import user_config_dir
-    from arena_tui.tui.app import make_app
-    from arena_tui.tui.starting import StartingSession
-
     from arena_tui.engine.journal_head import check_journal_head
 
-    check_journal_head(args.follow)  # a wrong path is refused before the screen starts
+    check_journal_head(args.follow)  # a wrong path is refused before the screen (or its import) starts
+    from arena_tui.tui.app import make_app
+    from arena_tui.tui.starting import StartingSession
 
     def build():
         from arena_tui.engine.follow import FollowSession

@@ -268,22 +268,39 @@ async def _run_with_progress(session, total: int | None, console: Console, failu
 
 
 @contextmanager
+def _transient_progress(console: Console | None, columns: tuple, total: float | None) -> Iterator[Callable[..., None]]:
+    """A transient rich progress line of ``columns`` on the terminal; yields ``update(completed,
+    total=...)``. Nothing is drawn (not even the blank line a transient display leaves) when the
+    output is not a terminal: a pipe, a file."""
+    console = console or _console()
+    if not console.is_terminal:
+        yield lambda *args, **kwargs: None
+        return
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("", total=total)
+        yield lambda n, **kwargs: progress.update(task, completed=n, **kwargs)
+
+
+@contextmanager
 def reading_progress(path: str | Path, label: str, console: Console | None = None) -> Iterator[Callable[[int], None]]:
     """A transient progress line over reading the journal at ``path`` (the share of its bytes read,
-    elapsed time) on the terminal; yields the callback to give the reader (``journal.with_progress``).
-    Nothing is drawn when the output is not a terminal."""
-    console = console or _console()
-    if not console.is_terminal:  # (a pipe, a file: not even the blank line a transient display leaves)
-        yield lambda n: None
-        return
+    elapsed time) on the terminal; yields the callback to give the reader (``journal.with_progress``)."""
     try:
         size: float | None = max(1, os.path.getsize(path))
     except OSError:
         size = None  # (the reader says what is wrong with the path)
     columns = (TextColumn(f"[bold]{label}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn())
-    with Progress(*columns, console=console, transient=True) as progress:
-        task = progress.add_task(label, total=size)
-        yield lambda n: progress.update(task, completed=n)
+    with _transient_progress(console, columns, size) as update:
+        yield update
+
+
+@contextmanager
+def counting_progress(label: str, console: Console | None = None) -> Iterator[Callable[[int, int], None]]:
+    """A transient progress line counting ``done`` of ``total`` items (elapsed time) on the
+    terminal; yields ``progress(done, total)``."""
+    columns = (TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with _transient_progress(console, columns, None) as update:
+        yield lambda n, total: update(n, total=total)
 
 
 def reexecute_with_progress(path: str | Path, *, label: str = "verifying", console: Console | None = None, **kwargs):
