@@ -74,7 +74,7 @@ from pathlib import Path
 from typing import IO, Callable, Iterator
 
 from arena_tui.engine.errors import JournalError
-from arena_tui.engine.journal_head import HEADER_TYPE, open_for_reading, read_head
+from arena_tui.engine.journal_head import HEADER_TYPE, missing_journal, open_for_reading, read_head
 from arena_tui.engine.events import _REGISTRY as _EVENT_TYPES
 from arena_tui.engine.events import (
     SCHEMA_VERSION,
@@ -1796,7 +1796,7 @@ class JournalWriter:
         if p.is_dir():
             raise JournalError(f"{p} is a directory; --resume needs a session journal file.")
         if not p.exists():
-            raise JournalError(f"session journal {p} does not exist; check the path (recorded sessions are in sessions/).")
+            raise missing_journal(p)
         try:
             lock = _Lock.acquire(p)
         except _Busy as busy:

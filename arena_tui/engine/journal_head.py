@@ -29,12 +29,16 @@ def not_a_journal(p: Path) -> JournalError:
     return JournalError(f"{p} is not an arena-tui journal (its first line is not a session header).")
 
 
+def missing_journal(p: Path) -> JournalError:
+    return JournalError(f"session journal {p} does not exist; check the path (recorded sessions are in sessions/).")
+
+
 def open_for_reading(p: Path) -> IO[bytes]:
     """``open(p, "rb")``; ``JournalError`` (one sentence) when it is missing, a directory or unreadable."""
     try:
         return open(p, "rb")
     except FileNotFoundError:
-        raise JournalError(f"session journal {p} does not exist; check the path (recorded sessions are in sessions/).") from None
+        raise missing_journal(p) from None
     except IsADirectoryError:
         raise JournalError(f"{p} is a directory, not a session journal; give the path of a .jsonl file.") from None
     except OSError as exc:

@@ -112,13 +112,12 @@ class _Recording:
     A last cycle the recording ends inside (no ``CycleCompleted``: a crash, a kill, a full disk) is
     left out of the index, as ``state.CompleteCycles`` leaves it out of the report, the export and the
     headless replay, so every view of a journal ends at the same state: ``cut_cycle`` its number (None:
-    none), ``cut_events`` how many events it held, ``end`` where the indexed events end."""
+    none), ``cut_events`` how many events it held."""
 
     def __init__(self) -> None:
         self.pos = array("q")
         self.cut_cycle: int | None = None
         self.cut_events = 0
-        self.end = 0
         self.cycles = array("q")
         self.counts = array("q", [0])
         self.start_due = array("d", [0.0])
@@ -167,14 +166,14 @@ class _Recording:
             state.apply(e)
         end_due[-1] = t
         if completed:
-            self.end = end()
+            stop = end()
         else:  # the recording ends inside its last cycle: leave it out
             self.cut_cycle, self.cut_events = cycles.pop(), counts.pop()
             start_due.pop()
             end_due.pop()
-            self.end = self.pos.pop()
+            stop = self.pos.pop()
             self.checkpoints.pop(len(cycles) + 1, None)
-        self.pos.append(self.end)
+        self.pos.append(stop)
 
     def _checkpoint(self, b: int, state: ArenaState) -> None:
         if self.stride <= 0:
