@@ -36,7 +36,7 @@ from typing import Callable, Iterable, Iterator, NamedTuple
 
 from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError
-from arena_tui.engine.journal import open_journal, with_progress
+from arena_tui.engine.journal import journal_in_use, open_journal, with_progress
 from arena_tui.engine.state import ArenaState, CompleteCycles
 
 FORMATS = ("csv", "parquet")
@@ -378,7 +378,7 @@ def journal_rows(path: str | os.PathLike[str], warnings: list[str] | None = None
         yield from rows.finish()
         if warnings is not None:
             warnings.extend(stream.warnings)
-            cut = whole.warning("the export")
+            cut = whole.warning("the export", journal_in_use(Path(path)))
             if cut is not None:
                 warnings.append(cut)
 

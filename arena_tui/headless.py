@@ -353,6 +353,8 @@ def replay_headless(path: str | Path, console: Console | None = None, *, indicat
     """Verify a journal by re-execution (``verify.reexecute``; ``indicators``: the market rows'
     indicators recomputed too): print its final leaderboard as the re-execution computed it and
     "verified N cycles (M events)", or the first difference (exit 1)."""
+    from arena_tui.engine.journal import journal_in_use
+
     console = console or _console()
     result = reexecute_with_progress(path, console=console, indicators=indicators)
     for w in result.warnings:
@@ -377,7 +379,11 @@ def replay_headless(path: str | Path, console: Console | None = None, *, indicat
         return 1
     tail = ""
     if result.partial_cycle is not None:
-        tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {safe_line(str(path), limit=None)} runs it again)"
+        name = safe_line(str(path), limit=None)
+        if journal_in_use(Path(path)):
+            tail = f"; a running session is still writing cycle {result.partial_cycle} ({result.partial_events} events so far; arena-tui --follow {name} shows it live)"
+        else:
+            tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {name} runs it again)"
     what = " (indicators recomputed)" if indicators else ""
     console.print(Text(f"verified {result.cycles} cycles ({result.events} events){what}{tail}"), soft_wrap=True)
     return 0

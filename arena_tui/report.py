@@ -26,7 +26,7 @@ from typing import Any, Callable, Iterable
 
 from arena_tui import __version__
 from arena_tui.engine.errors import ArenaError
-from arena_tui.engine.journal import open_journal, with_progress
+from arena_tui.engine.journal import journal_in_use, open_journal, with_progress
 from arena_tui.engine.state import SEEDED_NOTE, ArenaState, CompleteCycles
 from arena_tui.export import TABLES, TableRows
 
@@ -84,7 +84,7 @@ class ReportData:
                 take(tables.feed(event))
             take(tables.finish())
             self.warnings = list(stream.warnings)
-            cut = whole.warning("the report")
+            cut = whole.warning("the report", journal_in_use(Path(self.path)))
             if cut is not None:
                 self.warnings.append(cut)
         self.state = state

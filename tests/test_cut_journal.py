@@ -166,3 +166,59 @@ def test_the_export_of_a_cut_journal_is_its_complete_cycles(tmp_path):
     assert any(f"ends inside cycle {n}" in w and "the export shows the complete cycles before it" in w for w in done.warnings), done.warnings
     trades = dict((t, r) for t, _, r in done.files)["trades"]
     assert trades == len(ReportData(cut).rows["trades"])
+
+
+
+def _held(journal: Path):
+    """The writer's lock on ``journal``, as a running session holds it (skips where there is none)."""
+    import pytest
+
+    from arena_tui.engine.journal import _Lock, journal_in_use
+
+    lock = _Lock.acquire(journal)
+    if lock is None:
+        pytest.skip("no flock on this file system")
+    assert journal_in_use(journal)
+    return lock
+
+
+def test_a_journal_a_session_is_writing_is_under_way_not_cut_off(tmp_path):
+    """The headless replay, the report and the export of a journal whose writer holds its lock leave
+    the cycle being written out as they leave a cut one out, but say it is under way (and where to
+    watch it live), not that a crash cut it off."""
+    from arena_tui.engine.journal import journal_in_use
+    from arena_tui.export import journal_rows
+
+    cut, whole, n = _cut_after_a_close(tmp_path)
+    lock = _held(cut)
+    try:
+        out = io.StringIO()
+        assert replay_headless(cut, Console(file=out, width=300)) == 0
+        text = out.getvalue()
+        assert f"a running session is still writing cycle {n}" in text and f"arena-tui --follow {cut}" in text
+        assert "cut off" not in text and "--resume" not in text
+        assert any(f"a running session is still writing cycle {n}" in w for w in ReportData(cut).warnings)
+        warnings: list[str] = []
+        list(journal_rows(cut, warnings))
+        assert any(f"a running session is still writing cycle {n}" in w and "the export shows" in w for w in warnings), warnings
+    finally:
+        lock.release()
+    assert not journal_in_use(cut)
+
+
+async def test_the_screen_replay_of_a_journal_being_written_points_to_follow(tmp_path):
+    from arena_tui.engine import events as ev
+    from arena_tui.engine.replay import ReplaySession
+
+    cut, whole, n = _cut_after_a_close(tmp_path)
+    lock = _held(cut)
+    try:
+        session = ReplaySession.from_journal(cut, speed=1e6)
+    finally:
+        lock.release()
+    seen = await _play_to_the_end(session)
+    texts = [e.text for e in seen if isinstance(e, ev.Notice)]
+    assert any(f"arena-tui --follow {cut} shows the session live" in t for t in texts), texts
+    assert any(f"a running session is still writing cycle {n}" in t for t in texts), texts
+    assert not any("cut off" in t for t in texts), texts
+    assert texts[-1] == f"End of the recording ({n - 1} cycles; cycle {n} is still being written and is left out): ← or home to look back."

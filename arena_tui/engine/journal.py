@@ -1310,7 +1310,10 @@ class JournalStream:
                     events = decode(_loads(raw))
                 except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and EventDecodeError are ValueErrors
                     if not raw.endswith(b"\n"):  # the last line, cut off
-                        self.warnings.append(f"{p} line {lineno} was cut off (the session probably crashed while writing it); dropped it.")
+                        if journal_in_use(Path(p)):  # a writer in the middle of this line
+                            self.warnings.append(f"{p} line {lineno} is still being written by a running session; it was left out.")
+                        else:
+                            self.warnings.append(f"{p} line {lineno} was cut off (the session probably crashed while writing it); dropped it.")
                         return
                     detail = _decode_problem(exc)
                     raise JournalError(

@@ -53,7 +53,7 @@ from typing import Callable, Iterable, Iterator, Sequence
 
 from arena_tui.engine import events as ev
 from arena_tui.engine.errors import ArenaError, JournalError
-from arena_tui.engine.journal import _Context, _Decoder, _loads, open_journal
+from arena_tui.engine.journal import _Context, _Decoder, _loads, journal_in_use, open_journal
 from arena_tui.engine.session import EventSink
 from arena_tui.engine.state import ArenaState, cut_cycle_warning
 
@@ -112,9 +112,11 @@ class _Recording:
     A last cycle the recording ends inside (no ``CycleCompleted``: a crash, a kill, a full disk) is
     left out of the index, as ``state.CompleteCycles`` leaves it out of the report, the export and the
     headless replay, so every view of a journal ends at the same state: ``cut_cycle`` its number (None:
-    none), ``cut_events`` how many events it held."""
+    none), ``cut_events`` how many events it held. ``running``: a session was writing the journal
+    when it was indexed (that cycle is under way, not cut off)."""
 
     def __init__(self) -> None:
+        self.running = False
         self.pos = array("q")
         self.cut_cycle: int | None = None
         self.cut_events = 0
@@ -381,7 +383,7 @@ class ReplaySession:
         rec = _recording if _recording is not None else _InMemory(header, events or (), self.gap_ms)
         self._rec = rec
         if rec.cut_cycle is not None:
-            self.notices = (*self.notices, cut_cycle_warning(rec.cut_cycle, rec.cut_events, "the replay"))
+            self.notices = (*self.notices, cut_cycle_warning(rec.cut_cycle, rec.cut_events, "the replay", rec.running))
         self.total_cycles = rec.cycles[-1] if rec.n else 0
         """The last recorded cycle number (cycles count from 1), of a complete cycle."""
         self._k = 1 if rec.counts[0] == 0 and rec.n else 0  # the cursor: the next event's chunk...
@@ -411,13 +413,17 @@ class ReplaySession:
         def gap(header: ev.SessionStarted) -> float:
             return _gap_ms(header, kwargs.get("cycle_gap_s"), kwargs.get("max_gap_s", 10.0))
 
+        running = journal_in_use(Path(path))
         try:
             rec = _InFile(Path(path), gap)
         except ArenaError:
             raise
         except Exception as exc:  # a value no check foresaw: a sentence, not a traceback inside the app
             raise JournalError(f"session journal {path} cannot be replayed: {_problem(exc)}.") from exc
-        kwargs["notices"] = (*kwargs.get("notices", ()), *rec.warnings)
+        rec.running = running
+        follow = (f"A running session is writing {path}: this replay ends where the journal ended when it was opened; "
+                  f"arena-tui --follow {path} shows the session live.",) if running else ()
+        kwargs["notices"] = (*kwargs.get("notices", ()), *rec.warnings, *follow)
         return cls(rec.header, _recording=rec, **kwargs)
 
     # -- the cursor -------------------------------------------------------------------------------
@@ -596,7 +602,8 @@ class ReplaySession:
                     text = f"End of the recording ({self.total_cycles} cycles): ← or home to look back."
                     if self._rec.cut_cycle is not None:  # (said at the start too; a jump clears that)
                         cut = self._rec.cut_cycle
-                        text = f"End of the recording ({self.total_cycles} cycles; cycle {cut} was cut off and is left out): ← or home to look back."
+                        what = "is still being written" if self._rec.running else "was cut off"
+                        text = f"End of the recording ({self.total_cycles} cycles; cycle {cut} {what} and is left out): ← or home to look back."
                     self._emit(self._own_event(ev.Notice(self.cycle, self._last_time, "info", text)))
                 await self._wait(None)
                 continue

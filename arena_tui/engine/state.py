@@ -514,16 +514,21 @@ class CompleteCycles:
         if pending:
             self.cut_cycle, self.cut_events = pending[0].cycle, len(pending)
 
-    def warning(self, what: str) -> str | None:
-        """One sentence on the cycle left out (None when there is none): ``what`` shows the rest."""
+    def warning(self, what: str, running: bool = False) -> str | None:
+        """One sentence on the cycle left out (None when there is none): ``what`` shows the rest;
+        ``running``: a session is writing the journal now (``journal.journal_in_use``)."""
         if self.cut_cycle is None:
             return None
-        return cut_cycle_warning(self.cut_cycle, self.cut_events, what)
+        return cut_cycle_warning(self.cut_cycle, self.cut_events, what, running)
 
 
-def cut_cycle_warning(cycle: int, events: int, what: str) -> str:
-    """The sentence every reader of a journal says about a cut-off last cycle (``CompleteCycles``,
-    the replay): ``what`` (the report, the export, the replay) shows the complete cycles before it."""
+def cut_cycle_warning(cycle: int, events: int, what: str, running: bool = False) -> str:
+    """The sentence every reader of a journal says about a last cycle it leaves out (``CompleteCycles``,
+    the replay): ``what`` (the report, the export, the replay) shows the complete cycles before it.
+    ``running``: a session is writing the journal now, so that cycle is not cut off but under way."""
+    if running:
+        return (f"a running session is still writing cycle {cycle} ({events} events so far); "
+                f"{what} shows the complete cycles before it.")
     return f"the journal ends inside cycle {cycle} (cut off after {events} events); {what} shows the complete cycles before it."
 
 
