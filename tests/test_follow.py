@@ -207,6 +207,27 @@ async def test_a_killed_session_is_said_to_have_stopped_once(tmp_path):
     assert follow.state.completed_cycle == 1
 
 
+
+async def test_the_screen_says_stopped_once_a_followed_writer_is_gone(tmp_path):
+    """The header of a followed session whose writer was killed says STOPPED, not RUNNING (the
+    notice says where and how to continue it)."""
+    import tests.crash_driver as cd
+    from arena_tui.tui.app import make_app
+
+    out = cd.arena(cd.session_args("k.jsonl", cycles=3), tmp_path, kill={"at": "write", "type": "MarketData", "nth": 2, "when": "after"})
+    assert out.returncode == -9, out.stderr
+    follow = FollowSession(tmp_path / "k.jsonl", poll_s=0.01, writer_check_s=0.01)
+    app = make_app(follow, clock=lambda: 1763640000.0)
+    async with app.run_test(size=(140, 45)) as pilot:
+        header = app.console_screen.header
+        for _ in range(GUARD_S * 10):
+            await app.events_rendered()
+            if header.state == "stopped":
+                break
+            await pilot.pause(0.1)
+        assert follow.writer_gone and header.state == "stopped" and not app.ended
+        assert str(header.query_one("#state").render()) == "STOPPED"
+
 async def test_a_running_or_ended_session_is_never_said_to_have_stopped(tmp_path):
     # a writer that runs (this process holds the lock) but writes nothing for a while
     from arena_tui.engine.journal import JournalWriter

@@ -71,6 +71,12 @@ class FollowSession:
         self._told_gone = False
         self._shrunk = False
 
+    @property
+    def writer_gone(self) -> bool:
+        """The journal has no end event and no process writes it any more (said once in a notice;
+        False again once it grows: a ``--resume``). The header shows STOPPED meanwhile."""
+        return self._told_gone
+
     # -- the Session protocol ---------------------------------------------------------------------
 
     @property

@@ -383,6 +383,8 @@ class ArenaApp(App[None]):
                 show_state()
             self.ended = self._failed or self.session.state.ended is not None
             self.finished = self.ended or self._replay_played()
+            if getattr(self.session, "writer_gone", None) is not None:  # --follow: its writer may stop or resume
+                self._show_run_state()
 
     def _replay_played(self) -> bool:
         """A replay whose last recorded cycle has been played to its end (its ``CycleCompleted``
@@ -456,7 +458,10 @@ class ArenaApp(App[None]):
 
     def _show_run_state(self) -> None:
         if self._live_ui:
-            self.console_screen.header.state = "ended" if self.ended else ("paused" if self.paused else "running")
+            state = "ended" if self.ended else ("paused" if self.paused else "running")
+            if state != "ended" and getattr(self.session, "writer_gone", False):
+                state = "stopped"  # --follow: no process writes the journal any more (a crash or a kill)
+            self.console_screen.header.state = state
             self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:

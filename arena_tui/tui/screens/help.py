@@ -14,7 +14,8 @@ PANES = """\
 ## What you see
 
 - **Header**: LIVE (exchange), RECORDED (bundled market on a simulated clock) or REPLAY; the session;
-  the simulated clock and the wall clock (UTC); the cycle; the time to the next cycle; RUNNING / PAUSED.
+  the simulated clock and the wall clock (UTC); the cycle; the time to the next cycle; RUNNING / PAUSED
+  / ENDED (STOPPED: a followed session whose writer is gone).
 - **Market**: price (green/red: the tick since the last cycle), change since the session began,
   funding rate, open interest, RSI7/RSI14, EMA20 vs EMA50, MACD and ATR14 on the intraday candles.
 - **Agent panes**: each agent's reasoning (dim italics) and answer (muted) as they stream,

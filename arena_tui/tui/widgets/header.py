@@ -15,7 +15,7 @@ from arena_tui.tui import formatting as fmt
 class SessionHeader(Horizontal):
     """``LIVE | RECORDED | REPLAY``, the session name, the simulated clock and the wall clock (UTC),
     the cycle (``12/48`` and the speed in a replay), the countdown to the next cycle and
-    ``RUNNING / PAUSED / ENDED``. The app sets the reactives; the widget only draws them.
+    ``RUNNING / PAUSED / ENDED`` (``STOPPED``: a followed session's writer is gone). The app sets the reactives; the widget only draws them.
 
     The session name and source come from a config or a journal: every label is drawn as plain
     ``Content`` of ``safe_line`` of its text, never as markup."""
@@ -37,6 +37,7 @@ class SessionHeader(Horizontal):
         & > #state { text-style: bold; color: $background; background: $success; width: 10; content-align: center middle; }
         & > #state.-paused { background: $warning; }
         & > #state.-ended { background: $foreground-muted; }
+        & > #state.-stopped { background: $error; }
     }
     """
 
@@ -59,7 +60,8 @@ class SessionHeader(Horizontal):
     countdown: reactive[float | None] = reactive(None)
     """Seconds until the next cycle, None when none is scheduled."""
     state: reactive[str] = reactive("starting")
-    """``starting``, ``running``, ``paused`` or ``ended``."""
+    """``starting``, ``running``, ``paused``, ``ended`` or ``stopped`` (``--follow``: the journal's
+    writer is gone without an end event)."""
 
     _IDS = ("mode", "name", "sim", "wall", "cycle", "countdown", "state")
 
@@ -121,6 +123,7 @@ class SessionHeader(Horizontal):
         state = self._label("state")
         state.set_class(self.state == "paused", "-paused")
         state.set_class(self.state == "ended", "-ended")
+        state.set_class(self.state == "stopped", "-stopped")
         for id, text in self._texts().items():
             self._put(id, text)
 
