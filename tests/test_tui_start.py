@@ -199,6 +199,34 @@ async def test_a_market_failure_notice_goes_when_the_market_answers_again():
         assert status.notices == [("info", OFFLINE_HINT)]
 
 
+
+async def test_an_info_notice_leaves_the_line_after_a_while_and_a_warning_stays():
+    """The offline demo's hint is read once: after ``fade_s`` it leaves the status line (the room
+    goes to the panes); a warning stays; the notices panel still lists both."""
+    session = FakeSession(autoplay=0)
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await settle(app, pilot)
+        status = app.console_screen.status
+        status.fade_s = 0.3
+        status.show("info", OFFLINE_HINT)  # shown again: it fades 0.3 s from now
+        app.sink(ev.Notice(0, T0, "warning", "gpt-5: could not prepare its client (no key); it will retry each cycle."))
+        await settle(app, pilot)
+        assert any("Offline demo" in line for line in status_lines(app))
+        await wait_until(lambda: not any("Offline demo" in line for line in status_lines(app)), "the hint to fade")
+        assert [line for line in status_lines(app) if line.strip()] == [
+            "⚠ gpt-5: could not prepare its client (no key); it will retry each cycle."
+        ]
+        assert [level for level, _ in status.notices] == ["info", "warning"]  # kept for the panel
+        status.set_expanded(True)
+        assert any("Offline demo" in line for line in status_lines(app))
+        status.set_expanded(False)
+        status.drop_recorded()
+        status.end_all_progress()
+        app.sink(ev.Notice(0, T0, "warning", "gpt-5: still no key."))
+        await settle(app, pilot)
+        assert not any("Offline demo" in line for line in status_lines(app))
+
 # -- the deferred start ------------------------------------------------------------------------------
 
 

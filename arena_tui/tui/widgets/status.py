@@ -26,6 +26,9 @@ SPINNER = "⠋⠙⠹⠸⠼⠴⠦⠧⠇⠏"
 """A progress line's spinner, one frame per ``TICK_S``."""
 TICK_S = 0.2
 """How often an open progress line redraws (spinner, seconds elapsed)."""
+INFO_S = 30.0
+"""Seconds an info notice stays on the status line (warnings and errors stay until newer notices
+push them out, or they are over); the notices panel (``v`` on a short screen) keeps it."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class Notice:
     text: str
     recorded: bool = False
     key: str | None = None
+    at: float = 0.0
+    """When it was shown (the status line's clock, seconds)."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +65,9 @@ class StatusLine(Static):
     one that does not fit whole is cut with an ellipsis (its full text is the tooltip) and older ones
     are left out. Expanded (``set_expanded``: the short screen's notices panel, ``v``) it shows every
     notice kept, whole, and says so when there is none. A progress line goes when its work
-    is done (``end_progress``), and a notice with a ``key`` when ``drop(key)`` says it is over.
+    is done (``end_progress``), a notice with a ``key`` when ``drop(key)`` says it is over, and an
+    info notice (the offline demo's hint, the end of a recording) after ``fade_s`` seconds: a
+    warning or an error stays; the notices panel still lists them all.
 
     Every notice is untrusted (a server's error body, a journal's notice): ``show`` keeps it as
     ``safe_text`` made it, and it is drawn as a template variable (``$text``), never as markup."""
@@ -86,6 +93,10 @@ class StatusLine(Static):
         self.expanded = False
         """Every notice kept, whole (``set_expanded``)."""
         self._clock = clock
+        self.fade_s = INFO_S
+        """Seconds an info notice stays on the line (``INFO_S``)."""
+        self._fader: Timer | None = None
+        self._fades_at: float | None = None
         self._ticker: Timer | None = None
         self._frame = 0
         self._lines = 0
@@ -112,7 +123,7 @@ class StatusLine(Static):
         text = safe_text(text)
         level = level if level in _ICONS else "info"
         kept = [n for n in self.shown if n.text != text and (key is None or n.key != key)]
-        self.shown = kept[-(KEEP - 1) :] + [Notice(level, text, recorded, key)]
+        self.shown = kept[-(KEEP - 1) :] + [Notice(level, text, recorded, key, self._clock())]
         self._draw()
 
     def drop(self, key: str) -> None:
@@ -199,8 +210,31 @@ class StatusLine(Static):
             last = last[: max(0, width - 1)]
         return [*lines[: count - 1], last + "…"]
 
+    def _on_line(self) -> list[Notice]:
+        """The notices the line shows (every one kept when expanded; else an info notice for
+        ``fade_s`` seconds), and a timer set to redraw when the next one fades."""
+        if self.expanded:
+            return self.shown
+        now = self._clock()
+        out: list[Notice] = []
+        fades: float | None = None
+        for n in self.shown:
+            if n.level == "info":
+                end = n.at + self.fade_s
+                if now >= end:
+                    continue
+                fades = end if fades is None else min(fades, end)
+            out.append(n)
+        if fades != self._fades_at and self.is_mounted:
+            if self._fader is not None:
+                self._fader.stop()
+            self._fader = self.set_timer(max(0.01, fades - now), self._draw, name="notice fades") if fades is not None else None
+            self._fades_at = fades
+        return out
+
     def _draw(self) -> None:
-        self.set_class(bool(self.shown or self.progress) or self.expanded, "-shown")
+        shown = self._on_line()
+        self.set_class(bool(shown or self.progress) or self.expanded, "-shown")
         width = (self.scrollable_content_region.width if self.is_mounted else 0) or max(10, (self.app.size.width if self.is_attached else 80) - 2)
         width = max(10, width)
         budget = 1_000 if self.expanded else SHORT_LINES if self.short else TALL_LINES
@@ -212,7 +246,7 @@ class StatusLine(Static):
             budget -= 1
         notices: list[list[Content]] = []
         tooltip: Content | None = None
-        for notice in reversed(self.shown if self.expanded or not self.short else self.shown[-1:]):
+        for notice in reversed(shown if self.expanded or not self.short else shown[-1:]):
             if budget <= 0:
                 break
             wrapped = self._line(notice).wrap(width)
