@@ -295,8 +295,22 @@ def sessions_table(listing: Listing, width: int = 120):
     """The listing as a rich ``Table``, newest first: session (file name), started (wall clock),
     market, agents, cycles, leader, its return, state and the problem. Every text from a journal or
     a file name is made safe (``safe_line``) and drawn as ``Text``, never markup. ``width``: the
-    console's columns; under 120 the file names fold, so the other columns keep their words, and
-    under 100 the started column is left out."""
+    console's columns; a file name stays on one line when the table still fits (at 120 columns for
+    the usual names), else the names fold so the other columns keep their words; under 100 the
+    started column is left out."""
+    from rich.console import Console
+    from rich.measure import Measurement
+
+    table = _sessions_table(listing, width, whole=True)
+    console = Console(width=10_000, file=open(os.devnull, "w"))  # (a measure is clamped to the width it is given)
+    try:
+        fits = Measurement.get(console, console.options, table).minimum <= width
+    finally:
+        console.file.close()
+    return table if fits else _sessions_table(listing, width, whole=False)
+
+
+def _sessions_table(listing: Listing, width: int, *, whole: bool):
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -304,16 +318,15 @@ def sessions_table(listing: Listing, width: int = 120):
     from arena_tui.engine.sanitize import safe_line
 
     n = len(listing.sessions)
-    title = f"{n} session{'s' if n != 1 else ''} in {listing.directory}"
-    table = Table(title=Text(safe_line(title, limit=None)), title_justify="left", box=box.SIMPLE_HEAD)
-    # a file name stays on one line at 120 columns when all are of the usual length (a UTC time and
-    # a short name); a longer one (a session named after its models) or a narrower terminal folds them
-    whole = width >= 120 and all(len(s.name) <= 32 for s in listing.sessions)
+    title = f"{n} session{'s' if n != 1 else ''} in {listing.directory} (times UTC)"
+    table = Table(title=Text(safe_line(title, limit=None)), title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True)
+    # whole: every file name on one line (a UTC time and a short name); else they fold (a session
+    # named after its models, or a narrower terminal), so that the figures need not
     table.add_column("session", overflow="fold", no_wrap=whole, max_width=None if whole else 32)
     started = width >= 100  # (a default file name holds it too: left out on a narrow terminal)
     if started:
-        table.add_column("started UTC", no_wrap=True)
-    table.add_column("market (UTC)", overflow="fold", width=16)  # (lines of at most 16: "2025-10-17 00:00")
+        table.add_column("started", no_wrap=True)
+    table.add_column("market", overflow="fold", width=16)  # (lines of at most 16: "2025-10-17 00:00")
     table.add_column("agents", justify="right", no_wrap=True)
     table.add_column("cycles", justify="right", no_wrap=True)
     table.add_column("leader", overflow="fold", min_width=12)  # ("(rule-based)" whole)

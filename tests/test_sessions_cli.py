@@ -245,6 +245,16 @@ def test_the_table_keeps_dates_names_and_states_whole(tmp_path):
         assert ("2026-12-02" in text) == (width >= 100)  # the started column
         if width == 120:
             assert "20261207T210651Z-demo.jsonl" in text
+    # a live session's longer file name and a leader of 13 letters: the names fold only when the
+    # table would not fit with them whole, and the state is never cut
+    live = dataclasses.replace(season, name="20261208T003444Z-live-demo.jsonl", leader="DeepSeek V3.1", leader_return_pct=114.72)
+    for width in (124, 120, 110):
+        console = Console(width=width, record=True, file=open(os.devnull, "w"))
+        console.print(sessions_table(Listing(tmp_path, [live, base], 2, 0.1), width))
+        text = console.export_text()
+        assert all(len(line) <= width for line in text.splitlines()), (width, text)
+        assert text.count("complete") == 2 and "+114.72%" in text, (width, text)
+        assert ("20261208T003444Z-live-demo.jsonl" in text) == (width >= 120), (width, text)
 
 
 def test_the_listing_says_how_many_journals_it_has_read(recorded, tmp_path):
