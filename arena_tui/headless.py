@@ -234,6 +234,9 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
     if session.journal_path is not None:
         path = safe_line(str(session.journal_path), limit=None)
         console.print(Text(f"Journal: {path}  (replay: arena-tui --replay {path})"))
+    if not stopped and state.ended and total is not None and state.cycles_completed < total:
+        # the session ended before the cycles asked for (the bundled market ran out): say why
+        console.print(Text(f"Ended after {state.cycles_completed} of the {total} cycles asked for: {safe_text(state.ended)}", style="yellow"), soft_wrap=True)
     if stopped:
         console.print(Text(f"Stopped by {stopped[0]}; the journal is complete (arena-tui --resume continues it).", style="yellow"))
         return signal_status(stopped[0])

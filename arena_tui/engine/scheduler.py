@@ -378,7 +378,7 @@ class ArenaSession:
         try:
             while not self._stop:
                 if self.max_cycles is not None and self.cycles_run >= self.max_cycles:
-                    end_reason = f"ran the {self.max_cycles} cycles asked for"
+                    end_reason = f"ran the {self.max_cycles} cycle{'' if self.max_cycles == 1 else 's'} asked for"
                     break
                 if not first:
                     await (self._wait_for_boundary() if self.wall_clock_cycles else self._wait_for_next())
