@@ -74,7 +74,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--start", metavar="ISO", help="recorded market start, e.g. 2025-10-20T00:00:00Z")
     p.add_argument("--coins", metavar="LIST", help="comma-separated coins, e.g. BTC,ETH")
     p.add_argument("--source", choices=("recorded", "live"), help="bundled recorded market or a live exchange")
-    p.add_argument("--exchange", metavar="ID", help="live exchange id (hyperliquid, binanceusdm)")
+    p.add_argument("--exchange", metavar="ID", help="live exchange id (hyperliquid, binanceusdm, ...); implies --source live")
     p.add_argument("--speed", type=float, metavar="SECONDS", help="recorded: wall seconds between cycles (0 = flat out)")
     p.add_argument("--name", metavar="NAME", help="session name (journal file name suffix)")
     p.add_argument("--journal", metavar="PATH", help="new journal file (default sessions/<UTC time>-<name>.jsonl); never an existing one")
@@ -137,10 +137,14 @@ def build_command_parser(command: str) -> argparse.ArgumentParser:
 
 
 def overrides_from(args: argparse.Namespace) -> dict:
+    """The config overrides the flags make (``config.load_config(overrides=...)``). ``--exchange``
+    names a live exchange, so it implies ``--source live``; with ``--source recorded`` it is refused."""
+    if args.exchange is not None and args.source == "recorded":
+        raise ArenaError("--exchange names a live exchange, but --source recorded plays the bundled market; drop one of them.")
     market = {k: v for k, v in {
         "start": args.start,
         "coins": args.coins,
-        "source": args.source,
+        "source": args.source if args.source is not None or args.exchange is None else "live",
         "exchange": args.exchange,
         "speed": args.speed,
     }.items() if v is not None}

@@ -177,6 +177,30 @@ def test_a_session_that_ran_exits_0(tmp_path):
     assert main(["--config", str(config), "--headless", "--cycles", "2", "--journal", str(tmp_path / "j.jsonl")]) == 0
 
 
+
+def test_a_session_the_bundled_market_ends_early_says_why(tmp_path, capsys):
+    """Asked for more cycles than the bundled market holds after --start: it runs what there is,
+    exits 0, and says how many of the cycles asked for ran and why it ended."""
+    config = write_config(tmp_path, [BASELINE])
+    args = ["--config", str(config), "--headless", "--start", "2025-11-07T23:30:00Z", "--cycles", "50", "--journal", str(tmp_path / "j.jsonl")]
+    assert main(args) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Ended after 7 of the 50 cycles asked for: the bundled market ends at 2025-11-08 00:00 UTC" in out, out
+    assert main(["--config", str(config), "--headless", "--cycles", "1", "--journal", str(tmp_path / "k.jsonl")]) == 0
+    assert "Ended after" not in capsys.readouterr().out
+    assert '"reason":"ran the 1 cycle asked for"' in (tmp_path / "k.jsonl").read_text()
+
+
+def test_exchange_implies_a_live_market_and_is_refused_with_the_recorded_one(tmp_path, capsys):
+    from arena_tui.cli import build_parser, overrides_from
+
+    assert overrides_from(build_parser().parse_args(["--exchange", "bybit"]))["market"] == {"source": "live", "exchange": "bybit"}
+    assert overrides_from(build_parser().parse_args([]))["market"] == {}
+    config = write_config(tmp_path, [BASELINE])
+    assert main(["--config", str(config), "--headless", "--source", "recorded", "--exchange", "bybit", "--cycles", "1"]) == 2
+    err = capsys.readouterr().err
+    assert "--exchange names a live exchange, but --source recorded plays the bundled market" in err and err.count("\n") == 1
+
 def test_help_lists_exit_statuses_and_the_log_file(capsys):
     with pytest.raises(SystemExit):
         main(["--help"])
