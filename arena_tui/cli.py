@@ -336,6 +336,8 @@ def new_session_config(args: argparse.Namespace):
     if getattr(args, "preset", None) == "season1":
         from arena_tui import season1
 
+        if args.source == "live" or args.exchange is not None:
+            raise ArenaError("--preset season1 replays Oct 28 2025 on the bundled market; drop --source live and --exchange.")
         config = season1.preset_config(overrides=overrides_from(args))
         if getattr(args, "until", None) is None:
             args.until = season1.UNTIL

@@ -200,6 +200,9 @@ def test_exchange_implies_a_live_market_and_is_refused_with_the_recorded_one(tmp
     assert main(["--config", str(config), "--headless", "--source", "recorded", "--exchange", "bybit", "--cycles", "1"]) == 2
     err = capsys.readouterr().err
     assert "--exchange names a live exchange, but --source recorded plays the bundled market" in err and err.count("\n") == 1
+    for flags in (["--exchange", "bybit"], ["--source", "live"]):
+        assert main(["--preset", "season1", "--headless", *flags]) == 2
+        assert "--preset season1 replays Oct 28 2025 on the bundled market; drop --source live and --exchange." in capsys.readouterr().err
 
 def test_help_lists_exit_statuses_and_the_log_file(capsys):
     with pytest.raises(SystemExit):
