@@ -381,9 +381,12 @@ def replay_headless(path: str | Path, console: Console | None = None, *, indicat
         console.print(Text(f"replay differs at {safe_text(str(result.difference))}", style="red"), soft_wrap=True)
         return 1
     tail = ""
+    running = journal_in_use(Path(path))
+    if running and result.partial_cycle is None:
+        tail = f"; a running session is still writing it (arena-tui --follow {safe_line(str(path), limit=None)} shows it live)"
     if result.partial_cycle is not None:
         name = safe_line(str(path), limit=None)
-        if journal_in_use(Path(path)):
+        if running:
             tail = f"; a running session is still writing cycle {result.partial_cycle} ({result.partial_events} events so far; arena-tui --follow {name} shows it live)"
         else:
             tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {name} runs it again)"

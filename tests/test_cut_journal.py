@@ -95,7 +95,7 @@ async def _play_to_the_end(session) -> list:
 
     def sink(e) -> None:
         seen.append(e)
-        if isinstance(e, ev.Notice) and e.text.startswith("End of the recording"):
+        if isinstance(e, ev.Notice) and e.text.startswith(("End of the recording", "End of what was written")):
             done.set()
 
     task = asyncio.ensure_future(session.run(sink))
@@ -204,6 +204,13 @@ def test_a_journal_a_session_is_writing_is_under_way_not_cut_off(tmp_path):
     finally:
         lock.release()
     assert not journal_in_use(cut)
+    lock = _held(whole)  # written up to a cycle's end: verified, and said to be growing still
+    try:
+        out = io.StringIO()
+        assert replay_headless(whole, Console(file=out, width=300)) == 0
+        assert f"verified {n - 1} cycles" in out.getvalue() and f"a running session is still writing it (arena-tui --follow {whole} shows it live)" in out.getvalue()
+    finally:
+        lock.release()
 
 
 async def test_the_screen_replay_of_a_journal_being_written_points_to_follow(tmp_path):
@@ -221,4 +228,5 @@ async def test_the_screen_replay_of_a_journal_being_written_points_to_follow(tmp
     assert any(f"arena-tui --follow {cut} shows the session live" in t for t in texts), texts
     assert any(f"a running session is still writing cycle {n}" in t for t in texts), texts
     assert not any("cut off" in t for t in texts), texts
-    assert texts[-1] == f"End of the recording ({n - 1} cycles; cycle {n} is still being written and is left out): ← or home to look back."
+    assert texts[-1] == (f"End of what was written when the replay opened ({n - 1} cycles; cycle {n} is under way): "
+                         f"arena-tui --follow {cut} shows the session live; ← or home to look back.")

@@ -600,10 +600,13 @@ class ReplaySession:
                 if not self._told_end:
                     self._told_end = True
                     text = f"End of the recording ({self.total_cycles} cycles): ← or home to look back."
-                    if self._rec.cut_cycle is not None:  # (said at the start too; a jump clears that)
-                        cut = self._rec.cut_cycle
-                        what = "is still being written" if self._rec.running else "was cut off"
-                        text = f"End of the recording ({self.total_cycles} cycles; cycle {cut} {what} and is left out): ← or home to look back."
+                    cut = self._rec.cut_cycle  # (said at the start too; a jump clears that)
+                    if self._rec.running:  # the status line keeps few notices: the way to watch it live is said here
+                        under_way = f"; cycle {cut} is under way" if cut is not None else ""
+                        text = (f"End of what was written when the replay opened ({self.total_cycles} cycles{under_way}): "
+                                f"arena-tui --follow {getattr(self._rec, 'path', '')} shows the session live; ← or home to look back.")
+                    elif cut is not None:
+                        text = f"End of the recording ({self.total_cycles} cycles; cycle {cut} was cut off and is left out): ← or home to look back."
                     self._emit(self._own_event(ev.Notice(self.cycle, self._last_time, "info", text)))
                 await self._wait(None)
                 continue
