@@ -473,7 +473,7 @@ def run_session(args: argparse.Namespace) -> int:
     total = args.cycles
     if total is None and hasattr(session.market, "cycles_left"):
         total = session.market.cycles_left() + (1 if session.arena is None or session.arena.cycle == 0 else 0)
-    return asyncio.run(run_headless(session, total=total))
+    return asyncio.run(run_headless(session, total=total, asked=args.cycles))
 
 
 def run_replay(args: argparse.Namespace) -> int:
@@ -582,6 +582,7 @@ def open_next_journal(app, status: int, args: argparse.Namespace) -> int:
         preset.preset, preset.replay, preset.follow, preset.resume = str(path), None, None, None
         preset.headless, preset.speed, preset.until, preset.cycles, preset.journal, preset.name = False, None, None, None, None, None
         preset.config = None
+        preset.source = preset.exchange = preset.start = preset.coins = None  # (the preset's own market)
         return run_tui(preset)
     following = argparse.Namespace(**vars(args))
     following.replay = str(path) if mode == "replay" else None

@@ -192,9 +192,9 @@ def swarms_table(state: "ArenaState") -> Table | None:
     return table
 
 
-async def run_headless(session, *, total: int | None, console: Console | None = None) -> int:
+async def run_headless(session, *, total: int | None, console: Console | None = None, asked: int | None = None) -> int:
     """Run ``session`` (an ArenaSession) to the end with a progress bar; print the leaderboard from
-    the session's state. Returns the exit status: 0; 3 when the run achieved nothing
+    the session's state (and why it ended, when it ran fewer than the ``asked`` cycles: --cycles). Returns the exit status: 0; 3 when the run achieved nothing
     (``RunOutcome.problem``: the market never answered, or every agent failed); 128 + N when
     signal N stopped it (the journal is complete)."""
     import asyncio
@@ -234,9 +234,10 @@ async def run_headless(session, *, total: int | None, console: Console | None = 
     if session.journal_path is not None:
         path = safe_line(str(session.journal_path), limit=None)
         console.print(Text(f"Journal: {path}  (replay: arena-tui --replay {path})"))
-    if not stopped and state.ended and total is not None and state.cycles_completed < total:
-        # the session ended before the cycles asked for (the bundled market ran out): say why
-        console.print(Text(f"Ended after {state.cycles_completed} of the {total} cycles asked for: {safe_text(state.ended)}", style="yellow"), soft_wrap=True)
+    ran = getattr(session, "cycles_run", None)
+    if not stopped and state.ended and asked is not None and ran is not None and ran < asked:
+        # the session ended before the --cycles asked for (the bundled market ran out): say why
+        console.print(Text(f"Ended after {ran} of the {asked} cycles asked for: {safe_text(state.ended)}", style="yellow"), soft_wrap=True)
     if stopped:
         console.print(Text(f"Stopped by {stopped[0]}; the journal is complete (arena-tui --resume continues it).", style="yellow"))
         return signal_status(stopped[0])

@@ -189,6 +189,13 @@ def test_a_session_the_bundled_market_ends_early_says_why(tmp_path, capsys):
     assert main(["--config", str(config), "--headless", "--cycles", "1", "--journal", str(tmp_path / "k.jsonl")]) == 0
     assert "Ended after" not in capsys.readouterr().out
     assert '"reason":"ran the 1 cycle asked for"' in (tmp_path / "k.jsonl").read_text()
+    # a resume counts the cycles this run ran (3 before it, then 4 of the 50 asked for)
+    short = ["--config", str(config), "--headless", "--start", "2025-11-07T23:30:00Z", "--cycles", "3", "--journal", str(tmp_path / "r.jsonl")]
+    assert main(short) == 0
+    capsys.readouterr()
+    assert main(["--resume", str(tmp_path / "r.jsonl"), "--headless", "--cycles", "50"]) == 0
+    out = " ".join(capsys.readouterr().out.split())
+    assert "Ended after 4 of the 50 cycles asked for" in out, out
 
 
 def test_exchange_implies_a_live_market_and_is_refused_with_the_recorded_one(tmp_path, capsys):

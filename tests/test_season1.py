@@ -400,9 +400,15 @@ def test_the_preset_chosen_on_screen_runs_next(monkeypatch):
         next_journal = ("preset", Path("season1"))
 
     args = argparse.Namespace(replay="x.jsonl", follow=None, headless=False, speed=4.0, theme=None, resume=None, cycles=3,
-                              until=None, journal="old.jsonl", name="n", config=None, preset=None)
+                              until=None, journal="old.jsonl", name="n", config=None, preset=None,
+                              source="live", exchange="hyperliquid", start="2025-10-20T00:00:00Z", coins="BTC")
     assert cli.open_next_journal(Closed(), 3, args) == 0
     assert ran == [("season1", None, None, None)]
+    # the first command's market (a live exchange, its start and coins) is not the preset's
+    monkeypatch.setattr(cli, "run_tui", lambda args: ran.append(cli.new_session_config(args).market) or 0)
+    assert cli.open_next_journal(Closed(), 3, args) == 0
+    market = ran[-1]
+    assert (market.source, market.start, len(market.coins)) == ("recorded", "2025-10-28T06:15:00Z", 6), market
 
 
 async def test_the_leaderboard_shows_the_real_account_beside_ours():
