@@ -226,6 +226,16 @@ async def test_an_info_notice_leaves_the_line_after_a_while_and_a_warning_stays(
         app.sink(ev.Notice(0, T0, "warning", "gpt-5: still no key."))
         await settle(app, pilot)
         assert not any("Offline demo" in line for line in status_lines(app))
+        # a fade timer that fires a moment before its time is set again (it is not left for good)
+        now = [100.0]
+        status._clock = lambda: now[0]
+        status.show("info", "a hint")
+        now[0] = 100.29
+        status._fade()
+        assert any("a hint" in line for line in status_lines(app)) and status._fader is not None
+        now[0] = 100.31
+        status._fade()
+        assert not any("a hint" in line for line in status_lines(app)) and status._fader is None
 
 # -- the deferred start ------------------------------------------------------------------------------
 

@@ -228,9 +228,14 @@ class StatusLine(Static):
         if fades != self._fades_at and self.is_mounted:
             if self._fader is not None:
                 self._fader.stop()
-            self._fader = self.set_timer(max(0.01, fades - now), self._draw, name="notice fades") if fades is not None else None
+            self._fader = self.set_timer(max(0.01, fades - now), self._fade, name="notice fades") if fades is not None else None
             self._fades_at = fades
         return out
+
+    def _fade(self) -> None:
+        """The fade timer: redraw, and set it again (a timer may fire a moment before its time)."""
+        self._fader = self._fades_at = None
+        self._draw()
 
     def _draw(self) -> None:
         shown = self._on_line()
