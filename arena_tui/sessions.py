@@ -18,6 +18,7 @@ arena-tui). A journal from elsewhere never raises out of ``summarize``: its prob
 
 from __future__ import annotations
 
+import io
 import json
 import logging
 import os
@@ -301,16 +302,13 @@ def sessions_table(listing: Listing, width: int = 120):
     from rich.console import Console
     from rich.measure import Measurement
 
-    table = _sessions_table(listing, width, whole=True)
-    console = Console(width=10_000, file=open(os.devnull, "w"))  # (a measure is clamped to the width it is given)
-    try:
-        fits = Measurement.get(console, console.options, table).minimum <= width
-    finally:
-        console.file.close()
-    return table if fits else _sessions_table(listing, width, whole=False)
+    # measured without the problems (a path in one is a long word, and the state column folds it)
+    console = Console(width=10_000, file=io.StringIO())  # (a measure is clamped to the width it is given)
+    fits = Measurement.get(console, console.options, _sessions_table(listing, width, whole=True, problems=False)).minimum <= width
+    return _sessions_table(listing, width, whole=fits)
 
 
-def _sessions_table(listing: Listing, width: int, *, whole: bool):
+def _sessions_table(listing: Listing, width: int, *, whole: bool, problems: bool = True):
     from rich import box
     from rich.table import Table
     from rich.text import Text
@@ -336,7 +334,7 @@ def _sessions_table(listing: Listing, width: int, *, whole: bool):
         ret = s.leader_return_pct
         ret_text = Text(f"{ret:+.2f}%", style="green" if ret > 0 else ("red" if ret < 0 else "")) if isinstance(ret, (int, float)) else Text("-")
         state = Text(s.state, style=_STATE_STYLE.get(s.state, ""))
-        if s.problem and s.state != COMPLETE:
+        if problems and s.problem and s.state != COMPLETE:
             state.append(": " + safe_line(s.problem, limit=240))
         cells = [
             Text(safe_line(s.name, limit=60)),

@@ -255,6 +255,15 @@ def test_the_table_keeps_dates_names_and_states_whole(tmp_path):
         assert all(len(line) <= width for line in text.splitlines()), (width, text)
         assert text.count("complete") == 2 and "+114.72%" in text, (width, text)
         assert ("20261208T003444Z-live-demo.jsonl" in text) == (width >= 120), (width, text)
+    # a cut-off session's problem names its path (one long word): it folds in the state column and
+    # does not make the file names fold
+    cut = dataclasses.replace(base, name="20261208T003451Z-demo.jsonl", state="cut off",
+                              problem="/home/someone/projects/arena/sessions/20261208T003451Z-demo.jsonl ends inside cycle 3")
+    console = Console(width=120, record=True, file=open(os.devnull, "w"))
+    console.print(sessions_table(Listing(tmp_path, [live, cut], 2, 0.1), 120))
+    text = console.export_text()
+    assert "20261208T003444Z-live-demo.jsonl" in text and "20261208T003451Z-demo.jsonl" in text, text
+    assert all(len(line) <= 120 for line in text.splitlines())
 
 
 def test_the_listing_says_how_many_journals_it_has_read(recorded, tmp_path):
