@@ -457,3 +457,14 @@ def test_a_lone_surrogate_and_line_separators_are_journaled_exactly(tmp_path):
     assert "\u2028".encode() not in raw and "\u2029".encode() not in raw
     assert len(raw.splitlines()) == 3
     assert read_journal(p).events == events
+
+
+def test_journal_in_use_never_raises(tmp_path):
+    """A lock file of garbage (a pid no process can have) or a path with no file name: not in use."""
+    from arena_tui.engine.journal import journal_in_use
+
+    p = tmp_path / "s.jsonl"
+    for junk in ("99999999999999999999999999\n", "-5\n", "abc\n", ""):
+        Path(f"{p}.lock").write_text(junk)
+        assert journal_in_use(p) is False, junk
+    assert journal_in_use(Path("/")) is False

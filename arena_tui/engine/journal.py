@@ -1436,11 +1436,12 @@ def journal_in_use(journal: Path) -> bool:
     """Whether a process is writing ``journal`` now: its ``<journal>.lock`` exists, names a live
     process, and that process holds the lock (probed with a shared, non-blocking ``flock`` that is let
     go at once; only when the pid lives, so a writer starting this very moment is almost never in the
-    way). A writer removes the lock file as it ends; a crashed one leaves it, with a dead pid."""
-    lp = journal.with_name(journal.name + ".lock")
+    way). A writer removes the lock file as it ends; a crashed one leaves it, with a dead pid.
+    Never raises (a path with no file name, a lock file of garbage: not in use)."""
     try:
+        lp = journal.with_name(journal.name + ".lock")
         fd = os.open(lp, os.O_RDONLY)
-    except OSError:
+    except (OSError, ValueError):
         return False
     try:
         try:
@@ -1464,7 +1465,7 @@ def journal_in_use(journal: Path) -> bool:
 def _alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
-    except ProcessLookupError:
+    except (ProcessLookupError, OverflowError, ValueError):  # (no such process; a pid no process can have)
         return False
     except (PermissionError, OSError):
         return True  # exists, someone else's

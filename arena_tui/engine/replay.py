@@ -413,8 +413,8 @@ class ReplaySession:
         def gap(header: ev.SessionStarted) -> float:
             return _gap_ms(header, kwargs.get("cycle_gap_s"), kwargs.get("max_gap_s", 10.0))
 
-        running = journal_in_use(Path(path))
         try:
+            running = journal_in_use(Path(path))
             rec = _InFile(Path(path), gap)
         except ArenaError:
             raise
