@@ -416,6 +416,11 @@ def make_session(args: argparse.Namespace, *, headless: bool, config=None):
 
         # re-execute the journal to its cut: the session continues from that very arena and state,
         # with the recorded config (fees, risk, market, agents); flags may change the pace only
+        ignored = [f"--{flag}" for flag in ("preset", "source", "exchange", "start", "coins", "journal", "name")
+                   if getattr(args, flag, None) is not None]
+        if ignored:
+            raise ArenaError(f"--resume continues {args.resume} with its recorded market, agents and name; drop {' and '.join(ignored)} "
+                             f"(--cycles, --speed and --theme apply).")
         resume = reexecute_with_progress(args.resume, label="re-executing the journal", stop_before_partial=True)
         if resume.difference is not None and not args.resume_unverified:
             raise ArenaError(

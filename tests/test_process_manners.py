@@ -196,6 +196,9 @@ def test_a_session_the_bundled_market_ends_early_says_why(tmp_path, capsys):
     assert main(["--resume", str(tmp_path / "r.jsonl"), "--headless", "--cycles", "50"]) == 0
     out = " ".join(capsys.readouterr().out.split())
     assert "Ended after 4 of the 50 cycles asked for" in out, out
+    # flags a resume cannot honour (it continues the recorded market) are refused, not ignored
+    assert main(["--resume", str(tmp_path / "r.jsonl"), "--headless", "--exchange", "bybit", "--coins", "BTC"]) == 2
+    assert "drop --exchange and --coins (--cycles, --speed and --theme apply)." in capsys.readouterr().err
 
 
 def test_exchange_implies_a_live_market_and_is_refused_with_the_recorded_one(tmp_path, capsys):
