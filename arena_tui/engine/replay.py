@@ -382,8 +382,8 @@ class ReplaySession:
         self.cycle = 0
         rec = _recording if _recording is not None else _InMemory(header, events or (), self.gap_ms)
         self._rec = rec
-        if rec.cut_cycle is not None:
-            self.notices = (*self.notices, cut_cycle_warning(rec.cut_cycle, rec.cut_events, "the replay", rec.running))
+        if rec.cut_cycle is not None and not rec.running:  # (a running session's: from_journal's one notice says it)
+            self.notices = (*self.notices, cut_cycle_warning(rec.cut_cycle, rec.cut_events, "the replay"))
         self.total_cycles = rec.cycles[-1] if rec.n else 0
         """The last recorded cycle number (cycles count from 1), of a complete cycle."""
         self._k = 1 if rec.counts[0] == 0 and rec.n else 0  # the cursor: the next event's chunk...
@@ -421,7 +421,8 @@ class ReplaySession:
         except Exception as exc:  # a value no check foresaw: a sentence, not a traceback inside the app
             raise JournalError(f"session journal {path} cannot be replayed: {_problem(exc)}.") from exc
         rec.running = running
-        follow = (f"A running session is writing {path}: this replay ends where the journal ended when it was opened; "
+        under_way = f" (cycle {rec.cut_cycle} is under way and left out)" if rec.cut_cycle is not None else ""
+        follow = (f"A running session is writing {path}: this replay ends where the journal ended when it was opened{under_way}; "
                   f"arena-tui --follow {path} shows the session live.",) if running else ()
         kwargs["notices"] = (*kwargs.get("notices", ()), *rec.warnings, *follow)
         return cls(rec.header, _recording=rec, **kwargs)
