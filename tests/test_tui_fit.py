@@ -188,6 +188,21 @@ async def test_season1_leaderboard_keeps_its_trade_counts_whole(size):
         assert {row_key.value: board.get_cell(row_key, "trades").plain for row_key in board.rows} == trades
 
 
+
+@pytest.mark.parametrize("width", [100, 110, 120, 140])
+async def test_the_header_keeps_the_session_name_by_leaving_the_wall_clock_out(width):
+    """A replay's cycle label (``cycle 73/73 · 1x``) squeezed the session name to ``de…`` at 100
+    columns: the wall clock gives way until the name has room."""
+    app = make_app(ReplaySession.from_journal(SEASON1, paused=True), clock=lambda: FROZEN)
+    async with app.run_test(size=(width, 40)) as pilot:
+        await at_the_end(app, pilot)
+        header = app.console_screen.header
+        name, wall = header.query_one("#name"), header.query_one("#wall")
+        assert name.region.width >= header.NAME_MIN or not wall.display, (width, name.region.width)
+        if width in (100, 140):
+            assert wall.display == (width == 140), width  # (at 140 both fit)
+        assert "alpha-arena" in str(name.render()), (width, str(name.render()))
+
 # -- 5. every leaderboard row, or v -----------------------------------------------------------------
 
 

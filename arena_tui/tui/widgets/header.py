@@ -38,6 +38,7 @@ class SessionHeader(Horizontal):
         & > #state.-paused { background: $warning; }
         & > #state.-ended { background: $foreground-muted; }
         & > #state.-stopped { background: $error; }
+        &.-tight > #wall { display: none; }
     }
     """
 
@@ -79,6 +80,24 @@ class SessionHeader(Horizontal):
 
     def on_mount(self) -> None:
         self._draw()
+
+    def on_resize(self) -> None:
+        self._fit()
+
+    NAME_MIN = 14
+    """Columns the session name keeps before the wall clock gives way (``-tight``)."""
+    _WIDTHS = {"mode": 10, "sim": 24, "wall": 20, "countdown": 12, "state": 10}
+    """The fixed label widths (``DEFAULT_CSS``)."""
+
+    def _fit(self) -> None:
+        """Leave the wall clock out (``-tight``) when the labels would squeeze the session name
+        under ``NAME_MIN`` columns (a replay's cycle label is longer: ``cycle 36/36 · 50x``)."""
+        width = self.size.width
+        if not width:
+            return
+        cycle = len(self._shown.get("cycle", "")) + 2  # (its padding)
+        fixed = sum(self._WIDTHS.values()) + cycle
+        self.set_class(width - fixed < self.NAME_MIN, "-tight")
 
     def _label(self, id: str) -> Label:
         return self._labels[id]
@@ -126,6 +145,7 @@ class SessionHeader(Horizontal):
         state.set_class(self.state == "stopped", "-stopped")
         for id, text in self._texts().items():
             self._put(id, text)
+        self._fit()
 
     # every reactive redraws (unchanged labels are skipped)
     watch_mode = watch_session_name = watch_source = watch_sim_time = watch_wall_time = _draw
