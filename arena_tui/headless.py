@@ -381,16 +381,14 @@ def replay_headless(path: str | Path, console: Console | None = None, *, indicat
     if result.difference is not None:
         console.print(Text(f"replay differs at {safe_text(str(result.difference))}", style="red"), soft_wrap=True)
         return 1
-    tail = ""
+    name = safe_line(str(path), limit=None)
     running = journal_in_use(Path(path))
-    if running and result.partial_cycle is None:
-        tail = f"; a running session is still writing it (arena-tui --follow {safe_line(str(path), limit=None)} shows it live)"
-    if result.partial_cycle is not None:
-        name = safe_line(str(path), limit=None)
-        if running:
-            tail = f"; a running session is still writing cycle {result.partial_cycle} ({result.partial_events} events so far; arena-tui --follow {name} shows it live)"
-        else:
-            tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {name} runs it again)"
+    if result.partial_cycle is None:
+        tail = f"; a running session is still writing it (arena-tui --follow {name} shows it live)" if running else ""
+    elif running:
+        tail = f"; a running session is still writing cycle {result.partial_cycle} ({result.partial_events} events so far; arena-tui --follow {name} shows it live)"
+    else:
+        tail = f"; cycle {result.partial_cycle} was cut off after {result.partial_events} events (arena-tui --resume {name} runs it again)"
     what = " (indicators recomputed)" if indicators else ""
     console.print(Text(f"verified {result.cycles} cycles ({result.events} events){what}{tail}"), soft_wrap=True)
     return 0
