@@ -173,6 +173,40 @@ async def test_the_screen_offers_no_key_that_would_steer_the_followed_session(tm
         assert not app.paused
 
 
+
+async def test_notices_written_before_following_began_are_history_and_later_ones_news(tmp_path):
+    """The catch-up's notices (the writer's offline hint, an old warning) are shown muted as
+    ``recorded:`` with no toast, as a replay shows them; a warning written while following is news."""
+    from arena_tui.engine.journal import JournalWriter
+    from arena_tui.tui.app import make_app
+
+    session, path = arena(tmp_path, cycles=3, pace=0)
+    await session.run(lambda e: None)
+    lines = path.read_bytes().splitlines(keepends=True)
+    path.write_bytes(b"".join(line for line in lines if b'"SessionEnded"' not in line))  # still running
+    writer = JournalWriter.append(path)
+    writer.write(ev.Notice(3, session.state.time, "warning", "gpt-5: an old failure."))
+    app = make_app(FollowSession(path, poll_s=0.02), clock=lambda: 1763640000.0)
+    async with app.run_test(size=(140, 45)) as pilot:
+        status = app.console_screen.status
+        for _ in range(GUARD_S * 10):
+            await app.events_rendered()
+            if any(n.text == "gpt-5: an old failure." for n in status.shown):
+                break
+            await pilot.pause(0.1)
+        assert [(n.text, n.recorded) for n in status.shown if "gpt-5" in n.text] == [("gpt-5: an old failure.", True)]
+        assert all(n.recorded for n in status.shown), status.shown
+        assert not app._notifications, "an old warning popped up as news"
+        writer.write(ev.Notice(3, session.state.time, "warning", "gpt-5: failing now."))
+        for _ in range(GUARD_S * 10):
+            await app.events_rendered()
+            if any(n.text == "gpt-5: failing now." for n in status.shown):
+                break
+            await pilot.pause(0.1)
+        assert [n.recorded for n in status.shown if n.text == "gpt-5: failing now."] == [False]
+        assert len(app._notifications) == 1
+    writer.close()
+
 async def _follow_until(follow: FollowSession, condition, what: str) -> list[ev.Event]:
     seen: list[ev.Event] = []
     task = asyncio.ensure_future(follow.run(seen.append))

@@ -70,6 +70,13 @@ class FollowSession:
         self._checked_writer = time.monotonic()  # (the first look: writer_check_s after this)
         self._told_gone = False
         self._shrunk = False
+        self._history: dict[int, ev.Event] = {}
+        """The notices sent by the catch-up (by ``id``): written before following began."""
+
+    def is_recorded(self, event: ev.Event) -> bool:
+        """True for a notice the catch-up sent: the journal held it before following began, so the
+        screen shows it as history (muted, ``recorded:``, no toast), not as news."""
+        return self._history.get(id(event)) is event
 
     @property
     def writer_gone(self) -> bool:
@@ -272,6 +279,7 @@ class FollowSession:
             await asyncio.sleep(0)
             if self._ended_reason is not None:
                 break
+        self._history = {id(e): e for e in (*before, *notices, *(e for chunk in tail for e in chunk)) if type(e) is ev.Notice}
         if reset:
             sink(ev.StateReset(self.state.cycle, self.state.time, tail[-1][0].cycle if tail else 0))
         sink(self.header)

@@ -436,8 +436,9 @@ class ArenaApp(App[None]):
             self.notify(event.text, timeout=PROGRESS_DONE_S)
 
     def _recorded(self, event: ev.Event) -> bool:
-        """True for an event the replayed journal holds (not one the replay itself sends)."""
-        is_recorded = getattr(self.session, "is_recorded", None) if self.is_replay else None
+        """True for an event the replayed journal holds (not one the replay itself sends); following,
+        a notice written before following began."""
+        is_recorded = getattr(self.session, "is_recorded", None) if self.is_replay or self.session.mode == "follow" else None
         return bool(is_recorded(event)) if is_recorded is not None else False
 
     # -- run state --------------------------------------------------------------------------------

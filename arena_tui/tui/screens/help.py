@@ -34,7 +34,8 @@ PANES = """\
   liquidation price (where they do not all fit, target, stop and entry give way, in that order).
   On a short screen (under 32 rows, or too few for every panel) it has no room in the console:
   `v` shows it, then the whole leaderboard, then every notice in full.
-- **Status line**: the latest notices (a hint leaves after 30 s, a warning stays). In a replay, notices from the recording are muted and
+- **Status line**: the latest notices (a hint leaves after 30 s, a warning stays). In a replay
+  (and, following, those written before you began) notices from the recording are muted and
   start with "recorded:". On a short screen only the newest shows, cut to two lines: `v` (three
   times) shows them all in full.
 - **Leaderboard**: ranked by account value (`1.`, `2.`, ...), with each agent's equity line and
