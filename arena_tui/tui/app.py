@@ -178,6 +178,8 @@ class ArenaApp(App[None]):
         self.clock = clock
         self.is_replay = session.mode == "replay" and has_replay_controls(session)
         self._live_ui = False
+        self._writer_gone = False
+        """--follow: the writer-gone state the header last showed."""
         self.set_reactive(ArenaApp.paused, session.paused)
         self._stopping = False
         self._failed = False
@@ -383,7 +385,9 @@ class ArenaApp(App[None]):
                 show_state()
             self.ended = self._failed or self.session.state.ended is not None
             self.finished = self.ended or self._replay_played()
-            if getattr(self.session, "writer_gone", None) is not None:  # --follow: its writer may stop or resume
+            gone = getattr(self.session, "writer_gone", None)  # --follow: its writer may stop or resume
+            if gone is not None and gone != self._writer_gone:
+                self._writer_gone = gone
                 self._show_run_state()
 
     def _replay_played(self) -> bool:

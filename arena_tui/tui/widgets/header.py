@@ -86,17 +86,18 @@ class SessionHeader(Horizontal):
 
     NAME_MIN = 14
     """Columns the session name keeps before the wall clock gives way (``-tight``)."""
-    _WIDTHS = {"mode": 10, "sim": 24, "wall": 20, "countdown": 12, "state": 10}
-    """The fixed label widths (``DEFAULT_CSS``)."""
 
     def _fit(self) -> None:
         """Leave the wall clock out (``-tight``) when the labels would squeeze the session name
-        under ``NAME_MIN`` columns (a replay's cycle label is longer: ``cycle 36/36 · 50x``)."""
+        under ``NAME_MIN`` columns (a replay's cycle label is longer: ``cycle 36/36 · 50x``). The
+        fixed widths are the labels' CSS ones (``DEFAULT_CSS``); the cycle's is its text's."""
         width = self.size.width
         if not width:
             return
-        cycle = len(self._shown.get("cycle", "")) + 2  # (its padding)
-        fixed = sum(self._WIDTHS.values()) + cycle
+        fixed = len(self._shown.get("cycle", "")) + 2  # (its padding)
+        for id in self._FIXED:
+            w = self._labels[id].styles.width
+            fixed += (w.cells or 0) if w is not None else 0
         self.set_class(width - fixed < self.NAME_MIN, "-tight")
 
     def _label(self, id: str) -> Label:
