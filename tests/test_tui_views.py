@@ -362,6 +362,9 @@ async def test_the_sessions_browser_lists_the_demo_and_enter_replays_it(tmp_path
         assert demo.state == "complete" and demo.cycles == 36  # the summary of `arena-tui sessions`
         row = [c.plain for c in screen.table.get_row_at(names.index("demo.jsonl"))]
         assert row[:4] == ["demo.jsonl", "complete", "36", demo.leader]
+        # the same words as `arena-tui sessions`: the title says the times are UTC, not each header
+        assert [str(c.label) for c in screen.table.columns.values()][5:7] == ["started", "market"]
+        assert "(times UTC)" in str(screen.title_line.render())
         screen.table.move_cursor(row=names.index("demo.jsonl"))
         await pilot.press("enter")
         await wait_until(lambda: app.return_code is not None, "the app to close")

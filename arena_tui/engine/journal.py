@@ -1255,6 +1255,9 @@ class JournalStream:
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
         self.warnings: list[str] = []
+        self.writing_warning: str | None = None
+        """The one of ``warnings`` that says the last line is still being written by a running
+        session (its writer holds the lock), if so: a reader that says so itself leaves it out."""
         self.line = 0
         self.offset = 0
         self.line_start = 0
@@ -1311,7 +1314,8 @@ class JournalStream:
                 except (ValueError, RecursionError) as exc:  # JSON, UTF-8 and EventDecodeError are ValueErrors
                     if not raw.endswith(b"\n"):  # the last line, cut off
                         if journal_in_use(Path(p)):  # a writer in the middle of this line
-                            self.warnings.append(f"{p} line {lineno} is still being written by a running session; it was left out.")
+                            self.writing_warning = f"{p} line {lineno} is still being written by a running session; it was left out."
+                            self.warnings.append(self.writing_warning)
                         else:
                             self.warnings.append(f"{p} line {lineno} was cut off (the session probably crashed while writing it); dropped it.")
                         return

@@ -263,6 +263,7 @@ class _InFile(_Recording):
             self.index(self.header, positioned(), gap_ms_for(self.header), lambda: stream.offset)
             self.contexts.pop(len(self.cycles) + 1, None)  # (a cut-off last cycle's, if any)
             self.warnings = tuple(stream.warnings)
+            self.writing_warning = stream.writing_warning
 
     def _keep_context(self, k: int, ctx: _Context) -> None:
         if (k - 1) % self.context_stride:
@@ -424,7 +425,9 @@ class ReplaySession:
         under_way = f" (cycle {rec.cut_cycle} is under way and left out)" if rec.cut_cycle is not None else ""
         follow = (f"A running session is writing {path}: this replay ends where the journal ended when it was opened{under_way}; "
                   f"arena-tui --follow {path} shows the session live.",) if running else ()
-        kwargs["notices"] = (*kwargs.get("notices", ()), *rec.warnings, *follow)
+        # (running: the one notice says the cycle being written is left out; not the reader's too)
+        warnings = tuple(w for w in rec.warnings if not (running and w is rec.writing_warning))
+        kwargs["notices"] = (*kwargs.get("notices", ()), *warnings, *follow)
         return cls(rec.header, _recording=rec, **kwargs)
 
     # -- the cursor -------------------------------------------------------------------------------

@@ -87,7 +87,7 @@ class SessionsScreen(StateView):
     def on_mount(self) -> None:
         # what tells sessions apart first (80 columns show these), then when and what they traded
         for key, label in (("session", "session"), ("state", "state"), ("cycles", "cycles"), ("leader", "leader"), ("return", "return"),
-                           ("started", "started UTC"), ("market", "market (UTC)"), ("agents", "agents")):
+                           ("started", "started"), ("market", "market"), ("agents", "agents")):
             self.table.add_column(label, key=key)
         self.table.focus()
         self.action_reload()
@@ -116,7 +116,7 @@ class SessionsScreen(StateView):
             return
         n = len(listing.sessions)
         self.title_line.update(Text(safe_line(
-            f"{n} session{'s' if n != 1 else ''} in {listing.directory} · Enter replays one (this session stops) · "
+            f"{n} session{'s' if n != 1 else ''} in {listing.directory} (times UTC) · Enter replays one (this session stops) · "
             f"listed in {listing.seconds:.2f} s", limit=None)))
         for s in listing.sessions:
             table.add_row(*self._cells(s), key=s.path)
