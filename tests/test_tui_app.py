@@ -378,7 +378,8 @@ async def test_80x24_keeps_the_leaderboard_whole_and_the_keys_in_the_footer():
         await pilot.pause()
         screen = app.console_screen
         board = screen.leaderboard
-        assert [c.key for c in board.shown_columns] == ["rank", "agent", "equity", "value", "return", "sharpe", "drawdown", "trades", "cost"]
+        # (rule-based agents only: the win rate, not a cost column of dashes)
+        assert [c.key for c in board.shown_columns] == ["rank", "agent", "equity", "value", "return", "win", "sharpe", "drawdown", "trades"]
         assert sum(c.width_for(True) + 1 for c in board.shown_columns) <= 80
         assert "liq" in [c.key for c in screen.positions.shown_columns] and "stop" not in [c.key for c in screen.positions.shown_columns]
         labels = footer_labels(app)
@@ -392,6 +393,35 @@ async def test_80x24_keeps_the_leaderboard_whole_and_the_keys_in_the_footer():
         await pilot.resize_terminal(120, 40)
         await pilot.pause()
         assert "pnl" in [c.key for c in board.shown_columns] and board.get_cell(TREND, "pnl").plain.strip() == "+7.23"
+
+
+@pytest.mark.parametrize(
+    "llm, width, columns",
+    [
+        (False, 120, ["pnl", "fees", "win", "sharpe", "drawdown", "trades"]),
+        (False, 110, ["pnl", "win", "sharpe", "drawdown", "trades"]),
+        (False, 80, ["win", "sharpe", "drawdown", "trades"]),
+        (True, 120, ["pnl", "win", "sharpe", "drawdown", "trades", "cost"]),
+        (True, 80, ["sharpe", "drawdown", "trades", "cost"]),
+    ],
+)
+async def test_rule_based_agents_alone_show_pnl_win_rate_and_fees_instead_of_tokens_and_cost(llm, width, columns):
+    """No model in the session, no tokens or cost to show: PnL, win rate and fees take their room
+    where they fit (fees give way first, then PnL); with a model, the columns are as before."""
+    agents = header().agents
+    if llm:
+        agents = ({**agents[0], "kind": "openai-compatible", "model": "qwen3-max"}, *agents[1:])
+    state = ArenaState(dataclasses.replace(header(), agents=agents))
+    app = app_for(FakeSession(autoplay=0))
+    async with app.run_test(size=(width, 40)) as pilot:
+        await app.events_rendered()
+        board = app.console_screen.leaderboard
+        board.show(state)
+        await pilot.pause()
+        shown = [c.key for c in board.shown_columns]
+        assert shown == ["rank", "agent", "equity", "value", "return", *columns]
+        assert sum(c.width_for(board.narrow) + 1 for c in board.shown_columns) <= board.room
+        assert [str(c.label).strip() for c in board.columns.values()][5:] == [c.label for c in board.shown_columns][5:]
 
 
 async def test_the_tables_show_the_sessions_state_not_a_fold_of_their_own():

@@ -272,7 +272,7 @@ async def test_tables_hidden_by_a_zoom_are_laid_out_for_a_resize_made_meanwhile(
         await settle(app, pilot)
         assert screen.maximized is None
         board = screen.leaderboard
-        assert [c.key for c in board.shown_columns] == ["rank", "agent", "equity", "value", "return", "sharpe", "drawdown", "trades", "cost"]
+        assert [c.key for c in board.shown_columns] == ["rank", "agent", "equity", "value", "return", "win", "sharpe", "drawdown", "trades"]
         assert_whole(board)
         assert_whole(screen.market)
 

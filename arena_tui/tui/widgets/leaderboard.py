@@ -34,7 +34,9 @@ class Leaderboard(ArenaTable):
     stem, "alpha-arena" for the bundled ones); otherwise nothing is added. Fees and tokens need
     140 columns, PnL and win rate 120; under 100 the agent column is narrower and the equity line
     10 cycles long instead of 14, and the budget share is left out. A session replaying Alpha Arena
-    Season 1 (``season1``) shows the real account value (``real $``) instead of tokens and cost.
+    Season 1 (``season1``) shows the real account value (``real $``) instead of tokens and cost; a
+    session of rule-based agents only shows PnL, win rate and fees instead of them where they fit
+    (``NO_MODELS``).
     Columns that still do not fit give way whole (``ColumnSpec.drop``), never cut at the edge.
 
     The equity lines are display-only history: ``record`` adds each ``CycleCompleted``'s account
@@ -64,9 +66,26 @@ class Leaderboard(ArenaTable):
     """A Season 1 session's (``season1.is_season1``) column instead of tokens and cost: the account
     value the model's latest real prompt at or before the cycle stated (``season1.real_value_at``)."""
 
+    NO_MODELS = {
+        "pnl": ColumnSpec("pnl", "PnL $", 10, drop=6),
+        "win": ColumnSpec("win", "win", 5, drop=5),
+        "fees": ColumnSpec("fees", "fees $", 7, drop=7),
+    }
+    """A session of rule-based agents only (no model, so no tokens or cost): PnL, win rate and fees
+    take the room of those columns at any width, giving way first (fees, then PnL, then win rate)
+    where they do not fit."""
+
     @property
     def wanted_columns(self) -> tuple[ColumnSpec, ...]:
-        columns = super().wanted_columns
+        if self._rule_based_only():
+            width = self.width
+            columns = tuple(
+                c if c.shown_at(width) else self.NO_MODELS.get(c.key, c)
+                for c in self.COLUMNS
+                if c.key not in ("tokens", "cost") and (c.shown_at(width) or c.key in self.NO_MODELS)
+            )
+        else:
+            columns = super().wanted_columns
         if not self._season1():
             return columns
         out: list[ColumnSpec] = []
@@ -77,6 +96,12 @@ class Leaderboard(ArenaTable):
             if c.key == "value":
                 out.append(self.REAL)
         return tuple(out)
+
+    def _rule_based_only(self) -> bool:
+        """Every agent of the session is rule-based (false before its header is known)."""
+        state = self.state
+        agents = state.agents if state is not None and state.header is not None else None
+        return bool(agents) and all(book.kind == "rule-based" for book in agents.values())
 
     def _season1(self) -> bool:
         header = self.state.header if self.state is not None else None
