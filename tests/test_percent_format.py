@@ -330,6 +330,15 @@ def test_the_fold_keeps_the_invalidation_through_partial_closes(session_path):
     assert seen == [("take_profit_1", "4h close below 100,000"), ("take_profit_2", "4h close below 100,000"), ("take_profit_3", None)]
 
 
+def test_the_fold_follows_the_ladder_between_account_updates(session_path):
+    """Each rung's partial close leaves the rest of the position in the fold at once, as the ledger
+    has it when the account update comes."""
+    from test_fold_positions import fold_against_updates
+
+    compared, changed, differences = fold_against_updates(session_path)
+    assert differences == [] and changed >= 3
+
+
 def test_the_percent_session_verifies_by_re_execution(session_path):
     result = asyncio.run(reexecute(session_path))
     assert result.difference is None and result.cycles == CYCLES

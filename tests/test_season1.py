@@ -430,7 +430,9 @@ async def test_the_leaderboard_shows_the_real_account_beside_ours():
         assert cells["BTC buy & hold"]["real"].plain == "–"
 
 
-async def test_other_sessions_keep_tokens_and_cost():
+async def test_other_sessions_have_no_real_account_column():
+    """(The demo's agents are rule-based: no tokens or cost either; a session with a model keeps them,
+    ``test_tui_app.test_rule_based_agents_alone_show_pnl_win_rate_and_fees_instead_of_tokens_and_cost``.)"""
     from arena_tui.engine.replay import ReplaySession
     from arena_tui.tui.app import make_app
     from arena_tui.tui.widgets.leaderboard import Leaderboard
@@ -439,7 +441,7 @@ async def test_other_sessions_keep_tokens_and_cost():
     async with app.run_test(size=(160, 40)):
         await app.events_rendered()
         keys = [c.key for c in app.screen.query_one(Leaderboard).shown_columns]
-        assert "real" not in keys and "cost" in keys
+        assert "real" not in keys and "cost" not in keys and {"pnl", "fees", "win"} <= set(keys)
 
 
 def test_the_real_prompts_liquidation_prices_are_hyperliquids_isolated_ones(bundle):

@@ -446,6 +446,32 @@ async def test_the_tables_show_the_sessions_state_not_a_fold_of_their_own():
         assert "$10,003.40" in borders(app.console_screen.panes[FLAT])  # the title's, or the subtitle's when narrow
 
 
+async def test_a_fill_shows_in_the_positions_table_before_the_cycle_ends():
+    """An agent that trades while another is still thinking: its position is on screen at its fill
+    (marked at the fill's reference price; the liquidation price comes with the account update),
+    and gone at its close."""
+    session = FakeSession()
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)):
+        await app.events_rendered()
+        table = app.console_screen.positions
+        assert f"{FLAT}/SOL" not in [row.key.value for row in table.ordered_rows]
+        t = T0 + 3 * STEP
+        fill = ev.OrderFilled(4, t, FLAT, "SOL", "open", 1, 10.0, 185.5, 185.34, 1855.0, 0.83, 5.0, 371.0, stop_loss=170.0)
+        for e in (ev.CycleStarted(4, t, "timer"), fill):
+            session.state.apply(e)
+            app.sink(e)
+        await app.events_rendered()
+        assert f"{FLAT}/SOL" in [row.key.value for row in table.ordered_rows]
+        assert table.get_cell(f"{FLAT}/SOL", "mark").plain.strip() == "185.34"
+        assert table.get_cell(f"{FLAT}/SOL", "liq").plain.strip() == "–"
+        closed = ev.PositionClosed(4, t, FLAT, "SOL", 1, 10.0, 5.0, t, 185.5, 185.0, 185.34, 0.83, 0.83, 0.0, -5.0, -6.66, "stop_loss")
+        session.state.apply(closed)
+        app.sink(closed)
+        await app.events_rendered()
+        assert f"{FLAT}/SOL" not in [row.key.value for row in table.ordered_rows]
+
+
 async def test_a_resumed_session_shows_its_accounts_in_the_first_frame():
     """A resumed session's state holds its history before it sends any event: the first frame
     already has its agents' panes, positions, leaderboard and cycle."""

@@ -5,7 +5,8 @@ emits (through ``bus.Bus``); re-execution (verify, resume), the screen's tables 
 summary apply the same events to the same class, so they cannot disagree.
 
 What it holds, per agent (``AgentBook``): the account figures of its last ``AccountUpdated`` (USD),
-its open positions (``PositionRow``), its closed trades (``PositionClosed`` events, oldest first), the
+its open positions (``PositionRow``: as that update listed them, with the fills and closes since),
+its closed trades (``PositionClosed`` events, oldest first), the
 leaderboard figures (Sharpe ratio, maximum drawdown, win rate: ``metrics.RunningMetrics``), failures
 in a row, whether and why it is halted, the account value the current UTC day started from, its
 model calls' tokens and cost (a fallback's and a swarm's members' calls included) and, for a swarm,
@@ -362,6 +363,7 @@ class ArenaState:
                 book.invalidations[e.coin] = e.invalidation_condition
             elif held <= 0.0:  # a new position without one
                 book.invalidations.pop(e.coin, None)
+            book.positions = _opened(book.positions, e)
 
     def _position_closed(self, e: ev.PositionClosed) -> None:
         if book := self.agents.get(e.agent):
@@ -372,6 +374,7 @@ class ArenaState:
             else:
                 book.open_quantity.pop(e.coin, None)
                 book.invalidations.pop(e.coin, None)
+            book.positions = _closed(book.positions, e)
 
     def _account_updated(self, e: ev.AccountUpdated) -> None:
         book = self.agents.get(e.agent)
@@ -530,6 +533,52 @@ def cut_cycle_warning(cycle: int, events: int, what: str, running: bool = False)
         return (f"a running session is still writing cycle {cycle} ({events} events so far); "
                 f"{what} shows the complete cycles before it.")
     return f"the journal ends inside cycle {cycle} (cut off after {events} events); {what} shows the complete cycles before it."
+
+
+def _opened(rows: tuple[PositionRow, ...], e: ev.OrderFilled) -> tuple[PositionRow, ...]:
+    """The open positions after an opening fill, until the agent's ``AccountUpdated`` (at the end of
+    the cycle) lists them as its ledger has them: so a position shows as soon as its agent trades,
+    while a slower agent of the cycle is still thinking. Marked at the fill's reference price; the
+    liquidation price is the ledger's, unknown here (0: shown as none) until that update. Adding to
+    a position of the same side averages its entry price."""
+    side, qty, price, ref = e.side, e.quantity, e.price, e.reference_price
+    out = []
+    new = True
+    for p in rows:
+        if p.coin == e.coin:
+            new = False
+            total = p.quantity + qty
+            if p.side == side and total > 0.0 and qty > 0.0:
+                price = (p.entry_price * p.quantity + price * qty) / total
+                qty = total
+            p = PositionRow(
+                e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), e.leverage, 0.0,
+                e.stop_loss if e.stop_loss is not None else p.stop_loss,
+                e.profit_target if e.profit_target is not None else p.profit_target,
+            )
+        out.append(p)
+    if new:
+        out.append(PositionRow(e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), e.leverage, 0.0, e.stop_loss, e.profit_target))
+    return tuple(out)
+
+
+def _closed(rows: tuple[PositionRow, ...], e: ev.PositionClosed) -> tuple[PositionRow, ...]:
+    """The open positions after a close (``_opened``'s counterpart): the row goes, or a partial
+    close (a take-profit rung) leaves the rest of it."""
+    out = []
+    for p in rows:
+        if p.coin == e.coin:
+            left = p.quantity - e.quantity
+            if not left > 1e-9 * e.quantity:
+                continue
+            if not 0.0 < left < p.quantity:  # (a journal's odd figures: the row as it was)
+                out.append(p)
+                continue
+            share = left / p.quantity
+            p = PositionRow(p.coin, p.side, left, p.entry_price, p.mark_price, round(p.unrealized_pnl * share, 6), p.leverage,
+                            p.liquidation_price, p.stop_loss, p.profit_target)
+        out.append(p)
+    return tuple(out)
 
 
 def _with(e: ev.Event, **changes) -> ev.Event:

@@ -549,6 +549,9 @@ class ConsoleScreen(Screen):
             pane.line(e.cycle, e.time, "rejected", f"✗ {e.coin} rejected [{e.rule}]: {e.reason}")
 
     async def _ev_filled(self, e: ev.OrderFilled) -> None:
+        if e.action == "open":  # the state lists the position now, not only at the cycle's end
+            self._stale.add(self.positions)
+            self._panes_stale = True
         pane = self._pane(e.agent, e.cycle)
         if pane is None or e.action != "open":
             return  # a close is shown by its PositionClosed, which carries the PnL
@@ -562,6 +565,8 @@ class ConsoleScreen(Screen):
         pane.line(e.cycle, e.time, "fill", chunks)
 
     async def _ev_closed(self, e: ev.PositionClosed) -> None:
+        self._stale.add(self.positions)
+        self._panes_stale = True
         if pane := self._pane(e.agent, e.cycle):
             why = _EXIT_REASONS.get(e.reason, e.reason)
             chunks = (

@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 
 class PositionsTable(ArenaTable):
     """Rows keyed ``"<agent>/<coin>"``, one per open position in the state (each agent's
-    ``AgentBook.positions``, as its last ``AccountUpdated`` listed them): agent, coin, side,
+    ``AgentBook.positions``: as its last ``AccountUpdated`` listed them, with its fills and closes
+    since, so a trade shows while a slower agent is still thinking): agent, coin, side,
     quantity (base coin), leverage, entry and mark price, unrealized PnL (USD, coloured by sign),
     stop-loss, profit target and liquidation price (where they do not all fit, target, stop and
     entry give way, in that order: ``COLUMNS``). Prices are fitted to their columns
