@@ -497,12 +497,17 @@ def run_replay(args: argparse.Namespace) -> int:
 
     speed = args.speed if args.speed else 1.0
 
+    name = Path(args.replay).name
+
     def build():
         from arena_tui.engine.replay import ReplaySession
 
-        return ReplaySession.from_journal(args.replay, speed=speed)
+        def progress(done: int, total: int) -> None:
+            session.report(f"Reading {name}: {100 * done // max(total, 1)}% of {total / 1e6:.1f} MB")
 
-    # the journal is read (indexed) after the first frame
+        return ReplaySession.from_journal(args.replay, speed=speed, progress=progress)
+
+    # the journal is read (indexed) after the first frame, with a progress line
     session = StartingSession("replay", Path(args.replay).stem, build, speed=speed)
     app = make_app(session, theme=screen_theme(args.theme), config_dir=user_config_dir(), remember_theme=remember_theme)
     app.run()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -275,6 +276,50 @@ async def test_a_session_built_after_the_first_frame_ends_in_the_same_screen():
         assert screen_state(app) == expected
     first = first_frame_state[0]
     assert first["panes"] == {} and all(rows == [] for rows in first["tables"].values())
+
+
+async def test_what_the_build_reports_shows_as_a_progress_line_until_the_session_runs():
+    """A replay of a long journal is indexed after the first frame: how far it has read shows in
+    the status area (and the header says it is reading the journal), and goes once it plays."""
+    step, reported, release = threading.Event(), threading.Event(), threading.Event()
+    built: list[ReplaySession] = []
+
+    def build():
+        starting.report("Reading long.jsonl: 0% of 11.3 MB")
+        step.wait(10)
+        starting.report("Reading long.jsonl: 45% of 11.3 MB")
+        reported.set()
+        release.wait(10)
+        built.append(ReplaySession(header(), demo_events(), paused=True))
+        return built[0]
+
+    starting = StartingSession("replay", "long", build)
+    app = app_for(starting)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_until(lambda: any("Reading long.jsonl: 0%" in line for line in status_lines(app)), "the first word of the build")
+        assert app.console_screen.header._shown["sim"] == "reading journal"
+        step.set()
+        await wait_until(lambda: reported.is_set() and any("45% of 11.3 MB" in line for line in status_lines(app)), "the next word")
+        assert not any("0% of" in line for line in status_lines(app))  # one line, updated
+        release.set()
+        await wait_until(lambda: built and starting.started is built[0], "the replay to run")
+        await settle(app, pilot)
+        assert not any("Reading" in line for line in status_lines(app))
+        assert app.console_screen.status.progress == {}
+
+
+def test_a_replay_reports_how_far_it_has_indexed_its_journal(monkeypatch):
+    from arena_tui.engine import replay
+
+    monkeypatch.setattr(replay, "PROGRESS_BYTES", 64_000)
+    path = Path(__file__).resolve().parents[1] / "sessions" / "demo.jsonl"
+    seen: list[tuple[int, int]] = []
+    session = replay.ReplaySession.from_journal(path, progress=lambda done, total: seen.append((done, total)))
+    size = path.stat().st_size
+    assert session.total_cycles == 36 and len(seen) >= 5  # (at cycle starts: the first cycle's market data is large)
+    assert all(total == size for _, total in seen)
+    done = [d for d, _ in seen]
+    assert done == sorted(done) and all(b - a >= 64_000 for a, b in zip(done, done[1:])) and done[-1] < size
 
 
 async def test_keys_pressed_while_the_session_is_built_reach_it_once_it_runs():

@@ -229,6 +229,10 @@ class _InMemory(_Recording):
                 yield e
 
 
+PROGRESS_BYTES = 1 << 20
+"""``_InFile`` reports how far it has read (``progress(bytes read, file size)``) about once a MB."""
+
+
 class _InFile(_Recording):
     """A journal read on demand: positions are byte offsets of line starts, the last one where the
     intact events end (a cut-off last line is never read). ``warnings``: the reader's.
@@ -238,7 +242,7 @@ class _InFile(_Recording):
     or the nearest of ``contexts`` (chunk -> the context before its first line, every
     ``context_stride`` chunks, at most ``CONTEXTS``) read forward to k."""
 
-    def __init__(self, path: Path, gap_ms_for: Callable[[ev.SessionStarted], float]) -> None:
+    def __init__(self, path: Path, gap_ms_for: Callable[[ev.SessionStarted], float], progress: Callable[[int, int], None] | None = None) -> None:
         super().__init__()
         self.path = path
         self.contexts: dict[int, _Context] = {}
@@ -251,12 +255,23 @@ class _InFile(_Recording):
             self.contexts[0] = stream.decoder.ctx.copy()
             stream.track_cycles = self.compact
 
+            try:
+                size = path.stat().st_size if progress is not None else 0
+            except OSError:
+                size = 0
+            told = 0
+
             def positioned() -> Iterator[tuple[int, ev.Event]]:
+                nonlocal told
                 start = stream.offset
                 for event in stream:
-                    if type(event) is ev.CycleStarted and stream.cycle_context is not None:
-                        self._keep_context(len(self.cycles) + 1, stream.cycle_context)
-                        stream.cycle_context = None
+                    if type(event) is ev.CycleStarted:
+                        if stream.cycle_context is not None:
+                            self._keep_context(len(self.cycles) + 1, stream.cycle_context)
+                            stream.cycle_context = None
+                        if progress is not None and start - told >= PROGRESS_BYTES:
+                            told = start
+                            progress(start, max(size, start))
                     yield start, event
                     start = stream.offset
 
@@ -405,9 +420,10 @@ class ReplaySession:
         self._path = getattr(rec, "path", None)
 
     @classmethod
-    def from_journal(cls, path: str | os.PathLike[str], **kwargs) -> ReplaySession:
+    def from_journal(cls, path: str | os.PathLike[str], *, progress: Callable[[int, int], None] | None = None, **kwargs) -> ReplaySession:
         """A replay of the journal at ``path``, read once now to index it and then on demand, so
-        memory does not grow with its length. ``kwargs`` as for the constructor. Raises
+        memory does not grow with its length (``progress(bytes read, file size)`` is called about
+        once a MB while it is indexed). ``kwargs`` as for the constructor. Raises
         ``JournalError`` (one sentence naming the file and line) when it cannot be read; a cut-off
         last line, and a cut-off last cycle, are left out with a notice."""
 
@@ -416,7 +432,7 @@ class ReplaySession:
 
         try:
             running = journal_in_use(Path(path))
-            rec = _InFile(Path(path), gap)
+            rec = _InFile(Path(path), gap, progress)
         except ArenaError:
             raise
         except Exception as exc:  # a value no check foresaw: a sentence, not a traceback inside the app

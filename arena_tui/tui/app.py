@@ -383,7 +383,8 @@ class ArenaApp(App[None]):
             show_state = getattr(self.screen, "show_state", None)  # a view over the console (screens/view.py)
             if show_state is not None:
                 show_state()
-            self.ended = self._failed or self.session.state.ended is not None
+            state = self.session.state  # (None while a session is built: only its progress came)
+            self.ended = self._failed or (state is not None and state.ended is not None)
             self.finished = self.ended or self._replay_played()
             gone = getattr(self.session, "writer_gone", None)  # --follow: its writer may stop or resume
             if gone is not None and gone != self._writer_gone:
@@ -393,7 +394,8 @@ class ArenaApp(App[None]):
     def _replay_played(self) -> bool:
         """A replay whose last recorded cycle has been played to its end (its ``CycleCompleted``
         folded: a step back folds an earlier state)."""
-        return self.is_replay and self.session.state.completed_cycle >= self.session.total_cycles
+        state = self.session.state
+        return self.is_replay and state is not None and state.completed_cycle >= self.session.total_cycles
 
     async def _flush_text(self, pending: dict[tuple[str, str, int], ev.ReasoningDelta]) -> None:
         deltas = list(pending.values())

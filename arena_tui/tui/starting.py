@@ -53,6 +53,9 @@ class StartingSession:
         self._stop_reason: str | None = None
         self._stopped: asyncio.Event | None = None
         self._built: asyncio.Future[Session] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sink: EventSink | None = None
+        self._progress: str | None = None
 
     # -- Session -----------------------------------------------------------------------------------
 
@@ -102,7 +105,7 @@ class StartingSession:
         frame; ``run`` starts it otherwise). Once only; not after a stop."""
         if self._built is not None or self._stop_reason is not None:
             return
-        loop = asyncio.get_running_loop()
+        loop = self._loop = asyncio.get_running_loop()
         built: asyncio.Future[Session] = loop.create_future()
         self._built = built
 
@@ -126,13 +129,39 @@ class StartingSession:
 
         threading.Thread(target=build, name="arena-tui session start", daemon=True).start()
 
+    def report(self, text: str) -> None:
+        """From the build's thread: say how the start is going (``text``, one line, such as how much
+        of a journal is read). The screen shows it as a progress line until the session is built."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._show_progress, text)
+        except RuntimeError:
+            pass  # the app has closed meanwhile
+
+    def _show_progress(self, text: str | None) -> None:
+        """(On the loop.) The build's latest word, as a ``Progress`` event ("start"); None: over."""
+        from arena_tui.engine import events as ev
+
+        if text is None and self._progress is None:
+            return
+        if self._built is not None and self._built.done() and text is not None:
+            return  # (a word that comes after the build is over)
+        self._progress = text
+        if self._sink is not None:
+            self._sink(ev.Progress(0, 0, "start", text or "", done=text is None))
+
     async def run(self, sink: EventSink) -> None:
         """Build the session in a thread (unless ``start_building`` has), then run it with
         ``sink``; a stop first ends this at once (the build is left to finish on its own and is
-        never run)."""
+        never run). What the build ``report``s shows meanwhile."""
         self._stopped = asyncio.Event()
         if self._stop_reason is not None:
             return
+        self._sink = sink
+        if self._progress is not None:
+            self._show_progress(self._progress)
         self.start_building()
         built = self._built
         assert built is not None
@@ -141,6 +170,7 @@ class StartingSession:
             await asyncio.wait({built, stopped}, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopped.cancel()
+            self._show_progress(None)
         if self._stop_reason is not None or not built.done():
             if not built.done():
                 built.cancel()  # (the thread's result, when it comes, is dropped)

@@ -124,7 +124,7 @@ class SessionHeader(Horizontal):
         return {
             "mode": self.mode.upper(),
             "name": self.session_name or "arena-tui",
-            "sim": fmt.sim_time(self.sim_time) if self.sim_time else "waiting for market",
+            "sim": fmt.sim_time(self.sim_time) if self.sim_time else ("reading journal" if self.mode in ("replay", "follow") else "waiting for market"),
             "wall": f"wall {fmt.wall_time(self.wall_time)}" if self.wall_time else "",
             "cycle": cycle,
             "countdown": f"next {fmt.countdown(self.countdown)}",
