@@ -154,6 +154,14 @@ def test_the_demo_journal_reports(tmp_path):
     page = parsed(write_report(DEMO, tmp_path / "demo.html"))
     assert "BTC buy & hold" in page.lines and len(page.lines) == 5
     assert page.texts["Cost per model"] == ["No model was called (rule-based agents only)."]
+    board = page.texts["Leaderboard"]
+    assert "trades" in board and "tokens" not in board and "cost $" not in board  # no model: no columns of dashes
+
+
+def test_a_session_with_a_model_lists_its_tokens_and_cost(season, tmp_path):
+    board = parsed(write_report(season, tmp_path / "r.html")).texts["Leaderboard"]
+    book = ReportData(season).state.agents["Scripted"]
+    assert "tokens" in board and "cost $" in board and f"{book.cost_usd:,.4f}" in board
 
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
