@@ -538,47 +538,64 @@ def cut_cycle_warning(cycle: int, events: int, what: str, running: bool = False)
 def _opened(rows: tuple[PositionRow, ...], e: ev.OrderFilled) -> tuple[PositionRow, ...]:
     """The open positions after an opening fill, until the agent's ``AccountUpdated`` (at the end of
     the cycle) lists them as its ledger has them: so a position shows as soon as its agent trades,
-    while a slower agent of the cycle is still thinking. Marked at the fill's reference price; the
-    liquidation price is the ledger's, unknown here (0: shown as none) until that update. Adding to
-    a position of the same side averages its entry price."""
-    side, qty, price, ref = e.side, e.quantity, e.price, e.reference_price
-    out = []
-    new = True
-    for p in rows:
-        if p.coin == e.coin:
-            new = False
-            total = p.quantity + qty
-            if p.side == side and total > 0.0 and qty > 0.0:
-                price = (p.entry_price * p.quantity + price * qty) / total
-                qty = total
-            p = PositionRow(
-                e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), e.leverage, 0.0,
-                e.stop_loss if e.stop_loss is not None else p.stop_loss,
-                e.profit_target if e.profit_target is not None else p.profit_target,
-            )
-        out.append(p)
-    if new:
-        out.append(PositionRow(e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), e.leverage, 0.0, e.stop_loss, e.profit_target))
-    return tuple(out)
+    while a slower agent of the cycle is still thinking. Marked at the fill's reference price.
+    Adding to a position of the same side averages its entry price and blends its leverage (notional
+    at entry over the margins, as the ledger does). The liquidation price is the ledger's: unknown
+    here (0, shown as none) until that update. Figures a journal could hold that no ledger makes (a
+    quantity that is not positive, numbers beyond a float) leave the rows as they were."""
+    try:
+        side, qty, price, ref = e.side, float(e.quantity), float(e.price), float(e.reference_price)
+        leverage, margin = float(e.leverage), float(e.margin)
+        if not qty > 0.0:
+            return rows
+        out = []
+        new = True
+        for p in rows:
+            if p.coin == e.coin:
+                new = False
+                if p.side == side and p.quantity > 0.0:
+                    held = float(p.quantity)
+                    total = held + qty
+                    price = (float(p.entry_price) * held + price * qty) / total
+                    margins = held * float(p.entry_price) / float(p.leverage) + margin if p.leverage else 0.0
+                    leverage = total * price / margins if margins > 0.0 else leverage
+                    qty = total
+                p = PositionRow(
+                    e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), leverage, 0.0,
+                    e.stop_loss if e.stop_loss is not None else p.stop_loss,
+                    e.profit_target if e.profit_target is not None else p.profit_target,
+                )
+            out.append(p)
+        if new:
+            out.append(PositionRow(e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), leverage, 0.0, e.stop_loss, e.profit_target))
+        return tuple(out)
+    except (ArithmeticError, TypeError, ValueError):
+        return rows
 
 
 def _closed(rows: tuple[PositionRow, ...], e: ev.PositionClosed) -> tuple[PositionRow, ...]:
     """The open positions after a close (``_opened``'s counterpart): the row goes, or a partial
-    close (a take-profit rung) leaves the rest of it."""
-    out = []
-    for p in rows:
-        if p.coin == e.coin:
-            left = p.quantity - e.quantity
-            if not left > 1e-9 * e.quantity:
-                continue
-            if not 0.0 < left < p.quantity:  # (a journal's odd figures: the row as it was)
-                out.append(p)
-                continue
-            share = left / p.quantity
-            p = PositionRow(p.coin, p.side, left, p.entry_price, p.mark_price, round(p.unrealized_pnl * share, 6), p.leverage,
-                            p.liquidation_price, p.stop_loss, p.profit_target)
-        out.append(p)
-    return tuple(out)
+    close (a take-profit rung) leaves the rest of it. Figures no ledger makes (a close that is not
+    positive, numbers beyond a float) leave the rows as they were."""
+    try:
+        closed = float(e.quantity)
+        if not closed > 0.0:
+            return rows
+        out = []
+        for p in rows:
+            if p.coin == e.coin:
+                held = float(p.quantity)
+                left = held - closed
+                if not left > 1e-9 * closed:
+                    continue
+                if left < held:
+                    share = left / held
+                    p = PositionRow(p.coin, p.side, left, p.entry_price, p.mark_price, round(float(p.unrealized_pnl) * share, 6), p.leverage,
+                                    p.liquidation_price, p.stop_loss, p.profit_target)
+            out.append(p)
+        return tuple(out)
+    except (ArithmeticError, TypeError, ValueError):
+        return rows
 
 
 def _with(e: ev.Event, **changes) -> ev.Event:
@@ -643,7 +660,7 @@ def _seed_book(book: AgentBook, account: dict) -> bool:
 
 def _seed_positions(books: list[AgentBook], config: dict, time: int) -> None:
     """Seeded books' open positions as the positions table shows them until each one's first
-    ``AccountUpdated``: the arena's own ledger for the agent (``arena.make_ledger`` on the header's
+    ``AccountUpdated`` (or fill or close): the arena's own ledger for the agent (``arena.make_ledger`` on the header's
     config, seeded as of the session's start) through ``arena.position_rows``, the code every account
     event goes through. A header this version cannot read back as a config, or an account its ledger
     refuses, leaves the positions empty: they come with the first account update."""

@@ -285,7 +285,7 @@ class AgentPane(StreamView, inherit_bindings=False):
         self._book = book
         if book.updated:
             self._value, self._return = fmt.money(book.account_value), fmt.percent(book.return_pct)
-            self._open_positions = len(book.positions)
+        self._open_positions = len(book.positions)  # (a fill shows before the account update)
         self.set_class(book.halted is None and book.last_failure is not None, "-failed")
         self.set_class(book.halted is not None, "-halted")
         self._draw_title()
