@@ -472,6 +472,24 @@ async def test_a_fill_shows_in_the_positions_table_before_the_cycle_ends():
         assert f"{FLAT}/SOL" not in [row.key.value for row in table.ordered_rows]
 
 
+@pytest.mark.parametrize(
+    "reason, cycles, line",
+    [
+        ("ran the 3 cycles asked for", 3, "Session ended: ran the 3 cycles asked for."),
+        ("ran the 2 cycles asked for", 5, "Session ended: ran the 2 cycles asked for (5 cycles)."),  # a resumed session's
+        ("stopped by the user", 1, "Session ended: stopped by the user (1 cycle)."),
+    ],
+)
+async def test_the_end_of_a_session_says_its_cycles_once(reason, cycles, line):
+    session = FakeSession()
+    app = app_for(session)
+    async with app.run_test(size=(120, 40)):
+        await app.events_rendered()
+        app.sink(ev.SessionEnded(cycles, T0 + 3 * STEP, reason, cycles))
+        await app.events_rendered()
+        assert app.console_screen.status.shown[-1].text == line
+
+
 async def test_a_resumed_session_shows_its_accounts_in_the_first_frame():
     """A resumed session's state holds its history before it sends any event: the first frame
     already has its agents' panes, positions, leaderboard and cycle."""

@@ -458,7 +458,9 @@ class ConsoleScreen(Screen):
 
     async def _ev_session_ended(self, e: ev.SessionEnded) -> None:
         self.status.end_all_progress()  # (a stop during the work: no done event comes)
-        self.status.show("info", f"Session ended: {e.reason} ({e.cycles} cycles).")
+        # the count, unless the reason says it already ("ran the 50 cycles asked for")
+        count = "" if f" {e.cycles} cycle" in f" {e.reason}" else f" ({e.cycles} cycle{'' if e.cycles == 1 else 's'})"
+        self.status.show("info", f"Session ended: {e.reason}{count}.")
 
     async def _ev_state_reset(self, e: ev.StateReset) -> None:
         """Forget what the panes and tables keep of their own; the events that follow (the last
