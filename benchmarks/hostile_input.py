@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import copy
 import dataclasses
 import io
 import json
@@ -817,13 +818,13 @@ def _mutate_config(rng: random.Random, data: dict, values: list) -> str:
     sections = [k for k in data if k != "agents"]
     if op == "value":
         sec = data[rng.choice(sections)]
-        sec[rng.choice(list(sec))] = rng.choice(values)
+        sec[rng.choice(list(sec))] = copy.deepcopy(rng.choice(values))
     elif op == "agent value":
         a = rng.choice(data["agents"])
-        a[rng.choice(list(a) + ["temperature", "retries", "max_tokens", "thinking_budget", "path", "base_url"])] = rng.choice(values)
+        a[rng.choice(list(a) + ["temperature", "retries", "max_tokens", "thinking_budget", "path", "base_url"])] = copy.deepcopy(rng.choice(values))
     elif op == "unknown key":
         target = data[rng.choice(sections)] if rng.random() < 0.6 else rng.choice(data["agents"])
-        target[rng.choice(["coinz", "Speed", "api_key", "apiKey", "Password", "speed ", "\u202espeed", "[link=x]"])] = rng.choice(values)
+        target[rng.choice(["coinz", "Speed", "api_key", "apiKey", "Password", "speed ", "\u202espeed", "[link=x]"])] = copy.deepcopy(rng.choice(values))
     elif op == "drop key":
         a = rng.choice(data["agents"])
         a.pop(rng.choice(list(a)))

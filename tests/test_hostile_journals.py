@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 import io
 import json
 import os
@@ -329,7 +330,8 @@ def _prefix() -> list[bytes]:
 
 
 def _mutate_value(rng: random.Random, obj, depth: int = 0):
-    """Replace one value somewhere inside ``obj`` (a dict or list) with a value of another type."""
+    """Replace one value somewhere inside ``obj`` (a dict or list) with a value of another type (a
+    copy: a later mutation of ``obj`` must not change ``_VALUES`` or put ``obj`` inside itself)."""
     if isinstance(obj, dict) and obj:
         k = rng.choice(list(obj))
     elif isinstance(obj, list) and obj:
@@ -341,7 +343,7 @@ def _mutate_value(rng: random.Random, obj, depth: int = 0):
         _mutate_value(rng, v, depth + 1)
         return
     choices = [x for x in _VALUES if type(x) is not type(v)]
-    obj[k] = rng.choice(choices)
+    obj[k] = copy.deepcopy(rng.choice(choices))
 
 
 def mutate(rng: random.Random, lines: list[bytes]) -> tuple[str, bytes]:
