@@ -32,7 +32,8 @@ PANES = """\
   kept. On a short screen only the focused agent's pane shows: tab or 1-9 switch.
 - **Positions**: every open position with its entry, mark, unrealized PnL, stop, target and
   liquidation price (where they do not all fit, target, stop and entry give way, in that order).
-  On a short screen (under 32 rows, or too few for every panel) it has no room in the console:
+  A position shows as soon as its agent trades, marked at the fill's price; its liquidation price
+  comes with the agent's account at the end of the cycle. On a short screen (under 32 rows, or too few for every panel) it has no room in the console:
   `v` shows it, then the whole leaderboard, then every notice in full.
 - **Status line**: the latest notices (a hint leaves after 30 s, a warning stays). In a replay
   (and, following, those written before you began) notices from the recording are muted and
@@ -44,7 +45,8 @@ PANES = """\
   its last failure (`⚠ auth ×3`: three calls in a row); a halted one `✖` (and struck through). `tokens` and
   `cost $` are the model's session totals (input + output tokens; USD at the agent's prices,
   cached and reasoning tokens at their own); with a daily budget, the share spent today follows
-  the cost.
+  the cost. With rule-based agents only there is no model to pay: PnL, win rate and fees take
+  their place. Narrow terminals leave out the least needed columns whole.
 - **Sharpe ratio**: mean over standard deviation of the account's hourly returns (the value at
   the last cycle of each UTC hour), risk-free rate 0, annualised by √8,760. It shows once a day of
   hourly returns exists (24); before that it reads `–`, because a few hours of returns give a
