@@ -545,30 +545,22 @@ def _opened(rows: tuple[PositionRow, ...], e: ev.OrderFilled) -> tuple[PositionR
     quantity that is not positive, numbers beyond a float) leave the rows as they were."""
     try:
         side, qty, price, ref = e.side, float(e.quantity), float(e.price), float(e.reference_price)
-        leverage, margin = float(e.leverage), float(e.margin)
+        leverage = float(e.leverage)
         if not qty > 0.0:
             return rows
-        out = []
-        new = True
-        for p in rows:
-            if p.coin == e.coin:
-                new = False
-                if p.side == side and p.quantity > 0.0:
-                    held = float(p.quantity)
-                    total = held + qty
-                    price = (float(p.entry_price) * held + price * qty) / total
-                    margins = held * float(p.entry_price) / float(p.leverage) + margin if p.leverage else 0.0
-                    leverage = total * price / margins if margins > 0.0 else leverage
-                    qty = total
-                p = PositionRow(
-                    e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), leverage, 0.0,
-                    e.stop_loss if e.stop_loss is not None else p.stop_loss,
-                    e.profit_target if e.profit_target is not None else p.profit_target,
-                )
-            out.append(p)
-        if new:
-            out.append(PositionRow(e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), leverage, 0.0, e.stop_loss, e.profit_target))
-        return tuple(out)
+        held = next((p for p in rows if p.coin == e.coin), None)
+        if held is not None and held.side == side and held.quantity > 0.0:  # an add
+            before, entry = float(held.quantity), float(held.entry_price)
+            margins = before * entry / float(held.leverage) + float(e.margin) if held.leverage else 0.0
+            price = (entry * before + price * qty) / (before + qty)
+            qty += before
+            leverage = qty * price / margins if margins > 0.0 else leverage
+        row = PositionRow(
+            e.coin, side, qty, price, ref, round(side * qty * (ref - price), 6), leverage, 0.0,
+            e.stop_loss if e.stop_loss is not None or held is None else held.stop_loss,
+            e.profit_target if e.profit_target is not None or held is None else held.profit_target,
+        )
+        return (*rows, row) if held is None else tuple(row if p is held else p for p in rows)
     except (ArithmeticError, TypeError, ValueError):
         return rows
 

@@ -33,8 +33,9 @@ PANES = """\
 - **Positions**: every open position with its entry, mark, unrealized PnL, stop, target and
   liquidation price (where they do not all fit, target, stop and entry give way, in that order).
   A position shows as soon as its agent trades, marked at the fill's price; its liquidation price
-  comes with the agent's account at the end of the cycle. On a short screen (under 32 rows, or too few for every panel) it has no room in the console:
-  `v` shows it, then the whole leaderboard, then every notice in full.
+  comes with the agent's account at the end of the cycle. On a short screen (under 32 rows, or
+  too few for every panel) it has no room in the console: `v` shows it, then the whole
+  leaderboard, then every notice in full.
 - **Status line**: the latest notices (a hint leaves after 30 s, a warning stays). In a replay
   (and, following, those written before you began) notices from the recording are muted and
   start with "recorded:". On a short screen only the newest shows, cut to two lines: `v` (three
