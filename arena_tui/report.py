@@ -197,7 +197,7 @@ def leaderboard_html(data: ReportData) -> str:
             str(r.trades), tokens, cost,
         ])
     head = ["#", "agent", "kind", "value $", "return", "PnL $", "fees $", "win", "Sharpe", "max DD", "trades", "tokens", "cost $"]
-    if books and all(b.kind == "rule-based" for b in books.values()):  # no model: no tokens or cost (as on screen)
+    if data.state.rule_based_only():  # no model: no tokens or cost (as on screen)
         head, rows = head[:-2], [r[:-2] for r in rows]
     note = f'<p class="muted">{_e(SEEDED_NOTE)}</p>' if any(b.seeded for b in books.values()) else ""
     return _table(head, rows, numeric_from=3) + note

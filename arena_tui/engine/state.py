@@ -422,6 +422,11 @@ class ArenaState:
 
     # -- views ------------------------------------------------------------------------------------
 
+    def rule_based_only(self) -> bool:
+        """Every agent of the session is rule-based: no model is called, so there are no tokens or
+        cost to show (False before the header names any agent)."""
+        return bool(self.agents) and all(book.kind == "rule-based" for book in self.agents.values())
+
     def standings(self) -> tuple[LeaderboardRow, ...]:
         """The leaderboard now: every agent and the benchmark (once it has a price), best account
         value first; floats rounded to 1e-6. Each agent's usage and cost totals are in its row from

@@ -98,10 +98,10 @@ class Leaderboard(ArenaTable):
         return tuple(out)
 
     def _rule_based_only(self) -> bool:
-        """Every agent of the session is rule-based (false before its header is known)."""
+        """Every agent of the session is rule-based (``ArenaState.rule_based_only``; false before its
+        header is known)."""
         state = self.state
-        agents = state.agents if state is not None and state.header is not None else None
-        return bool(agents) and all(book.kind == "rule-based" for book in agents.values())
+        return state is not None and state.header is not None and state.rule_based_only()
 
     def _season1(self) -> bool:
         header = self.state.header if self.state is not None else None
